@@ -1,0 +1,38 @@
+# retention_kit: every command sets up its own environment in .venv if missing.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+
+.PHONY: test lint unit notebooks lab setup clean
+
+$(STAMP): pyproject.toml
+	@if [ ! -x $(BIN)/python ]; then \
+	  ($(PY) -m pip install -q --disable-pip-version-check uv >/dev/null 2>&1 && $(PY) -m uv venv -q -p $(PY) $(VENV)) \
+	  || $(PY) -m venv $(VENV); fi
+	@if $(PY) -m uv --version >/dev/null 2>&1; then \
+	  $(PY) -m uv pip install -q -p $(BIN)/python -e ".[test]"; \
+	else $(BIN)/python -m pip install -q -e ".[test]"; fi
+	@rm -f $(VENV)/.installed-*; touch $@
+
+setup: $(STAMP)
+
+lint: $(STAMP)
+	$(BIN)/ruff check retention_kit tests benchmarks
+
+unit: $(STAMP)
+	$(BIN)/python -m pytest -q retention_kit tests
+
+notebooks: $(STAMP)
+	$(BIN)/python -m pytest -q -p no:randomly --nbval-lax --nbval-current-env \
+	  --nbval-sanitize-with tests/nbval_sanitize.cfg -o addopts="" notebooks/01_measurement.ipynb
+
+test: lint unit notebooks
+
+lab:
+	@$(MAKE) setup
+	$(PY) -m uv pip install -q -p $(BIN)/python -e ".[lab,notebooks]" || $(BIN)/python -m pip install -q -e ".[lab,notebooks]"
+	$(BIN)/jupyter lab notebooks/
+
+clean:
+	rm -rf $(VENV) .pytest_cache build *.egg-info
