@@ -1,0 +1,687 @@
+"""Transaction logs in, per-customer summaries out.
+
+This is the only layer that reads raw transaction logs. It validates them (with one
+error template: what is wrong, how many rows, the first example, how to fix it),
+and summarises them into
+
+* the BTYD summary (:func:`rfm_summary`): ``frequency``, ``recency``, ``T`` and
+  ``monetary_value`` as the BG/NBD, Pareto/NBD and Gamma-Gamma papers define them;
+* the segmentation summary (:func:`rfm_segmentation_summary`): all purchases,
+  time since the last one, total and mean spend, for RFM scoring. Its columns are
+  named differently on purpose, so it cannot be fed to a BTYD model by mistake;
+* a calibration/holdout split (:func:`calibration_holdout_split`) for validating
+  models on purchases they have not seen.
+
+No function here modifies the DataFrame it is given.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+
+from .errors import DataError
+
+__all__ = [
+    "TIME_UNITS",
+    "calibration_holdout_split",
+    "prepare_transactions",
+    "rfm_segmentation_summary",
+    "rfm_summary",
+    "validate_summary",
+]
+
+TimeUnit = Literal["D", "W", "M", "Q", "Y"]
+#: Time units accepted by the summaries. D and W are exact durations (a week is
+#: 7 days, so weeks are fractional); M, Q and Y count calendar periods.
+TIME_UNITS: dict[str, str] = {
+    "D": "days (exact)",
+    "W": "weeks of 7 days (exact, fractional)",
+    "M": "calendar months (count of month boundaries crossed)",
+    "Q": "calendar quarters (count of quarter boundaries crossed)",
+    "Y": "calendar years (count of year boundaries crossed)",
+}
+_SUMMARY_COLUMNS = ("frequency", "recency", "T")
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _suggest(name: str, columns: Iterable[object]) -> str:
+    cols = [str(c) for c in columns]
+    lowered = {c.lower(): c for c in cols}
+    if name.lower() in lowered:
+        return f"did you mean {lowered[name.lower()]!r}? "
+    close = difflib.get_close_matches(name, cols, n=1, cutoff=0.5)
+    if close:
+        return f"did you mean {close[0]!r}? "
+    return ""
+
+
+def _require_columns(df: pd.DataFrame, needed: dict[str, str], *, what: str) -> None:
+    """Raise a DataError naming the first missing column and the closest existing one."""
+    missing = [c for c in needed if c not in df.columns]
+    if not missing:
+        return
+    name = missing[0]
+    hint = _suggest(name, df.columns)
+    raise DataError(
+        f"{what} has no column {name!r} ({needed[name]}); its columns are "
+        f"{[str(c) for c in df.columns]}",
+        n_rows=len(df),
+        fix=f"{hint}rename the column or pass its name with the "
+        f"{needed[name].split(' ')[0]} argument".replace("  ", " "),
+    )
+
+
+def _first_example(df: pd.DataFrame, mask: np.ndarray | pd.Series, cols: list[str]) -> str:
+    pos = int(np.flatnonzero(np.asarray(mask))[0])
+    values = [df[c].iloc[pos] for c in cols]
+    shown = ", ".join(f"{c}={_plain(v)!r}" for c, v in zip(cols, values, strict=True))
+    return f"row {df.index[pos]!r}: {shown}"
+
+
+def _plain(value: object) -> object:
+    """A numpy scalar as the Python value it holds (for readable messages)."""
+    if isinstance(value, pd.Timestamp):
+        return str(value)
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def _looks_like_summary(df: pd.DataFrame) -> bool:
+    return all(c in df.columns for c in _SUMMARY_COLUMNS)
+
+
+def _to_naive_timestamp(value: object, what: str) -> pd.Timestamp:
+    try:
+        ts = pd.Timestamp(value)
+    except (TypeError, ValueError) as exc:
+        raise DataError(f"{what} {value!r} is not a date",
+                        fix="pass a date such as '1997-09-30' or a pandas Timestamp") from exc
+    if ts is pd.NaT:
+        raise DataError(f"{what} is missing (NaT)", fix="pass a date such as '1997-09-30'")
+    return ts
+
+
+def _parse_dates(df: pd.DataFrame, date_col: str) -> pd.Series:
+    raw = df[date_col]
+    missing = raw.isna()
+    if missing.any():
+        raise DataError(
+            f"{int(missing.sum()):,} transactions have no date in column {date_col!r}",
+            n_rows=int(missing.sum()),
+            example=_first_example(df, missing, [date_col]),
+            fix="drop or repair the rows without a date; every purchase needs one",
+        )
+    if isinstance(raw.dtype, pd.DatetimeTZDtype):
+        return raw.dt.tz_localize(None)
+    if pd.api.types.is_datetime64_any_dtype(raw):
+        return raw.astype("datetime64[ns]")
+    # Objects or strings: detect a mixture of timezone-aware and naive values first.
+    values = raw.to_numpy(dtype=object)
+    aware = np.array([getattr(v, "tzinfo", None) is not None for v in values])
+    if not aware.any() and pd.api.types.is_string_dtype(raw):
+        text = raw.astype(str)
+        aware = text.str.contains(r"(?:[+-]\d{2}:?\d{2}|Z)$", regex=True).to_numpy()
+    if aware.any() and not aware.all():
+        raise DataError(
+            "the date column mixes timezone-aware and naive dates",
+            n_rows=int((~aware).sum()),
+            example=f"{_first_example(df, aware, [date_col])} is aware but "
+            f"{_first_example(df, ~aware, [date_col])} is naive",
+            fix="convert every date to one time zone and drop the zone "
+            "(df[col] = pd.to_datetime(df[col], utc=True).dt.tz_convert(zone).dt.tz_localize(None))",
+        )
+    try:
+        if aware.all():
+            parsed = pd.to_datetime(raw, utc=True, errors="coerce").dt.tz_localize(None)
+        else:
+            parsed = pd.to_datetime(raw, errors="coerce", format="mixed")
+    except (TypeError, ValueError) as exc:  # pragma: no cover - pandas-version specific
+        raise DataError(f"the dates in column {date_col!r} cannot be parsed ({exc})",
+                        n_rows=len(df), fix="pass ISO dates such as '1997-01-01'") from exc
+    bad = parsed.isna()
+    if bad.any():
+        raise DataError(
+            f"dates in column {date_col!r} cannot be parsed",
+            n_rows=int(bad.sum()),
+            example=_first_example(df, bad, [date_col]),
+            fix="repair these values or parse them yourself with pd.to_datetime(..., format=...)",
+        )
+    return parsed.astype("datetime64[ns]")
+
+
+# --------------------------------------------------------------------------- validation
+
+
+def prepare_transactions(
+    transactions: pd.DataFrame,
+    *,
+    customer_col: str = "customer_id",
+    date_col: str = "date",
+    amount_col: str | None = None,
+    observation_end: object = None,
+    after_end: Literal["raise", "drop"] = "raise",
+    duplicates: Literal["raise", "keep", "drop"] = "raise",
+) -> tuple[pd.DataFrame, pd.Timestamp]:
+    """Validate a transaction log and return a clean copy and the observation end.
+
+    Parameters
+    ----------
+    transactions : DataFrame
+        One row per purchase. Not modified.
+    customer_col, date_col : str
+        Names of the customer id and purchase date columns.
+    amount_col : str, optional
+        Name of the spend column, if any. Negative amounts (refunds) are rejected.
+    observation_end : date-like, optional
+        End of the observation window (inclusive: purchases on that day count).
+        Defaults to the last purchase date.
+    after_end : {"raise", "drop"}, default "raise"
+        What to do with purchases after ``observation_end``. Dropping them is
+        what a calibration period needs; :func:`calibration_holdout_split` keeps
+        them as the holdout instead.
+    duplicates : {"raise", "keep", "drop"}, default "raise"
+        Rows identical in every column are usually a double load; "keep" them
+        when they are genuine repeat orders (the CDNOW logs have some).
+
+    Returns
+    -------
+    clean : DataFrame
+        Columns ``customer``, ``date`` (naive datetime64) and, with an amount
+        column, ``amount`` (float), on a fresh RangeIndex.
+    observation_end : Timestamp
+
+    Raises
+    ------
+    DataError
+        Empty input, a per-customer summary passed instead of transactions,
+        missing columns (with the closest name), missing customer ids, missing or
+        unparseable dates, timezone-aware mixed with naive dates, non-numeric,
+        missing or negative amounts, duplicate rows, purchases after the
+        observation end.
+
+    Examples
+    --------
+    >>> log = pd.DataFrame({"customer_id": [1, 1, 2],
+    ...                     "date": ["2024-01-01", "2024-01-05", "2024-01-03"]})
+    >>> clean, end = prepare_transactions(log)
+    >>> list(clean.columns), str(end.date())
+    (['customer', 'date'], '2024-01-05')
+    """
+    if not isinstance(transactions, pd.DataFrame):
+        raise DataError(
+            f"transactions must be a pandas DataFrame, got {type(transactions).__name__}",
+            fix="build one with pd.DataFrame(...) or pd.read_csv(...)",
+        )
+    if duplicates not in ("raise", "keep", "drop"):
+        raise DataError(f"duplicates={duplicates!r} is not one of 'raise', 'keep', 'drop'")
+    if after_end not in ("raise", "drop"):
+        raise DataError(f"after_end={after_end!r} is not one of 'raise', 'drop'")
+    if len(transactions) == 0:
+        raise DataError("the transaction log is empty", n_rows=0,
+                        fix="check the filter or file that produced it")
+    if _looks_like_summary(transactions) and date_col not in transactions.columns:
+        raise DataError(
+            "this looks like a per-customer summary (it has frequency, recency and T), "
+            "not a transaction log",
+            n_rows=len(transactions),
+            fix="pass the raw log (one row per purchase, with customer and date columns); "
+            "a summary goes straight to a model's fit()",
+        )
+    needed = {customer_col: "customer_col (customer id)", date_col: "date_col (purchase date)"}
+    if amount_col is not None:
+        needed[amount_col] = "amount_col (spend per purchase)"
+    _require_columns(transactions, needed, what="the transaction log")
+
+    no_id = transactions[customer_col].isna()
+    if no_id.any():
+        raise DataError(
+            f"transactions without a customer id in column {customer_col!r}",
+            n_rows=int(no_id.sum()),
+            example=_first_example(transactions, no_id, [customer_col, date_col]),
+            fix="drop anonymous purchases or give them an id; they cannot be summarised per customer",
+        )
+
+    if duplicates != "keep":
+        dup = transactions.duplicated(keep="first")
+        if dup.any() and duplicates == "raise":
+            raise DataError(
+                "the log has rows identical in every column",
+                n_rows=int(dup.sum()),
+                example=_first_example(transactions, dup, [str(c) for c in transactions.columns]),
+                fix="pass duplicates='drop' if they are a double load, or duplicates='keep' "
+                "if they are genuine repeat orders (same customer, day and amount)",
+            )
+    else:
+        dup = None
+
+    dates = _parse_dates(transactions, date_col)
+    out = pd.DataFrame({"customer": transactions[customer_col].to_numpy(),
+                        "date": dates.to_numpy()})
+
+    if amount_col is not None:
+        raw = transactions[amount_col]
+        amount = pd.to_numeric(raw, errors="coerce")
+        bad = amount.isna()
+        if bad.any():
+            missing = raw.isna()
+            what = "missing" if missing[bad].all() else "not numbers"
+            raise DataError(
+                f"amounts in column {amount_col!r} are {what}",
+                n_rows=int(bad.sum()),
+                example=_first_example(transactions, bad, [customer_col, amount_col]),
+                fix="repair or drop these rows; a purchase without an amount cannot be averaged",
+            )
+        negative = amount < 0
+        if negative.any():
+            raise DataError(
+                f"amounts in column {amount_col!r} are negative (refunds or returns)",
+                n_rows=int(negative.sum()),
+                example=_first_example(transactions, negative, [customer_col, date_col, amount_col]),
+                fix="net each refund against its purchase (or drop refunded orders) before "
+                "summarising; a refund is not a purchase and must not count as one",
+            )
+        out["amount"] = amount.to_numpy(dtype=float)
+
+    if dup is not None and dup.any():  # duplicates == "drop"
+        out = out.loc[~dup.to_numpy()].reset_index(drop=True)
+
+    if observation_end is None:
+        end = out["date"].max()
+    else:
+        end = _to_naive_timestamp(observation_end, "observation_end")
+        if end.tzinfo is not None:
+            raise DataError(
+                f"observation_end {observation_end!r} is timezone-aware but the dates are naive",
+                fix="pass a naive date (the log's dates are compared as local wall-clock time)",
+            )
+    # Purchases are counted by day: anything on the observation end's day is inside.
+    cutoff = end.normalize() + pd.Timedelta(days=1)
+    late = (out["date"] >= cutoff).to_numpy()
+    if late.any():
+        if after_end == "raise":
+            raise DataError(
+                f"purchases after the observation end {end.date()}",
+                n_rows=int(late.sum()),
+                example=_first_example(transactions, late, [customer_col, date_col]),
+                fix="pass after_end='drop' to summarise only up to observation_end, use "
+                "calibration_holdout_split() to keep them as a holdout, or move observation_end",
+            )
+        out = out.loc[~late].reset_index(drop=True)
+        if out.empty:
+            raise DataError(f"no purchases on or before the observation end {end.date()}",
+                            n_rows=0, fix="choose a later observation_end")
+    return out, end
+
+
+def _elapsed(later: pd.Series | pd.Timestamp, earlier: pd.Series, time_unit: str) -> np.ndarray:
+    """Time from ``earlier`` to ``later`` in ``time_unit`` (see :data:`TIME_UNITS`)."""
+    if time_unit not in TIME_UNITS:
+        raise DataError(f"time_unit={time_unit!r} is not supported",
+                        fix=f"use one of {list(TIME_UNITS)} ({'; '.join(TIME_UNITS.values())})")
+    if time_unit in ("D", "W"):
+        days = (later - earlier) / pd.Timedelta(days=1)
+        return np.asarray(days, dtype=float) / (7.0 if time_unit == "W" else 1.0)
+    late = pd.Series(later) if isinstance(later, pd.Series) else later
+    e_year, e_month = earlier.dt.year.to_numpy(), earlier.dt.month.to_numpy()
+    if isinstance(late, pd.Series):
+        l_year, l_month = late.dt.year.to_numpy(), late.dt.month.to_numpy()
+    else:
+        l_year, l_month = late.year, late.month
+    months = (l_year - e_year) * 12 + (l_month - e_month)
+    if time_unit == "M":
+        return np.asarray(months, dtype=float)
+    size = 3 if time_unit == "Q" else 12
+    e_idx = e_year * 12 + e_month - 1
+    l_idx = l_year * 12 + l_month - 1
+    return np.asarray(l_idx // size - e_idx // size, dtype=float)
+
+
+def _purchase_periods(clean: pd.DataFrame, merge_period: str) -> pd.DataFrame:
+    """One row per customer and purchase period (same-period purchases merged)."""
+    try:
+        start = clean["date"].dt.to_period(merge_period).dt.start_time
+    except (ValueError, TypeError) as exc:
+        raise DataError(f"merge_period={merge_period!r} is not a pandas period alias",
+                        fix="use 'D' (same-day purchases merged), 'h', 'W' or 'M'") from exc
+    keyed = clean.assign(date=start.to_numpy())
+    agg = {"amount": ("amount", "sum")} if "amount" in clean.columns else {}
+    return (keyed.groupby(["customer", "date"], sort=True, observed=True)
+            .agg(n=("date", "size"), **agg).reset_index())
+
+
+# --------------------------------------------------------------------------- summaries
+
+
+def rfm_summary(
+    transactions: pd.DataFrame,
+    *,
+    customer_col: str = "customer_id",
+    date_col: str = "date",
+    amount_col: str | None = None,
+    observation_end: object = None,
+    time_unit: TimeUnit = "D",
+    merge_period: str = "D",
+    after_end: Literal["raise", "drop"] = "raise",
+    duplicates: Literal["raise", "keep", "drop"] = "raise",
+) -> pd.DataFrame:
+    """Summarise a transaction log into the BTYD per-customer summary.
+
+    For each customer, with purchases merged by ``merge_period`` (same day by
+    default) and times measured from the customer's first purchase:
+
+    * ``frequency`` x: number of *repeat* purchase periods (all periods minus 1);
+    * ``recency`` t_x: age of the customer at the last purchase (0 if x = 0);
+    * ``T``: age of the customer at ``observation_end``;
+    * ``monetary_value`` (with ``amount_col``): mean spend of the repeat purchase
+      periods (the first purchase excluded, as in Fader, Hardie & Lee 2005,
+      "RFM and CLV"); 0 when frequency is 0.
+
+    These are the inputs of the BG/NBD, Pareto/NBD and Gamma-Gamma models. The
+    first purchase is not a repeat purchase; that is why frequency starts at 0.
+
+    Parameters
+    ----------
+    transactions : DataFrame
+        One row per purchase; not modified.
+    customer_col, date_col, amount_col : str
+        Column names; ``amount_col=None`` gives no ``monetary_value``.
+    observation_end : date-like, optional
+        Last day observed (inclusive); defaults to the last purchase date.
+    time_unit : {"D", "W", "M", "Q", "Y"}, default "D"
+        Unit of ``recency`` and ``T``. "D" and "W" are exact durations (weeks =
+        days / 7, fractional); "M", "Q" and "Y" count calendar period boundaries
+        crossed: 1 and 31 January are 0 months apart, 31 January and
+        1 February are 1 month apart.
+    merge_period : str, default "D"
+        Purchases of one customer within one such period count as one (pandas
+        period alias: "D", "h", "W", "M"...).
+    after_end : {"raise", "drop"}, default "raise"
+        Purchases after ``observation_end`` raise, or are dropped.
+    duplicates : {"raise", "keep", "drop"}, default "raise"
+        Rows identical in every column: raise, keep (genuine repeat orders), drop.
+
+    Returns
+    -------
+    DataFrame
+        Indexed by customer id (named ``customer_col``), sorted, with
+        ``frequency`` (int), ``recency`` and ``T`` (float, in ``time_unit``) and
+        optionally ``monetary_value``. ``attrs`` records ``time_unit`` and
+        ``observation_end``.
+
+    Examples
+    --------
+    Customer 1 of the CDNOW sample bought on 1 January, 18 January and 2 August
+    1997; with the papers' calibration end of 30 September 1997, in weeks:
+
+    >>> from retention_kit.datasets import load_cdnow_transactions
+    >>> log = load_cdnow_transactions(sample=True)
+    >>> s = rfm_summary(log, amount_col="amount", observation_end="1997-09-30",
+    ...                 time_unit="W", after_end="drop", duplicates="keep")
+    >>> s.loc[1].round(2).tolist()
+    [2.0, 30.43, 38.86, 22.34]
+    >>> len(s), int(s["frequency"].sum())
+    (2357, 2457)
+    """
+    clean, end = prepare_transactions(
+        transactions, customer_col=customer_col, date_col=date_col, amount_col=amount_col,
+        observation_end=observation_end, after_end=after_end, duplicates=duplicates)
+    periods = _purchase_periods(clean, merge_period)
+    grouped = periods.groupby("customer", sort=True)
+    first = grouped["date"].min()
+    last = grouped["date"].max()
+    frequency = grouped.size() - 1
+    out = pd.DataFrame({
+        "frequency": frequency.astype("int64"),
+        "recency": _elapsed(last, first, time_unit),
+        "T": _elapsed(end.normalize(), first, time_unit),
+    }, index=first.index)
+    if "amount" in periods.columns:
+        is_repeat = periods["date"].to_numpy() > periods["customer"].map(first).to_numpy()
+        repeat = periods.loc[is_repeat].groupby("customer")["amount"].mean()
+        out["monetary_value"] = repeat.reindex(out.index).fillna(0.0).to_numpy()
+    out.index.name = customer_col
+    out.attrs.update(kind="btyd_summary", time_unit=time_unit,
+                     observation_end=str(end.date()), merge_period=merge_period)
+    return out
+
+
+def rfm_segmentation_summary(
+    transactions: pd.DataFrame,
+    *,
+    customer_col: str = "customer_id",
+    date_col: str = "date",
+    amount_col: str | None = None,
+    observation_end: object = None,
+    time_unit: TimeUnit = "D",
+    merge_period: str = "D",
+    after_end: Literal["raise", "drop"] = "raise",
+    duplicates: Literal["raise", "keep", "drop"] = "raise",
+) -> pd.DataFrame:
+    """Per-customer summary for RFM *segmentation* (not for BTYD models).
+
+    Marketers' RFM counts every purchase and measures recency backwards from
+    today, unlike the BTYD summary of :func:`rfm_summary` (repeat purchases only,
+    recency measured from the first purchase). The columns are named differently
+    so the two cannot be confused:
+
+    * ``since_last``: time from the last purchase to ``observation_end``;
+    * ``purchases``: number of purchase periods, the first one included;
+    * ``tenure``: time from the first purchase to ``observation_end``;
+    * ``total_spend`` and ``mean_spend`` (with ``amount_col``): over all purchases.
+
+    Parameters are those of :func:`rfm_summary`.
+
+    Returns
+    -------
+    DataFrame
+        Indexed by customer id. ``attrs["kind"]`` is ``"segmentation_summary"``.
+
+    Examples
+    --------
+    >>> log = pd.DataFrame({"customer_id": ["a", "a", "b"],
+    ...                     "date": ["2024-01-01", "2024-03-01", "2024-02-15"],
+    ...                     "amount": [10.0, 30.0, 5.0]})
+    >>> rfm_segmentation_summary(log, amount_col="amount", observation_end="2024-03-31")
+                 since_last  purchases  tenure  total_spend  mean_spend
+    customer_id
+    a                  30.0          2    90.0         40.0        20.0
+    b                  45.0          1    45.0          5.0         5.0
+    """
+    clean, end = prepare_transactions(
+        transactions, customer_col=customer_col, date_col=date_col, amount_col=amount_col,
+        observation_end=observation_end, after_end=after_end, duplicates=duplicates)
+    periods = _purchase_periods(clean, merge_period)
+    grouped = periods.groupby("customer", sort=True)
+    first = grouped["date"].min()
+    last = grouped["date"].max()
+    out = pd.DataFrame({
+        "since_last": _elapsed(end.normalize(), last, time_unit),
+        "purchases": grouped.size().astype("int64"),
+        "tenure": _elapsed(end.normalize(), first, time_unit),
+    }, index=first.index)
+    if "amount" in periods.columns:
+        out["total_spend"] = grouped["amount"].sum()
+        out["mean_spend"] = out["total_spend"] / out["purchases"]
+    out.index.name = customer_col
+    out.attrs.update(kind="segmentation_summary", time_unit=time_unit,
+                     observation_end=str(end.date()), merge_period=merge_period)
+    return out
+
+
+def calibration_holdout_split(
+    transactions: pd.DataFrame,
+    *,
+    calibration_end: object,
+    observation_end: object = None,
+    customer_col: str = "customer_id",
+    date_col: str = "date",
+    amount_col: str | None = None,
+    time_unit: TimeUnit = "D",
+    merge_period: str = "D",
+    duplicates: Literal["raise", "keep", "drop"] = "raise",
+) -> pd.DataFrame:
+    """Calibration summary plus what each customer did in the holdout period.
+
+    Fit a model on the calibration columns, predict purchases over
+    ``duration_holdout`` and compare with ``frequency_holdout``. Only customers
+    whose first purchase falls in the calibration period are kept: customers
+    acquired during the holdout have no calibration history (their number is in
+    ``attrs["n_holdout_only_customers"]``).
+
+    Parameters
+    ----------
+    calibration_end : date-like
+        Last day of the calibration period (inclusive).
+    observation_end : date-like, optional
+        Last day of the holdout period (inclusive); defaults to the last purchase.
+        Purchases after it raise.
+    Other parameters are those of :func:`rfm_summary`.
+
+    Returns
+    -------
+    DataFrame
+        The :func:`rfm_summary` columns for the calibration period, plus
+        ``frequency_holdout`` (purchase periods in the holdout; all count, as
+        every holdout purchase is a repeat purchase), ``duration_holdout``
+        (holdout length in ``time_unit``) and, with amounts,
+        ``monetary_value_holdout`` (mean spend per holdout purchase period, 0 if
+        none).
+
+    Examples
+    --------
+    >>> log = pd.DataFrame({"customer_id": [1, 1, 1, 2, 3],
+    ...                     "date": ["2024-01-01", "2024-01-10", "2024-02-05",
+    ...                              "2024-01-20", "2024-02-10"]})
+    >>> calibration_holdout_split(log, calibration_end="2024-01-31",
+    ...                           observation_end="2024-02-29")
+                 frequency  recency     T  frequency_holdout  duration_holdout
+    customer_id
+    1                    1      9.0  30.0                  1              29.0
+    2                    0      0.0  11.0                  0              29.0
+    """
+    clean, end = prepare_transactions(
+        transactions, customer_col=customer_col, date_col=date_col, amount_col=amount_col,
+        observation_end=observation_end, after_end="raise", duplicates=duplicates)
+    cal_end = _to_naive_timestamp(calibration_end, "calibration_end").normalize()
+    if cal_end >= end.normalize():
+        raise DataError(
+            f"calibration_end {cal_end.date()} is not before observation_end {end.date()}",
+            fix="choose a calibration_end inside the data so a holdout period remains")
+    in_cal = clean["date"] < cal_end + pd.Timedelta(days=1)
+    if not in_cal.any():
+        raise DataError(f"no purchases on or before calibration_end {cal_end.date()}",
+                        n_rows=0, fix="choose a later calibration_end")
+    cal = clean.loc[in_cal]
+    frame = cal.rename(columns={"customer": customer_col})
+    summary = rfm_summary(frame, customer_col=customer_col, date_col="date",
+                          amount_col="amount" if amount_col else None,
+                          observation_end=cal_end, time_unit=time_unit,
+                          merge_period=merge_period, duplicates="keep")
+    hold = clean.loc[~in_cal]
+    known = hold["customer"].isin(summary.index)
+    hold_periods = _purchase_periods(hold.loc[known], merge_period)
+    grouped = hold_periods.groupby("customer")
+    summary["frequency_holdout"] = grouped.size().reindex(summary.index).fillna(0).astype("int64")
+    if amount_col is not None:
+        summary["monetary_value_holdout"] = (
+            grouped["amount"].mean().reindex(summary.index).fillna(0.0))
+    summary["duration_holdout"] = float(
+        _elapsed(end.normalize(), pd.Series([cal_end]), time_unit)[0])
+    order = ["frequency", "recency", "T", "monetary_value", "frequency_holdout",
+             "monetary_value_holdout", "duration_holdout"]
+    summary = summary[[c for c in order if c in summary.columns]]
+    summary.attrs.update(kind="btyd_calibration_holdout", calibration_end=str(cal_end.date()),
+                         observation_end=str(end.date()),
+                         n_holdout_only_customers=int(hold.loc[~known, "customer"].nunique()))
+    return summary
+
+
+def validate_summary(
+    summary: pd.DataFrame,
+    *,
+    columns: tuple[str, ...] = _SUMMARY_COLUMNS,
+    weights: str | None = None,
+) -> None:
+    """Check a per-customer BTYD summary before a model sees it.
+
+    Raises a :class:`DataError` for: not a DataFrame, empty, a transaction log
+    or a segmentation summary passed instead, missing columns (with the closest
+    name), missing or non-numeric values, negative values, non-integer
+    frequency, recency greater than T, and recency 0 with a positive frequency.
+
+    Examples
+    --------
+    >>> ok = pd.DataFrame({"frequency": [0, 2], "recency": [0.0, 3.5], "T": [5.0, 6.0]})
+    >>> validate_summary(ok)
+    >>> validate_summary(ok.assign(recency=[0.0, 7.0]))
+    Traceback (most recent call last):
+    ...
+    retention_kit.errors.DataError: recency is greater than T. Rows affected: 1. First example: row 1: frequency=2, recency=7.0, T=6.0. How to fix: recency is the age at the last purchase and T the age at the end of observation, so recency <= T; check that both use the same time unit and observation end.
+    """
+    if not isinstance(summary, pd.DataFrame):
+        raise DataError(f"the summary must be a pandas DataFrame, got {type(summary).__name__}",
+                        fix="build it with retention_kit.data.rfm_summary(transactions)")
+    if len(summary) == 0:
+        raise DataError("the summary is empty", n_rows=0, fix="check the filter that produced it")
+    if summary.attrs.get("kind") == "segmentation_summary" or (
+            "since_last" in summary.columns and "frequency" not in summary.columns):
+        raise DataError(
+            "this is a segmentation summary (all purchases, time since last), which BTYD "
+            "models must not be fitted on",
+            n_rows=len(summary),
+            fix="build the model input with rfm_summary(): frequency counts repeat purchases "
+            "and recency is the age at the last purchase")
+    if not all(c in summary.columns for c in columns) and (
+            any(c in summary.columns for c in ("date", "customer_id"))
+            or summary.index.has_duplicates):
+        raise DataError(
+            "this looks like a transaction log (one row per purchase), not a per-customer summary",
+            n_rows=len(summary),
+            fix="summarise it first with retention_kit.data.rfm_summary(transactions)")
+    needed = {c: f"{c} column" for c in columns}
+    if weights is not None:
+        needed[weights] = "weights column"
+    _require_columns(summary, needed, what="the summary")
+    cols = list(needed)
+    for col in cols:
+        values = pd.to_numeric(summary[col], errors="coerce")
+        bad = values.isna()
+        if bad.any():
+            raise DataError(f"column {col!r} has missing or non-numeric values",
+                            n_rows=int(bad.sum()), example=_first_example(summary, bad, cols),
+                            fix="drop or repair these customers")
+        neg = values < 0
+        if neg.any():
+            raise DataError(f"column {col!r} has negative values",
+                            n_rows=int(neg.sum()), example=_first_example(summary, neg, cols),
+                            fix="counts and durations cannot be negative; rebuild the summary")
+    if "frequency" in columns:
+        freq = summary["frequency"].astype(float)
+        frac = freq != np.round(freq)
+        if frac.any():
+            raise DataError("frequency has non-integer values",
+                            n_rows=int(frac.sum()), example=_first_example(summary, frac, cols),
+                            fix="frequency counts repeat purchases; rebuild the summary")
+    if "recency" in columns and "T" in columns:
+        over = summary["recency"].astype(float) > summary["T"].astype(float) + 1e-9
+        if over.any():
+            raise DataError(
+                "recency is greater than T",
+                n_rows=int(over.sum()), example=_first_example(summary, over, cols),
+                fix="recency is the age at the last purchase and T the age at the end of "
+                "observation, so recency <= T; check that both use the same time unit and "
+                "observation end")
+        if "frequency" in columns:
+            odd = (summary["frequency"].astype(float) > 0) & (summary["recency"].astype(float) == 0)
+            if odd.any():
+                raise DataError(
+                    "customers with repeat purchases have recency 0",
+                    n_rows=int(odd.sum()), example=_first_example(summary, odd, cols),
+                    fix="recency must be measured from the first purchase; use a finer time_unit "
+                    "or merge_period so repeat purchases have positive recency")
