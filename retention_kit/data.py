@@ -133,8 +133,8 @@ def _parse_dates(df: pd.DataFrame, date_col: str) -> pd.Series:
             n_rows=int((~aware).sum()),
             example=f"{_first_example(df, aware, [date_col])} is aware but "
             f"{_first_example(df, ~aware, [date_col])} is naive",
-            fix="convert every date to one time zone and drop the zone "
-            "(df[col] = pd.to_datetime(df[col], utc=True).dt.tz_convert(zone).dt.tz_localize(None))",
+            fix="convert every date to one time zone and drop the zone: df[col] = "
+            "pd.to_datetime(df[col], utc=True).dt.tz_convert(zone).dt.tz_localize(None)",
         )
     try:
         if aware.all():
@@ -244,7 +244,8 @@ def prepare_transactions(
             f"transactions without a customer id in column {customer_col!r}",
             n_rows=int(no_id.sum()),
             example=_first_example(transactions, no_id, [customer_col, date_col]),
-            fix="drop anonymous purchases or give them an id; they cannot be summarised per customer",
+            fix="drop anonymous purchases or give them an id; they cannot be summarised "
+            "per customer",
         )
 
     if duplicates != "keep":
@@ -282,7 +283,8 @@ def prepare_transactions(
             raise DataError(
                 f"amounts in column {amount_col!r} are negative (refunds or returns)",
                 n_rows=int(negative.sum()),
-                example=_first_example(transactions, negative, [customer_col, date_col, amount_col]),
+                example=_first_example(transactions, negative,
+                                       [customer_col, date_col, amount_col]),
                 fix="net each refund against its purchase (or drop refunded orders) before "
                 "summarising; a refund is not a purchase and must not count as one",
             )
@@ -622,7 +624,8 @@ def validate_summary(
     >>> validate_summary(ok.assign(recency=[0.0, 7.0]))
     Traceback (most recent call last):
     ...
-    retention_kit.errors.DataError: recency is greater than T. Rows affected: 1. First example: row 1: frequency=2, recency=7.0, T=6.0. How to fix: recency is the age at the last purchase and T the age at the end of observation, so recency <= T; check that both use the same time unit and observation end.
+    retention_kit.errors.DataError: recency is greater than T. Rows affected: 1. First example:
+    row 1: frequency=2, recency=7.0, T=6.0. How to fix: recency is the age at the last ...
     """
     if not isinstance(summary, pd.DataFrame):
         raise DataError(f"the summary must be a pandas DataFrame, got {type(summary).__name__}",

@@ -57,9 +57,12 @@ def data_error(problem: str, *, n_rows: int | None = None, example: Any = None,
 
     Examples
     --------
-    >>> str(data_error("amount is negative", n_rows=3, example="row 7: -12.5",
-    ...                fix="drop refunds or net them against their purchase"))
-    'amount is negative. Rows affected: 3. First example: row 7: -12.5. How to fix: drop refunds or net them against their purchase.'
+    >>> err = data_error("amount is negative", n_rows=3, example="row 7: -12.5",
+    ...                  fix="drop refunds or net them against their purchase")
+    >>> str(err).split(". ")[1:3]
+    ['Rows affected: 3', 'First example: row 7: -12.5']
+    >>> err.fix
+    'drop refunds or net them against their purchase'
     """
     return DataError(problem, n_rows=n_rows, example=example, fix=fix)
 
