@@ -345,16 +345,49 @@ def _elapsed(later: pd.Series | pd.Timestamp, earlier: pd.Series, time_unit: str
 
 
 def _purchase_periods(clean: pd.DataFrame, merge_period: str) -> pd.DataFrame:
-    """One row per customer and purchase period (same-period purchases merged)."""
+    """One row per customer and purchase period (same-period purchases merged).
+
+    Sorted by customer then period; columns ``customer``, ``date`` (period start),
+    ``n`` (purchases merged) and, with amounts, ``amount`` (their sum). Customers
+    are sorted with :func:`pandas.factorize`, so the order matches ``groupby``.
+    """
+    dates = clean["date"]
     try:
-        start = clean["date"].dt.to_period(merge_period).dt.start_time
-    except (ValueError, TypeError) as exc:
+        if merge_period == "D":
+            start = dates.dt.normalize()
+        else:
+            start = dates.dt.to_period(merge_period).dt.start_time
+    except (ValueError, TypeError, AttributeError) as exc:
         raise DataError(f"merge_period={merge_period!r} is not a pandas period alias",
                         fix="use 'D' (same-day purchases merged), 'h', 'W' or 'M'") from exc
-    keyed = clean.assign(date=start.to_numpy())
-    agg = {"amount": ("amount", "sum")} if "amount" in clean.columns else {}
-    return (keyed.groupby(["customer", "date"], sort=True, observed=True)
-            .agg(n=("date", "size"), **agg).reset_index())
+    codes, customers = pd.factorize(clean["customer"], sort=True)
+    ticks = start.to_numpy(dtype="datetime64[ns]").view("int64")
+    order = np.lexsort((ticks, codes))
+    codes, ticks = codes[order], ticks[order]
+    starts = np.ones(len(codes), dtype=bool)
+    starts[1:] = (codes[1:] != codes[:-1]) | (ticks[1:] != ticks[:-1])
+    bounds = np.flatnonzero(starts)
+    out = pd.DataFrame({
+        "customer": customers.take(codes[bounds]),
+        "date": ticks[bounds].view("datetime64[ns]"),
+        "n": np.diff(np.append(bounds, len(codes))),
+    })
+    if "amount" in clean.columns:
+        out["amount"] = np.add.reduceat(clean["amount"].to_numpy()[order], bounds) \
+            if len(bounds) else np.array([], dtype=float)
+    return out
+
+
+def _per_customer(periods: pd.DataFrame) -> tuple[pd.Index, np.ndarray, np.ndarray, np.ndarray]:
+    """Customers, index of their first period row, first and last period start.
+
+    ``periods`` must come from :func:`_purchase_periods` (sorted by customer, date).
+    """
+    cust = periods["customer"].to_numpy()
+    first_row = np.flatnonzero(np.r_[True, cust[1:] != cust[:-1]])
+    last_row = np.r_[first_row[1:] - 1, len(cust) - 1]
+    dates = periods["date"].to_numpy()
+    return pd.Index(cust[first_row]), first_row, dates[first_row], dates[last_row]
 
 
 # --------------------------------------------------------------------------- summaries
@@ -434,19 +467,20 @@ def rfm_summary(
         transactions, customer_col=customer_col, date_col=date_col, amount_col=amount_col,
         observation_end=observation_end, after_end=after_end, duplicates=duplicates)
     periods = _purchase_periods(clean, merge_period)
-    grouped = periods.groupby("customer", sort=True)
-    first = grouped["date"].min()
-    last = grouped["date"].max()
-    frequency = grouped.size() - 1
+    index, first_row, first, last = _per_customer(periods)
+    n_periods = np.diff(np.append(first_row, len(periods)))
+    first, last = pd.Series(first), pd.Series(last)
     out = pd.DataFrame({
-        "frequency": frequency.astype("int64"),
+        "frequency": (n_periods - 1).astype("int64"),
         "recency": _elapsed(last, first, time_unit),
         "T": _elapsed(end.normalize(), first, time_unit),
-    }, index=first.index)
+    }, index=index)
     if "amount" in periods.columns:
-        is_repeat = periods["date"].to_numpy() > periods["customer"].map(first).to_numpy()
-        repeat = periods.loc[is_repeat].groupby("customer")["amount"].mean()
-        out["monetary_value"] = repeat.reindex(out.index).fillna(0.0).to_numpy()
+        spend = np.add.reduceat(periods["amount"].to_numpy(), first_row)
+        repeat_spend = spend - periods["amount"].to_numpy()[first_row]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            mean_repeat = np.where(n_periods > 1, repeat_spend / (n_periods - 1), 0.0)
+        out["monetary_value"] = mean_repeat
     out.index.name = customer_col
     out.attrs.update(kind="btyd_summary", time_unit=time_unit,
                      observation_end=str(end.date()), merge_period=merge_period)
@@ -499,16 +533,15 @@ def rfm_segmentation_summary(
         transactions, customer_col=customer_col, date_col=date_col, amount_col=amount_col,
         observation_end=observation_end, after_end=after_end, duplicates=duplicates)
     periods = _purchase_periods(clean, merge_period)
-    grouped = periods.groupby("customer", sort=True)
-    first = grouped["date"].min()
-    last = grouped["date"].max()
+    index, first_row, first, last = _per_customer(periods)
+    n_periods = np.diff(np.append(first_row, len(periods)))
     out = pd.DataFrame({
-        "since_last": _elapsed(end.normalize(), last, time_unit),
-        "purchases": grouped.size().astype("int64"),
-        "tenure": _elapsed(end.normalize(), first, time_unit),
-    }, index=first.index)
+        "since_last": _elapsed(end.normalize(), pd.Series(last), time_unit),
+        "purchases": n_periods.astype("int64"),
+        "tenure": _elapsed(end.normalize(), pd.Series(first), time_unit),
+    }, index=index)
     if "amount" in periods.columns:
-        out["total_spend"] = grouped["amount"].sum()
+        out["total_spend"] = np.add.reduceat(periods["amount"].to_numpy(), first_row)
         out["mean_spend"] = out["total_spend"] / out["purchases"]
     out.index.name = customer_col
     out.attrs.update(kind="segmentation_summary", time_unit=time_unit,
