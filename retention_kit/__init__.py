@@ -1,1 +1,78 @@
-"""retention_kit."""
+"""retention_kit: measure, understand and improve customer retention.
+
+The public API gathers the functions analysts call most; every module
+(:mod:`retention_kit.data`, :mod:`~retention_kit.metrics`,
+:mod:`~retention_kit.cohorts`, :mod:`~retention_kit.plots`,
+:mod:`~retention_kit.datasets`, :mod:`~retention_kit.errors`) documents the rest.
+Importing the package loads neither matplotlib, seaborn nor lifelines, prints
+nothing and changes no global state.
+"""
+
+from __future__ import annotations
+
+from .data import calibration_holdout_split, rfm_segmentation_summary, rfm_summary
+from .datasets import (
+    load_cdnow_summary,
+    load_cdnow_transactions,
+    load_donations,
+    load_sbg_cohorts,
+)
+from .errors import ConvergenceError, DataError, NotFittedError, NumericalWarning
+from .metrics import (
+    annualize_churn,
+    average_order_value,
+    cac,
+    cac_payback,
+    ces,
+    churn_rate,
+    csat,
+    customer_lifespan,
+    ltv_to_cac,
+    margin_multiple_clv,
+    mrr_movements,
+    nps,
+    nps_from_scores,
+    periodic_churn,
+    purchase_frequency,
+    referral_rate,
+    repeat_purchase_rate,
+    retention_rate,
+    revenue_retention,
+    simple_clv,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "ConvergenceError",
+    "DataError",
+    "NotFittedError",
+    "NumericalWarning",
+    "__version__",
+    "annualize_churn",
+    "average_order_value",
+    "cac",
+    "cac_payback",
+    "calibration_holdout_split",
+    "ces",
+    "churn_rate",
+    "csat",
+    "customer_lifespan",
+    "load_cdnow_summary",
+    "load_cdnow_transactions",
+    "load_donations",
+    "load_sbg_cohorts",
+    "ltv_to_cac",
+    "margin_multiple_clv",
+    "mrr_movements",
+    "nps",
+    "nps_from_scores",
+    "periodic_churn",
+    "purchase_frequency",
+    "referral_rate",
+    "repeat_purchase_rate",
+    "retention_rate",
+    "rfm_segmentation_summary",
+    "rfm_summary",
+    "simple_clv",
+]
