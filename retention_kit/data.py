@@ -642,6 +642,7 @@ def validate_summary(
     *,
     columns: tuple[str, ...] = _SUMMARY_COLUMNS,
     weights: str | None = None,
+    integer_columns: tuple[str, ...] | None = None,
 ) -> None:
     """Check a per-customer BTYD summary before a model sees it.
 
@@ -649,6 +650,17 @@ def validate_summary(
     or a segmentation summary passed instead, missing columns (with the closest
     name), missing or non-numeric values, negative values, non-integer
     frequency, recency greater than T, and recency 0 with a positive frequency.
+
+    Parameters
+    ----------
+    summary : DataFrame
+        One row per customer.
+    columns : tuple of str, default ("frequency", "recency", "T")
+        Columns the caller needs.
+    weights : str, optional
+        Name of a weights column to check as well.
+    integer_columns : tuple of str, optional
+        Columns that must hold whole numbers; default: ``frequency`` if requested.
 
     Examples
     --------
@@ -697,13 +709,15 @@ def validate_summary(
             raise DataError(f"column {col!r} has negative values",
                             n_rows=int(neg.sum()), example=_first_example(summary, neg, cols),
                             fix="counts and durations cannot be negative; rebuild the summary")
-    if "frequency" in columns:
-        freq = summary["frequency"].astype(float)
-        frac = freq != np.round(freq)
+    if integer_columns is None:
+        integer_columns = tuple(c for c in ("frequency",) if c in columns)
+    for col in integer_columns:
+        values = summary[col].astype(float)
+        frac = values != np.round(values)
         if frac.any():
-            raise DataError("frequency has non-integer values",
+            raise DataError(f"{col} has non-integer values",
                             n_rows=int(frac.sum()), example=_first_example(summary, frac, cols),
-                            fix="frequency counts repeat purchases; rebuild the summary")
+                            fix=f"{col} counts whole periods or purchases; rebuild the summary")
     if "recency" in columns and "T" in columns:
         over = summary["recency"].astype(float) > summary["T"].astype(float) + 1e-9
         if over.any():

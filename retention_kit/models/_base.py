@@ -1,0 +1,361 @@
+"""The one shallow base class of the maximum-likelihood models.
+
+A model is its log-likelihood (with an exact gradient) and its predictions, written as
+pure functions of the parameter vector, plus a thin class deriving from :class:`Model`.
+The base class does what every model shares:
+
+* validate the per-customer frame and compress it to its *unique* rows with weights, so
+  fitting cost grows with the number of distinct histories, not customers;
+* maximise the weighted log-likelihood over log-parameters with scipy's BFGS and the
+  model's exact gradient, from deterministic starting values (two fits, same result);
+* covariance of the estimates by the delta method from the Hessian on the log scale
+  (differences of the exact gradient); a singular Hessian gives NaN standard errors and a
+  :class:`~retention_kit.errors.NumericalWarning`, not a crash;
+* ``summary()``, a short repr, an HTML table in Jupyter, and JSON persistence (no pickle).
+
+Subclasses set ``param_names`` and ``data_columns`` and implement ``_loglik_grad``,
+``_start`` and, if they have model-specific data rules, ``_check_data``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import warnings
+from collections.abc import Mapping, Sequence
+from typing import Any, ClassVar, Self
+
+import numpy as np
+import pandas as pd
+from scipy import optimize, stats
+
+from ..data import validate_summary
+from ..errors import ConvergenceError, DataError, NotFittedError, NumericalWarning
+
+__all__ = ["Model"]
+
+Columns = dict[str, np.ndarray]
+
+
+class Model:
+    """Base class: maximum-likelihood fit on log-parameters, shared reporting and I/O.
+
+    Parameters
+    ----------
+    penalizer : float, default 0.0
+        L2 penalty ``penalizer * sum(params**2)`` subtracted from the mean
+        log-likelihood (as in ``lifetimes``). With a penalty the estimates are no
+        longer maximum-likelihood ones; keep 0 to reproduce the papers.
+    tol : float, default 1e-8
+        Gradient tolerance of the optimiser, on the per-customer log-likelihood.
+    max_iter : int, default 1000
+        Maximum optimiser iterations.
+    initial_params : mapping, optional
+        Starting values by parameter name (positive); default: the model's own
+        deterministic start.
+
+    The constructor validates nothing and only stores the options.
+    """
+
+    param_names: ClassVar[tuple[str, ...]] = ()
+    data_columns: ClassVar[tuple[str, ...]] = ()
+    #: Columns that must be integers (validated); the others may be fractional.
+    integer_columns: ClassVar[tuple[str, ...]] = ()
+
+    def __init__(self, *, penalizer: float = 0.0, tol: float = 1e-8, max_iter: int = 1000,
+                 initial_params: Mapping[str, float] | None = None) -> None:
+        self.penalizer = penalizer
+        self.tol = tol
+        self.max_iter = max_iter
+        self.initial_params = initial_params
+
+    # ------------------------------------------------------------------ to implement
+
+    def _loglik_grad(self, params: np.ndarray, cols: Columns) -> tuple[np.ndarray, np.ndarray]:
+        """Per-row log-likelihood (n,) and its gradient in the natural parameters (n, k)."""
+        raise NotImplementedError
+
+    def _start(self, cols: Columns, weights: np.ndarray) -> np.ndarray:
+        """Deterministic positive starting values."""
+        return np.ones(len(self.param_names))
+
+    def _check_data(self, data: pd.DataFrame) -> None:
+        """Model-specific data rules beyond :func:`~retention_kit.data.validate_summary`."""
+
+    # ------------------------------------------------------------------ data handling
+
+    def _options(self) -> dict[str, Any]:
+        return {"penalizer": self.penalizer, "tol": self.tol, "max_iter": self.max_iter,
+                "initial_params": None if self.initial_params is None
+                else {k: float(v) for k, v in dict(self.initial_params).items()}}
+
+    def _validated(self, data: pd.DataFrame, weights: str | None = None) -> pd.DataFrame:
+        validate_summary(data, columns=self.data_columns, weights=weights,
+                         integer_columns=self.integer_columns)
+        self._check_data(data)
+        return data
+
+    def _weights(self, data: pd.DataFrame, weights: str | Sequence[float] | np.ndarray | None,
+                 ) -> np.ndarray:
+        if weights is None:
+            return np.ones(len(data))
+        if isinstance(weights, str):
+            w = pd.to_numeric(data[weights], errors="coerce").to_numpy(dtype=float)
+        else:
+            w = np.asarray(weights, dtype=float)
+            if w.shape != (len(data),):
+                raise DataError(
+                    f"weights has shape {w.shape} but the data have {len(data):,} rows",
+                    fix="pass one weight per row, or the name of a weights column")
+        bad = ~np.isfinite(w) | (w < 0)
+        if bad.any():
+            first = int(np.flatnonzero(bad)[0])
+            raise DataError("weights must be finite and non-negative", n_rows=int(bad.sum()),
+                            example=f"row {data.index[first]!r}: weight {w[first]}",
+                            fix="weights count customers with that history; repair them")
+        if w.sum() <= 0:
+            raise DataError("the weights sum to 0", n_rows=len(data),
+                            fix="at least one customer must have a positive weight")
+        return w
+
+    def _unique_rows(self, data: pd.DataFrame, w: np.ndarray) -> tuple[Columns, np.ndarray]:
+        frame = pd.DataFrame({c: data[c].to_numpy(dtype=float) for c in self.data_columns})
+        frame["__w"] = w
+        grouped = frame.groupby(list(self.data_columns), sort=True)["__w"].sum()
+        grouped = grouped[grouped > 0]
+        index = grouped.index.to_frame(index=False)
+        cols = {c: index[c].to_numpy(dtype=float) for c in self.data_columns}
+        return cols, grouped.to_numpy(dtype=float)
+
+    def _columns(self, data: pd.DataFrame) -> Columns:
+        """Validated prediction inputs as float arrays (rows as given)."""
+        self._check_fitted()
+        self._validated(data)
+        return {c: data[c].to_numpy(dtype=float) for c in self.data_columns}
+
+    # ------------------------------------------------------------------ fitting
+
+    @property
+    def min_customers(self) -> int:
+        """Fewest customers a fit accepts: 10 per parameter (a rule of thumb)."""
+        return 10 * len(self.param_names)
+
+    def fit(self, data: pd.DataFrame, *, weights: str | Sequence[float] | np.ndarray | None = None,
+            ) -> Self:
+        """Fit the model by maximum likelihood.
+
+        Parameters
+        ----------
+        data : DataFrame
+            One row per customer (or per distinct history, with ``weights``) with the
+            model's columns (``data_columns``).
+        weights : str or array-like, optional
+            Number of customers each row stands for: a column name or one value per
+            row (for example the 22 weighted rows of the donations data).
+
+        Returns
+        -------
+        self
+        """
+        self._validated(data, weights if isinstance(weights, str) else None)
+        w = self._weights(data, weights)
+        n_obs = float(w.sum())
+        if n_obs < self.min_customers:
+            raise DataError(
+                f"{type(self).__name__} needs at least {self.min_customers} customers to "
+                f"estimate {len(self.param_names)} parameters; the data have {n_obs:g}",
+                n_rows=len(data), fix="pool more customers (or cohorts) before fitting")
+        cols, uw = self._unique_rows(data, w)
+        if len(uw) < len(self.param_names):
+            raise DataError(
+                f"only {len(uw)} distinct customer histories for {len(self.param_names)} "
+                "parameters, so the model is not identified", n_rows=len(data),
+                fix="fit on a longer window or more varied customers")
+        k = len(self.param_names)
+        if self.initial_params is not None:
+            start = np.array([float(self.initial_params[p]) for p in self.param_names])
+        else:
+            start = np.asarray(self._start(cols, uw), dtype=float)
+        if start.shape != (k,) or not np.all(start > 0):
+            raise ValueError(f"starting values must be {k} positive numbers, got {start}")
+
+        def objective(theta: np.ndarray) -> tuple[float, np.ndarray]:
+            params = np.exp(theta)
+            ll, grad = self._loglik_grad(params, cols)
+            value = float(uw @ ll) / n_obs - self.penalizer * float(params @ params)
+            g = (uw @ grad) / n_obs - 2 * self.penalizer * params
+            if not np.isfinite(value) or not np.all(np.isfinite(g)):
+                return np.inf, np.zeros(k)
+            return -value, -g * params
+
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            res = optimize.minimize(objective, np.log(start), jac=True, method="BFGS",
+                                    options={"gtol": self.tol, "maxiter": self.max_iter})
+            theta = res.x
+            # Newton polish with the numerical Hessian of the exact gradient.
+            hess = _hessian(lambda t: objective(t)[1], theta)
+            for _ in range(3):
+                grad = objective(theta)[1]
+                try:
+                    step = np.linalg.solve(hess, grad)
+                except np.linalg.LinAlgError:
+                    break
+                trial = theta - step
+                if objective(trial)[0] <= objective(theta)[0] + 1e-15:
+                    theta = trial
+                    hess = _hessian(lambda t: objective(t)[1], theta)
+                else:
+                    break
+            value, grad = objective(theta)
+        grad_norm = float(np.max(np.abs(grad))) if np.all(np.isfinite(grad)) else np.inf
+        converged = bool(np.isfinite(value) and grad_norm < max(1e-5, 100 * self.tol))
+        if not converged:
+            raise ConvergenceError(
+                f"{type(self).__name__} did not converge: optimiser status {res.status} "
+                f"({res.message}); largest gradient {grad_norm:.2g} after {res.nit} iterations "
+                f"at {dict(zip(self.param_names, np.round(np.exp(theta), 6), strict=True))}. "
+                "Remedies: check the time unit (recency and T in weeks or months rather than "
+                "days), pass initial_params near plausible values, raise max_iter, add a small "
+                "penalizer (e.g. 0.001), or drop customers with extreme histories")
+        params = np.exp(theta)
+        self.params_ = pd.Series(params, index=list(self.param_names), name="estimate")
+        self.loglik_ = float(uw @ self._loglik_grad(params, cols)[0])
+        self.n_obs_ = int(round(n_obs)) if float(n_obs).is_integer() else n_obs
+        self.converged_ = converged
+        self.n_iter_ = int(res.nit)
+        cov_log = _invert(hess * n_obs)
+        jac = np.diag(params)
+        cov = jac @ cov_log @ jac
+        cov = (cov + cov.T) / 2
+        self.cov_ = pd.DataFrame(cov, index=list(self.param_names), columns=list(self.param_names))
+        self.se_ = pd.Series(np.sqrt(np.where(np.diag(cov) >= 0, np.diag(cov), np.nan)),
+                             index=list(self.param_names), name="std_error")
+        self._cov_log = cov_log
+        return self
+
+    # ------------------------------------------------------------------ reporting
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "params_"):
+            raise NotFittedError(
+                f"this {type(self).__name__} is not fitted yet: call .fit(data) first "
+                f"(or load a fitted model with {type(self).__name__}.from_json(text))")
+
+    def summary(self, *, confidence: float = 0.95) -> pd.DataFrame:
+        """Estimates with standard errors and confidence intervals.
+
+        The interval is computed on the log scale and transformed back
+        (``exp(log θ ± z·se_log)``), so it stays positive, like the parameters.
+
+        Returns
+        -------
+        DataFrame
+            Indexed by parameter: ``estimate``, ``std_error``, ``lower``, ``upper``.
+        """
+        self._check_fitted()
+        z = stats.norm.ppf(0.5 + confidence / 2)
+        se_log = np.sqrt(np.clip(np.diag(self._cov_log), 0, None))
+        se_log = np.where(np.diag(self._cov_log) >= 0, se_log, np.nan)
+        log_est = np.log(self.params_.to_numpy())
+        return pd.DataFrame({
+            "estimate": self.params_.to_numpy(),
+            "std_error": self.se_.to_numpy(),
+            "lower": np.exp(log_est - z * se_log),
+            "upper": np.exp(log_est + z * se_log),
+        }, index=pd.Index(self.param_names, name="parameter"))
+
+    def __repr__(self) -> str:
+        name = type(self).__name__
+        if not hasattr(self, "params_"):
+            return f"{name}(unfitted)"
+        params = ", ".join(f"{k}={v:.4g}" for k, v in self.params_.items())
+        return f"{name}({params}; n={self.n_obs_:,}, loglik={self.loglik_:.2f})"
+
+    def _repr_html_(self) -> str:
+        if not hasattr(self, "params_"):
+            return f"<p><b>{type(self).__name__}</b> (unfitted)</p>"
+        head = (f"<p><b>{type(self).__name__}</b>: {self.n_obs_:,} customers, "
+                f"log-likelihood {self.loglik_:,.2f}</p>")
+        return head + self.summary().to_html(float_format=lambda v: f"{v:.4g}")
+
+    # ------------------------------------------------------------------ persistence
+
+    def to_json(self) -> str:
+        """The fitted model as JSON: class, options, parameters, covariance, versions."""
+        self._check_fitted()
+        from .. import __version__
+
+        payload = {
+            "model": type(self).__name__,
+            "retention_kit": __version__,
+            "options": self._options(),
+            "params": {k: float(v) for k, v in self.params_.items()},
+            "cov_log": np.asarray(self._cov_log, dtype=float).tolist(),
+            "loglik": self.loglik_,
+            "n_obs": self.n_obs_,
+            "n_iter": self.n_iter_,
+            "converged": self.converged_,
+        }
+        return json.dumps(payload, allow_nan=True)
+
+    @classmethod
+    def from_json(cls, text: str) -> Self:
+        """Rebuild a fitted model written by :meth:`to_json` of the same class."""
+        payload = json.loads(text)
+        if payload.get("model") != cls.__name__:
+            raise DataError(
+                f"this JSON holds a {payload.get('model')!r} model, not a {cls.__name__}",
+                fix=f"load it with {payload.get('model')}.from_json(...)")
+        model = cls(**payload["options"])
+        params = np.array([payload["params"][p] for p in cls.param_names], dtype=float)
+        cov_log = np.array(payload["cov_log"], dtype=float)
+        model.params_ = pd.Series(params, index=list(cls.param_names), name="estimate")
+        model._cov_log = cov_log
+        jac = np.diag(params)
+        model.cov_ = pd.DataFrame(jac @ cov_log @ jac, index=list(cls.param_names),
+                                  columns=list(cls.param_names))
+        diag = np.diag(model.cov_.to_numpy())
+        model.se_ = pd.Series(np.sqrt(np.where(diag >= 0, diag, np.nan)),
+                              index=list(cls.param_names), name="std_error")
+        model.loglik_ = float(payload["loglik"])
+        model.n_obs_ = payload["n_obs"]
+        model.n_iter_ = int(payload["n_iter"])
+        model.converged_ = bool(payload["converged"])
+        return model
+
+    # ------------------------------------------------------------------ helpers
+
+    def _param_tuple(self) -> tuple[float, ...]:
+        self._check_fitted()
+        return tuple(float(v) for v in self.params_.to_numpy())
+
+    @staticmethod
+    def _series(values: np.ndarray, data: pd.DataFrame, name: str) -> pd.Series:
+        return pd.Series(np.asarray(values, dtype=float), index=data.index, name=name)
+
+
+def _hessian(grad, theta: np.ndarray) -> np.ndarray:
+    """Central differences of an exact gradient (symmetrised)."""
+    k = len(theta)
+    hess = np.empty((k, k))
+    for j in range(k):
+        h = 1e-5 * max(1.0, abs(theta[j]))
+        up, down = theta.copy(), theta.copy()
+        up[j] += h
+        down[j] -= h
+        hess[:, j] = (grad(up) - grad(down)) / (2 * h)
+    return (hess + hess.T) / 2
+
+
+def _invert(hess: np.ndarray) -> np.ndarray:
+    """Inverse of the (positive definite) Hessian of -loglik, or NaN with a warning."""
+    try:
+        eig = np.linalg.eigvalsh(hess)
+        if not np.all(np.isfinite(eig)) or eig.min() <= 1e-12 * max(1.0, abs(eig).max()):
+            raise np.linalg.LinAlgError("singular")
+        return np.linalg.inv(hess)
+    except np.linalg.LinAlgError:
+        warnings.warn("the Hessian at the estimate is singular or not positive definite, so "
+                      "standard errors are NaN; the data may not identify every parameter",
+                      NumericalWarning, stacklevel=3)
+        return np.full_like(hess, math.nan)
