@@ -1,0 +1,302 @@
+"""BG/NBD and MBG/NBD against the papers, lifetimes, and the base-class contract."""
+
+from __future__ import annotations
+
+import json
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from retention_kit.datasets import load_cdnow_summary
+from retention_kit.errors import ConvergenceError, DataError, NotFittedError, NumericalWarning
+from retention_kit.models import BGNBD, MBGNBD
+from retention_kit.models._base import _invert
+from retention_kit.models.bgnbd import bgnbd_loglik_grad
+
+
+@pytest.fixture(scope="module")
+def cdnow() -> pd.DataFrame:
+    return load_cdnow_summary()
+
+
+@pytest.fixture(scope="module")
+def bg(cdnow: pd.DataFrame) -> BGNBD:
+    return BGNBD().fit(cdnow)
+
+
+@pytest.fixture(scope="module")
+def mbg(cdnow: pd.DataFrame) -> MBGNBD:
+    return MBGNBD().fit(cdnow)
+
+
+def random_histories(n: int, seed: int) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    T = rng.uniform(1, 80, n)
+    x = rng.integers(0, 60, n)
+    t_x = np.where(x > 0, rng.uniform(0.01, 1, n) * T, 0.0)
+    return pd.DataFrame({"frequency": x, "recency": t_x, "T": T},
+                        index=pd.Index([f"c{i}" for i in range(n)], name="customer_id"))
+
+
+# ----------------------------------------------------------------- published values
+
+
+def test_bgnbd_reproduces_fader_hardie_lee_2005(bg: BGNBD) -> None:
+    published = {"r": 0.243, "alpha": 4.414, "a": 0.793, "b": 2.426}
+    for name, value in published.items():
+        assert bg.params_[name] == pytest.approx(value, rel=5e-3)
+    assert bg.loglik_ == pytest.approx(-9582.4, abs=0.05)
+    assert bg.n_obs_ == 2357 and bg.converged_
+
+
+def test_mbgnbd_reproduces_batislam_2007(mbg: MBGNBD) -> None:
+    published = {"r": 0.525, "alpha": 6.183, "a": 0.891, "b": 1.614}
+    for name, value in published.items():
+        assert mbg.params_[name] == pytest.approx(value, rel=5e-3)
+
+
+def test_purchase_distribution_is_consistent_with_its_mean(bg: BGNBD) -> None:
+    # P(X(t)=n) sums to 1 and its mean is E[X(t)] (two closed forms, FHL 2005 eqs 7-8).
+    n = np.arange(0, 400)
+    for t in (1.0, 39.0, 78.0):
+        probs = bg.probability_of_purchases(n, t)
+        assert probs.sum() == pytest.approx(1.0, abs=1e-9)
+        assert (n * probs).sum() == pytest.approx(bg.expected_purchases_new(t), rel=1e-6)
+
+
+# ----------------------------------------------------------------- exact gradient
+
+
+@pytest.mark.parametrize("modified", [False, True])
+def test_gradient_is_exact(modified: bool) -> None:
+    data = random_histories(50, 1)
+    x, t_x, T = (data[c].to_numpy(float) for c in ("frequency", "recency", "T"))
+    rng = np.random.default_rng(7)
+    for _ in range(5):
+        params = rng.uniform(0.2, 5, 4)
+        _, grad = bgnbd_loglik_grad(params, x, t_x, T, modified=modified)
+        for j in range(4):
+            h = 1e-6 * params[j]
+            up, down = params.copy(), params.copy()
+            up[j] += h
+            down[j] -= h
+            numeric = (bgnbd_loglik_grad(up, x, t_x, T, modified=modified)[0]
+                       - bgnbd_loglik_grad(down, x, t_x, T, modified=modified)[0]) / (2 * h)
+            np.testing.assert_allclose(grad[:, j], numeric, rtol=1e-5, atol=1e-7)
+
+
+# ----------------------------------------------------------------- lifetimes oracle
+
+
+def test_bgnbd_predictions_match_lifetimes(bg: BGNBD) -> None:
+    fitters = pytest.importorskip("lifetimes")
+    oracle = fitters.BetaGeoFitter()
+    oracle.params_ = pd.Series(bg.params_.to_dict())
+    data = random_histories(300, 3)
+    x, t_x, T = data["frequency"], data["recency"], data["T"]
+    for t in (1.0, 10.0, 52.0):
+        np.testing.assert_allclose(
+            bg.expected_purchases(data, t),
+            oracle.conditional_expected_number_of_purchases_up_to_time(t, x, t_x, T),
+            rtol=1e-6)
+    np.testing.assert_allclose(bg.probability_alive(data),
+                               oracle.conditional_probability_alive(x, t_x, T), rtol=1e-6)
+    ts = np.array([0.5, 5.0, 50.0])
+    np.testing.assert_allclose(bg.expected_purchases_new(ts),
+                               oracle.expected_number_of_purchases_up_to_time(ts), rtol=1e-6)
+    for n in range(6):
+        assert bg.probability_of_purchases(n, 20.0) == pytest.approx(
+            float(oracle.probability_of_n_purchases_up_to_time(20.0, n)), rel=1e-6)
+
+
+def test_mbgnbd_predictions_match_lifetimes(mbg: MBGNBD) -> None:
+    fitters = pytest.importorskip("lifetimes")
+    oracle = fitters.ModifiedBetaGeoFitter()
+    oracle.params_ = pd.Series(mbg.params_.to_dict())
+    data = random_histories(300, 4)
+    x, t_x, T = data["frequency"], data["recency"], data["T"]
+    np.testing.assert_allclose(
+        mbg.expected_purchases(data, 26.0),
+        oracle.conditional_expected_number_of_purchases_up_to_time(26.0, x, t_x, T), rtol=1e-6)
+    np.testing.assert_allclose(mbg.probability_alive(data),
+                               oracle.conditional_probability_alive(x, t_x, T), rtol=1e-6)
+    ts = np.array([0.5, 5.0, 50.0])
+    np.testing.assert_allclose(mbg.expected_purchases_new(ts),
+                               oracle.expected_number_of_purchases_up_to_time(ts), rtol=1e-6)
+    for n in range(6):
+        assert mbg.probability_of_purchases(n, 20.0) == pytest.approx(
+            float(oracle.probability_of_n_purchases_up_to_time(20.0, n)), rel=1e-6)
+
+
+def test_one_time_buyers_alive_differs_between_bg_and_mbg(bg: BGNBD, mbg: MBGNBD) -> None:
+    one_timers = pd.DataFrame({"frequency": [0, 0], "recency": [0.0, 0.0], "T": [5.0, 38.0]})
+    assert (bg.probability_alive(one_timers) == 1.0).all()
+    p = mbg.probability_alive(one_timers)
+    assert (p < 1).all() and p.iloc[1] < p.iloc[0]
+
+
+# ----------------------------------------------------------------- numerics at the edges
+
+
+@pytest.mark.parametrize("model_cls", [BGNBD, MBGNBD])
+def test_extreme_histories_stay_finite(model_cls, cdnow: pd.DataFrame) -> None:
+    model = model_cls().fit(cdnow)
+    extreme = pd.DataFrame({
+        "frequency": [10_000, 10_000, 0, 0, 132, 500, 1],
+        "recency": [10_000.0, 5_000.0, 0.0, 0.0, 20.0, 0.01, 10_000.0],
+        "T": [10_000.0, 10_000.0, 0.01, 10_000.0, 20.0, 0.01, 10_000.0],
+    })
+    for t in (0.01, 1.0, 52.0, 10_000.0):
+        e = model.expected_purchases(extreme, t)
+        assert np.isfinite(e).all() and (e >= 0).all()
+    alive = model.probability_alive(extreme)
+    assert np.isfinite(alive).all() and ((alive >= 0) & (alive <= 1)).all()
+    # 10,000 purchases over 10,000 weeks, the last one today: about one a week.
+    assert model.expected_purchases(extreme, 52.0).iloc[0] == pytest.approx(52.0, rel=0.05)
+    growing = [model.expected_purchases(extreme, t).to_numpy() for t in (1.0, 2.0, 10.0)]
+    assert (np.diff(np.vstack(growing), axis=0) >= 0).all()
+
+
+def test_probability_alive_later_decreases(bg: BGNBD, cdnow: pd.DataFrame) -> None:
+    now = bg.probability_alive(cdnow)
+    later = bg.probability_alive(cdnow, t=26.0)
+    repeaters = cdnow["frequency"] > 0
+    assert (later[repeaters] < now[repeaters]).all()
+
+
+# ----------------------------------------------------------------- fitting contract
+
+
+def test_fit_on_weighted_unique_rows_equals_fit_on_customers(cdnow: pd.DataFrame,
+                                                             bg: BGNBD) -> None:
+    unique = (cdnow.groupby(["frequency", "recency", "T"]).size()
+              .rename("weights").reset_index())
+    assert len(unique) < len(cdnow)
+    by_column = BGNBD().fit(unique, weights="weights")
+    by_array = BGNBD().fit(unique, weights=unique["weights"].to_numpy())
+    np.testing.assert_allclose(by_column.params_, bg.params_, rtol=1e-7)
+    np.testing.assert_allclose(by_array.params_, bg.params_, rtol=1e-7)
+    assert by_column.loglik_ == pytest.approx(bg.loglik_, abs=1e-6)
+
+
+def test_two_fits_are_identical(cdnow: pd.DataFrame, bg: BGNBD) -> None:
+    again = BGNBD().fit(cdnow)
+    assert again.params_.equals(bg.params_)
+    assert again.cov_.equals(bg.cov_)
+
+
+def test_fit_does_not_mutate_or_keep_the_data(cdnow: pd.DataFrame) -> None:
+    before = cdnow.copy(deep=True)
+    model = BGNBD().fit(cdnow)
+    pd.testing.assert_frame_equal(cdnow, before)
+    assert not any(isinstance(v, pd.DataFrame) and len(v) == len(cdnow)
+                   for v in vars(model).values())
+
+
+def test_penalizer_shrinks_parameters(cdnow: pd.DataFrame, bg: BGNBD) -> None:
+    penalised = BGNBD(penalizer=0.01).fit(cdnow)
+    assert (penalised.params_ ** 2).sum() < (bg.params_ ** 2).sum()
+
+
+def test_covariance_is_symmetric_and_matches_standard_errors(bg: BGNBD) -> None:
+    cov = bg.cov_.to_numpy()
+    np.testing.assert_allclose(cov, cov.T)
+    np.testing.assert_allclose(np.sqrt(np.diag(cov)), bg.se_)
+    assert (np.linalg.eigvalsh(cov) > 0).all()
+
+
+def test_summary_repr_and_html(bg: BGNBD) -> None:
+    table = bg.summary()
+    assert list(table.columns) == ["estimate", "std_error", "lower", "upper"]
+    assert list(table.index) == ["r", "alpha", "a", "b"]
+    assert ((table["lower"] < table["estimate"]) & (table["estimate"] < table["upper"])).all()
+    assert repr(bg) == "BGNBD(r=0.2426, alpha=4.414, a=0.7929, b=2.426; n=2,357, loglik=-9582.43)"
+    assert repr(BGNBD()) == "BGNBD(unfitted)"
+    assert "<table" in bg._repr_html_() and "2,357 customers" in bg._repr_html_()
+
+
+def test_json_round_trip(bg: BGNBD, cdnow: pd.DataFrame) -> None:
+    text = bg.to_json()
+    payload = json.loads(text)
+    assert payload["model"] == "BGNBD" and set(payload["params"]) == {"r", "alpha", "a", "b"}
+    loaded = BGNBD.from_json(text)
+    np.testing.assert_allclose(loaded.params_, bg.params_, rtol=0)
+    np.testing.assert_allclose(loaded.cov_, bg.cov_, rtol=1e-12)
+    pd.testing.assert_series_equal(loaded.expected_purchases(cdnow, 10.0),
+                                   bg.expected_purchases(cdnow, 10.0))
+
+
+def test_json_from_another_model_class_is_refused(bg: BGNBD) -> None:
+    with pytest.raises(DataError, match="holds a 'BGNBD' model, not a MBGNBD"):
+        MBGNBD.from_json(bg.to_json())
+
+
+def test_predicting_unfitted_raises() -> None:
+    with pytest.raises(NotFittedError, match=r"not fitted yet: call \.fit\(data\) first"):
+        BGNBD().expected_purchases(pd.DataFrame({"frequency": [1], "recency": [1.0],
+                                                 "T": [2.0]}), 1.0)
+
+
+def test_non_convergence_raises_with_remedies(cdnow: pd.DataFrame) -> None:
+    model = BGNBD(max_iter=1, initial_params={"r": 50.0, "alpha": 0.001, "a": 30.0, "b": 0.01})
+    with pytest.raises(ConvergenceError, match=r"BGNBD did not converge.*Remedies: check the"):
+        model.fit(cdnow)
+
+
+def test_singular_hessian_gives_nan_and_a_warning() -> None:
+    with pytest.warns(NumericalWarning, match="singular"):
+        cov = _invert(np.array([[1.0, 1.0], [1.0, 1.0]]))
+    assert np.isnan(cov).all()
+
+
+# ----------------------------------------------------------------- bad input
+
+
+def test_too_few_customers() -> None:
+    small = random_histories(12, 5)
+    with pytest.raises(DataError, match="BGNBD needs at least 40 customers .* the data have 12"):
+        BGNBD().fit(small)
+
+
+def test_transactions_instead_of_summary() -> None:
+    log = pd.DataFrame({"customer_id": [1, 1], "date": ["2024-01-01", "2024-02-01"]})
+    with pytest.raises(DataError, match="looks like a transaction log"):
+        BGNBD().fit(log)
+
+
+def test_recency_above_t_and_negative_t(cdnow: pd.DataFrame) -> None:
+    bad = cdnow.copy()
+    bad.loc[5, "recency"] = 50.0
+    with pytest.raises(DataError, match=r"recency is greater than T.*row 5"):
+        BGNBD().fit(bad)
+    negative = cdnow.copy()
+    negative.loc[7, "T"] = -1.0
+    with pytest.raises(DataError, match=r"'T' has negative values.*row 7"):
+        BGNBD().fit(negative)
+
+
+def test_fractional_frequency(cdnow: pd.DataFrame) -> None:
+    bad = cdnow.astype({"frequency": float})
+    bad.loc[3, "frequency"] = 1.5
+    with pytest.raises(DataError, match="frequency has non-integer values"):
+        BGNBD().fit(bad)
+
+
+def test_bad_weights(cdnow: pd.DataFrame) -> None:
+    with pytest.raises(DataError, match="weights has shape"):
+        BGNBD().fit(cdnow, weights=np.ones(3))
+    with pytest.raises(DataError, match="finite and non-negative"):
+        BGNBD().fit(cdnow, weights=-np.ones(len(cdnow)))
+
+
+def test_bad_horizon(bg: BGNBD, cdnow: pd.DataFrame) -> None:
+    with pytest.raises(ValueError, match="horizon t must be positive"):
+        bg.expected_purchases(cdnow, 0)
+
+
+def test_no_warnings_on_a_normal_fit(cdnow: pd.DataFrame) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        BGNBD().fit(cdnow).expected_purchases(cdnow, 39.0)
