@@ -10,12 +10,21 @@ nothing and changes no global state.
 
 from __future__ import annotations
 
+from .cohorts import churn_durations, cohort_table, retention_curve, survival
 from .data import calibration_holdout_split, rfm_segmentation_summary, rfm_summary
 from .datasets import (
+    list_demo_clients,
     load_cdnow_summary,
     load_cdnow_transactions,
+    load_demo_client,
     load_donations,
+    load_experiment,
     load_sbg_cohorts,
+    load_survey,
+    simulate_experiment,
+    simulate_subscriptions,
+    simulate_survey,
+    simulate_transactions,
 )
 from .errors import ConvergenceError, DataError, NotFittedError, NumericalWarning
 from .metrics import (
@@ -55,13 +64,19 @@ __all__ = [
     "cac_payback",
     "calibration_holdout_split",
     "ces",
+    "churn_durations",
     "churn_rate",
+    "cohort_table",
     "csat",
     "customer_lifespan",
+    "list_demo_clients",
     "load_cdnow_summary",
     "load_cdnow_transactions",
+    "load_demo_client",
     "load_donations",
+    "load_experiment",
     "load_sbg_cohorts",
+    "load_survey",
     "ltv_to_cac",
     "margin_multiple_clv",
     "mrr_movements",
@@ -71,8 +86,15 @@ __all__ = [
     "purchase_frequency",
     "referral_rate",
     "repeat_purchase_rate",
+    "retention_curve",
     "retention_rate",
+    "revenue_retention",
     "rfm_segmentation_summary",
     "rfm_summary",
     "simple_clv",
+    "simulate_experiment",
+    "simulate_subscriptions",
+    "simulate_survey",
+    "simulate_transactions",
+    "survival",
 ]

@@ -25,8 +25,9 @@ def test_import_is_quiet_light_and_changes_no_global_state() -> None:
 import sys, warnings
 import pandas as pd
 filters = list(warnings.filters)
-options = {k: pd.get_option(k) for k in ("mode.copy_on_write", "display.max_rows",
-                                           "display.float_format", "future.infer_string")}
+options = {k: pd.get_option(k) for k in ("display.max_rows", "display.max_columns",
+                                           "display.float_format", "display.precision",
+                                           "display.width")}
 import retention_kit
 import retention_kit.data, retention_kit.metrics, retention_kit.cohorts, retention_kit.plots
 import retention_kit.datasets
