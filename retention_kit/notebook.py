@@ -1,0 +1,43 @@
+"""Small helpers for the course and report notebooks: parameter checks and versions."""
+
+from __future__ import annotations
+
+import difflib
+import platform
+from collections.abc import Iterable
+from importlib import metadata
+
+__all__ = ["check_choice", "show_versions"]
+
+_PACKAGES = ("retention_kit", "pandas", "numpy", "scipy", "lifelines", "statsmodels",
+             "matplotlib", "seaborn")
+
+
+def check_choice(name: str, value: object, choices: Iterable[object]) -> None:
+    """Fail early, readably, when a notebook parameter is not one of its choices.
+
+    Examples
+    --------
+    >>> check_choice("period", "M", ["W", "M", "Q"])
+    >>> check_choice("period", "month", ["W", "M", "Q"])
+    Traceback (most recent call last):
+    ...
+    ValueError: parameter period='month' is not one of ['W', 'M', 'Q']; did you mean 'M'?
+    """
+    options = list(choices)
+    if value in options:
+        return
+    close = difflib.get_close_matches(str(value), [str(o) for o in options], n=1, cutoff=0.0)
+    hint = f"; did you mean {close[0]!r}?" if close else ""
+    raise ValueError(f"parameter {name}={value!r} is not one of {options}{hint}")
+
+
+def show_versions() -> None:
+    """Print the versions of Python and of the packages the notebooks rely on."""
+    print(f"python {platform.python_version()}")
+    for name in _PACKAGES:
+        try:
+            version = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            version = "not installed"
+        print(f"{name} {version}")
