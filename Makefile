@@ -29,10 +29,16 @@ notebooks: $(STAMP)
 
 test: lint unit notebooks
 
+# JupyterLab gets its own environment: its import chain slows every Python start of the
+# test environment by seconds.
+LAB := .venv-lab
 lab:
-	@$(MAKE) setup
-	$(PY) -m uv pip install -q -p $(BIN)/python -e ".[lab,notebooks]" || $(BIN)/python -m pip install -q -e ".[lab,notebooks]"
-	$(BIN)/jupyter lab notebooks/
+	@if [ ! -x $(LAB)/bin/python ]; then \
+	  ($(PY) -m uv --version >/dev/null 2>&1 && $(PY) -m uv venv -q -p $(PY) $(LAB)) || $(PY) -m venv $(LAB); fi
+	@if $(PY) -m uv --version >/dev/null 2>&1; then \
+	  $(PY) -m uv pip install -q -p $(LAB)/bin/python -e ".[lab,notebooks]"; \
+	else $(LAB)/bin/python -m pip install -q -e ".[lab,notebooks]"; fi
+	$(LAB)/bin/jupyter lab notebooks/
 
 clean:
-	rm -rf $(VENV) .pytest_cache build *.egg-info
+	rm -rf $(VENV) $(LAB) .pytest_cache build *.egg-info

@@ -22,7 +22,9 @@ from .errors import DataError
 __all__ = [
     "HoldoutEvaluation",
     "compare_models",
+    "frequency_distribution",
     "frequency_recency_matrix",
+    "holdout_by_frequency",
     "holdout_evaluation",
     "probability_alive_history",
     "repeat_purchase_tracking",
@@ -324,3 +326,57 @@ def probability_alive_history(model: Any, purchase_times: np.ndarray | list[floa
     grid = pd.DataFrame({"frequency": counts, "recency": last, "T": ages})
     alive = model.probability_alive(grid).to_numpy()
     return pd.Series(alive, index=pd.Index(ages, name="age"), name="probability_alive")
+
+
+def holdout_by_frequency(evaluation: HoldoutEvaluation, split: pd.DataFrame, *,
+                         max_frequency: int = 7) -> pd.DataFrame:
+    """Mean actual and predicted holdout purchases by calibration frequency.
+
+    The conditional-expectation check of FHL (2005, figure 4): customers grouped by
+    their number of repeat purchases in calibration (the last group is
+    ``max_frequency`` and more).
+
+    Returns
+    -------
+    DataFrame
+        Indexed by ``frequency`` group (the last labelled ``"7+"`` etc.):
+        ``customers``, ``actual`` and ``predicted`` (means per customer).
+    """
+    _require_split(split)
+    freq = split["frequency"].clip(upper=max_frequency).astype(int)
+    labels = [str(k) for k in range(max_frequency)] + [f"{max_frequency}+"]
+    groups = pd.Categorical.from_codes(freq.to_numpy(), categories=labels)
+    frame = evaluation.customers[["actual", "predicted"]].assign(frequency=groups)
+    out = frame.groupby("frequency", observed=False).agg(
+        customers=("actual", "size"), actual=("actual", "mean"),
+        predicted=("predicted", "mean"))
+    return out
+
+
+def frequency_distribution(model: Any, summary: pd.DataFrame, *,
+                           max_frequency: int = 7) -> pd.DataFrame:
+    """Customers by number of repeat purchases: actual versus what the model expects.
+
+    The expected count of customers with n repeat purchases is
+    ``sum_i P(X(T_i) = n)`` (the model's ``probability_of_purchases`` at each
+    customer's age), the last group pooling ``max_frequency`` and more. FHL (2005,
+    figure 2) use this to show the BG/NBD fits the calibration data.
+
+    Returns
+    -------
+    DataFrame
+        Indexed by ``frequency`` group: ``actual`` and ``expected`` customers.
+    """
+    ages = summary["T"].to_numpy(dtype=float)
+    unique_ages, counts = np.unique(ages, return_counts=True)
+    n = np.arange(max_frequency)
+    expected = np.zeros(max_frequency + 1)
+    for age, count in zip(unique_ages, counts, strict=True):
+        probs = np.asarray(model.probability_of_purchases(n, float(age)), dtype=float)
+        expected[:max_frequency] += count * probs
+        expected[max_frequency] += count * (1.0 - probs.sum())
+    actual = np.bincount(summary["frequency"].clip(upper=max_frequency).astype(int),
+                         minlength=max_frequency + 1)
+    labels = [str(k) for k in range(max_frequency)] + [f"{max_frequency}+"]
+    return pd.DataFrame({"actual": actual.astype(float), "expected": expected},
+                        index=pd.Index(labels, name="frequency"))

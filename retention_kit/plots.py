@@ -25,9 +25,15 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = [
     "plot_cohort_heatmap",
+    "plot_frequency_distribution",
+    "plot_frequency_recency_matrix",
+    "plot_holdout_by_frequency",
     "plot_metric_bars",
+    "plot_probability_alive_history",
     "plot_retention_curves",
     "plot_survival",
+    "plot_survival_projection",
+    "plot_tracking",
 ]
 
 
@@ -358,5 +364,155 @@ def plot_metric_bars(
     if ylabel is not None:
         ax.set_ylabel(ylabel)
     if title is not None:
+        ax.set_title(title)
+    return ax
+
+
+# --------------------------------------------------------------------------- model diagnostics
+
+
+def _paired_bars(table: pd.DataFrame, first: str, second: str, *, ax: Axes | None,
+                 labels: tuple[str, str], xlabel: str, ylabel: str, title: str | None,
+                 ) -> Axes:
+    ax = _axes(ax)
+    x = np.arange(len(table))
+    width = 0.4
+    ax.bar(x - width / 2, table[first].to_numpy(dtype=float), width, label=labels[0])
+    ax.bar(x + width / 2, table[second].to_numpy(dtype=float), width, label=labels[1])
+    ax.set_xticks(x, [str(i) for i in table.index])
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.legend()
+    if title:
+        ax.set_title(title)
+    return ax
+
+
+def plot_frequency_distribution(table: pd.DataFrame, *, ax: Axes | None = None,
+                                title: str | None = "Customers by repeat purchases",
+                                ) -> Axes:
+    """Actual vs expected customers by number of repeat purchases.
+
+    ``table`` comes from :func:`retention_kit.evaluation.frequency_distribution`.
+    """
+    return _paired_bars(table, "actual", "expected", ax=ax, labels=("actual", "model"),
+                        xlabel="repeat purchases in calibration", ylabel="customers",
+                        title=title)
+
+
+def plot_holdout_by_frequency(table: pd.DataFrame, *, ax: Axes | None = None,
+                              title: str | None = "Holdout purchases by calibration frequency",
+                              ) -> Axes:
+    """Mean actual vs predicted holdout purchases per calibration-frequency group.
+
+    ``table`` comes from :func:`retention_kit.evaluation.holdout_by_frequency`.
+    """
+    ax = _axes(ax)
+    x = np.arange(len(table))
+    ax.plot(x, table["actual"].to_numpy(dtype=float), marker="o", label="actual")
+    ax.plot(x, table["predicted"].to_numpy(dtype=float), marker="s", linestyle="--",
+            label="model")
+    ax.set_xticks(x, [str(i) for i in table.index])
+    ax.set_xlabel("repeat purchases in calibration")
+    ax.set_ylabel("mean purchases in holdout")
+    ax.legend()
+    if title:
+        ax.set_title(title)
+    return ax
+
+
+def plot_tracking(tracking: pd.DataFrame, *, ax: Axes | None = None, cumulative: bool = True,
+                  title: str | None = None) -> Axes:
+    """Actual vs expected repeat purchases over time, calibration end marked.
+
+    ``tracking`` comes from :func:`retention_kit.evaluation.repeat_purchase_tracking`.
+    """
+    ax = _axes(ax)
+    suffix = "_cumulative" if cumulative else ""
+    periods = tracking.index.to_numpy()
+    ax.plot(periods, tracking[f"actual{suffix}"].to_numpy(dtype=float), label="actual")
+    ax.plot(periods, tracking[f"expected{suffix}"].to_numpy(dtype=float), linestyle="--",
+            label="model")
+    calibration = tracking.index[tracking["calibration"].to_numpy(dtype=bool)]
+    if len(calibration) and len(calibration) < len(tracking):
+        ax.axvline(calibration.max() + 0.5, color="grey", linestyle=":", label="calibration end")
+    ax.set_xlabel("period")
+    ax.set_ylabel("cumulative repeat purchases" if cumulative else "repeat purchases")
+    ax.legend()
+    ax.set_title(title or ("Cumulative" if cumulative else "Period") + " repeat purchases")
+    return ax
+
+
+def plot_frequency_recency_matrix(matrix: pd.DataFrame, *, ax: Axes | None = None,
+                                  cmap: str = "viridis", title: str | None = None) -> Axes:
+    """Heatmap of P(alive) or expected purchases over frequency and recency.
+
+    ``matrix`` comes from :func:`retention_kit.evaluation.frequency_recency_matrix`;
+    impossible cells (NaN) stay blank.
+    """
+    import seaborn as sns
+
+    ax = _axes(ax, figsize=(8.0, 5.0))
+    kind = matrix.attrs.get("kind", "alive")
+    label = "P(alive)" if kind == "alive" else f"expected purchases, next {matrix.attrs.get('t')}"
+    sns.heatmap(matrix, ax=ax, cmap=cmap, mask=matrix.isna(), cbar_kws={"label": label},
+                vmin=0, vmax=1 if kind == "alive" else None)
+    ax.invert_yaxis()
+    ax.set_xlabel("recency (age at last purchase)")
+    ax.set_ylabel("frequency (repeat purchases)")
+    ax.set_title(title or f"{label} at age T = {matrix.attrs.get('T', '')}")
+    return ax
+
+
+def plot_probability_alive_history(history: pd.Series, *, ax: Axes | None = None,
+                                   purchases: np.ndarray | list[float] | None = None,
+                                   title: str | None = "P(alive) of one customer") -> Axes:
+    """P(alive) over a customer's life, with purchases marked.
+
+    ``history`` comes from :func:`retention_kit.evaluation.probability_alive_history`.
+    """
+    ax = _axes(ax)
+    ax.plot(history.index.to_numpy(dtype=float), history.to_numpy(dtype=float),
+            drawstyle="steps-post", label="P(alive)")
+    if purchases is not None:
+        for i, when in enumerate(purchases):
+            ax.axvline(float(when), color="grey", linestyle=":",
+                       label="purchase" if i == 0 else None)
+    ax.set_ylim(0, 1.05)
+    ax.set_xlabel("age")
+    ax.set_ylabel("P(alive)")
+    ax.legend()
+    if title:
+        ax.set_title(title)
+    return ax
+
+
+def plot_survival_projection(projection: pd.DataFrame, *, ax: Axes | None = None,
+                             calibration_end: float | None = None,
+                             title: str | None = "Survival: actual vs projected") -> Axes:
+    """Actual survivors vs one or more model projections by period.
+
+    Parameters
+    ----------
+    projection : DataFrame
+        Indexed by period; an ``actual`` column and one column per projection
+        (e.g. from ``SBG.survival(t)`` or a naive curve fit), shares in [0, 1].
+    calibration_end : float, optional
+        Last period used for fitting; marked with a vertical line.
+    """
+    ax = _axes(ax)
+    t = projection.index.to_numpy(dtype=float)
+    for col in projection.columns:
+        style = {"marker": "o", "linestyle": "-"} if col == "actual" else {"linestyle": "--"}
+        ax.plot(t, projection[col].to_numpy(dtype=float), label=str(col), **style)
+    if calibration_end is not None:
+        ax.axvline(calibration_end, color="grey", linestyle=":", label="calibration end")
+    from matplotlib.ticker import PercentFormatter
+
+    ax.yaxis.set_major_formatter(PercentFormatter(1.0))
+    ax.set_xlabel("period")
+    ax.set_ylabel("share still customers")
+    ax.legend()
+    if title:
         ax.set_title(title)
     return ax
