@@ -23,11 +23,18 @@ def check_choice(name: str, value: object, choices: Iterable[object]) -> None:
     Traceback (most recent call last):
     ...
     ValueError: parameter period='month' is not one of ['W', 'M', 'Q']; did you mean 'M'?
+    >>> check_choice("data", "retailr", ["cdnow", "retailer"])
+    Traceback (most recent call last):
+    ...
+    ValueError: parameter data='retailr' is not one of ['cdnow', 'retailer']; did you mean ...
     """
     options = list(choices)
     if value in options:
         return
-    close = difflib.get_close_matches(str(value), [str(o) for o in options], n=1, cutoff=0.0)
+    text = str(value).lower()
+    prefix = [str(o) for o in options
+              if str(o) and (text.startswith(str(o).lower()) or str(o).lower().startswith(text))]
+    close = prefix or difflib.get_close_matches(str(value), [str(o) for o in options], n=1)
     hint = f"; did you mean {close[0]!r}?" if close else ""
     raise ValueError(f"parameter {name}={value!r} is not one of {options}{hint}")
 
