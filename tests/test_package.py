@@ -118,3 +118,12 @@ print(len(d.load_cdnow_transactions()), len(d.load_cdnow_summary()), len(d.load_
 """
     out = run_python(code, cwd=tmp_path, env={"PYTHONPATH": str(site), "PATH": "/usr/bin"})
     assert out.stdout.split() == ["69659", "2357", "22"]
+
+
+def test_notebook_parameter_check_suggests_the_intended_choice() -> None:
+    from retention_kit.notebook import check_choice
+
+    with pytest.raises(ValueError, match=r"data='retailr' .*; did you mean 'retailer'\?$"):
+        check_choice("data", "retailr", ["cdnow", "retailer"])
+    with pytest.raises(ValueError, match=r"did you mean 'M'\?$"):
+        check_choice("period", "month", ["W", "M", "Q"])
