@@ -623,3 +623,28 @@ def test_client_json_records_the_generator() -> None:
     assert info["generator"]["function"] == "simulate_transactions"
     assert info["generator"]["random_state"] == 2024
     assert info["generator"]["params"] == {"r": 0.55, "alpha": 6.0, "a": 0.85, "b": 3.5}
+
+
+def test_simulate_summary_recovers_bgnbd_parameters() -> None:
+    from retention_kit.datasets import simulate_summary
+    from retention_kit.models import BGNBD
+
+    true = {"r": 0.243, "alpha": 4.414, "a": 0.793, "b": 2.426}
+    ages = np.random.default_rng(0).uniform(27, 39, 100_000)
+    summary = simulate_summary(100_000, T=ages, params=true, random_state=3)
+    assert (summary["recency"] <= summary["T"]).all()
+    assert ((summary["frequency"] == 0) == (summary["recency"] == 0)).all()
+    model = BGNBD().fit(summary)
+    z = (model.params_ - pd.Series(true)) / model.se_
+    assert (z.abs() < 4).all(), z
+
+
+def test_simulate_summary_spend_follows_gamma_gamma_mean() -> None:
+    from retention_kit.datasets import simulate_summary
+
+    spend = {"p": 6.0, "q": 4.0, "gamma": 15.0}
+    s = simulate_summary(200_000, T=52.0, spend=spend, random_state=5)
+    repeat = s.loc[s["frequency"] > 0]
+    # E[mean spend of one customer] = p * gamma / (q - 1) = 30, whatever the frequency.
+    assert repeat["monetary_value"].mean() == pytest.approx(30.0, rel=0.02)
+    assert (s.loc[s["frequency"] == 0, "monetary_value"] == 0).all()

@@ -34,7 +34,8 @@ from ..errors import ConvergenceError, DataError, NotFittedError, NumericalWarni
 
 __all__ = ["Model"]
 
-Columns = dict[str, np.ndarray]
+#: Model inputs by column name (float arrays), plus any extras ``_prepare_columns`` adds.
+Columns = dict[str, Any]
 
 
 class Model:
@@ -81,6 +82,10 @@ class Model:
 
     def _check_data(self, data: pd.DataFrame) -> None:
         """Model-specific data rules beyond :func:`~retention_kit.data.validate_summary`."""
+
+    def _prepare_columns(self, cols: Columns) -> Columns:
+        """Precompute what the likelihood needs once per fit (e.g. distinct values)."""
+        return cols
 
     # ------------------------------------------------------------------ data handling
 
@@ -166,6 +171,7 @@ class Model:
                 f"estimate {len(self.param_names)} parameters; the data have {n_obs:g}",
                 n_rows=len(data), fix="pool more customers (or cohorts) before fitting")
         cols, uw = self._unique_rows(data, w)
+        cols = self._prepare_columns(cols)
         if len(uw) < len(self.param_names):
             raise DataError(
                 f"only {len(uw)} distinct customer histories for {len(self.param_names)} "
@@ -192,20 +198,25 @@ class Model:
             res = optimize.minimize(objective, np.log(start), jac=True, method="BFGS",
                                     options={"gtol": self.tol, "maxiter": self.max_iter})
             theta = res.x
-            # Newton polish with the numerical Hessian of the exact gradient.
+            # Newton polish with the numerical Hessian of the exact gradient: BFGS stops
+            # on its gradient tolerance, a Newton step or two lands on the optimum.
             hess = _hessian(lambda t: objective(t)[1], theta)
+            moved = False
             for _ in range(3):
-                grad = objective(theta)[1]
+                value, grad = objective(theta)
+                if np.max(np.abs(grad)) < 1e-12:
+                    break
                 try:
                     step = np.linalg.solve(hess, grad)
                 except np.linalg.LinAlgError:
                     break
                 trial = theta - step
-                if objective(trial)[0] <= objective(theta)[0] + 1e-15:
-                    theta = trial
-                    hess = _hessian(lambda t: objective(t)[1], theta)
+                if objective(trial)[0] <= value + 1e-15:
+                    theta, moved = trial, True
                 else:
                     break
+            if moved:
+                hess = _hessian(lambda t: objective(t)[1], theta)
             value, grad = objective(theta)
         grad_norm = float(np.max(np.abs(grad))) if np.all(np.isfinite(grad)) else np.inf
         converged = bool(np.isfinite(value) and grad_norm < max(1e-5, 100 * self.tol))

@@ -31,7 +31,9 @@ def _as_float(values: float | np.ndarray | pd.Series) -> np.ndarray:
 
 
 def bgnbd_loglik_grad(params: np.ndarray, x: np.ndarray, t_x: np.ndarray, T: np.ndarray,
-                      *, modified: bool = False) -> tuple[np.ndarray, np.ndarray]:
+                      *, modified: bool = False,
+                      x_groups: tuple[np.ndarray, np.ndarray] | None = None,
+                      ) -> tuple[np.ndarray, np.ndarray]:
     """Per-customer log-likelihood of BG/NBD (or MBG/NBD) and its exact gradient.
 
     BG/NBD (FHL 2005, eq. 6)::
@@ -42,36 +44,43 @@ def bgnbd_loglik_grad(params: np.ndarray, x: np.ndarray, t_x: np.ndarray, T: np.
     MBG/NBD replaces B(a, b+x) by B(a, b+x+1), and the second term by
     ``a/(b+x) · (α+t_x)^-(r+x)`` for every x, including 0.
 
+    ``x_groups`` = (distinct frequencies, index of each row's frequency) lets the
+    special functions, which depend on x only, be evaluated once per distinct x.
+
     Returns the log-likelihood (n,) and its gradient in (r, α, a, b) (n, 4).
     """
     r, alpha, a, b = params
     shift = 1.0 if modified else 0.0
-    a1 = gammaln(r + x) - gammaln(r) + r * np.log(alpha)
-    a2 = betaln(a, b + x + shift) - betaln(a, b)
-    a3 = -(r + x) * np.log(alpha + T)
-    has_second = np.ones_like(x, dtype=bool) if modified else x > 0
-    denom = b + x - 1 + shift
-    with np.errstate(divide="ignore", invalid="ignore"):
-        a4 = np.where(has_second,
-                      np.log(a) - np.log(np.where(has_second, denom, 1.0))
-                      - (r + x) * np.log(alpha + t_x), -np.inf)
+    xu, inv = x_groups if x_groups is not None else np.unique(x, return_inverse=True)
+    # Terms depending on the frequency only, on its distinct values.
+    head_u = gammaln(r + xu) - gammaln(r) + betaln(a, b + xu + shift) - betaln(a, b)
+    psi_ab = digamma(a + b)
+    d_r_u = digamma(r + xu) - digamma(r)
+    d_a_u = psi_ab - digamma(a + b + xu + shift)
+    d_b_u = psi_ab + digamma(b + xu + shift) - digamma(b) - digamma(a + b + xu + shift)
+    second_u = np.ones_like(xu, dtype=bool) if modified else xu > 0
+    denom_u = np.where(second_u, b + xu - 1 + shift, 1.0)
+    log_c_u = np.where(second_u, np.log(a) - np.log(denom_u), -np.inf)
+    inv_denom_u = np.where(second_u, 1.0 / denom_u, 0.0)
+
+    log_aT = np.log(alpha + T)
+    log_at = np.log(alpha + t_x)
+    rx = r + x
+    a3 = -rx * log_aT
+    a4 = log_c_u[inv] - rx * log_at
     top = np.maximum(a3, a4)
     w3 = np.exp(a3 - top)
     w4 = np.exp(a4 - top)
     total = w3 + w4
-    ll = a1 + a2 + top + np.log(total)
-    w3, w4 = w3 / total, w4 / total
+    ll = head_u[inv] + r * np.log(alpha) + top + np.log(total)
+    w3 /= total
+    w4 /= total
 
     grad = np.empty((len(x), 4))
-    grad[:, 0] = (digamma(r + x) - digamma(r) + np.log(alpha)
-                  - w3 * np.log(alpha + T) - w4 * np.log(alpha + t_x))
-    grad[:, 1] = r / alpha - w3 * (r + x) / (alpha + T) - w4 * (r + x) / (alpha + t_x)
-    psi_ab = digamma(a + b)
-    grad[:, 2] = psi_ab - digamma(a + b + x + shift) + w4 / a
-    with np.errstate(divide="ignore", invalid="ignore"):
-        inv_denom = np.where(has_second, 1.0 / np.where(has_second, denom, 1.0), 0.0)
-    grad[:, 3] = (psi_ab + digamma(b + x + shift) - digamma(b)
-                  - digamma(a + b + x + shift) - w4 * inv_denom)
+    grad[:, 0] = d_r_u[inv] + np.log(alpha) - w3 * log_aT - w4 * log_at
+    grad[:, 1] = r / alpha - rx * (w3 / (alpha + T) + w4 / (alpha + t_x))
+    grad[:, 2] = d_a_u[inv] + w4 / a
+    grad[:, 3] = d_b_u[inv] - w4 * inv_denom_u[inv]
     return ll, grad
 
 
@@ -155,9 +164,12 @@ class _BGFamily(Model):
     integer_columns: ClassVar[tuple[str, ...]] = ("frequency",)
     _modified: ClassVar[bool] = False
 
+    def _prepare_columns(self, cols: Columns) -> Columns:
+        return {**cols, "x_groups": np.unique(cols["frequency"], return_inverse=True)}
+
     def _loglik_grad(self, params: np.ndarray, cols: Columns) -> tuple[np.ndarray, np.ndarray]:
         return bgnbd_loglik_grad(params, cols["frequency"], cols["recency"], cols["T"],
-                                 modified=self._modified)
+                                 modified=self._modified, x_groups=cols.get("x_groups"))
 
     def _start(self, cols: Columns, weights: np.ndarray) -> np.ndarray:
         # r/alpha = mean purchase rate of repeat purchasing over the customers' ages.
