@@ -10,6 +10,7 @@ nothing and changes no global state.
 
 from __future__ import annotations
 
+from .clv import clv_interval, customer_lifetime_value
 from .cohorts import churn_durations, cohort_table, retention_curve, survival
 from .data import calibration_holdout_split, rfm_segmentation_summary, rfm_summary
 from .datasets import (
@@ -66,9 +67,11 @@ __all__ = [
     "ces",
     "churn_durations",
     "churn_rate",
+    "clv_interval",
     "cohort_table",
     "csat",
     "customer_lifespan",
+    "customer_lifetime_value",
     "list_demo_clients",
     "load_cdnow_summary",
     "load_cdnow_transactions",

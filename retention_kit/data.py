@@ -708,7 +708,8 @@ def validate_summary(
         if neg.any():
             raise DataError(f"column {col!r} has negative values",
                             n_rows=int(neg.sum()), example=_first_example(summary, neg, cols),
-                            fix="counts and durations cannot be negative; rebuild the summary")
+                            fix=f"{col} cannot be negative; rebuild the summary (refunds are "
+                            "netted against purchases before summarising)")
     if integer_columns is None:
         integer_columns = tuple(c for c in ("frequency",) if c in columns)
     for col in integer_columns:

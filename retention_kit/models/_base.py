@@ -234,6 +234,7 @@ class Model:
         self.n_obs_ = int(round(n_obs)) if float(n_obs).is_integer() else n_obs
         self.converged_ = converged
         self.n_iter_ = int(res.nit)
+        self.time_unit_ = data.attrs.get("time_unit")
         cov_log = _invert(hess * n_obs)
         jac = np.diag(params)
         cov = jac @ cov_log @ jac
@@ -280,6 +281,8 @@ class Model:
         if not hasattr(self, "params_"):
             return f"{name}(unfitted)"
         params = ", ".join(f"{k}={v:.4g}" for k, v in self.params_.items())
+        if not self.n_obs_:
+            return f"{name}({params}; given parameters)"
         return f"{name}({params}; n={self.n_obs_:,}, loglik={self.loglik_:.2f})"
 
     def _repr_html_(self) -> str:
@@ -306,6 +309,7 @@ class Model:
             "n_obs": self.n_obs_,
             "n_iter": self.n_iter_,
             "converged": self.converged_,
+            "time_unit": self.time_unit_,
         }
         return json.dumps(payload, allow_nan=True)
 
@@ -332,6 +336,39 @@ class Model:
         model.n_obs_ = payload["n_obs"]
         model.n_iter_ = int(payload["n_iter"])
         model.converged_ = bool(payload["converged"])
+        model.time_unit_ = payload.get("time_unit")
+        return model
+
+    @classmethod
+    def from_params(cls, params: Mapping[str, float], *, time_unit: str | None = None) -> Self:
+        """A model with given parameter values (published ones, or a scenario).
+
+        It predicts like a fitted model; it has no log-likelihood, and its
+        covariance is unknown (NaN), so intervals cannot be drawn from it.
+
+        Examples
+        --------
+        >>> from retention_kit.models import BGNBD
+        >>> BGNBD.from_params({"r": 0.243, "alpha": 4.414, "a": 0.793, "b": 2.426})
+        BGNBD(r=0.243, alpha=4.414, a=0.793, b=2.426; given parameters)
+        """
+        missing = [p for p in cls.param_names if p not in params]
+        values = np.array([float(params[p]) for p in cls.param_names if p in params])
+        if missing or not np.all(np.isfinite(values)) or not np.all(values > 0):
+            raise DataError(f"{cls.__name__} needs positive values for {list(cls.param_names)}",
+                            example=dict(params), fix="pass every parameter, each > 0")
+        model = cls()
+        k = len(cls.param_names)
+        model.params_ = pd.Series(values, index=list(cls.param_names), name="estimate")
+        model._cov_log = np.full((k, k), math.nan)
+        model.cov_ = pd.DataFrame(model._cov_log.copy(), index=list(cls.param_names),
+                                  columns=list(cls.param_names))
+        model.se_ = pd.Series(math.nan, index=list(cls.param_names), name="std_error")
+        model.loglik_ = math.nan
+        model.n_obs_ = 0
+        model.n_iter_ = 0
+        model.converged_ = False
+        model.time_unit_ = time_unit
         return model
 
     # ------------------------------------------------------------------ helpers
