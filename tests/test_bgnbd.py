@@ -300,3 +300,23 @@ def test_no_warnings_on_a_normal_fit(cdnow: pd.DataFrame) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         BGNBD().fit(cdnow).expected_purchases(cdnow, 39.0)
+
+
+def test_from_params_predicts_like_the_fitted_model(bg: BGNBD, cdnow: pd.DataFrame) -> None:
+    given = BGNBD.from_params(bg.params_.to_dict(), time_unit="W")
+    pd.testing.assert_series_equal(given.expected_purchases(cdnow, 39.0),
+                                   bg.expected_purchases(cdnow, 39.0))
+    assert np.isnan(given.se_).all() and given.time_unit_ == "W"
+    with pytest.raises(DataError, match=r"BGNBD needs positive values for \['r', 'alpha'"):
+        BGNBD.from_params({"r": 0.2, "alpha": 4.0, "a": -1.0, "b": 2.0})
+
+
+def test_time_unit_is_recorded_and_persisted() -> None:
+    from retention_kit.data import rfm_summary
+    from retention_kit.datasets import load_cdnow_transactions
+
+    weekly = rfm_summary(load_cdnow_transactions(sample=True), observation_end="1997-09-30",
+                         time_unit="W", after_end="drop", duplicates="keep")
+    model = BGNBD().fit(weekly)
+    assert model.time_unit_ == "W"
+    assert BGNBD.from_json(model.to_json()).time_unit_ == "W"
