@@ -39,7 +39,8 @@ __all__ = [
 WEAK_CORRELATION = 0.3
 
 
-def gammagamma_loglik_grad(params: np.ndarray, x: np.ndarray, m: np.ndarray,
+def gammagamma_loglik_grad(params: np.ndarray, x: np.ndarray, m: np.ndarray, *,
+                           x_groups: tuple[np.ndarray, np.ndarray] | None = None,
                            ) -> tuple[np.ndarray, np.ndarray]:
     """Per-customer log-likelihood of the Gamma-Gamma model and its exact gradient.
 
@@ -55,6 +56,9 @@ def gammagamma_loglik_grad(params: np.ndarray, x: np.ndarray, m: np.ndarray,
         ``p, q, gamma``.
     x, m : arrays
         Repeat transactions (positive) and their mean spend (positive).
+    x_groups : (distinct x, index of each row's x), optional
+        Lets the Gamma functions, which depend on x only, be evaluated once per
+        distinct frequency.
 
     Returns
     -------
@@ -70,17 +74,23 @@ def gammagamma_loglik_grad(params: np.ndarray, x: np.ndarray, m: np.ndarray,
     (-3.52, (1, 3))
     """
     p, q, gamma = params
+    xu, inv = x_groups if x_groups is not None else np.unique(x, return_inverse=True)
+    pxu = p * xu
+    lgamma_u = gammaln(pxu + q) - gammaln(pxu)
+    psi_all_u = digamma(pxu + q)
+    psi_px_u = digamma(pxu)
     px = p * x
-    log_x = np.log(x)
-    log_m = np.log(m)
-    log_total = np.log(gamma + m * x)
-    ll = (gammaln(px + q) - gammaln(px) - gammaln(q) + q * np.log(gamma)
-          + (px - 1) * log_m + px * log_x - (px + q) * log_total)
-    psi_all = digamma(px + q)
+    mx = m * x
+    log_mx = np.log(mx)
+    log_total = np.log(gamma + mx)
+    # (px-1) ln m + px ln x = px ln(mx) - ln m
+    ll = (lgamma_u[inv] - gammaln(q) + q * np.log(gamma)
+          + px * log_mx - np.log(m) - (px + q) * log_total)
+    psi_all = psi_all_u[inv]
     grad = np.empty((len(x), 3))
-    grad[:, 0] = x * (psi_all - digamma(px) + log_m + log_x - log_total)
+    grad[:, 0] = x * (psi_all - psi_px_u[inv] + log_mx - log_total)
     grad[:, 1] = psi_all - digamma(q) + np.log(gamma) - log_total
-    grad[:, 2] = q / gamma - (px + q) / (gamma + m * x)
+    grad[:, 2] = q / gamma - (px + q) / (gamma + mx)
     return ll, grad
 
 
@@ -131,8 +141,12 @@ class GammaGamma(Model):
     data_columns: ClassVar[tuple[str, ...]] = ("frequency", "monetary_value")
     integer_columns: ClassVar[tuple[str, ...]] = ("frequency",)
 
+    def _prepare_columns(self, cols: Columns) -> Columns:
+        return {**cols, "x_groups": np.unique(cols["frequency"], return_inverse=True)}
+
     def _loglik_grad(self, params: np.ndarray, cols: Columns) -> tuple[np.ndarray, np.ndarray]:
-        return gammagamma_loglik_grad(params, cols["frequency"], cols["monetary_value"])
+        return gammagamma_loglik_grad(params, cols["frequency"], cols["monetary_value"],
+                                      x_groups=cols.get("x_groups"))
 
     def _start(self, cols: Columns, weights: np.ndarray) -> np.ndarray:
         # p = 1 (exponential spend per transaction), q = 2, and gamma such that the
