@@ -36,7 +36,8 @@ assert warnings.filters == filters, "warnings filters changed on import"
 assert options == {k: pd.get_option(k) for k in options}, "pandas options changed on import"
 heavy = sorted(m for m in sys.modules if m.split(".")[0] in
                {"matplotlib", "seaborn", "lifelines", "jupyter", "jupyter_client", "IPython",
-                "ipykernel", "papermill", "nbformat", "lifetimes"})
+                "ipykernel", "papermill", "nbformat", "lifetimes", "sklearn",
+                "statsmodels"})
 print(heavy)
 """
     out = run_python(code)
