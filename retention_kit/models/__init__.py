@@ -5,7 +5,9 @@ Non-contractual, discrete time: :class:`BGBB`. Spend: :class:`GammaGamma`.
 Contractual retention: :class:`SBG`, :class:`BdW`.
 """
 
+from .bgbb import BGBB
 from .bgnbd import BGNBD, MBGNBD
 from .gammagamma import GammaGamma, frequency_spend_correlation
+from .sbg import SBG, BdW
 
-__all__ = ["BGNBD", "MBGNBD", "GammaGamma", "frequency_spend_correlation"]
+__all__ = ["BGBB", "BGNBD", "MBGNBD", "SBG", "BdW", "GammaGamma", "frequency_spend_correlation"]
