@@ -129,3 +129,11 @@ def test_notebook_parameter_check_suggests_the_intended_choice() -> None:
         check_choice("data", "retailr", ["cdnow", "retailer"])
     with pytest.raises(ValueError, match=r"did you mean 'M'\?$"):
         check_choice("period", "month", ["W", "M", "Q"])
+
+
+def test_every_readme_python_block_runs_in_order() -> None:
+    readme = (ROOT / "README.md").read_text()
+    blocks = re.findall(r"```python\n(.*?)```", readme, re.S)
+    assert len(blocks) >= 2
+    code = "\n".join(blocks) + "\nassert clv.notna().all() and (clv > 0).all()\n"
+    run_python(code, cwd=ROOT.parent)
