@@ -6,8 +6,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from retention_kit.data import calibration_holdout_split
-from retention_kit.datasets import load_cdnow_transactions
 from retention_kit.errors import DataError
 from retention_kit.evaluation import (
     compare_models,
@@ -18,78 +16,64 @@ from retention_kit.evaluation import (
 )
 from retention_kit.models import BGNBD, MBGNBD
 
-CAL_END = "1997-09-30"
+CAL_END = "1997-09-30"  # the BG/NBD paper's calibration end (see conftest.py)
 
 
-@pytest.fixture(scope="module")
-def log() -> pd.DataFrame:
-    return load_cdnow_transactions(sample=True)
-
-
-@pytest.fixture(scope="module")
-def split(log: pd.DataFrame) -> pd.DataFrame:
-    return calibration_holdout_split(log, calibration_end=CAL_END, time_unit="W",
-                                     duplicates="keep")
-
-
-@pytest.fixture(scope="module")
-def model(split: pd.DataFrame) -> BGNBD:
-    return BGNBD().fit(split)
-
-
-def test_holdout_errors_are_consistent(model: BGNBD, split: pd.DataFrame) -> None:
-    result = holdout_evaluation(model, split)
+def test_holdout_errors_are_consistent(cdnow_bgnbd: BGNBD, cdnow_split: pd.DataFrame) -> None:
+    result = holdout_evaluation(cdnow_bgnbd, cdnow_split)
     m = result.metrics
     c = result.customers
-    assert m["actual_total"] == split["frequency_holdout"].sum() == 1882
-    np.testing.assert_allclose(c["predicted"], model.expected_purchases(split, 39.0))
+    assert m["actual_total"] == cdnow_split["frequency_holdout"].sum() == 1882
+    np.testing.assert_allclose(c["predicted"], cdnow_bgnbd.expected_purchases(cdnow_split, 39.0))
     assert m["mae"] == pytest.approx(c["error"].abs().mean())
     assert abs(m["bias"]) <= m["mae"] <= m["rmse"]
     assert m["tracking_error"] == pytest.approx(m["predicted_total"] / 1882 - 1)
 
 
-def test_compare_models_ranks_by_information_criteria(split: pd.DataFrame,
-                                                      model: BGNBD) -> None:
-    table = compare_models({"BG/NBD": model, "MBG/NBD": MBGNBD().fit(split)}, split)
+def test_compare_models_ranks_by_information_criteria(cdnow_split: pd.DataFrame,
+                                                      cdnow_bgnbd: BGNBD) -> None:
+    models = {"BG/NBD": cdnow_bgnbd, "MBG/NBD": MBGNBD().fit(cdnow_split)}
+    table = compare_models(models, cdnow_split)
     assert list(table.index) == ["BG/NBD", "MBG/NBD"]
-    assert table.loc["BG/NBD", "aic"] == pytest.approx(8 - 2 * model.loglik_)
-    assert table.loc["BG/NBD", "bic"] == pytest.approx(4 * np.log(2357) - 2 * model.loglik_)
+    assert table.loc["BG/NBD", "aic"] == pytest.approx(8 - 2 * cdnow_bgnbd.loglik_)
+    assert table.loc["BG/NBD", "bic"] == pytest.approx(4 * np.log(2357) - 2 * cdnow_bgnbd.loglik_)
     assert (table["actual_total"] == 1882).all()
 
 
-def test_tracking_reproduces_the_calibration_totals(model: BGNBD, log: pd.DataFrame,
-                                                    split: pd.DataFrame) -> None:
-    track = repeat_purchase_tracking(model, log, calibration_end=CAL_END, duplicates="keep")
+def test_tracking_reproduces_the_calibration_totals(cdnow_bgnbd: BGNBD, cdnow_log: pd.DataFrame,
+                                                    cdnow_split: pd.DataFrame) -> None:
+    track = repeat_purchase_tracking(cdnow_bgnbd, cdnow_log, calibration_end=CAL_END,
+                                     duplicates="keep")
     assert len(track) == 78 and track["calibration"].sum() == 39
     # 2,457 repeat purchases in weeks 1-39 (the published total), 1,882 in weeks 40-78.
     assert track.loc[track["calibration"], "actual"].sum() == 2457
     assert track["actual"].sum() == 2457 + 1882
-    # The model's expected calibration total is sum_i E[X(T_i)] over the customers.
-    expected = sum(model.expected_purchases_new(T) for T in split["T"])
+    # The cdnow_bgnbd's expected calibration total is sum_i E[X(T_i)] over the customers.
+    expected = sum(cdnow_bgnbd.expected_purchases_new(T) for T in cdnow_split["T"])
     assert track.loc[39, "expected_cumulative"] == pytest.approx(expected, rel=1e-9)
     assert (np.diff(track["expected_cumulative"]) > 0).all()
 
 
-def test_frequency_recency_matrix(model: BGNBD) -> None:
-    grid = frequency_recency_matrix(model, T=39.0, max_frequency=5)
+def test_frequency_recency_matrix(cdnow_bgnbd: BGNBD) -> None:
+    grid = frequency_recency_matrix(cdnow_bgnbd, T=39.0, max_frequency=5)
     assert grid.shape == (6, 40)
     assert grid.loc[0, 0.0] == 1.0 and np.isnan(grid.loc[1, 0.0])
     # More recent last purchase, more likely alive; more purchases at the same recency,
     # more evidence of death if it was long ago.
     assert (np.diff(grid.loc[3].dropna().to_numpy()) > 0).all()
-    expected = frequency_recency_matrix(model, T=39.0, max_frequency=5, kind="expected", t=10)
+    expected = frequency_recency_matrix(cdnow_bgnbd, T=39.0, max_frequency=5, kind="expected", t=10)
     row = pd.DataFrame({"frequency": [3], "recency": [20.0], "T": [39.0]})
-    assert expected.loc[3, 20.0] == pytest.approx(model.expected_purchases(row, 10).iloc[0])
+    assert expected.loc[3, 20.0] == pytest.approx(cdnow_bgnbd.expected_purchases(row, 10).iloc[0])
 
 
-def test_probability_alive_history_jumps_at_purchases(model: BGNBD) -> None:
-    history = probability_alive_history(model, [0, 2, 10, 12], T=39, step=1)
+def test_probability_alive_history_jumps_at_purchases(cdnow_bgnbd: BGNBD) -> None:
+    history = probability_alive_history(cdnow_bgnbd, [0, 2, 10, 12], T=39, step=1)
     assert history.loc[12.0] > history.loc[11.0]
     assert (np.diff(history.loc[13.0:].to_numpy()) < 0).all()
     with pytest.raises(DataError, match="must start at 0"):
-        probability_alive_history(model, [1, 2], T=39)
+        probability_alive_history(cdnow_bgnbd, [1, 2], T=39)
 
 
-def test_split_is_required(model: BGNBD, split: pd.DataFrame) -> None:
+def test_split_is_required(cdnow_bgnbd: BGNBD, cdnow_split: pd.DataFrame) -> None:
     with pytest.raises(DataError, match="no holdout columns"):
-        holdout_evaluation(model, split[["frequency", "recency", "T"]])
+        holdout_evaluation(cdnow_bgnbd, cdnow_split[["frequency", "recency", "T"]])

@@ -10,8 +10,6 @@ matplotlib = pytest.importorskip("matplotlib")
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-from retention_kit.data import calibration_holdout_split  # noqa: E402
-from retention_kit.datasets import load_cdnow_transactions  # noqa: E402
 from retention_kit.evaluation import (  # noqa: E402
     frequency_distribution,
     frequency_recency_matrix,
@@ -30,7 +28,7 @@ from retention_kit.plots import (  # noqa: E402
     plot_tracking,
 )
 
-CAL_END = "1997-09-30"
+CAL_END = "1997-09-30"  # the BG/NBD paper's calibration end (see conftest.py)
 
 
 @pytest.fixture(autouse=True)
@@ -39,24 +37,9 @@ def _close_figures():
     plt.close("all")
 
 
-@pytest.fixture(scope="module")
-def log() -> pd.DataFrame:
-    return load_cdnow_transactions(sample=True)
-
-
-@pytest.fixture(scope="module")
-def split(log: pd.DataFrame) -> pd.DataFrame:
-    return calibration_holdout_split(log, calibration_end=CAL_END, time_unit="W",
-                                     duplicates="keep")
-
-
-@pytest.fixture(scope="module")
-def model(split: pd.DataFrame) -> BGNBD:
-    return BGNBD().fit(split)
-
-
-def test_frequency_distribution_counts_and_bars(model: BGNBD, split: pd.DataFrame) -> None:
-    table = frequency_distribution(model, split)
+def test_frequency_distribution_counts_and_bars(cdnow_bgnbd: BGNBD,
+                                                cdnow_split: pd.DataFrame) -> None:
+    table = frequency_distribution(cdnow_bgnbd, cdnow_split)
     # FHL 2005 figure 2: 1,411 CDNOW customers made no repeat purchase in weeks 1-39.
     assert table["actual"].tolist() == [1411, 439, 214, 100, 62, 38, 29, 64]
     assert table["expected"].sum() == pytest.approx(2357, rel=1e-9)
@@ -67,9 +50,10 @@ def test_frequency_distribution_counts_and_bars(model: BGNBD, split: pd.DataFram
     np.testing.assert_allclose(heights[8:], table["expected"])
 
 
-def test_holdout_by_frequency_groups_and_lines(model: BGNBD, split: pd.DataFrame) -> None:
-    evaluation = holdout_evaluation(model, split)
-    table = holdout_by_frequency(evaluation, split)
+def test_holdout_by_frequency_groups_and_lines(cdnow_bgnbd: BGNBD,
+                                               cdnow_split: pd.DataFrame) -> None:
+    evaluation = holdout_evaluation(cdnow_bgnbd, cdnow_split)
+    table = holdout_by_frequency(evaluation, cdnow_split)
     assert table["customers"].sum() == 2357 and list(table.index)[-1] == "7+"
     weighted = (table["actual"] * table["customers"]).sum()
     assert weighted == pytest.approx(1882)
@@ -79,8 +63,9 @@ def test_holdout_by_frequency_groups_and_lines(model: BGNBD, split: pd.DataFrame
     np.testing.assert_allclose(predicted.get_ydata(), table["predicted"])
 
 
-def test_tracking_plot_marks_calibration_end(model: BGNBD, log: pd.DataFrame) -> None:
-    tracking = repeat_purchase_tracking(model, log, calibration_end=CAL_END, duplicates="keep")
+def test_tracking_plot_marks_calibration_end(cdnow_bgnbd: BGNBD, cdnow_log: pd.DataFrame) -> None:
+    tracking = repeat_purchase_tracking(cdnow_bgnbd, cdnow_log, calibration_end=CAL_END,
+                                     duplicates="keep")
     ax = plot_tracking(tracking)
     lines = ax.get_lines()
     assert len(lines) == 3
@@ -90,8 +75,8 @@ def test_tracking_plot_marks_calibration_end(model: BGNBD, log: pd.DataFrame) ->
     np.testing.assert_allclose(incremental.get_lines()[1].get_ydata(), tracking["expected"])
 
 
-def test_matrix_heatmap_masks_impossible_cells(model: BGNBD) -> None:
-    matrix = frequency_recency_matrix(model, T=39.0, max_frequency=10)
+def test_matrix_heatmap_masks_impossible_cells(cdnow_bgnbd: BGNBD) -> None:
+    matrix = frequency_recency_matrix(cdnow_bgnbd, T=39.0, max_frequency=10)
     ax = plot_frequency_recency_matrix(matrix)
     mesh = ax.collections[0]
     values = mesh.get_array()
@@ -99,8 +84,8 @@ def test_matrix_heatmap_masks_impossible_cells(model: BGNBD) -> None:
     assert ax.get_ylabel().startswith("frequency")
 
 
-def test_probability_alive_history_plot(model: BGNBD) -> None:
-    history = probability_alive_history(model, [0, 2, 10, 12], T=39, step=1)
+def test_probability_alive_history_plot(cdnow_bgnbd: BGNBD) -> None:
+    history = probability_alive_history(cdnow_bgnbd, [0, 2, 10, 12], T=39, step=1)
     ax = plot_probability_alive_history(history, purchases=[0, 2, 10, 12])
     assert len(ax.get_lines()) == 1 + 4
     np.testing.assert_allclose(ax.get_lines()[0].get_ydata(), history.to_numpy())
