@@ -24,16 +24,26 @@ if TYPE_CHECKING:  # pragma: no cover
     from .cohorts import SurvivalResult
 
 __all__ = [
+    "plot_arm_comparison",
+    "plot_cluster_profiles",
+    "plot_clv_concentration",
+    "plot_clv_vs_retention",
     "plot_cohort_heatmap",
     "plot_frequency_distribution",
     "plot_frequency_recency_matrix",
     "plot_holdout_by_frequency",
     "plot_metric_bars",
+    "plot_migration",
+    "plot_peeking",
     "plot_probability_alive_history",
     "plot_retention_curves",
+    "plot_roi_sensitivity",
+    "plot_segment_grid",
+    "plot_segment_sizes",
     "plot_survival",
     "plot_survival_projection",
     "plot_tracking",
+    "plot_uplift_curves",
 ]
 
 
@@ -515,4 +525,648 @@ def plot_survival_projection(projection: pd.DataFrame, *, ax: Axes | None = None
     ax.legend()
     if title:
         ax.set_title(title)
+    return ax
+
+
+# --------------------------------------------------------------------------- strategy evaluation
+
+
+def _comparison_table(result: Any) -> pd.DataFrame:
+    table = result if isinstance(result, pd.DataFrame) else getattr(result, "comparisons", None)
+    if not isinstance(table, pd.DataFrame) or not {"difference", "ci_lower", "ci_upper"} <= set(
+            table.columns):
+        raise DataError(f"cannot plot {type(result).__name__} as an arm comparison",
+                        fix="pass the result of retention_test() or cuped(), or a DataFrame "
+                        "with difference, ci_lower and ci_upper per arm")
+    if len(table) == 0:
+        raise DataError("no comparisons to plot", n_rows=0, fix="compare at least one arm")
+    return table
+
+
+def plot_arm_comparison(
+    result: Any,
+    *,
+    ax: Axes | None = None,
+    truth: Mapping[str, float] | None = None,
+    percent: bool | None = None,
+    title: str | None = None,
+    **kwargs: Any,
+) -> Axes:
+    """Effect of each arm against control with its confidence interval (a forest plot).
+
+    Parameters
+    ----------
+    result : RetentionTest, CupedResult or DataFrame
+        From :func:`retention_kit.experiments.retention_test` or
+        :func:`~retention_kit.experiments.cuped`, or a DataFrame indexed by arm with
+        ``difference``, ``ci_lower`` and ``ci_upper``.
+    ax : matplotlib Axes, optional
+    truth : mapping arm -> value, optional
+        Known true effects (simulated data), drawn as black crosses.
+    percent : bool, optional
+        Format the axis in percentage points; default: for a RetentionTest.
+    title : str, optional
+    **kwargs
+        Passed to :meth:`matplotlib.axes.Axes.errorbar`.
+
+    Returns
+    -------
+    matplotlib Axes
+    """
+    from matplotlib.ticker import PercentFormatter
+
+    table = _comparison_table(result)
+    ax = _axes(ax, figsize=(7.0, 1.0 + 0.7 * len(table)))
+    arms = [str(a) for a in table.index]
+    y = np.arange(len(table))[::-1].astype(float)
+    est = table["difference"].to_numpy(dtype=float)
+    low, high = table["ci_lower"].to_numpy(dtype=float), table["ci_upper"].to_numpy(dtype=float)
+    options = {"fmt": "o", "capsize": 4, "label": "estimate and interval"} | kwargs
+    ax.errorbar(est, y, xerr=np.vstack([est - low, high - est]), **options)
+    ax.axvline(0, color="0.3", linewidth=0.8, linestyle="--")
+    if truth is not None:
+        known = [(yy, float(truth[a])) for yy, a in zip(y, arms, strict=True) if a in truth]
+        if known:
+            ax.scatter([v for _, v in known], [yy for yy, _ in known], marker="x",
+                       color="black", zorder=3, label="true effect", gid="truth")
+    ax.set_yticks(y, arms)
+    ax.set_ylim(-0.7, len(table) - 0.3)
+    if percent is None:
+        percent = type(result).__name__ == "RetentionTest"
+    if percent:
+        ax.xaxis.set_major_formatter(PercentFormatter(1.0, decimals=1))
+    control = getattr(result, "control", None)
+    outcome = getattr(result, "outcome", None)
+    label = "difference" + (f" in {outcome}" if outcome else "")
+    ax.set_xlabel(label + (f" vs {control}" if control else " vs control"))
+    alpha = getattr(result, "alpha", None)
+    if title is None:
+        title = "Effect against control" + (f" ({1 - alpha:.0%} intervals)" if alpha else "")
+    ax.set_title(title)
+    ax.legend(fontsize=8, loc="best")
+    return ax
+
+
+def plot_uplift_curves(
+    curve: Any,
+    *,
+    ax: Axes | None = None,
+    kind: str = "qini",
+    label: str = "uplift model",
+    title: str | None = None,
+    **kwargs: Any,
+) -> Axes:
+    """Qini (or uplift) curve of an uplift model against random targeting.
+
+    Parameters
+    ----------
+    curve : UpliftResult or DataFrame
+        From :func:`retention_kit.experiments.uplift_analysis` (its held-out curve) or
+        :func:`~retention_kit.experiments.qini_curve`.
+    ax : matplotlib Axes, optional
+    kind : {"qini", "uplift"}, default "qini"
+    label : str, default "uplift model"
+    title : str, optional
+        Defaults to the curve's name and its area over random targeting.
+    **kwargs
+        Passed to :meth:`matplotlib.axes.Axes.plot` for the model's curve.
+
+    Returns
+    -------
+    matplotlib Axes
+    """
+    from matplotlib.ticker import PercentFormatter
+
+    if kind not in ("qini", "uplift"):
+        raise DataError(f"kind={kind!r} is not one of ['qini', 'uplift']",
+                        fix="pass kind='qini' or kind='uplift'")
+    table = curve if isinstance(curve, pd.DataFrame) else getattr(curve, "curve", None)
+    needed = {"fraction", kind, f"random_{kind}"}
+    if not isinstance(table, pd.DataFrame) or not needed <= set(table.columns):
+        raise DataError(f"cannot plot {type(curve).__name__} as a {kind} curve",
+                        fix="pass the result of uplift_analysis() or qini_curve()")
+    ax = _axes(ax)
+    x = table["fraction"].to_numpy(dtype=float)
+    model = table[kind].to_numpy(dtype=float)
+    rand = table[f"random_{kind}"].to_numpy(dtype=float)
+    (line,) = ax.plot(x, model, label=label, **kwargs)
+    ax.plot(x, rand, linestyle="--", color="0.4", label="random targeting")
+    ax.fill_between(x, rand, model, alpha=0.15, color=line.get_color(), linewidth=0)
+    ax.axhline(0, color="0.3", linewidth=0.8)
+    ax.xaxis.set_major_formatter(PercentFormatter(1.0))
+    ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=1))
+    ax.set_xlabel("share of customers targeted (highest predicted uplift first)")
+    ax.set_ylabel("incremental retained customers, % of all" if kind == "qini"
+                  else "uplift x share targeted")
+    if title is None:
+        gap = model - rand
+        area = float(np.sum((gap[1:] + gap[:-1]) / 2 * np.diff(x)))
+        title = f"{'Qini' if kind == 'qini' else 'Uplift'} curve (area over random {area:.4f})"
+    ax.set_title(title)
+    ax.legend(fontsize=8)
+    return ax
+
+
+def plot_roi_sensitivity(
+    grid: pd.DataFrame,
+    *,
+    ax: Axes | None = None,
+    annot: bool = True,
+    fmt: str = "{:,.0f}",
+    cmap: str = "RdBu",
+    title: str | None = "Net value by effect size and cost per treated customer",
+    **kwargs: Any,
+) -> Axes:
+    """Net value of a programme over a grid of effect sizes and costs (red = loss).
+
+    Parameters
+    ----------
+    grid : DataFrame
+        From :func:`retention_kit.experiments.roi_sensitivity`: net value indexed by
+        ``effect`` (difference in retention) with one column per cost per treated
+        customer.
+    ax : matplotlib Axes, optional
+    annot : bool, default True
+        Write the value in each cell.
+    fmt : str, default "{:,.0f}"
+    cmap : str, default "RdBu"
+        Diverging colour map, centred on 0 (break-even).
+    title : str, optional
+    **kwargs
+        Passed to :meth:`matplotlib.axes.Axes.imshow`.
+
+    Returns
+    -------
+    matplotlib Axes
+    """
+    from matplotlib.colors import Normalize
+
+    if not isinstance(grid, pd.DataFrame) or grid.size == 0:
+        raise DataError("cannot plot an empty or missing sensitivity grid",
+                        fix="pass the result of roi_sensitivity()")
+    values = grid.to_numpy(dtype=float)
+    ax = _axes(ax, figsize=(max(5.0, 0.9 * grid.shape[1] + 2.5), max(3.0, 0.5 * len(grid) + 1.5)))
+    bound = float(np.nanmax(np.abs(values))) or 1.0
+    image = ax.imshow(values, origin="lower", aspect="auto", cmap=cmap,
+                      norm=Normalize(vmin=-bound, vmax=bound), **kwargs)
+    ax.figure.colorbar(image, ax=ax, label="net value")
+    ax.set_xticks(np.arange(grid.shape[1]), [f"{c:,.2f}" for c in grid.columns])
+    ax.set_yticks(np.arange(len(grid)), [f"{100 * e:+.1f} pts" for e in grid.index])
+    ax.set_xlabel("cost per treated customer")
+    ax.set_ylabel("effect on retention")
+    if annot:
+        for (i, j), v in np.ndenumerate(values):
+            ax.text(j, i, fmt.format(v), ha="center", va="center", fontsize=8,
+                    color="white" if abs(v) > 0.6 * bound else "black")
+    if title:
+        ax.set_title(title)
+    return ax
+
+
+def plot_clv_vs_retention(
+    table: pd.DataFrame,
+    *,
+    ax: Axes | None = None,
+    highlight: Any = None,
+    currency: str = "$",
+    title: str | None = "CLV by retention rate (margin multiple)",
+    **kwargs: Any,
+) -> Axes:
+    """CLV against the retention rate: the convex curve that makes retention valuable.
+
+    Parameters
+    ----------
+    table : DataFrame
+        From :func:`retention_kit.experiments.clv_by_retention` (``retention_rate``,
+        ``clv``).
+    ax : matplotlib Axes, optional
+    highlight : sequence of float, optional
+        Retention rates to mark and label (values between the table's rates are
+        interpolated).
+    currency : str, default "$"
+    title : str, optional
+    **kwargs
+        Passed to :meth:`matplotlib.axes.Axes.plot`.
+
+    Returns
+    -------
+    matplotlib Axes
+    """
+    from matplotlib.ticker import PercentFormatter
+
+    if not isinstance(table, pd.DataFrame) or not {"retention_rate", "clv"} <= set(
+            table.columns):
+        raise DataError("cannot plot this as a CLV curve",
+                        fix="pass the result of clv_by_retention()")
+    ax = _axes(ax)
+    r = table["retention_rate"].to_numpy(dtype=float)
+    clv = table["clv"].to_numpy(dtype=float)
+    ax.plot(r, clv, label="CLV = m r / (1 + i - r)", **kwargs)
+    if highlight is not None:
+        points = np.asarray(list(highlight), dtype=float)
+        values = np.interp(points, r, clv)
+        ax.scatter(points, values, color="C3", zorder=3, gid="highlight")
+        for p, v in zip(points, values, strict=True):
+            ax.annotate(f"{p:.0%}: {currency}{v:,.2f}", (p, v), xytext=(-8, 8),
+                        textcoords="offset points", ha="right", fontsize=8)
+    ax.xaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
+    ax.set_xlabel("retention rate per period")
+    ax.set_ylabel(f"CLV ({currency})")
+    ax.legend(fontsize=8, loc="upper left")
+    if title:
+        ax.set_title(title)
+    return ax
+
+
+def plot_peeking(result: Any, *, ax: Axes | None = None,
+                 title: str | None = "A/A tests stopped at the first p < alpha") -> Axes:
+    """Cumulative false-positive rate when a test is checked at every look.
+
+    Parameters
+    ----------
+    result : PeekingResult
+        From :func:`retention_kit.experiments.peeking_simulation`.
+    ax : matplotlib Axes, optional
+    title : str, optional
+
+    Returns
+    -------
+    matplotlib Axes
+    """
+    from matplotlib.ticker import PercentFormatter
+
+    table = getattr(result, "by_look", None)
+    if not isinstance(table, pd.DataFrame) or "stopped" not in table.columns:
+        raise DataError(f"cannot plot {type(result).__name__} as a peeking simulation",
+                        fix="pass the result of peeking_simulation()")
+    ax = _axes(ax)
+    looks = table.index.to_numpy()
+    ax.bar(looks, table["stopped"].to_numpy(dtype=float), color="C3", alpha=0.8,
+           label="declared a (false) winner by this look")
+    ax.axhline(result.alpha, color="0.2", linestyle="--", label=f"planned alpha {result.alpha:g}")
+    ax.yaxis.set_major_formatter(PercentFormatter(1.0))
+    ax.set_xticks(looks)
+    ax.set_xlabel("look")
+    ax.set_ylabel("share of A/A tests")
+    ax.legend(fontsize=8, loc="upper left")
+    if title:
+        ax.set_title(title)
+    return ax
+
+
+# --------------------------------------------------------------------------- segmentation
+
+
+def _require_frame(obj: object, columns: tuple[str, ...], what: str, source: str) -> None:
+    if not isinstance(obj, pd.DataFrame) or len(obj) == 0 or not set(columns) <= set(
+            obj.columns):
+        raise DataError(f"{what} needs a non-empty table with columns {list(columns)}",
+                        fix=f"pass the output of retention_kit.segments.{source}()")
+
+
+def plot_segment_sizes(
+    summary: pd.DataFrame,
+    *,
+    ax: Axes | None = None,
+    title: str | None = None,
+    **kwargs: Any,
+) -> Axes:
+    """Share of customers vs share of value per segment, as paired horizontal bars.
+
+    Parameters
+    ----------
+    summary : DataFrame
+        Output of :func:`retention_kit.segments.segment_summary` (``share_customers``
+        and, when a value was given, ``share_value``), one row per segment, drawn top
+        to bottom in its order.
+    ax : matplotlib Axes, optional
+    title : str, optional
+    **kwargs
+        Passed to :meth:`matplotlib.axes.Axes.barh`.
+
+    Returns
+    -------
+    matplotlib Axes
+        The customer bars come first in ``ax.patches``, then the value bars.
+
+    Examples
+    --------
+    >>> from retention_kit.segments import segment_summary
+    >>> seg = pd.DataFrame({"segment": ["Champions", "New", "Champions"],
+    ...                     "total_spend": [300.0, 20.0, 80.0]})
+    >>> ax = plot_segment_sizes(segment_summary(seg))
+    >>> [round(float(p.get_width()), 2) for p in ax.patches]  # customers, then spend
+    [0.67, 0.33, 0.95, 0.05]
+    >>> import matplotlib.pyplot as plt; plt.close("all")
+    """
+    from matplotlib.ticker import PercentFormatter
+
+    _require_frame(summary, ("share_customers",), "plot_segment_sizes", "segment_summary")
+    ax = _axes(ax, figsize=(7.5, max(3.0, 0.45 * len(summary) + 1.2)))
+    y = np.arange(len(summary))
+    labels = [str(i) for i in summary.index]
+    has_value = "share_value" in summary.columns
+    height = 0.4 if has_value else 0.7
+    offset = height / 2 if has_value else 0.0
+    shares = summary["share_customers"].to_numpy(dtype=float)
+    bars = ax.barh(y - offset, shares, height, label="share of customers", **kwargs)
+    ax.bar_label(bars, labels=[f"{v:.0%}" for v in shares], fontsize=7, padding=2)
+    if has_value:
+        value = summary.attrs.get("value") or "value"
+        values = np.nan_to_num(summary["share_value"].to_numpy(dtype=float))
+        vbars = ax.barh(y + offset, values, height, label=f"share of {value}", **kwargs)
+        ax.bar_label(vbars, labels=[f"{v:.0%}" for v in values], fontsize=7, padding=2)
+        ax.legend(fontsize=8, loc="lower right")
+    ax.set_yticks(y, labels)
+    ax.invert_yaxis()
+    ax.xaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
+    ax.set_xlabel("share of the total")
+    ax.set_title(title if title is not None else "Segments: customers and value")
+    return ax
+
+
+def _wrap(text: str, width: int = 12) -> str:
+    import textwrap
+
+    return "\n".join(textwrap.wrap(text, width=width, break_long_words=False)) or text
+
+
+def plot_segment_grid(
+    grid: pd.DataFrame,
+    *,
+    ax: Axes | None = None,
+    annot: bool = True,
+    cmap: str | None = None,
+    title: str | None = None,
+) -> Axes:
+    """The R×F grid coloured by segment, with names (and customers) in the cells.
+
+    Parameters
+    ----------
+    grid : DataFrame
+        Output of :func:`retention_kit.segments.segment_grid`: ``R``, ``F``,
+        ``segment`` and optionally ``customers`` and ``share``.
+    ax : matplotlib Axes, optional
+    annot : bool, default True
+        Write the segment name (and, with counts, the share of customers) in each cell.
+    cmap : str, optional
+        A qualitative colormap; default "tab10" (up to 10 segments) or "tab20".
+    title : str, optional
+
+    Returns
+    -------
+    matplotlib Axes
+        One mesh (``ax.collections[0]``) with one cell per (R, F); R grows upwards.
+
+    Examples
+    --------
+    >>> from retention_kit.segments import segment_grid
+    >>> ax = plot_segment_grid(segment_grid())
+    >>> ax.collections[0].get_array().size, ax.texts[-1].get_text()
+    (25, 'Champions')
+    >>> import matplotlib.pyplot as plt; plt.close("all")
+    """
+    import matplotlib.pyplot as plt
+    from matplotlib.colors import BoundaryNorm, ListedColormap
+
+    _require_frame(grid, ("R", "F", "segment"), "plot_segment_grid", "segment_grid")
+    r_vals = np.sort(grid["R"].unique())
+    f_vals = np.sort(grid["F"].unique())
+    names = [str(n) for n in grid.attrs.get("segments", [])]  # rule order: stable colours
+    names += [n for n in dict.fromkeys(grid["segment"]) if n not in names]
+    table = grid.set_index(["R", "F"])
+    codes = np.full((len(r_vals), len(f_vals)), np.nan)
+    for i, r in enumerate(r_vals):
+        for j, f in enumerate(f_vals):
+            if (r, f) in table.index:
+                codes[i, j] = names.index(table.loc[(r, f), "segment"])
+    base = plt.get_cmap(cmap or ("tab10" if len(names) <= 10 else "tab20"))
+    colours = ListedColormap([base(i % base.N) for i in range(len(names))])
+    norm = BoundaryNorm(np.arange(-0.5, len(names)), len(names))
+    n = max(len(r_vals), len(f_vals))
+    ax = _axes(ax, figsize=(max(6.0, 1.3 * len(f_vals)), max(4.5, 1.0 * len(r_vals))))
+    ax.pcolormesh(np.arange(len(f_vals) + 1), np.arange(len(r_vals) + 1),
+                  np.ma.masked_invalid(codes), cmap=colours, norm=norm,
+                  edgecolors="white", linewidth=1.5)
+    if annot:
+        size = 8 if n <= 5 else max(4, int(40 / n))
+        has_counts = "share" in table.columns
+        for i, r in enumerate(r_vals):
+            for j, f in enumerate(f_vals):
+                if (r, f) not in table.index:
+                    continue
+                row = table.loc[(r, f)]
+                text = _wrap(str(row["segment"]))
+                if has_counts:
+                    text += f"\n{row['share']:.1%}"
+                ax.text(j + 0.5, i + 0.5, text, ha="center", va="center", fontsize=size)
+    ax.set_xticks(np.arange(len(f_vals)) + 0.5, [str(f) for f in f_vals])
+    ax.set_yticks(np.arange(len(r_vals)) + 0.5, [str(r) for r in r_vals])
+    ax.set_xlabel("F score (frequency)")
+    ax.set_ylabel("R score (recency: high = recent)")
+    ax.set_title(title if title is not None else
+                 "Segments on the R×F grid" + (" (share of customers)"
+                                               if "share" in grid.columns else ""))
+    return ax
+
+
+def plot_cluster_profiles(
+    profiles: pd.DataFrame,
+    *,
+    ax: Axes | None = None,
+    columns: list[str] | None = None,
+    cmap: str = "RdBu_r",
+    title: str | None = None,
+) -> Axes:
+    """Heatmap of cluster profiles: one row per cluster, one column per measure.
+
+    Cells show the cluster's median (or mean P(alive)); the colour compares clusters
+    within a column, from lowest (blue) to highest (red), so columns in different units
+    share one scale.
+
+    Parameters
+    ----------
+    profiles : DataFrame
+        Output of :func:`retention_kit.segments.cluster_profiles`.
+    ax : matplotlib Axes, optional
+    columns : list of str, optional
+        Columns to show; default every ``median_*`` column and ``mean_alive``.
+    cmap : str, default "RdBu_r"
+    title : str, optional
+
+    Returns
+    -------
+    matplotlib Axes
+        One mesh with clusters × columns cells and one text per cell.
+
+    Examples
+    --------
+    >>> from retention_kit.segments import cluster_profiles
+    >>> data = pd.DataFrame({"since_last": [10.0, 20, 300, 400], "purchases": [5, 7, 1, 1]})
+    >>> ax = plot_cluster_profiles(cluster_profiles(data, pd.Series([1, 1, 2, 2])))
+    >>> [t.get_text() for t in ax.texts]
+    ['15', '6', '350', '1']
+    >>> import matplotlib.pyplot as plt; plt.close("all")
+    """
+    _require_frame(profiles, ("customers",), "plot_cluster_profiles", "cluster_profiles")
+    if columns is None:
+        columns = [c for c in profiles.columns if c.startswith("median_") or c == "mean_alive"]
+    if not columns:
+        raise DataError("the profiles have no median_* or mean_alive columns to draw",
+                        fix="pass the output of retention_kit.segments.cluster_profiles()")
+    values = profiles[columns].to_numpy(dtype=float)
+    low, high = np.nanmin(values, axis=0), np.nanmax(values, axis=0)
+    span = np.where(high > low, high - low, 1.0)
+    scaled = (values - low) / span
+    ax = _axes(ax, figsize=(max(6.0, 1.4 * len(columns) + 2), max(3.0, 0.6 * len(profiles) + 1.5)))
+    ax.pcolormesh(np.arange(len(columns) + 1), np.arange(len(profiles) + 1),
+                  np.ma.masked_invalid(scaled), cmap=cmap, vmin=-0.25, vmax=1.25,
+                  edgecolors="white", linewidth=1.5)
+    for i in range(len(profiles)):
+        for j, col in enumerate(columns):
+            v = values[i, j]
+            text = "" if np.isnan(v) else (f"{v:.2f}" if col == "mean_alive" else f"{v:,.4g}")
+            ax.text(j + 0.5, i + 0.5, text, ha="center", va="center", fontsize=8)
+    ax.set_xticks(np.arange(len(columns)) + 0.5,
+                  [c.replace("median_", "median\n").replace("mean_alive", "mean\nP(alive)")
+                   for c in columns])
+    shares = profiles["share_customers"] if "share_customers" in profiles.columns else None
+    ax.set_yticks(np.arange(len(profiles)) + 0.5,
+                  [f"{i} ({shares.loc[i]:.0%})" if shares is not None else str(i)
+                   for i in profiles.index])
+    ax.invert_yaxis()
+    ax.set_ylabel("cluster (share of customers)")
+    ax.set_title(title if title is not None else "Cluster profiles")
+    return ax
+
+
+def plot_migration(
+    matrix: pd.DataFrame,
+    *,
+    ax: Axes | None = None,
+    fmt: str | None = None,
+    cmap: str = "Blues",
+    title: str | None = None,
+    **kwargs: Any,
+) -> Axes:
+    """Heatmap of a segment migration matrix (rows: before, columns: after).
+
+    Parameters
+    ----------
+    matrix : DataFrame
+        Output of :func:`retention_kit.segments.segment_migration` (counts or row
+        shares); empty rows of a share matrix (NaN) stay blank.
+    ax : matplotlib Axes, optional
+    fmt : str, optional
+        Annotation format; ".0%" for shares and ",.0f" for counts by default.
+    cmap : str, default "Blues"
+    title : str, optional
+    **kwargs
+        Passed to :func:`seaborn.heatmap`.
+
+    Returns
+    -------
+    matplotlib Axes
+
+    Examples
+    --------
+    >>> from retention_kit.segments import segment_migration
+    >>> before = pd.Series(["Loyal", "Loyal"], index=[1, 2])
+    >>> after = pd.Series(["Loyal", "At Risk", "New"], index=[1, 2, 3])
+    >>> ax = plot_migration(segment_migration(before, after, normalize=True))
+    >>> [t.get_text() for t in ax.texts][:3]
+    ['50%', '50%', '0%']
+    >>> import matplotlib.pyplot as plt; plt.close("all")
+    """
+    import seaborn as sns
+
+    if not isinstance(matrix, pd.DataFrame) or matrix.size == 0:
+        raise DataError("plot_migration needs a non-empty migration matrix",
+                        fix="pass the output of retention_kit.segments.segment_migration()")
+    shares = bool(matrix.attrs.get("normalize", False))
+    if fmt is None:
+        fmt = ".0%" if shares else ",.0f"
+    values = matrix.astype(float)
+    ax = _axes(ax, figsize=(max(7.0, 0.8 * matrix.shape[1] + 3),
+                            max(4.0, 0.5 * matrix.shape[0] + 2)))
+    if shares:
+        kwargs.setdefault("vmin", 0.0)
+        kwargs.setdefault("vmax", 1.0)
+    sns.heatmap(values, mask=values.isna(), annot=True, fmt=fmt, cmap=cmap, ax=ax,
+                linewidths=0.5, linecolor="white", cbar=True,
+                annot_kws={"fontsize": 7}, **kwargs)
+    first, second = matrix.attrs.get("first_end"), matrix.attrs.get("second_end")
+    ax.set_ylabel(f"segment at {first}" if first else "segment before")
+    ax.set_xlabel(f"segment at {second}" if second else "segment after")
+    ax.set_title(title if title is not None else
+                 "Segment migration" + (" (share of each row)" if shares else " (customers)"))
+    return ax
+
+
+def plot_clv_concentration(
+    curve: pd.DataFrame,
+    *,
+    tiers: pd.DataFrame | None = None,
+    ax: Axes | None = None,
+    title: str | None = None,
+    **kwargs: Any,
+) -> Axes:
+    """Lorenz-style concentration curve: the top x % of customers hold y % of value.
+
+    Parameters
+    ----------
+    curve : DataFrame
+        Output of :func:`retention_kit.segments.concentration_curve`.
+    tiers : DataFrame, optional
+        Output of :func:`retention_kit.segments.clv_tier_summary`: each tier boundary is
+        marked and labelled with its cumulative share of value.
+    ax : matplotlib Axes, optional
+    title : str, optional
+    **kwargs
+        Passed to :meth:`matplotlib.axes.Axes.plot` for the curve.
+
+    Returns
+    -------
+    matplotlib Axes
+        ``ax.lines[0]`` is the curve, ``ax.lines[1]`` the equality diagonal, and with
+        ``tiers`` ``ax.lines[2]`` the tier markers.
+
+    Examples
+    --------
+    >>> from retention_kit.segments import clv_tier_summary, concentration_curve
+    >>> clv = pd.Series([50.0, 30, 10, 5, 5])
+    >>> ax = plot_clv_concentration(concentration_curve(clv),
+    ...                             tiers=clv_tier_summary(clv, tiers=(0.2,)))
+    >>> ax.texts[0].get_text()
+    'top 20%: 50% of value'
+    >>> import matplotlib.pyplot as plt; plt.close("all")
+    """
+    from matplotlib.ticker import PercentFormatter
+
+    _require_frame(curve, ("share_customers", "share_value"), "plot_clv_concentration",
+                   "concentration_curve")
+    ax = _axes(ax, figsize=(5.5, 5.0))
+    gini = curve.attrs.get("gini")
+    label = "customers sorted by value" + (f" (Gini {gini:.2f})" if gini is not None else "")
+    ax.plot(curve["share_customers"].to_numpy(dtype=float),
+            curve["share_value"].to_numpy(dtype=float), label=label, **kwargs)
+    ax.plot([0, 1], [0, 1], linestyle="--", color="grey", linewidth=1, label="equal value")
+    if tiers is not None:
+        _require_frame(tiers, ("cum_share_customers", "cum_share_value"),
+                       "plot_clv_concentration(tiers=...)", "clv_tier_summary")
+        inner = tiers.iloc[:-1]
+        x = inner["cum_share_customers"].to_numpy(dtype=float)
+        y = inner["cum_share_value"].to_numpy(dtype=float)
+        ax.plot(x, y, linestyle="none", marker="o", color="black", label="tier boundaries")
+        for xi, yi in zip(x, y, strict=True):
+            ax.annotate(f"top {xi:.0%}: {yi:.0%} of value", (xi, yi), textcoords="offset points",
+                        xytext=(8, -10), fontsize=8)
+    ax.xaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
+    ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1.02)
+    ax.set_xlabel("share of customers (highest value first)")
+    ax.set_ylabel("cumulative share of value")
+    ax.legend(fontsize=8, loc="lower right")
+    ax.set_title(title if title is not None else "Concentration of predicted value")
     return ax
