@@ -2,7 +2,9 @@
 
 The public API gathers the functions analysts call most; every module
 (:mod:`retention_kit.data`, :mod:`~retention_kit.metrics`,
-:mod:`~retention_kit.cohorts`, :mod:`~retention_kit.plots`,
+:mod:`~retention_kit.cohorts`, :mod:`~retention_kit.models`, :mod:`~retention_kit.clv`,
+:mod:`~retention_kit.evaluation`, :mod:`~retention_kit.segments`,
+:mod:`~retention_kit.experiments`, :mod:`~retention_kit.plots`,
 :mod:`~retention_kit.datasets`, :mod:`~retention_kit.errors`) documents the rest.
 Importing the package loads neither matplotlib, seaborn nor lifelines, prints
 nothing and changes no global state.
@@ -28,6 +30,14 @@ from .datasets import (
     simulate_transactions,
 )
 from .errors import ConvergenceError, DataError, NotFittedError, NumericalWarning
+from .experiments import (
+    compare_survival,
+    cuped,
+    programme_roi,
+    retention_test,
+    sample_size,
+    uplift_analysis,
+)
 from .metrics import (
     annualize_churn,
     average_order_value,
@@ -50,6 +60,14 @@ from .metrics import (
     revenue_retention,
     simple_clv,
 )
+from .segments import (
+    cluster_customers,
+    clv_tier_summary,
+    rfm_scores,
+    rfm_segments,
+    segment_migration,
+    segment_summary,
+)
 
 __version__ = "0.1.0"
 
@@ -67,9 +85,13 @@ __all__ = [
     "ces",
     "churn_durations",
     "churn_rate",
+    "cluster_customers",
     "clv_interval",
+    "clv_tier_summary",
     "cohort_table",
+    "compare_survival",
     "csat",
+    "cuped",
     "customer_lifespan",
     "customer_lifetime_value",
     "list_demo_clients",
@@ -86,18 +108,26 @@ __all__ = [
     "nps",
     "nps_from_scores",
     "periodic_churn",
+    "programme_roi",
     "purchase_frequency",
     "referral_rate",
     "repeat_purchase_rate",
     "retention_curve",
     "retention_rate",
+    "retention_test",
     "revenue_retention",
+    "rfm_scores",
     "rfm_segmentation_summary",
+    "rfm_segments",
     "rfm_summary",
+    "sample_size",
+    "segment_migration",
+    "segment_summary",
     "simple_clv",
     "simulate_experiment",
     "simulate_subscriptions",
     "simulate_survey",
     "simulate_transactions",
     "survival",
+    "uplift_analysis",
 ]

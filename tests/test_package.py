@@ -31,6 +31,7 @@ options = {k: pd.get_option(k) for k in ("display.max_rows", "display.max_column
 import retention_kit
 import retention_kit.data, retention_kit.metrics, retention_kit.cohorts, retention_kit.plots
 import retention_kit.clv, retention_kit.evaluation, retention_kit.notebook
+import retention_kit.segments, retention_kit.experiments
 import retention_kit.datasets
 assert warnings.filters == filters, "warnings filters changed on import"
 assert options == {k: pd.get_option(k) for k in options}, "pandas options changed on import"
