@@ -82,7 +82,7 @@ def _first_example(df: pd.DataFrame, mask: np.ndarray | pd.Series, cols: list[st
     pos = int(np.flatnonzero(np.asarray(mask))[0])
     values = [df[c].iloc[pos] for c in cols]
     shown = ", ".join(f"{c}={_plain(v)!r}" for c, v in zip(cols, values, strict=True))
-    return f"row {df.index[pos]!r}: {shown}"
+    return f"row {_plain(df.index[pos])!r}: {shown}"
 
 
 def _plain(value: object) -> object:
