@@ -333,7 +333,7 @@ def load_survey() -> pd.DataFrame:
 def load_experiment() -> pd.DataFrame:
     """A synthetic randomised retention experiment with known true effects.
 
-    ``simulate_experiment(30000)`` as written by :func:`write_demo_data`: three arms
+    ``simulate_experiment(60000)`` as written by :func:`write_demo_data`: three arms
     (``control``, ``loyalty_programme``, ``welcome_email``), enrolment through 2023,
     follow-up to 2024-01-31. The true effects are in ``df.attrs["true_effects"]``
     (a copy of :data:`EXPERIMENT_TRUE_EFFECTS`): the loyalty programme adds 10
@@ -344,7 +344,7 @@ def load_experiment() -> pd.DataFrame:
     Returns
     -------
     DataFrame
-        30,000 rows; columns as :func:`simulate_experiment` documents, with
+        60,000 rows; columns as :func:`simulate_experiment` documents, with
         ``retained_90d`` a nullable boolean (missing for the customers who had not
         reached the 90-day horizon).
 
@@ -352,9 +352,9 @@ def load_experiment() -> pd.DataFrame:
     --------
     >>> exp = load_experiment()
     >>> exp.shape
-    (30000, 13)
+    (60000, 13)
     >>> exp["retained_90d"].dtype.name, int(exp["reached_horizon"].sum())
-    ('boolean', 25132)
+    ('boolean', 50121)
     >>> exp.attrs["true_effects"]["welcome_email"]["ate_retained_90d"]
     0.0196
     """

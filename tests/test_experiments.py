@@ -1,7 +1,7 @@
 """Tests of retention_kit.experiments: published and hand-computed numbers, invariants, errors.
 
 The bundled experiment (``load_experiment()``) has known true effects
-(``EXPERIMENT_TRUE_EFFECTS``); the tests check which of them its intervals recover, and
+(``EXPERIMENT_TRUE_EFFECTS``); the tests check that its intervals recover them, and
 replicate the simulator to check coverage and unbiasedness where one sample cannot.
 """
 
@@ -122,12 +122,17 @@ def test_minimum_detectable_effect_and_power_round_trip(method):
     assert ex.minimum_detectable_effect(20000, 0.63, method=method) < mde
 
 
-def test_bundled_experiment_was_underpowered_for_the_email(test_result):
+def test_bundled_experiment_is_sized_for_the_email(test_result):
     n = int(test_result.arms["n"].min())
     mde = ex.minimum_detectable_effect(n, test_result.arms.loc["control", "rate"],
                                        n_comparisons=2)
-    assert 0.022 < mde < 0.025  # the email's true +0.0196 is below it
-    assert mde > TRUTH["welcome_email"]["ate_retained_90d"]
+    assert n == 16626 and 0.0160 < mde < 0.0165  # 20,000 enrolled per arm
+    assert mde < TRUTH["welcome_email"]["ate_retained_90d"]
+    # the earlier design, 10,000 enrolled per arm (8,248 reached day 90 in the smallest,
+    # control at 63.4%), could not detect the email's true +0.0196 with 80% power
+    small = ex.minimum_detectable_effect(8248, 0.634, n_comparisons=2)
+    assert small == pytest.approx(0.0230, abs=5e-5)
+    assert small > TRUTH["welcome_email"]["ate_retained_90d"]
 
 
 def test_peeking_inflates_false_positives():
@@ -153,7 +158,7 @@ def test_retained_at_horizon_reproduces_the_bundled_outcome(experiment):
                                  start_col="signup_date", outcome_col="r90",
                                  reached_col="reached")
     assert out["reached"].equals(experiment["reached_horizon"])
-    assert out["r90"].isna().sum() == 4868
+    assert out["r90"].isna().sum() == 9879
     assert (out["r90"] == experiment["retained_90d"]).fillna(True).all()
     assert "r90" not in experiment.columns  # input untouched
 
@@ -203,48 +208,49 @@ def test_retention_test_by_hand():
 
 def test_retention_test_on_the_bundled_experiment(test_result):
     arms = test_result.arms
-    assert arms["n"].tolist() == [8248, 8376, 8508] and test_result.n_excluded == 4868
-    assert arms["rate"].round(3).tolist() == [0.634, 0.670, 0.634]
+    assert arms["n"].tolist() == [16626, 16735, 16760] and test_result.n_excluded == 9879
+    assert arms["rate"].round(3).tolist() == [0.631, 0.668, 0.645]
     comp = test_result.comparisons
-    assert comp["difference"].round(4).tolist() == [0.0366, 0.0005]
-    assert comp["se"].round(4).tolist() == [0.0074, 0.0074]
-    assert comp["significant"].tolist() == [True, False]
+    assert comp["difference"].round(4).tolist() == [0.0368, 0.0139]
+    assert comp["se"].round(4).tolist() == [0.0052, 0.0053]
+    assert comp["significant"].tolist() == [True, True]
     assert test_result.correction == "holm"
 
 
 def test_true_effects_recovered_within_their_intervals(experiment, test_result):
-    # loyalty programme: the average effect on retention
-    assert test_result.effect("loyalty_programme").covers(
-        TRUTH["loyalty_programme"]["ate_retained_90d"])
+    """Every true retention effect lies inside its 95% interval on the bundled data.
+
+    Both arms' average effects and the five segment effects, with the distance from the
+    truth in standard errors recorded so a regenerated data set is noticed. (Any one
+    interval misses with probability 5%: the replication test below checks the rate.)
+    """
+    z = {}
+    for arm in ("loyalty_programme", "welcome_email"):
+        effect, true = test_result.effect(arm), TRUTH[arm]["ate_retained_90d"]
+        assert effect.covers(true), arm
+        z[arm] = (effect.estimate - true) / effect.se
+    reached = experiment[experiment["reached_horizon"]]
+    seg = segments_of(reached)
+    masks = {("loyalty_programme", "high_frequency"): seg["high_frequency"],
+             ("loyalty_programme", "other"): ~seg["high_frequency"],
+             ("welcome_email", "new"): seg["new"],
+             ("welcome_email", "sleeping_dog"): seg["sleeping_dog"],
+             ("welcome_email", "other"): ~seg["new"] & ~seg["sleeping_dog"]}
+    assert set(masks) == {(arm, name) for arm in ("loyalty_programme", "welcome_email")
+                          for name in TRUTH[arm]["cate_retained_90d"]}  # all five
+    for (arm, name), mask in masks.items():
+        effect = ex.retention_test(reached[mask], arms=[arm]).effect(arm)
+        true = TRUTH[arm]["cate_retained_90d"][name]
+        assert effect.covers(true), (arm, name)
+        z[arm, name] = (effect.estimate - true) / effect.se
+    assert [round(v, 2) for v in z.values()] == [-1.26, -1.08, -0.57, -1.08, -1.64, 0.56,
+                                                 -0.66]
     # spend: CUPED relative lift vs the true spend ratios (1.08 and 1.00)
     spend = ex.cuped(experiment, outcome_col="post_period_spend",
                      covariate_col="pre_period_spend")
     for arm in ("loyalty_programme", "welcome_email"):
         row = spend.comparisons.loc[arm]
         assert row["relative_ci_lower"] < TRUTH[arm]["spend_ratio"] - 1 < row["relative_ci_upper"]
-    # welcome email by segment: +0.10 for new customers, -0.04 for sleeping dogs
-    reached = experiment[experiment["reached_horizon"]]
-    seg = segments_of(reached)
-    for name in ("new", "sleeping_dog"):
-        res = ex.retention_test(reached[seg[name]], arms=["welcome_email"])
-        assert res.effect("welcome_email").covers(
-            TRUTH["welcome_email"]["cate_retained_90d"][name]), name
-    other = ex.retention_test(reached[~seg["high_frequency"]], arms=["loyalty_programme"])
-    assert other.effect("loyalty_programme").covers(
-        TRUTH["loyalty_programme"]["cate_retained_90d"]["other"])
-
-
-def test_bundled_sample_misses_the_email_average_by_chance(test_result):
-    """The one 95% interval that misses: recorded so a regenerated data set is noticed.
-
-    The email's estimate (+0.0005) is 2.6 standard errors below its true +0.0196 (its
-    "other customers" happened to do 2.5 points worse than control); the replication
-    test below shows the estimator itself covers the truth at the nominal rate.
-    """
-    e = test_result.effect("welcome_email")
-    z = (e.estimate - TRUTH["welcome_email"]["ate_retained_90d"]) / e.se
-    assert not e.covers(TRUTH["welcome_email"]["ate_retained_90d"])
-    assert z == pytest.approx(-2.58, abs=0.02)
 
 
 def replicates(n: int, size: int, seed: int, **options) -> list[pd.DataFrame]:
@@ -295,21 +301,21 @@ def test_cuped_by_hand():
 
 def test_cuped_on_the_bundled_experiment_shrinks_the_standard_error(experiment):
     res = ex.cuped(experiment, outcome_col="post_period_spend", covariate_col="pre_period_spend")
-    assert res.correlation == pytest.approx(0.63, abs=0.005)  # as datasets/README.md says
-    assert res.variance_reduction == pytest.approx(0.397, abs=0.002)
+    assert res.correlation == pytest.approx(0.625, abs=0.001)  # datasets/README.md: 0.62
+    assert res.variance_reduction == pytest.approx(0.390, abs=0.002)
     comp = res.comparisons
     assert (comp["se"] < comp["raw_se"]).all()
     assert (comp["se"] / comp["raw_se"]).to_numpy() == pytest.approx(
         math.sqrt(1 - res.variance_reduction), abs=0.02)
-    # chance imbalance: the loyalty arm had more pre-period orders; CUPED takes it out
-    assert comp.loc["loyalty_programme", "raw_difference"] == pytest.approx(9.93, abs=0.01)
-    assert comp.loc["loyalty_programme", "difference"] == pytest.approx(7.55, abs=0.01)
+    # chance imbalance: the loyalty arm had lighter pre-period buyers; CUPED takes it out
+    assert comp.loc["loyalty_programme", "raw_difference"] == pytest.approx(7.22, abs=0.01)
+    assert comp.loc["loyalty_programme", "difference"] == pytest.approx(7.57, abs=0.01)
     effect = res.effect("loyalty_programme")
     raw = res.effect("loyalty_programme", adjusted=False)
     assert effect.se < raw.se and abs(effect.estimate - raw.estimate) < 2 * raw.se
     binary = ex.cuped(experiment, outcome_col="retained_90d", covariate_col="pre_period_orders")
     assert (binary.comparisons["se"] < binary.comparisons["raw_se"]).all()
-    assert binary.comparisons["raw_difference"].round(4).tolist() == [0.0366, 0.0005]
+    assert binary.comparisons["raw_difference"].round(4).tolist() == [0.0368, 0.0139]
 
 
 def test_cuped_is_unbiased_across_replicates():
@@ -355,7 +361,7 @@ def test_compare_survival_reuses_cohorts_survival(experiment):
     assert np.allclose(res.differences["rmst_difference"], direct.rmst_difference["difference"])
     assert np.allclose(res.differences["rmst_se"], direct.rmst_difference["se"])
     assert res.logrank_p_value == pytest.approx(direct.logrank_p_value)
-    assert res.differences.loc["loyalty_programme", "rmst_difference"] == pytest.approx(7.41,
+    assert res.differences.loc["loyalty_programme", "rmst_difference"] == pytest.approx(5.97,
                                                                                         abs=0.01)
     assert res.differences.loc["loyalty_programme", "logrank_p_value"] < 1e-10
     # KM at 90 days is close to the binary outcome's rates (censoring handled, not dropped)
@@ -388,12 +394,24 @@ def test_qini_curve_by_hand_and_ties():
 
 
 def test_uplift_finds_the_sleeping_dogs(experiment, email_uplift):
+    """The model ranks the email's segments as the simulation built them.
+
+    On the bundled sample it recovers most of the new customers' gain (+0.076 predicted,
+    true +0.10) but only a third of the sleeping dogs' loss (-0.015, true -0.04; twelve
+    replicated 60,000-customer experiments gave -0.011 to -0.042, Qini areas 0.0031 to
+    0.0071): both values are recorded so a change is noticed.
+    """
     scores = email_uplift.scores.join(experiment[["tenure_months", "pre_period_orders"]])
     seg = segments_of(scores)
-    assert scores.loc[seg["sleeping_dog"], "uplift"].mean() < -0.02
-    assert scores.loc[seg["new"], "uplift"].mean() > 0.05
-    assert email_uplift.qini_area > 0.003 and email_uplift.uplift_area > 0
-    assert email_uplift.n_test == pytest.approx(0.3 * (8248 + 8508), abs=1)
+    mean = {name: scores.loc[mask, "uplift"].mean() for name, mask in {
+        "new": seg["new"], "sleeping_dog": seg["sleeping_dog"],
+        "other": ~seg["new"] & ~seg["sleeping_dog"]}.items()}
+    assert mean["sleeping_dog"] < mean["other"] < 0.05 < mean["new"]
+    assert mean["sleeping_dog"] == pytest.approx(-0.0147, abs=5e-4)
+    assert mean["new"] == pytest.approx(0.0762, abs=5e-4)
+    assert email_uplift.qini_area == pytest.approx(0.00230, abs=5e-5)
+    assert email_uplift.uplift_area > 0
+    assert email_uplift.n_test == pytest.approx(0.3 * (16626 + 16760), abs=1)
     named = email_uplift.segments()
     assert named[seg["new"]].value_counts().idxmax() == "persuadable"
     assert named[seg["sleeping_dog"]].value_counts().idxmax() == "sleeping dog"
@@ -609,11 +627,13 @@ def test_error_horizon_longer_than_the_data(experiment):
 
 def test_error_covariate_with_missing_values(experiment):
     bad = experiment.copy()
-    bad.loc[bad.index[[3, 10]], "pre_period_spend"] = np.nan
+    rows = bad.index[bad["reached_horizon"]][[3, 10]]  # two customers who count
+    bad.loc[rows, "pre_period_spend"] = np.nan
     with pytest.raises(DataError, match="covariate 'pre_period_spend' has missing") as err:
         ex.cuped(bad, outcome_col="post_period_spend", covariate_col="pre_period_spend")
     text = _template(err)
-    assert "Rows affected: 2." in text and re.search(r"First example: row (np.int64\()?3", text)
+    assert "Rows affected: 2." in text
+    assert re.search(rf"First example: row (np.int64\()?{rows[0]}\b", text)
 
 
 def test_error_costs_or_margins_with_the_wrong_sign():

@@ -54,7 +54,7 @@ def test_strategy_notebook_runs_with_other_parameters(tmp_path: Path) -> None:
                uplift_arm="loyalty_programme", seed=7)
     signup = load_experiment()["signup_date"]
     reached = int(((pd.Timestamp("2024-01-31") - signup).dt.days >= 60).sum())
-    assert f"30,000 customers enrolled; {reached:,} reached day 60" in text
+    assert f"60,000 customers enrolled; {reached:,} reached day 60" in text
     assert "stopped at the first of 5 looks" in text and "bonferroni p =" in text
     assert "(the true effects are defined at 90 days; this run uses 60)" in text
     assert "survival at day 120" in text and "Ledgerline: sBG alpha" in text

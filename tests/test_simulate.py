@@ -606,7 +606,7 @@ def test_demo_survey_links_to_clients_and_tracks_churn(demo) -> None:
 
 def test_demo_experiment_file_matches_its_documented_effects() -> None:
     df = load_experiment()
-    assert df.shape == (30_000, 13)
+    assert df.shape == (60_000, 13)
     assert df["customer_id"].is_unique
     assert df.attrs["true_effects"] == EXPERIMENT_TRUE_EFFECTS
     assert df["retained_90d"].isna().sum() == (~df["reached_horizon"]).sum() > 3000
@@ -614,7 +614,7 @@ def test_demo_experiment_file_matches_its_documented_effects() -> None:
     for arm in ("loyalty_programme", "welcome_email"):
         diff, se = _diff_and_se(reached, arm)
         assert abs(diff - EXPERIMENT_TRUE_EFFECTS[arm]["ate_retained_90d"]) < 3.5 * se
-    fresh = simulate_experiment(30_000, random_state=np.random.default_rng(2024).spawn(7)[6])
+    fresh = simulate_experiment(60_000, random_state=np.random.default_rng(2024).spawn(7)[6])
     pd.testing.assert_frame_equal(df, fresh, check_dtype=False)
 
 
