@@ -1,0 +1,725 @@
+"""Pareto/NBD: the buy-till-you-die model with exponential lifetimes in continuous time.
+
+Schmittlein, Morrison & Colombo (1987, "Counting your customers: who are they and what
+will they do next?", *Management Science* 33(1)): while alive, a customer buys as a
+Poisson process with rate λ ~ Gamma(r, α); she dies after an exponential lifetime with
+rate μ ~ Gamma(s, β), independent of λ. The likelihood and the expressions used here are
+those of Fader & Hardie (2005, "A note on deriving the Pareto/NBD model and related
+expressions", note 009) and Fader, Hardie & Lee (2005, "RFM and CLV: using iso-value
+curves for customer base analysis", *Journal of Marketing Research* 42(4)).
+
+Data: ``frequency`` x (repeat purchases), ``recency`` t_x and ``T`` (same time unit).
+
+How the likelihood is computed
+------------------------------
+Note 009 (eq. 18) writes the likelihood as::
+
+    L = Γ(r+x) α^r β^s / Γ(r) · [ (α+T)^-(r+x) (β+T)^-s + s ∫_{t_x}^{T} f(τ) dτ ],
+    f(τ) = (α+τ)^-(r+x) (β+τ)^-(s+1),
+
+and evaluates the integral as a difference of two Gauss hypergeometric functions (the
+``A_0`` term). Integrating the first term by parts turns the bracket into a sum of two
+*positive* tail integrals, so nothing cancels::
+
+    bracket = s · G(t_x) + (r+x) · H(T),
+    G(t) = ∫_t^∞ (α+τ)^-(r+x) (β+τ)^-(s+1) dτ,   H(t) = ∫_t^∞ (α+τ)^-(r+x+1) (β+τ)^-s dτ.
+
+Both are Φ(t) = ∫_t^∞ (c_l+τ)^-E_l (c_s+τ)^-E_s dτ, with c_l = max(α, β) and c_s the
+smaller one (E_l, E_s their exponents; the larger one in the transformation, as in
+Hardie's note, so that z = (c_l - c_s)/(c_l + t) lies in [0, 1)). Euler's transformation
+of note 009's 2F1(q, ·; q+1; z) gives a series of positive terms (q = E_l + E_s - 1)::
+
+    Φ(t) = (c_l+t)^-E_l (c_s+t)^(1-E_s) / q · Σ_n (E_l)_n / (q+1)_n · z^n,
+
+whose term ratio is below z, so it converges geometrically whatever the frequency; its
+derivatives in E_l, E_s, c_l, c_s are sums of the same terms times harmonic sums. It is
+used when z ≤ 1/2 (at most 60 terms). When z > 1/2 (one of α, β much smaller than the
+other, t small) the integral from t up to the point where z = 1/2 is computed by
+Gauss-Legendre quadrature in u = log(c_s + τ), where the integrand is log-concave:
+panels are laid out from its mode (closed form) with widths set by the local slope and
+curvature (:func:`_logconcave_nodes`), and the rest is the series at z = 1/2. Histories
+with the same frequency share that integrand over nested intervals, so only the pieces
+between consecutive times are integrated and summed from the top.
+
+The gradient is the same series and quadrature applied to the exact derivatives of the
+integrand (the moving split point cancels), so it agrees with the computed value to its
+accuracy: about 1e-13 relative against mpmath, 4e-14 per customer against the 2F1
+formula of ``lifetimes``, with no finite differences. Everything is evaluated once per
+distinct (frequency, time) pair, in log space, and stays finite for frequencies in the
+ten thousands (``lifetimes`` returns NaN from frequency 132).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import ClassVar, NamedTuple
+
+import numpy as np
+import pandas as pd
+from scipy.special import digamma, expit, exprel, gammaln
+
+from ._base import Columns, Model
+
+__all__ = ["ParetoNBD", "paretonbd_loglik_grad"]
+
+# Gauss-Legendre rules of the log-concave quadrature, by the e-folds a panel spans and
+# its width (relative error of n points on e^(k x) over a panel with k·width = span:
+# about 1e-17 for 4 points at 0.15, 2e-16 for 6 at 1, far below for 12 at 4; the width
+# limits keep small-amplitude features of unit scale, like 1 - ε e^u, resolved).
+_GL_RULES = tuple((span, width, *np.polynomial.legendre.leggauss(n))
+                  for span, width, n in ((0.15, 0.25, 4), (1.0, 1.0, 6), (np.inf, np.inf, 12)))
+# Series for z up to this value; quadrature (plus the series at this z) above it.
+_Z_SPLIT = 0.5
+# Panel layout of the log-concave quadrature: at most _EFOLDS e-folds of the integrand
+# per panel, widths at most _WIDTH near the mode (growing by _GROWTH times the distance
+# from it), stop once the integrand is below exp(-_DROP) times its maximum.
+_EFOLDS = 4.0
+_WIDTH = 2.0
+_GROWTH = 0.5
+_DROP = 40.0
+_MAX_PANELS = 400
+
+
+def _as_float(values: float | np.ndarray | pd.Series) -> np.ndarray:
+    return np.asarray(values, dtype=float)
+
+
+# --------------------------------------------------------------------------- numerics
+
+
+def _unique_pairs(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Distinct (a, b) pairs and the inverse map (values[inverse] restores the rows)."""
+    order = np.lexsort((b, a))
+    sa, sb = a[order], b[order]
+    new = np.empty(len(a), dtype=bool)
+    new[:1] = True
+    new[1:] = (sa[1:] != sa[:-1]) | (sb[1:] != sb[:-1])
+    group = np.cumsum(new) - 1
+    inverse = np.empty(len(a), dtype=np.intp)
+    inverse[order] = group
+    return sa[new], sb[new], inverse
+
+
+def _series(el: np.ndarray, c: np.ndarray, z: np.ndarray
+            ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """S = Σ_n (E_l)_n/(c)_n z^n = 2F1(1, E_l; c; z) for 0 ≤ z ≤ 1/2, c > E_l > 0.
+
+    Returns log S and ∂log S/∂E_l, ∂log S/∂c, ∂log S/∂z. All terms are positive and
+    their ratio (E_l+n)/(c+n)·z is below z, so 60 terms reach 1e-17 at z = 1/2.
+    """
+    total = np.ones_like(z)
+    d_el = np.zeros_like(z)
+    d_c = np.zeros_like(z)
+    d_z = np.zeros_like(z)
+    coef = el / c  # term_n / z, for n = 1
+    h_el = 1.0 / el  # Σ_{j<n} 1/(E_l+j)
+    h_c = 1.0 / c  # Σ_{j<n} 1/(c+j)
+    term = np.empty_like(z)
+    tmp = np.empty_like(z)
+    for n in range(1, 200):
+        np.multiply(coef, z, out=term)
+        total += term
+        d_el += np.multiply(term, h_el, out=tmp)
+        d_c -= np.multiply(term, h_c, out=tmp)
+        d_z += np.multiply(coef, n, out=tmp)
+        if n % 4 == 0 and not np.any(term > 1e-17 * total):
+            break
+        coef *= (el + n) / (c + n)
+        coef *= z
+        h_el += 1.0 / (el + n)
+        h_c += 1.0 / (c + n)
+    return np.log(total), d_el / total, d_c / total, d_z / total
+
+
+LogFn = Callable[[np.ndarray, np.ndarray], np.ndarray]
+
+
+def _logconcave_nodes(log_f: LogFn, slope: LogFn, curvature: LogFn, lo: np.ndarray,
+                      hi: np.ndarray, mode: np.ndarray
+                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Quadrature nodes for ∫_lo^hi exp(log_f(ℓ)) dℓ, one problem per entry of ``mode``.
+
+    ``log_f`` must be concave on [lo, hi] with its maximum at ``mode``; ``lo`` may be
+    -inf and ``hi`` +inf if the integrand decays there. Panels are laid out outwards
+    from the mode: each spans at most ``_EFOLDS`` e-folds (judged from the slope and
+    curvature at its inner edge) and at most ``_WIDTH`` (growing with the distance from
+    the mode, where the integrand is close to an exponential), until the integrand has
+    dropped by ``exp(-_DROP)`` or the interval ends. Each panel gets a 4-, 6- or
+    12-point Gauss-Legendre rule depending on the e-folds it spans (``_GL_RULES``).
+
+    The callables take (ℓ, owner) with ``owner`` the problem index of each ℓ. Returns
+    (owner, nodes, weights, log_f(mode)), the first three flat and aligned.
+    """
+    top = log_f(mode, np.arange(mode.size))
+    owners, nodes, weights = [], [], []
+    for direction, end in ((1.0, hi), (-1.0, lo)):
+        idx = np.flatnonzero(direction * (end - mode) > 0)
+        edge = mode[idx]
+        for step in range(_MAX_PANELS):
+            if idx.size == 0:
+                break
+            stop = end[idx]
+            width = np.maximum(_WIDTH, _GROWTH * np.abs(edge - mode[idx]))
+            # Judge the e-folds at the inner edge, then twice at the proposed outer edge
+            # (the slope steepens outwards, and curvature may grow fast, as with e^-v).
+            probe = edge
+            steep = np.zeros_like(edge)
+            for _ in range(3):
+                grow = np.abs(slope(probe, idx)) + np.sqrt(np.abs(curvature(probe, idx)))
+                steep = np.maximum(steep, grow)
+                with np.errstate(divide="ignore"):
+                    width = np.minimum(width, np.where(grow > 0, _EFOLDS / grow, np.inf))
+                nxt = edge + direction * width
+                nxt = np.minimum(nxt, stop) if direction > 0 else np.maximum(nxt, stop)
+                probe = nxt
+            if step == _MAX_PANELS - 1:  # never reached in practice: close the interval
+                nxt = np.where(np.isfinite(stop), stop, nxt)
+            half = np.abs(nxt - edge) / 2
+            mid = (nxt + edge) / 2
+            span = 2 * half * steep
+            todo = np.ones(idx.size, dtype=bool)
+            for max_span, max_width, gl_x, gl_w in _GL_RULES:
+                sel = todo & (span <= max_span) & (2 * half <= max_width)
+                todo &= ~sel
+                if sel.any():
+                    owners.append(np.repeat(idx[sel], gl_x.size))
+                    nodes.append((mid[sel, None] + half[sel, None] * gl_x).ravel())
+                    weights.append((half[sel, None] * gl_w).ravel())
+            more = (direction * (stop - nxt) > 0) & (top[idx] - log_f(nxt, idx) < _DROP)
+            idx, edge = idx[more], nxt[more]
+    if not owners:
+        empty = np.empty(0)
+        return empty.astype(np.intp), empty, empty, top
+    return np.concatenate(owners), np.concatenate(nodes), np.concatenate(weights), top
+
+
+def _segments(e_s: np.ndarray, e_l: np.ndarray, lo: np.ndarray, hi: np.ndarray
+              ) -> tuple[np.ndarray, np.ndarray]:
+    """log ∫ R^-E_s (1+R)^-E_l dR over log R ∈ [lo, hi] (hi ≤ 0), with derivative factors.
+
+    Integrated in u = log R, where the integrand R^(1-E_s) (1+R)^-E_l is log-concave
+    with its mode where R/(1+R) = (1-E_s)/E_l. Returns the log integral (m,) and the
+    means (m, 4), under the normalised integrand, of log R, log(1+R), 1/R and 1/(1+R).
+    """
+    def log_f(u: np.ndarray, i: np.ndarray) -> np.ndarray:
+        return (1 - e_s[i]) * u - e_l[i] * np.logaddexp(0.0, u)
+
+    def slope(u: np.ndarray, i: np.ndarray) -> np.ndarray:
+        return (1 - e_s[i]) - e_l[i] * expit(u)
+
+    def curvature(u: np.ndarray, i: np.ndarray) -> np.ndarray:
+        return -e_l[i] * expit(u) * expit(-u)
+
+    rho = (1 - e_s) / e_l  # R/(1+R) at the mode
+    with np.errstate(divide="ignore", invalid="ignore"):
+        inner = np.where((rho > 0) & (rho < 1), np.log(rho) - np.log1p(-rho), np.inf)
+    mode = np.clip(np.where(rho <= 0, -np.inf, inner), lo, hi)
+    owner, u, w, top = _logconcave_nodes(log_f, slope, curvature, lo, hi, mode)
+    log_1pr = np.logaddexp(0.0, u)
+    mass = w * np.exp((1 - e_s[owner]) * u - e_l[owner] * log_1pr - top[owner])
+    m = len(mode)
+    total = np.bincount(owner, mass, minlength=m)
+    moments = np.column_stack([
+        np.bincount(owner, mass * u, minlength=m),
+        np.bincount(owner, mass * log_1pr, minlength=m),
+        np.bincount(owner, mass * np.exp(-u), minlength=m),
+        np.bincount(owner, mass * np.exp(-log_1pr), minlength=m),
+    ])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return top + np.log(total), moments / total[:, None]
+
+
+def _head(e_s: np.ndarray, e_l: np.ndarray, log_rt: np.ndarray
+          ) -> tuple[np.ndarray, np.ndarray]:
+    """log ∫_{R_t}^1 R^-E_s (1+R)^-E_l dR and the means of the derivative factors.
+
+    Entries with the same exponents (the same frequency) integrate one function over
+    nested intervals [R_t, 1]: integrate it between consecutive R_t only and add the
+    pieces from the top (positive terms, scaled by the group's largest piece). Entries
+    whose sum would underflow in that scale are integrated directly.
+    """
+    m = len(log_rt)
+    order = np.lexsort((log_rt, e_s, e_l))
+    es, el, lr = e_s[order], e_l[order], log_rt[order]
+    start = np.empty(m, dtype=bool)
+    start[:1] = True
+    start[1:] = (es[1:] != es[:-1]) | (el[1:] != el[:-1])
+    last = np.r_[start[1:], True]
+    hi = np.where(last, 0.0, np.r_[lr[1:], 0.0])
+    log_seg, mom = _segments(es, el, lr, hi)
+    # Suffix sums within each group, in the scale of the group's largest piece (one
+    # numpy call per group of two or more; singletons are their own sum).
+    group = np.cumsum(start) - 1
+    first = np.flatnonzero(start)
+    ref = np.maximum.reduceat(log_seg, first)[group]
+    scaled = np.exp(log_seg - ref)
+    suffix = np.empty((m, 5))
+    suffix[:, 0] = scaled
+    suffix[:, 1:] = scaled[:, None] * np.nan_to_num(mom)
+    stops = np.r_[first[1:], m]
+    for a, b in zip(first[stops - first > 1], stops[stops - first > 1], strict=True):
+        suffix[a:b] = np.cumsum(suffix[a:b][::-1], axis=0)[::-1]
+    out_log = np.empty(m)
+    out_mom = np.empty((m, 4))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out_log[order] = ref + np.log(suffix[:, 0])
+        out_mom[order] = suffix[:, 1:] / suffix[:, :1]
+    bad = ~(suffix[:, 0] > 1e-280)
+    if bad.any():
+        redo = order[bad]
+        out_log[redo], out_mom[redo] = _segments(e_s[redo], e_l[redo], log_rt[redo],
+                                                 np.zeros(len(redo)))
+    return out_log, out_mom
+
+
+def _tail(params: np.ndarray, a: np.ndarray, b: np.ndarray, t: np.ndarray
+          ) -> tuple[np.ndarray, np.ndarray]:
+    """log Φ(t) = log ∫_t^∞ (α+τ)^-a (β+τ)^-b dτ and its gradient in (a, α, b, β).
+
+    ``a``, ``b`` (> 0, a + b > 1) and ``t`` (≥ 0) are aligned arrays. The series of the
+    module docstring for z ≤ 1/2; quadrature up to z = 1/2 plus the series there
+    otherwise.
+    """
+    _, alpha, _, beta = params
+    if alpha >= beta:
+        c_l, e_l, c_s, e_s = alpha, a, beta, b
+    else:
+        c_l, e_l, c_s, e_s = beta, b, alpha, a
+    d = c_l - c_s
+    q = a + b - 1
+    c = a + b
+    z = d / (c_l + t)
+    log_phi = np.empty_like(t)
+    d_el, d_es, d_cl, d_cs = (np.empty_like(t) for _ in range(4))
+
+    easy = z <= _Z_SPLIT
+    all_easy = bool(easy.all())
+    if all_easy:
+        easy = slice(None)
+    if all_easy or easy.any():
+        el, es, ze, tl, ts = e_l[easy], e_s[easy], z[easy], c_l + t[easy], c_s + t[easy]
+        qe = q[easy]
+        log_s, s_el, s_c, s_z = _series(el, c[easy], ze)
+        log_phi[easy] = -el * np.log(tl) + (1 - es) * np.log(ts) - np.log(qe) + log_s
+        d_el[easy] = -np.log(tl) - 1 / qe + s_el + s_c
+        d_es[easy] = -np.log(ts) - 1 / qe + s_c
+        d_cl[easy] = -el / tl + s_z * ts / tl**2
+        d_cs[easy] = (1 - es) / ts - s_z / tl
+
+    hard = None if all_easy else ~easy
+    if hard is not None and hard.any():
+        el, es, qh, th = e_l[hard], e_s[hard], q[hard], t[hard]
+        log_d = np.log(d)
+        # The tail beyond the point where z = 1/2: c_l + τ = 2d and c_s + τ = d there.
+        log_s, s_el, s_c, s_z = _series(el, c[hard], np.full_like(th, _Z_SPLIT))
+        log_far = -el * (np.log(2.0) + log_d) + (1 - es) * log_d - np.log(qh) + log_s
+        far = np.column_stack([
+            -(np.log(2.0) + log_d) - 1 / qh + s_el + s_c,
+            -log_d - 1 / qh + s_c,
+            -el / (2 * d) + s_z / (4 * d),
+            (1 - es) / d - s_z / (2 * d),
+        ])
+        # From t to there: ∫ (c_s+τ)^-E_s (c_l+τ)^-E_l dτ = d^-q ∫ R^-E_s (1+R)^-E_l dR,
+        # R = (c_s+τ)/d from (c_s+t)/d to 1.
+        log_head, mom = _head(es, el, np.log(c_s + th) - log_d)
+        log_head = log_head - qh * log_d
+        near = np.column_stack([
+            -(log_d + mom[:, 1]),
+            -(log_d + mom[:, 0]),
+            -el * mom[:, 3] / d,
+            -es * mom[:, 2] / d,
+        ])
+        total = np.logaddexp(log_head, log_far)
+        w_near = np.exp(log_head - total)[:, None]
+        grad = w_near * near + (1 - w_near) * far
+        log_phi[hard] = total
+        d_el[hard], d_es[hard], d_cl[hard], d_cs[hard] = grad.T
+
+    if alpha >= beta:
+        return log_phi, np.column_stack([d_el, d_cl, d_es, d_cs])
+    return log_phi, np.column_stack([d_es, d_cs, d_el, d_cl])
+
+
+class _Pairs(NamedTuple):
+    """Distinct frequencies and (frequency, time) pairs of a set of histories."""
+
+    x: np.ndarray  # distinct frequencies
+    x_index: np.ndarray  # row -> distinct frequency
+    g_x: np.ndarray  # distinct (x, t_x) pairs, for G
+    g_t: np.ndarray
+    g_index: np.ndarray
+    h_x: np.ndarray  # distinct (x, T) pairs, for H
+    h_t: np.ndarray
+    h_index: np.ndarray
+
+
+def _pairs(x: np.ndarray, t_x: np.ndarray, T: np.ndarray) -> _Pairs:
+    xs, x_index = np.unique(x, return_inverse=True)
+    return _Pairs(xs, x_index, *_unique_pairs(x, t_x), *_unique_pairs(x, T))
+
+
+def _log_tail(params: np.ndarray, x: np.ndarray, t: np.ndarray, shift: int
+              ) -> tuple[np.ndarray, np.ndarray]:
+    """log G(t) (shift 0) or log H(t) (shift 1) and its gradient in (r, α, s, β).
+
+    G: exponents (r+x, s+1); H: (r+x+1, s). One entry per (x, t) given.
+    """
+    r, _, s, _ = params
+    return _tail(params, r + x + shift, np.full_like(x, s + 1 - shift), t)
+
+
+def _bracket(params: np.ndarray, pairs: _Pairs
+             ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """log of the likelihood bracket s·G(t_x) + (r+x)·H(T) per row, the weight of the G
+    term, and the gradients of log G and log H (rows × (r, α, s, β))."""
+    r, _, s, _ = params
+    log_g, grad_g = _log_tail(params, pairs.g_x, pairs.g_t, 0)
+    log_h, grad_h = _log_tail(params, pairs.h_x, pairs.h_t, 1)
+    h_index = pairs.h_index
+    part_g = (np.log(s) + log_g).take(pairs.g_index)
+    part_h = np.log(r + pairs.x).take(pairs.x_index)
+    part_h += log_h.take(h_index)
+    diff = part_g - part_h
+    w_g = expit(diff)  # s·G / (s·G + (r+x)·H)
+    log_b = np.maximum(part_g, part_h) + np.log1p(np.exp(-np.abs(diff)))
+    return log_b, w_g, grad_g.take(pairs.g_index, axis=0), grad_h.take(h_index, axis=0)
+
+
+def _loglik_grad_pairs(params: np.ndarray, pairs: _Pairs) -> tuple[np.ndarray, np.ndarray]:
+    r, alpha, s, beta = params
+    log_b, w_g, grad_g, grad_h = _bracket(params, pairs)
+    w_h = 1 - w_g
+    xi = pairs.x_index
+    ll = (gammaln(r + pairs.x) - gammaln(r))[xi] + (r * np.log(alpha) + s * np.log(beta)) + log_b
+    grad = grad_g
+    grad *= w_g[:, None]
+    grad_h *= w_h[:, None]
+    grad += grad_h
+    grad[:, 0] += ((digamma(r + pairs.x) - digamma(r) + np.log(alpha))[xi]
+                   + w_h * (1 / (r + pairs.x))[xi])
+    grad[:, 1] += r / alpha
+    grad[:, 2] += np.log(beta) + w_g / s
+    grad[:, 3] += s / beta
+    return ll, grad
+
+
+def paretonbd_loglik_grad(params: np.ndarray, x: np.ndarray, t_x: np.ndarray, T: np.ndarray
+                          ) -> tuple[np.ndarray, np.ndarray]:
+    """Per-customer log-likelihood of the Pareto/NBD and its exact gradient.
+
+    Fader & Hardie (2005, note 009, eq. 18), written as (see the module docstring)::
+
+        L = Γ(r+x) α^r β^s / Γ(r) · [ s·G(t_x) + (r+x)·H(T) ]
+
+    with G and H the tail integrals of the module docstring (equal to note 009's
+    ``(α+T)^-(r+x) (β+T)^-s + s/(r+s+x) · A_0`` bracket).
+
+    Returns the log-likelihood (n,) and its gradient in (r, α, s, β) (n, 4).
+    """
+    x, t_x, T = _as_float(x), _as_float(t_x), _as_float(T)
+    return _loglik_grad_pairs(np.asarray(params, dtype=float), _pairs(x, t_x, T))
+
+
+# --------------------------------------------------------------------------- predictions
+
+
+def _log_p_alive(params: np.ndarray, x: np.ndarray, t_x: np.ndarray, T: np.ndarray
+                 ) -> np.ndarray:
+    """log P(alive at T | x, t_x, T) = log (α+T)^-(r+x) (β+T)^-s − log bracket.
+
+    Note 009, eq. (36)-(37); at most 0 because the bracket exceeds its first term.
+    """
+    r, alpha, s, beta = params
+    log_b = _bracket(params, _pairs(x, t_x, T))[0]
+    log_first = -(r + x) * np.log(alpha + T) - s * np.log(beta + T)
+    return np.minimum(log_first - log_b, 0.0)
+
+
+def _lifetime_factor(a: float, u: np.ndarray) -> np.ndarray:
+    """(1 - exp(-a·u)) / a, with its a → 0 limit u: u · exprel(-a·u)."""
+    return u * exprel(-a * u)
+
+
+def _conditional_expected(params: np.ndarray, t: np.ndarray, x: np.ndarray, t_x: np.ndarray,
+                          T: np.ndarray) -> np.ndarray:
+    """E[X(T, T+t) | x, t_x, T] (note 009, eq. 41)::
+
+        P(alive) · (r+x)(β+T) / ((α+T)(s-1)) · [1 - ((β+T)/(β+T+t))^(s-1)]
+
+    the bracket over (s-1) computed as (1 - e^-(s-1)u)/(s-1), u = log(1 + t/(β+T)),
+    which is finite at s = 1 (limit u).
+    """
+    r, alpha, s, beta = params
+    alive = np.exp(_log_p_alive(params, x, t_x, T))
+    u = np.log1p(t / (beta + T))
+    return alive * (r + x) * (beta + T) / (alpha + T) * _lifetime_factor(s - 1, u)
+
+
+def _log_nb_integrand(params: np.ndarray, n: np.ndarray) -> tuple[LogFn, LogFn, LogFn]:
+    """log of P(n purchases by y) × lifetime density at y × y, in ℓ = log y (concave)."""
+    r, alpha, s, beta = params
+    const = (gammaln(r + n) - gammaln(r) - gammaln(n + 1) + r * np.log(alpha) + np.log(s)
+             + s * np.log(beta))
+
+    def log_f(ell: np.ndarray, i: np.ndarray) -> np.ndarray:
+        return (const[i] + (n[i] + 1) * ell - (r + n[i]) * np.logaddexp(np.log(alpha), ell)
+                - (s + 1) * np.logaddexp(np.log(beta), ell))
+
+    def slope(ell: np.ndarray, i: np.ndarray) -> np.ndarray:
+        return (n[i] + 1 - (r + n[i]) * expit(ell - np.log(alpha))
+                - (s + 1) * expit(ell - np.log(beta)))
+
+    def curvature(ell: np.ndarray, i: np.ndarray) -> np.ndarray:
+        pa, pb = expit(ell - np.log(alpha)), expit(ell - np.log(beta))
+        return -(r + n[i]) * pa * (1 - pa) - (s + 1) * pb * (1 - pb)
+
+    return log_f, slope, curvature
+
+
+def _probability_of_purchases(params: np.ndarray, n: np.ndarray, t: np.ndarray) -> np.ndarray:
+    """P(X(t) = n) for a customer acquired at time 0 (Fader & Hardie, note 012).
+
+    Given λ and the lifetime τ, X(t) is Poisson(λ·min(τ, t)); mixing over λ gives the
+    NBD probability NBD(n | y) at y = min(τ, t), so::
+
+        P(X(t)=n) = NBD(n | t) (β/(β+t))^s + ∫_0^t NBD(n | y) s β^s (β+y)^-(s+1) dy.
+
+    The integral (a sum of positive terms, unlike note 012's difference of
+    hypergeometric terms) is computed by the log-concave quadrature in log y, with the
+    mode at the positive root of -(r+s) y² + ((n-s)α + (1-r)β) y + (n+1)αβ = 0.
+    """
+    r, alpha, s, beta = params
+    n, t = np.broadcast_arrays(_as_float(n), _as_float(t))
+    shape = n.shape
+    n, t = n.ravel(), t.ravel()
+    log_t = np.log(t)
+    atom = (gammaln(r + n) - gammaln(r) - gammaln(n + 1) + r * np.log(alpha / (alpha + t))
+            + n * np.log(t / (alpha + t)) + s * np.log(beta / (beta + t)))
+    b = (n - s) * alpha + (1 - r) * beta
+    disc = np.sqrt(b * b + 4 * (r + s) * (n + 1) * alpha * beta)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        y_star = np.where(b > 0, (b + disc) / (2 * (r + s)),
+                          2 * (n + 1) * alpha * beta / (disc - b))
+    mode = np.minimum(np.log(y_star), log_t)
+    log_f, slope, curvature = _log_nb_integrand(params, n)
+    owner, ell, w, top = _logconcave_nodes(log_f, slope, curvature, np.full_like(t, -np.inf),
+                                           log_t, mode)
+    mass = np.bincount(owner, w * np.exp(log_f(ell, owner) - top[owner]), minlength=len(n))
+    out = np.exp(atom) + np.exp(top) * mass
+    return out.reshape(shape)
+
+
+def _mean_inverse_shifted_gamma(s: float, z: np.ndarray) -> np.ndarray:
+    """E[1/(z+V)] with V ~ Gamma(s, 1), which equals z^(s-1) Ψ(s, s; z).
+
+    Ψ is Tricomi's confluent hypergeometric function of the second kind:
+    Γ(s) Ψ(s, s; z) = ∫_0^∞ e^(-zu) u^(s-1) (1+u)^-1 du. Computed by the log-concave
+    quadrature in ℓ = log v of v^s e^-v / (Γ(s) (z+v)), mode at the positive root of
+    v² + (z+1-s) v - s z = 0 (scipy's ``hyperu`` is inaccurate or NaN for some s, z).
+    """
+    z = _as_float(z).ravel()
+    const = -gammaln(s)
+
+    def log_f(ell: np.ndarray, i: np.ndarray) -> np.ndarray:
+        return const + s * ell - np.exp(ell) - np.logaddexp(np.log(z[i]), ell)
+
+    def slope(ell: np.ndarray, i: np.ndarray) -> np.ndarray:
+        return s - np.exp(ell) - expit(ell - np.log(z[i]))
+
+    def curvature(ell: np.ndarray, i: np.ndarray) -> np.ndarray:
+        p = expit(ell - np.log(z[i]))
+        return -np.exp(ell) - p * (1 - p)
+
+    b = z + 1 - s
+    disc = np.sqrt(b * b + 4 * s * z)
+    v_star = np.where(b > 0, 2 * s * z / (b + disc), (disc - b) / 2)
+    owner, ell, w, top = _logconcave_nodes(log_f, slope, curvature, np.full_like(z, -np.inf),
+                                           np.full_like(z, np.inf), np.log(v_star))
+    mass = np.bincount(owner, w * np.exp(log_f(ell, owner) - top[owner]), minlength=len(z))
+    return np.exp(top) * mass
+
+
+def _dert(params: np.ndarray, delta: float, x: np.ndarray, t_x: np.ndarray, T: np.ndarray
+          ) -> np.ndarray:
+    """DERT (Fader, Hardie & Lee 2005, JMR, eq. 2)::
+
+        α^r β^s δ^(s-1) Γ(r+x+1) Ψ(s, s; δ(β+T)) / (Γ(r) (α+T)^(r+x+1) L)
+        = P(alive) · (r+x)/(α+T) · (β+T) · E[1/(δ(β+T) + V)],  V ~ Gamma(s, 1),
+
+    i.e. P(alive) × E[λ | alive] × E[1/(δ+μ) | alive]: given alive, λ ~ Gamma(r+x, α+T)
+    and μ ~ Gamma(s, β+T) independently, and ∫_0^∞ e^-(δ+μ)t dt = 1/(δ+μ).
+    """
+    r, alpha, s, beta = params
+    alive = np.exp(_log_p_alive(params, x, t_x, T))
+    mean_inv = _mean_inverse_shifted_gamma(s, delta * (beta + T))
+    return alive * (r + x) / (alpha + T) * (beta + T) * mean_inv
+
+
+# --------------------------------------------------------------------------- the class
+
+
+def _positive_horizon(t: float | np.ndarray) -> np.ndarray:
+    horizon = np.asarray(t, dtype=float)
+    if not np.all(np.isfinite(horizon)) or np.any(horizon <= 0):
+        raise ValueError(f"the horizon t must be positive and finite, got {t!r}")
+    return horizon
+
+
+class ParetoNBD(Model):
+    """Pareto/NBD model (Schmittlein, Morrison & Colombo 1987).
+
+    While alive a customer buys as a Poisson process with rate λ ~ Gamma(r, alpha);
+    her lifetime is exponential with rate μ ~ Gamma(s, beta). ``alpha`` and ``beta``
+    are in the time unit of ``recency`` and ``T``. The log-likelihood (Fader & Hardie
+    2005, note 009, eq. 18) is computed as a sum of two positive tail integrals with
+    an exact gradient (see :mod:`retention_kit.models.paretonbd`); it stays finite for
+    frequencies in the thousands. See :class:`~retention_kit.models._base.Model` for the
+    options.
+
+    Examples
+    --------
+    Fader, Hardie & Lee (2005) report r = 0.553, alpha = 10.578, s = 0.606,
+    beta = 11.669 and log-likelihood -9595.0 on the CDNOW calibration data (weeks):
+
+    >>> from retention_kit.datasets import load_cdnow_summary
+    >>> cdnow = load_cdnow_summary()
+    >>> model = ParetoNBD().fit(cdnow)
+    >>> model.params_.round(3).tolist(), round(model.loglik_, 1)
+    ([0.553, 10.578, 0.606, 11.668], -9595.0)
+    >>> round(model.expected_purchases_new(52.0), 3)
+    1.473
+    """
+
+    param_names: ClassVar[tuple[str, ...]] = ("r", "alpha", "s", "beta")
+    data_columns: ClassVar[tuple[str, ...]] = ("frequency", "recency", "T")
+    integer_columns: ClassVar[tuple[str, ...]] = ("frequency",)
+
+    def _prepare_columns(self, cols: Columns) -> Columns:
+        # The distinct (frequency, time) pairs, found once per fit.
+        pairs = _pairs(*(_as_float(cols[c]) for c in ("frequency", "recency", "T")))
+        return {**cols, "pairs": pairs}
+
+    def _loglik_grad(self, params: np.ndarray, cols: Columns) -> tuple[np.ndarray, np.ndarray]:
+        pairs = cols.get("pairs")
+        if pairs is None:
+            pairs = _pairs(*(_as_float(cols[c]) for c in ("frequency", "recency", "T")))
+        return _loglik_grad_pairs(np.asarray(params, dtype=float), pairs)
+
+    def _start(self, cols: Columns, weights: np.ndarray) -> np.ndarray:
+        # r/alpha = mean repeat-purchase rate; beta/s = a lifetime of the order of the
+        # customers' mean age.
+        rate = float(weights @ cols["frequency"]) / max(float(weights @ cols["T"]), 1e-12)
+        age = float(weights @ cols["T"]) / float(weights.sum())
+        return np.array([1.0, 1.0 / max(rate, 1e-6), 1.0, max(age, 1e-6)])
+
+    def _history(self, data: pd.DataFrame) -> tuple[np.ndarray, tuple[np.ndarray, ...]]:
+        cols = self._columns(data)
+        return (np.array(self._param_tuple()),
+                (cols["frequency"], cols["recency"], cols["T"]))
+
+    # ------------------------------------------------------------------ predictions
+
+    def expected_purchases(self, data: pd.DataFrame, t: float) -> pd.Series:
+        """Expected repeat purchases in the next ``t`` periods, given each history.
+
+        E[X(T, T+t) | x, t_x, T] (Fader & Hardie 2005, note 009, eq. 41)::
+
+            P(alive) · (r+x)(β+T) / ((α+T)(s-1)) · [1 - ((β+T)/(β+T+t))^(s-1)]
+
+        (for s = 1 the bracket over s-1 is its limit log((β+T+t)/(β+T))).
+
+        Parameters
+        ----------
+        data : DataFrame
+            ``frequency``, ``recency``, ``T``.
+        t : float
+            Forecast horizon (same unit as T), positive.
+
+        Returns
+        -------
+        Series on ``data``'s index.
+        """
+        params, (x, t_x, T) = self._history(data)
+        horizon = _positive_horizon(t)
+        values = _conditional_expected(params, horizon, x, t_x, T)
+        return self._series(values, data, "expected_purchases")
+
+    def probability_alive(self, data: pd.DataFrame, t: float = 0.0) -> pd.Series:
+        """P(alive) given each history, now (t = 0) or ``t`` periods later.
+
+        P(alive | x, t_x, T) = (α+T)^-(r+x) (β+T)^-s · Γ(r+x) α^r β^s / (Γ(r) L)
+        (note 009, eqs. 36-37). With ``t > 0``: the probability of being alive at
+        T + t for a customer who makes no purchase until then (T replaced by T + t).
+
+        Returns
+        -------
+        Series on ``data``'s index, values in (0, 1].
+        """
+        params, (x, t_x, T) = self._history(data)
+        if not np.isscalar(t) or not np.isfinite(t) or t < 0:
+            raise ValueError(f"t must be a non-negative number, got {t!r}")
+        values = np.exp(_log_p_alive(params, x, t_x, T + float(t)))
+        return self._series(values, data, "probability_alive")
+
+    def expected_purchases_new(self, t: float | np.ndarray) -> float | np.ndarray:
+        """Expected repeat purchases of a newly acquired customer over (0, t].
+
+        Note 009, eq. (27): E[X(t)] = r β / (α (s-1)) · [1 - (β/(β+t))^(s-1)], with
+        the s = 1 limit (r β/α) log(1 + t/β).
+        """
+        self._check_fitted()
+        horizon = _positive_horizon(t)
+        r, alpha, s, beta = self._param_tuple()
+        out = r * beta / alpha * _lifetime_factor(s - 1, np.log1p(horizon / beta))
+        return float(out) if np.ndim(out) == 0 else out
+
+    def probability_of_purchases(self, n: int | np.ndarray, t: float | np.ndarray
+                                 ) -> float | np.ndarray:
+        """P(X(t) = n): probability that a new customer makes n repeat purchases by t.
+
+        Fader & Hardie, "Deriving an expression for P(X(t) = x) under the Pareto/NBD
+        model" (note 012), computed as an integral of positive terms over the time of
+        death (see :func:`_probability_of_purchases`). ``n`` and ``t`` broadcast.
+        """
+        self._check_fitted()
+        counts = np.asarray(n, dtype=float)
+        if np.any(counts < 0) or np.any(counts != np.round(counts)):
+            raise ValueError(f"n must be non-negative integers, got {n!r}")
+        out = _probability_of_purchases(np.array(self._param_tuple()), counts,
+                                        _positive_horizon(t))
+        return float(out) if np.ndim(out) == 0 else out
+
+    def expected_residual_lifetime(self, data: pd.DataFrame, discount_rate: float
+                                   ) -> pd.Series:
+        """Discounted expected residual transactions (DERT) of each customer.
+
+        Fader, Hardie & Lee (2005, "RFM and CLV: using iso-value curves", *JMR* 42(4),
+        eq. 2)::
+
+            DERT = α^r β^s δ^(s-1) Γ(r+x+1) Ψ(s, s; δ(β+T)) / (Γ(r) (α+T)^(r+x+1) L)
+
+        the present value at T of the purchases still to come, counted in transactions:
+        multiply by the expected margin per transaction to get the residual CLV.
+
+        Parameters
+        ----------
+        data : DataFrame
+            ``frequency``, ``recency``, ``T``.
+        discount_rate : float
+            δ, the **continuously compounded** discount rate **per time unit of T**
+            (positive). From an annual rate i with ``periods_per_year`` periods of the
+            data's unit in a year: δ = log(1 + i) / periods_per_year; e.g. 15% a year
+            on weekly data is log(1.15)/52 = 0.0027 (the value FHL 2005 use on CDNOW).
+
+        Returns
+        -------
+        Series on ``data``'s index, named ``dert``.
+        """
+        params, (x, t_x, T) = self._history(data)
+        delta = float(discount_rate) if np.isscalar(discount_rate) else np.nan
+        if not np.isfinite(delta) or delta <= 0:
+            raise ValueError(
+                f"discount_rate must be a positive number (continuously compounded, per "
+                f"time unit of T), got {discount_rate!r}; from an annual rate i use "
+                "log(1 + i) / periods_per_year")
+        return self._series(_dert(params, delta, x, t_x, T), data, "dert")
