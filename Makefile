@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: test lint unit notebooks lab setup clean
+.PHONY: test lint unit notebooks lab setup clean reports browser
 
 $(STAMP): pyproject.toml
 	@if [ ! -x $(BIN)/python ]; then \
@@ -20,7 +20,7 @@ setup: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check retention_kit tests benchmarks
 
-unit: $(STAMP)
+unit: $(STAMP) browser
 	$(BIN)/python -m pytest -q retention_kit tests
 
 notebooks: $(STAMP)
@@ -28,6 +28,23 @@ notebooks: $(STAMP)
 	  --nbval-sanitize-with tests/nbval_sanitize.cfg -o addopts="" notebooks/0*.ipynb
 
 test: lint unit notebooks
+
+# The README's main command: one offline HTML report per bundled demo client.
+reports: $(STAMP)
+	$(BIN)/retention-kit report --data datasets/demo --out reports
+	@echo "Reports are in $(CURDIR)/reports: open $(CURDIR)/reports/index.html in a browser."
+
+# Debian's Chromium for the browser tests (Playwright drives /usr/bin/chromium; it never
+# downloads a browser of its own). Installed only when missing.
+CHROMIUM := /usr/bin/chromium
+browser:
+	@if [ ! -x $(CHROMIUM) ]; then \
+	  echo "Installing Debian's chromium for the browser tests"; \
+	  SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+	  LOG=$$(mktemp); \
+	  { $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install \
+	    -y -qq --no-install-recommends chromium; } >$$LOG 2>&1 || { cat $$LOG; exit 1; }; \
+	  rm -f $$LOG; fi
 
 # JupyterLab gets its own environment: its import chain slows every Python start of the
 # test environment by seconds.

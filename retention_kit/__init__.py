@@ -60,6 +60,7 @@ from .metrics import (
     revenue_retention,
     simple_clv,
 )
+from .reports import run_reports
 from .segments import (
     cluster_customers,
     clv_tier_summary,
@@ -117,6 +118,7 @@ __all__ = [
     "retention_test",
     "revenue_retention",
     "rfm_scores",
+    "run_reports",
     "rfm_segmentation_summary",
     "rfm_segments",
     "rfm_summary",

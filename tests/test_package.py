@@ -31,7 +31,7 @@ options = {k: pd.get_option(k) for k in ("display.max_rows", "display.max_column
 import retention_kit
 import retention_kit.data, retention_kit.metrics, retention_kit.cohorts, retention_kit.plots
 import retention_kit.clv, retention_kit.evaluation, retention_kit.notebook
-import retention_kit.segments, retention_kit.experiments
+import retention_kit.segments, retention_kit.experiments, retention_kit.reports, retention_kit.cli
 import retention_kit.datasets
 assert warnings.filters == filters, "warnings filters changed on import"
 assert options == {k: pd.get_option(k) for k in options}, "pandas options changed on import"
@@ -114,9 +114,13 @@ def test_loaders_work_from_an_installed_wheel(tmp_path: Path) -> None:
         names = zf.namelist()
         zf.extractall(site)
     assert "retention_kit/_datasets/cdnow_master.csv" in names
+    assert "retention_kit/_notebooks/client_report.ipynb" in names
+    assert not any(n.startswith("retention_kit/_notebooks/0") for n in names)
     code = """
 import retention_kit.datasets as d
 assert "_datasets" in str(d.data_dir()), d.data_dir()
+import retention_kit.reports as r
+assert "_notebooks" in str(r.REPORT_NOTEBOOK) and r.REPORT_NOTEBOOK.is_file(), r.REPORT_NOTEBOOK
 print(len(d.load_cdnow_transactions()), len(d.load_cdnow_summary()), len(d.load_donations()))
 """
     out = run_python(code, cwd=tmp_path, env={"PYTHONPATH": str(site), "PATH": "/usr/bin"})

@@ -1,0 +1,166 @@
+"""The ``retention-kit`` command line.
+
+``retention-kit report --data DIR --out DIR [--clients a b ...] [--workers N] [-p name value ...]``
+generates one HTML retention report per client folder of ``DIR`` (see
+:func:`retention_kit.reports.run_reports`), prints a progress line per report and a summary
+table, and exits with status 1 when any report failed (2 for a usage error).
+``python -m retention_kit.cli`` does the same.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import IO, Any
+
+__all__ = ["build_parser", "main", "parse_parameter"]
+
+_TRUE = {"true", "yes", "1", "on"}
+_FALSE = {"false", "no", "0", "off"}
+
+
+def parse_parameter(name: str, text: str, inferred_type: str | None = None) -> Any:
+    """Convert a ``-p name value`` string to the notebook parameter's type.
+
+    ``inferred_type`` is papermill's inferred type of the parameter (``"int"``,
+    ``"float"``, ``"bool"``, ``"str"``); without it, the value is read as papermill's own
+    ``-p`` does (bool, int, float, else str).
+
+    Raises
+    ------
+    ValueError
+        The value does not fit the type, with the parameter's name.
+
+    Examples
+    --------
+    >>> parse_parameter("fast", "true", "bool"), parse_parameter("margin", "0.4", "float")
+    (True, 0.4)
+    >>> parse_parameter("currency", "007", "str"), parse_parameter("x", "12")
+    ('007', 12)
+    >>> parse_parameter("forecast_months", "twelve", "int")
+    Traceback (most recent call last):
+    ...
+    ValueError: parameter forecast_months='twelve' is not an int
+    """
+    kind = (inferred_type or "").strip()
+    try:
+        if kind == "str":
+            return text
+        if kind == "bool" or (not kind and text.lower() in _TRUE | _FALSE):
+            if text.lower() in _TRUE:
+                return True
+            if text.lower() in _FALSE:
+                return False
+            raise ValueError(text)
+        if kind == "int":
+            return int(text)
+        if kind == "float":
+            return float(text)
+    except ValueError:
+        raise ValueError(f"parameter {name}={text!r} is not {'an' if kind == 'int' else 'a'} "
+                         f"{kind}") from None
+    for convert in (int, float):
+        try:
+            return convert(text)
+        except ValueError:
+            pass
+    return None if text == "None" else text
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of ``retention-kit``."""
+    parser = argparse.ArgumentParser(
+        prog="retention-kit",
+        description="Customer retention toolkit. 'retention-kit report' turns each client's "
+                    "data folder into an offline HTML report.")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    report = sub.add_parser(
+        "report", help="generate per-client HTML reports with papermill",
+        description="Run the report notebook once per client (one kernel each, in parallel), "
+                    "write <client>.html, the executed <client>.ipynb and index.html into "
+                    "--out. Exit status 1 if any report failed.")
+    report.add_argument("--data", metavar="DIR", default=None,
+                        help="folder with one sub-folder per client holding transactions.csv "
+                             "(and subscriptions.csv, client.json); default: the bundled demo "
+                             "clients")
+    report.add_argument("--out", metavar="DIR", default="reports",
+                        help="output folder (default: reports)")
+    report.add_argument("--clients", nargs="+", metavar="ID",
+                        help="only these clients (folder names), in this order")
+    report.add_argument("--workers", type=int, default=2, metavar="N",
+                        help="reports generated at the same time (default: 2)")
+    report.add_argument("-p", "--parameter", nargs=2, action="append", default=[],
+                        metavar=("NAME", "VALUE"),
+                        help="a notebook parameter for every client, e.g. -p margin 0.4 "
+                             "(see: papermill --help-notebook notebooks/client_report.ipynb)")
+    report.add_argument("--notebook", metavar="PATH", default=None,
+                        help="report notebook (default: notebooks/client_report.ipynb)")
+    report.add_argument("--timeout", type=float, default=600.0, metavar="SECONDS",
+                        help="time limit per notebook cell (default: 600)")
+    report.add_argument("--no-progress", action="store_true", help="no progress lines")
+    report.set_defaults(subparser=report)
+    return parser
+
+
+def _summary(results: Sequence[Any], out: IO[str]) -> None:
+    rows = [("client", "status", "seconds", "report / error")]
+    for r in results:
+        detail = str(r.html) if r.ok else f"{r.failed_step}: {r.error_type}: {r.error}"
+        rows.append((r.client_id, r.status, f"{r.seconds:.1f}", detail.replace("\n", " ")[:160]))
+    widths = [max(len(row[i]) for row in rows) for i in range(3)]
+    for i, row in enumerate(rows):
+        out.write("  ".join(cell.ljust(w) for cell, w in zip(row[:3], widths, strict=True))
+                  + "  " + row[3] + "\n")
+        if i == 0:
+            out.write("  ".join("-" * w for w in widths) + "  " + "-" * 14 + "\n")
+
+
+def _report(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    from .datasets import data_dir
+    from .errors import DataError
+    from .reports import discover_clients, notebook_parameters, run_reports
+
+    data = Path(args.data) if args.data else data_dir() / "demo"
+    try:
+        clients = discover_clients(data, only=args.clients)
+        if args.workers < 1:
+            raise ValueError(f"--workers must be at least 1, got {args.workers}")
+        known = notebook_parameters(args.notebook)
+        parameters = {}
+        for name, text in args.parameter:
+            if name in ("client_id", "data_dir"):
+                raise ValueError(f"parameter {name!r} is set per client; use --data/--clients")
+            if name not in known:
+                from .notebook import check_choice
+
+                check_choice("name", name, [k for k in known if k not in ("client_id",
+                                                                          "data_dir")])
+            parameters[name] = parse_parameter(name, text, known[name].get("inferred_type_name"))
+    except (DataError, ValueError, FileNotFoundError) as exc:
+        parser.error(str(exc))
+    results = run_reports(clients, out_dir=args.out, workers=args.workers,
+                          parameters=parameters, progress=not args.no_progress,
+                          notebook=args.notebook, timeout=args.timeout)
+    print()
+    _summary(results, sys.stdout)
+    failed = [r for r in results if not r.ok]
+    index = Path(args.out).resolve() / "index.html"
+    print(f"\n{len(results) - len(failed)} of {len(results)} reports produced. "
+          f"Open {index.as_uri()}")
+    return 1 if failed else 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``retention-kit`` console script; returns the exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return _report(args, args.subparser)
+    except SystemExit as exc:  # the sub-parser's error(): a usage error
+        return int(exc.code or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,664 @@
+"""Per-client reports: report numbers, safe file names, offline HTML, the batch, the CLI,
+and the pages in headless Chromium.
+
+The batch test runs the report notebook (``fast=True``, 2 workers) on the demo clients, one
+of them under an odd folder name, plus a deliberately broken client
+(``tests/data/clients/broken_shop``: refunds booked as negative amounts), through the
+``retention-kit`` entry point. The browser tests open its pages in Debian's Chromium
+(``/usr/bin/chromium``, installed by ``make browser``) driven by Playwright and save
+screenshots to ``build/test-artifacts/``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from retention_kit import cli, reports
+from retention_kit.datasets import data_dir
+from retention_kit.errors import DataError
+from retention_kit.reports import (
+    ClientData,
+    FitCheck,
+    HeadlineKPIs,
+    ReportResult,
+    check_parameters,
+    error_page,
+    external_resources,
+    format_money,
+    headline_kpis,
+    load_client,
+    next_steps,
+    notebook_to_html,
+    period_retention,
+    safe_name,
+    write_index,
+)
+
+ROOT = Path(__file__).resolve().parent.parent
+NOTEBOOK = ROOT / "notebooks" / "client_report.ipynb"
+BROKEN = Path(__file__).resolve().parent / "data" / "clients" / "broken_shop"
+DEMO = data_dir() / "demo"
+ARTIFACTS = ROOT / "build" / "test-artifacts"
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync"]
+#: The demo clients of the batch test; marketplace runs under an odd folder name.
+ODD_ID = "Bazaarly & Co <ü> 'x'"
+BATCH = {"retailer": "retailer", "seasonal_shop": "seasonal_shop",
+         "subscription_box": "subscription_box", "b2b_saas": "b2b_saas",
+         ODD_ID: "marketplace"}
+BATCH_IDS = [*BATCH, "broken_shop"]
+
+
+def tiny_client(transactions: pd.DataFrame, end: str, subscriptions=None) -> ClientData:
+    return ClientData(client_id="tiny", transactions=transactions, subscriptions=subscriptions,
+                      info={}, observation_end=pd.Timestamp(end))
+
+
+# --------------------------------------------------------------------------- numbers
+
+
+def test_period_retention_by_hand_with_an_inactivity_rule() -> None:
+    # a: active end Jan and Feb, lapses in Mar; b: lapses in Feb; c: from Feb; d: from Mar.
+    tx = pd.DataFrame({"customer_id": ["a", "a", "b", "c", "c", "d"],
+                       "date": pd.to_datetime(["2024-01-20", "2024-02-25", "2024-01-10",
+                                               "2024-02-10", "2024-03-20", "2024-03-05"]),
+                       "amount": 10.0})
+    table = period_retention(tiny_client(tx, "2024-03-31"), n_periods=2, inactivity_days=30)
+    assert [str(p) for p in table.index] == ["2024-02", "2024-03"]
+    assert table[["start", "retained", "lost", "new", "end"]].to_numpy().tolist() == [
+        [2, 1, 1, 1, 2], [2, 1, 1, 1, 2]]
+    assert table["retention_rate"].tolist() == [0.5, 0.5]
+    assert table["churn_rate"].tolist() == [0.5, 0.5]
+
+
+def test_period_retention_of_subscriptions_counts_paying_months() -> None:
+    subs = pd.DataFrame({"customer_id": list("AAABBCCD"),
+                         "month": pd.to_datetime(["2024-01-01", "2024-02-01", "2024-03-01",
+                                                  "2024-01-01", "2024-02-01", "2024-02-01",
+                                                  "2024-03-01", "2024-03-01"]),
+                         "mrr": 10.0})
+    tx = subs.rename(columns={"month": "date", "mrr": "amount"})
+    table = period_retention(tiny_client(tx, "2024-03-31", subs), n_periods=2)
+    assert table[["start", "retained", "lost", "new", "end"]].to_numpy().tolist() == [
+        [2, 2, 0, 1, 3], [3, 2, 1, 1, 3]]
+    assert table["churn_rate"].round(4).tolist() == [0.0, 0.3333]
+
+
+def test_period_retention_ignores_the_incomplete_last_period() -> None:
+    tx = pd.DataFrame({"customer_id": ["a", "b"], "date": pd.to_datetime(["2024-01-05",
+                                                                          "2024-03-10"]),
+                       "amount": 1.0})
+    table = period_retention(tiny_client(tx, "2024-03-15"), n_periods=1)
+    assert [str(p) for p in table.index] == ["2024-02"]
+
+
+def test_trailing_revenue_retention_by_hand() -> None:
+    # A 100 -> 120 (expansion 20), B 50 -> 0 (churn 50), C 80 -> 60 (contraction 20),
+    # D is new in the last month and does not count.
+    subs = pd.DataFrame({
+        "customer_id": ["A", "B", "C", "A", "C", "D"],
+        "month": pd.to_datetime(["2023-12-01"] * 3 + ["2024-12-01"] * 3),
+        "mrr": [100.0, 50.0, 80.0, 120.0, 60.0, 30.0]})
+    nrr, grr = reports._trailing_revenue_retention(subs, pd.Timestamp("2024-12-31"))
+    assert nrr == pytest.approx((230 + 20 - 20 - 50) / 230)
+    assert grr == pytest.approx((230 - 20 - 50) / 230)
+
+
+def test_headline_kpis_of_a_demo_client_are_consistent() -> None:
+    client = load_client(DEMO / "subscription_box")
+    kpis = headline_kpis(client, currency="GBP")
+    log = client.transactions
+    assert kpis.customers == log["customer_id"].nunique()
+    assert kpis.retention + kpis.churn == pytest.approx(1.0)
+    assert kpis.aov == pytest.approx(kpis.revenue / kpis.orders)
+    assert kpis.nrr is not None and 0 < kpis.grr <= 1 and kpis.grr <= kpis.nrr
+    bundle = kpis._repr_mimebundle_()
+    assert 'id="kpi-table"' in bundle["text/html"]
+    assert "Net revenue retention" in bundle["text/html"]
+    assert json.loads(json.dumps(bundle[reports.KPI_MIME]))["customers"] == kpis.customers
+    shop = headline_kpis(load_client(DEMO / "retailer"))
+    assert shop.nrr is None and "Net revenue" not in shop.to_html()
+
+
+def test_forecast_tiers_segments_and_churn_value_fit_together() -> None:
+    client = load_client(DEMO / "retailer")
+    forecast = reports.forecast_clv(client, horizon_months=6, discount_rate=0.01, margin=0.3)
+    assert forecast.clv.index.equals(forecast.alive.index)
+    assert (forecast.clv >= 0).all() and forecast.alive.between(0, 1).all()
+    one_timers = reports.rfm_summary(client.transactions, time_unit="W")["frequency"] == 0
+    assert forecast.alive[one_timers].max() < 1  # MBG/NBD: one-time buyers may have left
+    tiers = reports.tier_table(forecast)
+    assert tiers["customers"].sum() == (forecast.clv > 0).sum()
+    assert tiers["clv_total"].sum() == pytest.approx(forecast.clv.sum())
+    segs = reports.segment_table(client, forecast)
+    assert segs["customers"].sum() == len(forecast.clv)
+    assert segs["share_clv"].sum() == pytest.approx(1.0)
+    assert segs["action"].str.len().min() > 10
+    table = period_retention(client, n_periods=12)
+    value = reports.churn_value(client, table, margin=0.3, discount_rate=0.01)
+    assert value.index[0] == 0 and (np.diff(value["gain"]) > 0).all()
+    churn = 1 - table["retained"].sum() / table["start"].sum()
+    assert value["churn_rate"].iloc[0] == pytest.approx(churn)
+    assert value["churn_rate"].iloc[1] == pytest.approx(0.9 * churn)
+
+
+def test_holdout_check_of_a_subscription_client() -> None:
+    check = reports.holdout_check(load_client(DEMO / "b2b_saas"), holdout_months=6)
+    assert check.model == "sBG" and check.calibration_end == "2024-06-30"
+    assert check.actual > 0 and check.grade in ("good", "fair", "poor")
+    assert "subscribers" in check.sentence()
+
+
+def _kpis(**changes) -> HeadlineKPIs:
+    base = dict(client_id="c", display_name="C", currency="EUR", period="M",
+                last_period="2024-12", previous_period="2024-11", customers=1000,
+                active_customers=500, retention=0.9, retention_previous=0.9, churn=0.1,
+                churn_previous=0.1, repeat_purchase_rate=0.6, aov=50.0, revenue=1e5,
+                orders=2000, data_start="2022-01-01", data_end="2024-12-31",
+                activity_rule="a purchase in the last 180 days")
+    return HeadlineKPIs(**{**base, **changes})
+
+
+def test_next_steps_follow_the_numbers() -> None:
+    assert next_steps(_kpis()) == []
+    rose = next_steps(_kpis(churn=0.13, retention=0.87))
+    assert len(rose) == 1
+    assert rose[0].startswith("Churn rose from 10.0% in 2024-11 to 13.0% in 2024-12 (+3.0 pts)."
+                              " Compare the customers lost")
+    fell = next_steps(_kpis(churn=0.07, retention=0.93))
+    assert fell[0].startswith("Churn fell") and "keep doing it" in fell[0]
+    season = next_steps(_kpis(churn=0.07, retention=0.93, year_ago_period="2023-12",
+                              churn_year_ago=0.05, churn_previous_year_ago=0.09))
+    assert "as it did a year earlier (9.0% to 5.0% in 2023-12): a seasonal swing" in season[0]
+    unusual = next_steps(_kpis(churn=0.13, retention=0.87, year_ago_period="2023-12",
+                               churn_year_ago=0.08, churn_previous_year_ago=0.09))
+    assert "A year earlier it did not (9.0% to 8.0% in 2023-12). Compare" in unusual[0]
+    assert "second-purchase" in " ".join(next_steps(_kpis(repeat_purchase_rate=0.2)))
+    nrr = next_steps(_kpis(nrr=0.95, grr=0.85))
+    assert any(s.startswith("Net revenue retention is 95.0%") for s in nrr)
+    hidden = next_steps(_kpis(nrr=1.1, grr=0.8))
+    assert any(s.startswith("Expansion hides losses") for s in hidden)
+    segs = pd.DataFrame({"customers": [100, 50, 30], "share_customers": [0.5, 0.3, 0.2],
+                         "share_spend": [0.6, 0.1, 0.3],
+                         "action": ["Reward them.", "Call them.", "Win them back."]},
+                        index=pd.Index(["Champions", "At Risk", "Can't Lose Them"],
+                                       name="segment"))
+    steps = next_steps(_kpis(), segments=segs)
+    assert steps == ["Act on the 'Can't Lose Them' segment: 30 customers (20.0%) who brought "
+                     "30.0% of past spending have gone quiet. Recommended: win them back."]
+    poor = FitCheck(model="MBG/NBD", calibration_end="2024-06-30", holdout_end="2024-12-31",
+                    what="repeat purchases", actual=100.0, predicted=60.0,
+                    tracking_error=-0.4, mae=0.5)
+    assert poor.grade == "poor"
+    assert next_steps(_kpis(), fit=poor)[0].startswith("Treat the forecast figures as rough")
+
+
+def test_format_money() -> None:
+    assert format_money(1234.5, "EUR") == "€1,234"
+    assert format_money(0.5, "usd") == "$0.50"
+    assert format_money(3, "") == "3.00"
+    assert format_money(float("nan"), "EUR") == "n/a"
+
+
+# --------------------------------------------------------------------------- parameters
+
+
+def test_check_parameters_fails_early_and_readably(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match=r"period='monthly' is not one of .*did you mean 'M'"):
+        check_parameters(client_id="retailer", period="monthly")
+    with pytest.raises(DataError, match=r"margin=30 is outside .*looks like a percentage, "
+                                        r"pass 0\.3"):
+        check_parameters(client_id="retailer", margin=30)
+    with pytest.raises(DataError, match="forecast_months=0 is not a whole number"):
+        check_parameters(client_id="retailer", forecast_months=0)
+    with pytest.raises(DataError, match="does not exist"):
+        check_parameters(client_id="x", data_dir=str(tmp_path / "missing"))
+    with pytest.raises(ValueError, match="client_id='retailr' is not one of .*'retailer'"):
+        check_parameters(client_id="retailr")
+    with pytest.raises(DataError, match="observation_end='someday' is not a date"):
+        check_parameters(client_id="retailer", observation_end="someday")
+    ok = check_parameters(client_id="broken_shop", data_dir=str(BROKEN), currency="usd")
+    assert ok.currency == "USD" and ok.observation_end == ""
+
+
+def test_load_client_rejects_broken_data_with_the_data_error_template(tmp_path: Path) -> None:
+    with pytest.raises(DataError, match=r"negative .*Rows affected: 2\. .*How to fix"):
+        load_client(BROKEN)
+    with pytest.raises(DataError, match="has no transactions.csv"):
+        load_client(tmp_path)
+    with pytest.raises(DataError, match="monthly subscriptions, so weekly retention"):
+        load_client(DEMO / "b2b_saas", period="W")
+    (tmp_path / "transactions.csv").write_text("customer,day,amount\n1,2024-01-01,3\n")
+    with pytest.raises(DataError, match="has no column 'customer_id'"):
+        load_client(tmp_path)
+
+
+def test_report_notebook_is_stored_clean_with_its_parameters_first() -> None:
+    nb = nbformat.read(NOTEBOOK, as_version=4)
+    assert nb.metadata["kernelspec"]["name"] == "python3"
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    assert all(not c.outputs and c.execution_count is None for c in code)
+    assert "parameters" in code[0].metadata.get("tags", [])
+    assert "check_parameters(" in code[1].source and "check_choice(" in code[1].source
+    for cell in code:  # every step names itself: the error page quotes it
+        assert cell.source.startswith("# "), cell.source[:40]
+
+
+def test_papermill_help_notebook_lists_the_parameters() -> None:
+    done = subprocess.run([sys.executable, "-m", "papermill", "--help-notebook", str(NOTEBOOK)],
+                          capture_output=True, text=True, timeout=60, check=True)
+    text = done.stdout
+    for name, kind in [("client_id", "str"), ("data_dir", "str"), ("observation_end", "str"),
+                       ("period", "str"), ("forecast_months", "int"),
+                       ("discount_rate", "float"), ("margin", "float"), ("currency", "str"),
+                       ("inactivity_days", "int"), ("holdout_months", "int"),
+                       ("fast", "bool")]:
+        assert re.search(rf"^\s*{name}: {kind} \(default ", text, re.MULTILINE), name
+    assert "gross margin on revenue" in text
+
+
+# --------------------------------------------------------------------------- file names
+
+
+@pytest.mark.parametrize("client_id", [
+    "../evil", "../../etc/passwd", "/etc/passwd", "C:\\Windows\\system32", "..", ".",
+    ".hidden", "a/b/../../c", "index", "CON", "nul", "", " ", "x" * 500, "réseau café",
+    "tab\tnew\nline", "nul\x00byte", "emoji 😀", "<script>alert(1)</script>", "a" * 59 + "/"])
+def test_safe_names_stay_inside_the_output_folder(tmp_path: Path, client_id: str) -> None:
+    name = safe_name(client_id)
+    assert re.fullmatch(r"[a-z0-9][a-z0-9_-]*", name) and len(name) <= 69
+    assert name.lower() not in {"index", "con", "nul"}
+    path = reports._inside(tmp_path, name, ".html")
+    assert path.parent == tmp_path.resolve()
+
+
+def test_inside_refuses_names_that_escape(tmp_path: Path) -> None:
+    for bad in ["../x", "/abs", "a/b", "..", "UPPER"]:
+        with pytest.raises(ValueError, match="refusing"):
+            reports._inside(tmp_path, bad, ".html")
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.text(max_size=40), min_size=2, max_size=6, unique=True))
+def test_different_ids_never_share_a_file_name(ids: list[str]) -> None:
+    names = [safe_name(i) for i in ids]
+    assert len(set(names)) == len(names)
+    assert all(re.fullmatch(r"[a-z0-9][a-z0-9_-]*", n) for n in names)
+
+
+# --------------------------------------------------------------------------- offline HTML
+
+
+def test_external_resources_finds_what_a_page_would_fetch() -> None:
+    page = """<html><head><script src="https://cdn.x/require.js"></script>
+    <link rel="stylesheet" href="//fonts.x/css"><style>@import url("http://x/y.css");
+    .a { background: url('https://x/bg.png') }</style></head><body>
+    <img src="data:image/png;base64,AAAA"><img srcset="a.png 1x, https://x/b.png 2x">
+    <a href="https://example.com">a link loads nothing</a><img src="local.png">
+    <div style="background-image: url(https://x/div.png)"></div></body></html>"""
+    assert external_resources(page) == ["https://cdn.x/require.js", "//fonts.x/css",
+                                        "http://x/y.css", "https://x/bg.png",
+                                        "https://x/b.png", "https://x/div.png"]
+    assert external_resources("<style>@import 'https://x/z.css';</style>") == [
+        "https://x/z.css"]
+    assert external_resources("<img src='data:image/png;base64,AA'><a href='http://a'>") == []
+
+
+def _tiny_executed_notebook() -> nbformat.NotebookNode:
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
+                                 "language": "python"}
+    png = ("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9"
+           "awAAAABJRU5ErkJggg==")
+    cell = nbformat.v4.new_code_cell("SECRET_SOURCE_CODE = 1\nplot()")
+    cell.outputs = [
+        nbformat.v4.new_output("display_data", data={"image/png": png, "text/plain": "fig"}),
+        nbformat.v4.new_output("stream", name="stderr", text="WARNING_TEXT\n"),
+        nbformat.v4.new_output("execute_result", data={"text/html": "<b>visible</b>"},
+                               execution_count=1)]
+    nb.cells = [nbformat.v4.new_markdown_cell("# Title $x$ and a formula"), cell]
+    return nb
+
+
+def test_notebook_to_html_hides_code_embeds_images_and_loads_nothing_remote() -> None:
+    from nbconvert import HTMLExporter
+
+    nb = _tiny_executed_notebook()
+    page = notebook_to_html(nb, title="A <title>")
+    assert "SECRET_SOURCE_CODE" not in page and "WARNING_TEXT" not in page
+    assert "<b>visible</b>" in page and 'src="data:image/png;base64,' in page
+    assert "<title>A &lt;title&gt;</title>" in page
+    assert external_resources(page) == []
+    assert "require.min.js" not in page and "MathJax" not in page
+    assert nb.cells[1].outputs[1]["name"] == "stderr"  # the input notebook is untouched
+    # The control: nbconvert's stock page would load require.js and MathJax from CDNs.
+    stock, _ = HTMLExporter(template_name="lab").from_notebook_node(nb)
+    assert any("require" in url for url in external_resources(stock))
+
+
+def test_error_page_and_index_escape_client_ids(tmp_path: Path) -> None:
+    evil = "<script>alert('x')</script>"
+    failed = ReportResult(client_id=evil, name=safe_name(evil), status="failed",
+                          html=tmp_path / "e.html", notebook=None, seconds=1.5,
+                          error_type="DataError", error="bad <b>data</b>",
+                          failed_step="Check the parameters and the client's data",
+                          failed_cell=3, traceback="Traceback <here>")
+    page = error_page(failed)
+    assert "<script>alert" not in page and "&lt;script&gt;" in page
+    assert "Check the parameters and the client&#x27;s data (cell 4 of the executed notebook)" \
+        in page
+    ok = ReportResult(client_id="shop", name="shop", status="ok", html=tmp_path / "shop.html",
+                      notebook=None, seconds=2.0,
+                      kpis={"display_name": "Shop & Co", "customers": 1200, "retention": 0.9,
+                            "churn": 0.1, "repeat_purchase_rate": 0.5, "aov": 20.0,
+                            "currency": "EUR", "nrr": None})
+    index = write_index([ok, failed], tmp_path).read_text()
+    assert "<script>alert" not in index and "Shop &amp; Co" in index
+    assert 'href="shop.html"' in index and "1,200" in index and "€20.00" in index
+    assert "1 of 2 reports produced" in index
+    assert external_resources(index) == []
+    saved = json.loads((tmp_path / "index.json").read_text())
+    assert [r["status"] for r in saved] == ["ok", "failed"]
+
+
+# --------------------------------------------------------------------------- the CLI
+
+
+def test_cli_parameter_types_and_usage_errors(tmp_path: Path,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.parse_parameter("fast", "yes", "bool") is True
+    assert cli.parse_parameter("margin", "0.25", "float") == 0.25
+    assert cli.main(["report", "--data", str(tmp_path / "none"), "--out",
+                     str(tmp_path / "out")]) == 2
+    assert "does not exist" in capsys.readouterr().err
+    assert cli.main(["report", "--clients", "retailr", "--out", str(tmp_path / "out")]) == 2
+    assert "did you mean 'retailer'" in capsys.readouterr().err
+    assert cli.main(["report", "-p", "margn", "0.3", "--out", str(tmp_path / "out")]) == 2
+    assert "did you mean 'margin'" in capsys.readouterr().err
+    assert cli.main(["report", "-p", "client_id", "x", "--out", str(tmp_path / "out")]) == 2
+    assert cli.main(["report", "-p", "forecast_months", "a year", "--out",
+                     str(tmp_path / "out")]) == 2
+    assert "forecast_months='a year' is not an int" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
+
+
+def test_run_reports_refuses_bad_arguments(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="set per client"):
+        reports.run_reports(["retailer"], out_dir=tmp_path, parameters={"data_dir": "x"})
+    with pytest.raises(ValueError, match="did you mean 'period'"):
+        reports.run_reports(["retailer"], out_dir=tmp_path, parameters={"perod": "M"})
+    with pytest.raises(ValueError, match="workers"):
+        reports.run_reports(["retailer"], out_dir=tmp_path, workers=0)
+    with pytest.raises(TypeError, match="wrap a single client"):
+        reports.run_reports("retailer", out_dir=tmp_path)
+
+
+# --------------------------------------------------------------------------- the batch
+
+
+@pytest.fixture(scope="module")
+def batch(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """The CLI on the demo clients (one under an odd name) and the broken client."""
+    root = tmp_path_factory.mktemp("batch")
+    data = root / "data"
+    data.mkdir()
+    for folder, demo in BATCH.items():
+        (data / folder).symlink_to(DEMO / demo, target_is_directory=True)
+    (data / "broken_shop").symlink_to(BROKEN, target_is_directory=True)
+    out = root / "out"
+    stdout, stderr = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
+        code = cli.main(["report", "--data", str(data), "--out", str(out), "--workers", "2",
+                         "-p", "fast", "true", "-p", "forecast_months", "6"])
+    return {"root": root, "out": out, "code": code, "stdout": stdout.getvalue(),
+            "stderr": stderr.getvalue(), "ids": BATCH_IDS}
+
+
+@pytest.mark.slow
+def test_batch_exit_code_progress_and_summary(batch: dict) -> None:
+    assert batch["code"] == 1
+    progress = [line for line in batch["stderr"].splitlines() if line.startswith("[")]
+    assert len(progress) == 6 and progress[-1].startswith("[" + "#" * 24 + "] 6/6")
+    summary = batch["stdout"]
+    assert re.search(r"^broken_shop\s+failed\s+[\d.]+\s+Check the parameters and the client's "
+                     r"data: DataError: amounts in column 'amount' are negative", summary,
+                     re.MULTILINE)
+    for cid in BATCH:
+        assert re.search(rf"^{re.escape(cid)}\s+ok\s", summary, re.MULTILINE), cid
+    assert "5 of 6 reports produced. Open file://" in summary
+    assert "Kernel is running over TCP" not in batch["stderr"]  # kernel logs stay in files
+
+
+@pytest.mark.slow
+def test_batch_writes_every_good_report_offline_and_nothing_outside(batch: dict) -> None:
+    out: Path = batch["out"]
+    files = sorted(p.name for p in out.iterdir())
+    names = [safe_name(cid) for cid in batch["ids"]]
+    expected = sorted([f"{n}.html" for n in names] + [f"{n}.ipynb" for n in names]
+                      + ["index.html", "index.json", "broken_shop.kernel.log"])
+    assert files == expected
+    assert sorted(p.name for p in batch["root"].iterdir()) == ["data", "out"]
+    for cid in BATCH:
+        page = (out / f"{safe_name(cid)}.html").read_text(encoding="utf-8")
+        assert 'id="kpi-table"' in page and 'id="segment-table"' in page
+        assert 'id="tier-table"' in page and 'id="churn-value-table"' in page
+        assert "What to do next" in page and 'class="rk-next"' in page
+        assert "reports.check_parameters" not in page and "import retention_kit" not in page
+        assert external_resources(page) == []
+        assert page.count('src="data:image/png;base64,') >= 3
+        executed = nbformat.read(out / f"{safe_name(cid)}.ipynb", as_version=4)
+        assert not [o for c in executed.cells if c.cell_type == "code" for o in c.outputs
+                    if o.output_type == "error" or o.get("name") == "stderr"], cid
+    saas = (out / "b2b_saas.html").read_text(encoding="utf-8")
+    assert "Net revenue retention" in saas and "Ledgerline" in saas
+    assert "Net revenue retention" not in (out / "retailer.html").read_text(encoding="utf-8")
+
+
+@pytest.mark.slow
+def test_broken_client_gets_an_error_page_naming_step_cell_and_message(batch: dict) -> None:
+    page = (batch["out"] / "broken_shop.html").read_text(encoding="utf-8")
+    assert "Report for Broken Shop (test fixture): failed" in page
+    assert "Check the parameters and the client&#x27;s data (cell 6 of the executed notebook)" \
+        in page
+    assert "DataError" in page and "are negative (refunds or returns)" in page
+    assert "How to fix: net each refund" in page
+    assert 'href="broken_shop.ipynb"' in page and external_resources(page) == []
+    executed = nbformat.read(batch["out"] / "broken_shop.ipynb", as_version=4)
+    assert "check_parameters(" in executed.cells[5].source
+    assert [o.output_type for o in executed.cells[5].outputs] == ["error"]
+
+
+@pytest.mark.slow
+def test_index_lists_every_client_with_status_and_kpis(batch: dict) -> None:
+    out: Path = batch["out"]
+    page = (out / "index.html").read_text(encoding="utf-8")
+    rows = re.findall(r'<tr class="report-row" data-status="(\w+)" data-client="([^"]*)">',
+                      page)
+    import html as html_lib
+
+    assert [(html_lib.unescape(cid), status) for status, cid in rows] == [
+        (cid, "failed" if cid == "broken_shop" else "ok") for cid in sorted(batch["ids"])]
+    saved = {r["client_id"]: r for r in json.loads((out / "index.json").read_text())}
+    assert saved["retailer"]["kpis"]["display_name"] == "Lindqvist Home & Garden"
+    assert saved["b2b_saas"]["kpis"]["nrr"] > 1
+    assert saved["broken_shop"]["failed_cell"] == 5
+    for cid in BATCH:
+        assert f'href="{safe_name(cid)}.html"' in page
+        assert saved[cid]["kpis"]["customers"] > 0
+    assert "Lindqvist Home &amp; Garden" in page and "5 of 6 reports produced" in page
+
+
+@pytest.mark.parametrize("executor", ["thread", "process"])
+def test_hostile_ids_through_run_reports_stay_inside(tmp_path: Path, executor: str) -> None:
+    """``../`` and absolute ids with a tiny notebook (fast: no report computations)."""
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
+                                 "language": "python"}
+    params = nbformat.v4.new_code_cell('client_id = ""\ndata_dir = ""')
+    params.metadata["tags"] = ["parameters"]
+    nb.cells = [params, nbformat.v4.new_code_cell(
+        "# Say hello\nassert not client_id.startswith('/'), 'absolute id'\nprint(client_id)")]
+    path = tmp_path / "echo.ipynb"
+    nbformat.write(nb, path)
+    out = tmp_path / "deep" / "out"
+    ids = ["../../escaped", "/tmp/absolute"]
+    results = reports.run_reports(ids, out_dir=out, workers=2, notebook=path, progress=False,
+                                  executor=executor)
+    assert [r.status for r in results] == ["ok", "failed"]
+    assert results[1].failed_step == "Say hello" and "absolute id" in results[1].error
+    for result in results:
+        assert result.html.parent == out.resolve() and result.html.is_file()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["deep", "echo.ipynb"]
+    assert sorted(p.name for p in (tmp_path / "deep").iterdir()) == ["out"]
+
+
+# --------------------------------------------------------------------------- the browser
+
+
+@pytest.fixture(scope="module")
+def chromium():
+    if not CHROMIUM.exists():
+        pytest.fail("Debian's chromium is missing: run `make browser` (apt-get install chromium)")
+    sync_api = pytest.importorskip("playwright.sync_api",
+                                   reason="playwright is in the test extra: make setup")
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), headless=True,
+                                    args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+def _open(browser, path: Path, shot: str | None = None) -> dict:
+    """Open a page, blocking (and recording) every request that would leave the machine."""
+    context = browser.new_context(viewport={"width": 1200, "height": 900})
+    requests: list[str] = []
+    blocked: list[str] = []
+
+    def route(r):
+        url = r.request.url
+        if url.startswith(("file://", "data:")):
+            r.continue_()
+        else:
+            blocked.append(url)
+            r.abort()
+
+    context.route("**/*", route)
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("request", lambda req: requests.append(req.url))
+    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.goto(path.as_uri(), wait_until="load")
+    page.wait_for_load_state("networkidle")
+    images = page.evaluate("Array.from(document.images).map(i => [i.complete, i.naturalWidth])")
+    info = {"page": page, "context": context, "requests": requests, "blocked": blocked,
+            "errors": errors, "images": images}
+    if shot:
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / shot), full_page=True)
+        print(f"screenshot: {ARTIFACTS / shot}")
+    return info
+
+
+def _offline(info: dict) -> None:
+    assert info["blocked"] == []
+    assert all(url.startswith(("file://", "data:")) for url in info["requests"]), info["requests"]
+    assert info["errors"] == []
+
+
+@pytest.mark.slow
+def test_report_in_chromium_loads_offline_with_images_and_kpis(batch: dict, chromium) -> None:
+    info = _open(chromium, batch["out"] / "retailer.html", shot="report-retailer.png")
+    try:
+        _offline(info)
+        assert len(info["images"]) >= 3
+        assert all(complete and width > 0 for complete, width in info["images"])
+        page = info["page"]
+        kpi = page.locator("#kpi-table")
+        assert kpi.is_visible() and kpi.locator("tbody tr").count() >= 6
+        assert "Churn rate (2024-12)" in kpi.inner_text()
+        assert page.title() == "Lindqvist Home & Garden: customer retention report"
+        assert "check_parameters" not in page.content()
+    finally:
+        info["context"].close()
+    assert (ARTIFACTS / "report-retailer.png").stat().st_size > 10_000
+
+
+@pytest.mark.slow
+def test_index_and_error_page_in_chromium(batch: dict, chromium) -> None:
+    info = _open(chromium, batch["out"] / "index.html", shot="report-index.png")
+    try:
+        _offline(info)
+        page = info["page"]
+        rows = page.locator("#report-index tbody tr")
+        assert rows.count() == 6
+        statuses = [rows.nth(i).locator("td.status").inner_text().split(":")[0]
+                    for i in range(6)]
+        order = sorted(BATCH_IDS)
+        assert statuses == ["failed" if cid == "broken_shop" else "ok" for cid in order]
+        hrefs = page.eval_on_selector_all("#report-index a", "els => els.map(e => e.href)")
+        assert all(href.startswith("file://") for href in hrefs)
+        assert all(Path(re.sub("^file://", "", href)).is_file() for href in hrefs)
+        page.locator("#report-index a", has_text="Broken Shop").first.click()
+        page.wait_for_load_state("load")
+        assert "broken_shop.html" in page.url
+        assert "are negative" in page.locator("#error-message").inner_text()
+        assert info["errors"] == [] and info["blocked"] == []
+    finally:
+        info["context"].close()
+
+
+@pytest.mark.slow
+def test_the_browser_check_catches_a_page_that_goes_online(tmp_path: Path, chromium) -> None:
+    """Control: nbconvert's stock page asks a CDN for require.js; the recorder sees it."""
+    from nbconvert import HTMLExporter
+
+    stock, _ = HTMLExporter(template_name="lab").from_notebook_node(_tiny_executed_notebook())
+    path = tmp_path / "stock.html"
+    path.write_text(stock, encoding="utf-8")
+    info = _open(chromium, path)
+    try:
+        assert any("require" in url for url in info["blocked"])
+        with pytest.raises(AssertionError):
+            _offline(info)
+    finally:
+        info["context"].close()
+
+
+def test_screenshot_folder_is_ignored_by_git() -> None:
+    done = subprocess.run(["git", "check-ignore", "-q", str(ARTIFACTS / "x.png")], cwd=ROOT,
+                          check=False)
+    assert done.returncode == 0 or not (ROOT / ".git").exists()
+    assert os.path.relpath(ARTIFACTS, ROOT).startswith("build")
+
+
+def test_importing_reports_and_cli_stays_light() -> None:
+    code = """
+import sys, warnings
+import pandas
+filters = list(warnings.filters)
+import retention_kit.reports, retention_kit.cli
+assert warnings.filters == filters
+print(sorted(m for m in sys.modules if m.split(".")[0] in {
+    "matplotlib", "seaborn", "lifelines", "jupyter_client", "IPython", "ipykernel",
+    "papermill", "nbformat", "nbconvert", "playwright", "sklearn", "statsmodels", "scipy"}))
+"""
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=True, timeout=60)
+    assert done.stdout == "[]\n" and done.stderr == ""
