@@ -1917,6 +1917,12 @@ def _display_name(folder: str, client_id: str) -> str:
         return ""
 
 
+#: Startup failures of a kernel (not of the notebook's code), retried with a new kernel.
+_KERNEL_START_FAILURE = re.compile(r"Kernel died before replying to kernel_info|"
+                                   r"Kernel didn't respond in \d+ seconds")
+_KERNEL_START_ATTEMPTS = 3
+
+
 def _execute(job: _Job) -> ReportResult:
     """Run one report (in a worker): papermill, then HTML or an error page."""
     start = time.perf_counter()
@@ -1932,11 +1938,20 @@ def _execute(job: _Job) -> ReportResult:
         import papermill
 
         stage = "running the notebook"
-        nb = papermill.execute_notebook(
-            job.notebook, str(nb_path), parameters=job.parameters, kernel_name=job.kernel_name,
-            progress_bar=False, log_output=False, request_save_on_cell_execute=False,
-            execution_timeout=job.timeout, start_timeout=120,
-            kernel_manager_class=_kernel_manager_class(log_path))
+        for attempt in range(_KERNEL_START_ATTEMPTS):
+            try:
+                nb = papermill.execute_notebook(
+                    job.notebook, str(nb_path), parameters=job.parameters,
+                    kernel_name=job.kernel_name, progress_bar=False, log_output=False,
+                    request_save_on_cell_execute=False, execution_timeout=job.timeout,
+                    start_timeout=120, kernel_manager_class=_kernel_manager_class(log_path))
+                break
+            except RuntimeError as exc:
+                # Kernels started at the same moment can race for a TCP port and die before
+                # answering (a known jupyter_client race): start a fresh kernel, a few times.
+                if not _KERNEL_START_FAILURE.search(str(exc)) or \
+                        attempt == _KERNEL_START_ATTEMPTS - 1:
+                    raise
         stage = "converting the notebook to HTML"
         result.kpis = _find_kpis(nb)
         title = f"{result.kpis.get('display_name') or job.client_id}: customer retention report"
