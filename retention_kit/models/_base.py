@@ -62,6 +62,9 @@ class Model:
     data_columns: ClassVar[tuple[str, ...]] = ()
     #: Columns that must be integers (validated); the others may be fractional.
     integer_columns: ClassVar[tuple[str, ...]] = ()
+    #: Fit on the distinct rows with weights. A model whose data are continuous (mean
+    #: spend) gains nothing from it and skips the grouping.
+    compress_rows: ClassVar[bool] = True
 
     def __init__(self, *, penalizer: float = 0.0, tol: float = 1e-8, max_iter: int = 1000,
                  initial_params: Mapping[str, float] | None = None) -> None:
@@ -124,6 +127,9 @@ class Model:
         return w
 
     def _unique_rows(self, data: pd.DataFrame, w: np.ndarray) -> tuple[Columns, np.ndarray]:
+        if not self.compress_rows:
+            keep = w > 0
+            return {c: data[c].to_numpy(dtype=float)[keep] for c in self.data_columns}, w[keep]
         frame = pd.DataFrame({c: data[c].to_numpy(dtype=float) for c in self.data_columns})
         frame["__w"] = w
         grouped = frame.groupby(list(self.data_columns), sort=True)["__w"].sum()

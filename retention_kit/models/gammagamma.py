@@ -140,6 +140,7 @@ class GammaGamma(Model):
     param_names: ClassVar[tuple[str, ...]] = ("p", "q", "gamma")
     data_columns: ClassVar[tuple[str, ...]] = ("frequency", "monetary_value")
     integer_columns: ClassVar[tuple[str, ...]] = ("frequency",)
+    compress_rows: ClassVar[bool] = False  # mean spend is continuous: rows are distinct
 
     def _prepare_columns(self, cols: Columns) -> Columns:
         return {**cols, "x_groups": np.unique(cols["frequency"], return_inverse=True)}
