@@ -59,7 +59,9 @@ def test_glossary_names_every_metric_and_model(module: str, name: str):
 def mentioned_notebooks(text: str) -> set[str]:
     """Notebook paths (notebooks/...ipynb) and bare course names (01_measurement) in text."""
     paths = set(re.findall(r"notebooks/[\w./-]+?\.ipynb", text))
-    paths |= {f"notebooks/{stem}.ipynb" for stem in re.findall(r"\b(0\d_[a-z_]+[a-z])\b", text)}
+    # A bare name not inside a path (notebooks/exercises/01_... is a path, found above).
+    stems = re.findall(r"(?<![/\w])(0\d_[a-z_]+[a-z])\b", text)
+    paths |= {f"notebooks/{stem}.ipynb" for stem in stems}
     return paths
 
 
