@@ -130,3 +130,49 @@ def test_guide_make_commands_name_makefile_targets():
         unknown = [w for w in words if w not in targets]
         assert not unknown, (f"TRAINER_GUIDE.md runs {command!r}, but the Makefile has no "
                              f"target {unknown}; targets: {sorted(targets)}")
+
+
+MISTAKES = ROOT / "notebooks" / "05_common_mistakes.ipynb"
+LESSONS = ["01_measurement", "02_segmentation", "03_clv_models", "04_strategy_evaluation"]
+
+
+def _markdown(name: str) -> str:
+    nbformat = pytest.importorskip("nbformat")
+    nb = nbformat.read(ROOT / "notebooks" / f"{name}.ipynb", as_version=4)
+    return "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
+
+
+def flagged_mistakes(text: str) -> set[int]:
+    """Numbers N of the "common mistake N" / "common mistakes N and M" flags in a lesson.
+
+    >>> sorted(flagged_mistakes("**Common mistakes 1 and 2** ... **common\\nmistake 5**"))
+    [1, 2, 5]
+    """
+    found = set()
+    for first, second in re.findall(r"[Cc]ommon\s+mistakes?\s+(\d+)(?:\s+and\s+(\d+))?", text):
+        found |= {int(first)} | ({int(second)} if second else set())
+    return found
+
+
+def test_every_common_mistake_is_flagged_in_a_lesson_where_notebook_05_says():
+    lesson_05 = _markdown("05_common_mistakes")
+    sections = {int(n): title for n, title in re.findall(r"^## (\d+)\. (.+)$", lesson_05, re.M)}
+    mistakes = {n for n, title in sections.items() if title != "Checklist"}
+    assert mistakes == set(range(1, 11)), sections
+    flags = {name: flagged_mistakes(_markdown(name)) for name in LESSONS}
+    for name in LESSONS:
+        if flags[name]:
+            assert "(05_common_mistakes.ipynb)" in _markdown(name), (
+                f"{name} flags common mistakes but never links notebook 05")
+    # The table in notebook 05 says where each mistake comes up; the lessons must agree.
+    for n in mistakes:
+        row = re.search(rf"^\| {n} \|.*\|(.*)\|$", lesson_05, re.M)
+        assert row, f"notebook 05's table has no row for mistake {n}"
+        where = set(re.findall(r"\((0[1-4]_\w+)\.ipynb\)", row.group(1)))
+        assert where, f"mistake {n}: the table names no lesson"
+        for name in where:
+            assert n in flags[name], (f"notebook 05 says mistake {n} comes up in {name}, but "
+                                      f"{name} does not flag 'common mistake {n}'")
+        assert where == {name for name in LESSONS if n in flags[name]}, (
+            f"mistake {n}: table says {sorted(where)}, lessons flag it in "
+            f"{sorted(name for name in LESSONS if n in flags[name])}")
