@@ -1649,7 +1649,9 @@ def persona_cards(
                      "validate_with": check, "status": "hypothesis, not validated"})
     cards = pd.DataFrame(rows).set_index("cluster")
     repeated = cards["persona"].duplicated(keep=False)
-    cards.loc[repeated, "persona"] += [f" (cluster {c})" for c in cards.index[repeated]]
+    cards.loc[repeated, "persona"] = [f"{persona} (cluster {c})" for persona, c in
+                                      zip(cards.loc[repeated, "persona"], cards.index[repeated],
+                                          strict=True)]
     return cards
 
 

@@ -543,6 +543,24 @@ def test_persona_names_are_made_unique():
     assert "1 purchase" in cards.loc[3, "facts"] and "time units" in cards.loc[3, "facts"]
 
 
+def test_persona_names_with_spend_unique_or_not():
+    # Regression: with nothing to make unique, pandas 3 refused `str += []` on no rows.
+    data = pd.DataFrame({"since_last": [10.0, 11, 12, 13, 300, 310],
+                         "purchases": [5, 5, 6, 6, 1, 1],
+                         "total_spend": [100.0, 100, 101, 101, 5, 5]})
+    cards = persona_cards(data, pd.Series([1, 1, 2, 2, 3, 3]))
+    assert cards["persona"].tolist() == ["Recent, occasional, mid-spend customers",
+                                         "Cooling, frequent, high-spend customers",
+                                         "Lapsed, one-time, low-spend customers"]
+    twins = data.assign(since_last=[10.0, 10, 10, 10, 300, 310], purchases=[5, 5, 5, 5, 1, 1],
+                        total_spend=[100.0, 100, 100, 100, 5, 5])
+    cards = persona_cards(twins, pd.Series([1, 1, 2, 2, 3, 3]))
+    assert cards["persona"].is_unique
+    assert cards.loc[1, "persona"].removesuffix(" (cluster 1)") == \
+        cards.loc[2, "persona"].removesuffix(" (cluster 2)") != cards.loc[1, "persona"]
+    assert not cards.loc[3, "persona"].endswith(")")
+
+
 # --------------------------------------------------------------------------- migration
 
 
