@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: test lint unit notebooks lab setup clean reports browser
+.PHONY: test lint unit notebooks lab setup clean reports browser course
 
 $(STAMP): pyproject.toml
 	@if [ ! -x $(BIN)/python ]; then \
@@ -33,6 +33,11 @@ test: lint unit notebooks
 reports: $(STAMP)
 	$(BIN)/retention-kit report --data datasets/demo --out reports
 	@echo "Reports are in $(CURDIR)/reports: open $(CURDIR)/reports/index.html in a browser."
+
+# The offline course site (Jupyter Book 1), executing the notebooks: an instructor edition
+# with the solutions and a student edition without, in build/course/.
+course: $(STAMP)
+	$(BIN)/python -m retention_kit.course site --out build/course
 
 # Debian's Chromium for the browser tests (Playwright drives /usr/bin/chromium; it never
 # downloads a browser of its own). Installed only when missing.

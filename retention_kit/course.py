@@ -17,12 +17,19 @@ exercises byte for byte with freshly generated ones.
 Regenerate the exercises from the repository root with::
 
     python -m retention_kit.course notebooks/solutions notebooks/exercises
+
+The offline course site (Jupyter Book 1 with sphinx-exercise; ``make course``) is built by
+:func:`build_site` from ``course/`` and the notebooks found by glob, in two editions: the
+instructor edition shows the solutions, the student edition has none::
+
+    python -m retention_kit.course site [--edition student] [--no-execute] [--out build/course]
 """
 
 from __future__ import annotations
 
 import copy
 import os
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -34,9 +41,12 @@ __all__ = [
     "END",
     "PLACEHOLDER",
     "SOLUTION_ONLY_TAG",
+    "build_site",
+    "course_pages",
     "exercise_name",
     "exercises_are_current",
     "make_exercise",
+    "stage_site",
     "write_exercises",
 ]
 
@@ -206,11 +216,320 @@ def exercises_are_current(solutions_dir: str | os.PathLike[str],
     return stale
 
 
+# --------------------------------------------------------------------------- the course site
+
+EDITIONS = ("instructor", "student")
+_EXERCISE_HEADING = re.compile(r"^#{1,6}\s*Exercise\s+(\w+)\s*[.:)]?\s*(.*?)\s*$")
+
+
+def _repository_root() -> Path:
+    """The checkout this module belongs to (it has ``course/``), else the current folder."""
+    here = Path(__file__).resolve().parent.parent
+    return here if (here / "course" / "_config.yml").is_file() else Path.cwd()
+
+
+def _base(stem: str) -> str:
+    """The lesson a notebook belongs to: ``01_measurement_solutions`` -> ``01_measurement``."""
+    for suffix in ("_solutions", "_solution", "_exercises", "_exercise"):
+        if stem.endswith(suffix):
+            return stem[: -len(suffix)]
+    return stem
+
+
+def course_pages(root: str | os.PathLike[str] | None = None, *,
+                 edition: str = "instructor",
+                 only: list[str] | None = None) -> dict[str, list[Path]]:
+    """The notebooks of the course site, found by glob, in the order of the lessons.
+
+    Parameters
+    ----------
+    root : path, optional
+        Repository root (with ``notebooks/``); by default this checkout.
+    edition : {"instructor", "student"}
+        The student edition has no solution notebooks.
+    only : list of str, optional
+        Lesson names (``"05_common_mistakes"``) to keep, with their exercises and
+        solutions; all by default (a subset is for quick smoke builds).
+
+    Returns
+    -------
+    dict
+        ``lessons`` (``notebooks/0*.ipynb``), ``exercises``
+        (``notebooks/exercises/*.ipynb``) and ``solutions``
+        (``notebooks/solutions/*.ipynb``, empty for the student edition), sorted by name.
+    """
+    if edition not in EDITIONS:
+        raise ValueError(f"edition must be one of {EDITIONS}, got {edition!r}")
+    nb = Path(root if root is not None else _repository_root()) / "notebooks"
+
+    def found(pattern: str) -> list[Path]:
+        paths = sorted(p for p in nb.glob(pattern) if not p.name.startswith("."))
+        return [p for p in paths if only is None or _base(p.stem) in only]
+
+    return {"lessons": found("0*.ipynb"), "exercises": found("exercises/*.ipynb"),
+            "solutions": found("solutions/*.ipynb") if edition == "instructor" else []}
+
+
+def _exercise_label(lesson: str, number: str) -> str:
+    return f"{lesson}-exercise-{number}".lower()
+
+
+def _fence(text: str) -> str:
+    """A backtick fence longer than any backtick run in ``text``."""
+    longest = max((len(m) for m in re.findall(r"`+", text)), default=0)
+    return "`" * max(3, longest + 1)
+
+
+def _stage_exercise(path: Path) -> NotebookNode:
+    """An exercise notebook with each exercise's task inside a sphinx-exercise block."""
+    import nbformat
+
+    nb = nbformat.read(os.fspath(path), as_version=4)
+    lesson = _base(path.stem)
+    for cell in nb.cells:
+        first, _, body = cell.source.partition("\n")
+        match = _EXERCISE_HEADING.match(first) if cell.cell_type == "markdown" else None
+        if match:
+            fence = _fence(body)
+            cell.source = (f"{first}\n\n{fence}{{exercise}} {match.group(2)}\n"
+                           f":label: {_exercise_label(lesson, match.group(1))}\n:nonumber:\n\n"
+                           f"{body.strip()}\n{fence}\n")
+    return nb
+
+
+def _strip_markers(source: str) -> str:
+    return "\n".join(line for line in source.split("\n") if line.strip() not in (BEGIN, END))
+
+
+def _stage_solution(path: Path, exercise_labels: set[str]) -> NotebookNode:
+    """A solution notebook with each solution code cell inside a sphinx-exercise solution.
+
+    The solution blocks refer to the exercise blocks of the exercise page, so they are
+    only made when that page has the exercise (``exercise_labels``).
+    """
+    import nbformat
+
+    nb = nbformat.read(os.fspath(path), as_version=4)
+    lesson = _base(path.stem)
+    cells: list[Any] = []
+    label = None
+    titled = False
+    for cell in nb.cells:
+        if cell.cell_type == "markdown":
+            first, _, rest = cell.source.partition("\n")
+            if not titled and first.startswith("# "):
+                title = first.rstrip()
+                title = (title[: -len("exercises")] + "solutions"
+                         if title.endswith("exercises") else title + " (solutions)")
+                cell.source = f"{title}\n{rest}"
+                titled = True
+            match = _EXERCISE_HEADING.match(first)
+            if match:
+                label = _exercise_label(lesson, match.group(1))
+                label = label if label in exercise_labels else None
+        if cell.cell_type == "code" and BEGIN in cell.source and label is not None:
+            cell.source = _strip_markers(cell.source)
+            cells += [nbformat.v4.new_markdown_cell(f"```{{solution-start}} {label}\n```"),
+                      cell, nbformat.v4.new_markdown_cell("```{solution-end}\n```")]
+        else:
+            cells.append(cell)
+    nb.cells = cells
+    return nb
+
+
+def _write(path: Path, data: str | bytes) -> None:
+    """Write only when the content changes, so Sphinx rebuilds only what changed."""
+    raw = data.encode("utf-8") if isinstance(data, str) else data
+    if not path.is_file() or path.read_bytes() != raw:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(raw)
+
+
+def stage_site(stage: str | os.PathLike[str], *, edition: str = "instructor",
+               execute: bool = False, cache: str | os.PathLike[str] | None = None,
+               timeout: int | None = None, root: str | os.PathLike[str] | None = None,
+               only: list[str] | None = None) -> Path:
+    """Write the Jupyter Book source of one edition of the course site to ``stage``.
+
+    ``course/_config.yml`` and ``course/index.md`` are copied with the edition's settings;
+    the lessons, exercises and (instructor edition only) solutions are found by glob
+    (:func:`course_pages`) and staged as ``notebooks/...``, with ``GLOSSARY.md`` and
+    ``TRAINER_GUIDE.md``; ``_toc.yml`` lists each lesson followed by its exercises and
+    solutions. Exercise tasks become ``{exercise}`` blocks and solution code
+    ``{solution}`` blocks (sphinx-exercise); the student edition has no solution code at
+    all and also sets ``hide_solutions``. Returns the stage folder.
+    """
+    import nbformat
+    import yaml
+
+    root = Path(root if root is not None else _repository_root())
+    stage = Path(stage)
+    pages = course_pages(root, edition=edition, only=only)
+    config = yaml.safe_load((root / "course" / "_config.yml").read_text(encoding="utf-8"))
+    config["execute"]["execute_notebooks"] = "cache" if execute else "off"
+    if cache is not None:
+        config["execute"]["cache"] = os.fspath(Path(cache).resolve())
+    if timeout is not None:
+        config["execute"]["timeout"] = int(timeout)
+    config["sphinx"]["config"]["hide_solutions"] = edition == "student"
+    if edition == "student":
+        config["title"] += " (student edition)"
+    _write(stage / "_config.yml", yaml.safe_dump(config, sort_keys=False))
+    _write(stage / "index.md", (root / "course" / "index.md").read_bytes())
+    for doc in ("GLOSSARY.md", "TRAINER_GUIDE.md"):
+        _write(stage / doc, (root / doc).read_bytes())
+
+    def docname(path: Path) -> str:
+        return path.relative_to(root).with_suffix("").as_posix()
+
+    wanted = {docname(p) + ".ipynb" for group in pages.values() for p in group}
+    for old in (stage / "notebooks").rglob("*.ipynb") if (stage / "notebooks").exists() else []:
+        if old.relative_to(stage).as_posix() not in wanted:
+            old.unlink()  # a notebook removed since the last build, or the other edition's
+    for path in pages["lessons"]:
+        _write(stage / path.relative_to(root), path.read_bytes())
+    labels: set[str] = set()
+    for path in pages["exercises"]:
+        nb = _stage_exercise(path)
+        labels |= {m.group(1) for c in nb.cells if c.cell_type == "markdown"
+                   for m in re.finditer(r"^:label: (\S+)$", c.source, re.MULTILINE)}
+        _write(stage / path.relative_to(root), nbformat.writes(nb))
+    for path in pages["solutions"]:
+        _write(stage / path.relative_to(root), nbformat.writes(_stage_solution(path, labels)))
+
+    chapters: list[dict[str, Any]] = []
+    extra = pages["exercises"] + pages["solutions"]
+    for lesson in pages["lessons"]:
+        sections = [{"file": docname(p)} for p in extra if _base(p.stem) == lesson.stem]
+        chapters.append({"file": docname(lesson), **({"sections": sections} if sections else {})})
+    lesson_names = {p.stem for p in pages["lessons"]}
+    orphans = [{"file": docname(p)} for p in extra if _base(p.stem) not in lesson_names]
+    parts = [{"caption": "Lessons", "chapters": chapters}]
+    if orphans:
+        parts.append({"caption": "More exercises", "chapters": orphans})
+    parts.append({"caption": "Reference",
+                  "chapters": [{"file": "GLOSSARY"}, {"file": "TRAINER_GUIDE"}]})
+    toc = {"format": "jb-book", "root": "index", "parts": parts}
+    _write(stage / "_toc.yml", "# Generated by retention_kit.course.stage_site: do not edit.\n"
+           + yaml.safe_dump(toc, sort_keys=False))
+    return stage
+
+
+def build_site(edition: str = "instructor", *, execute: bool = True,
+               out: str | os.PathLike[str] | None = None,
+               root: str | os.PathLike[str] | None = None, timeout: int | None = None,
+               only: list[str] | None = None, quiet: bool = True,
+               strict: bool = False) -> Path:
+    """Build one edition of the offline course site (Jupyter Book 1) and return its index.
+
+    Parameters
+    ----------
+    edition : {"instructor", "student"}
+        The student edition has the exercises but no solution code.
+    execute : bool
+        Run the lessons and solutions (Jupyter Book's ``cache`` mode: a notebook whose code
+        has not changed since the last build is not run again; the cache in
+        ``out/../.jupyter_cache`` is shared by both editions). Off: the notebooks' stored
+        outputs are shown.
+    out : path, optional
+        Folder of the HTML site (replaced), ``build/course/<edition>`` by default. The
+        Jupyter Book source is staged in ``out/../_source/<edition>``.
+    root : path, optional
+        Repository root; this checkout by default.
+    timeout : int, optional
+        Seconds a notebook cell may run (``course/_config.yml`` sets the default).
+    only : list of str, optional
+        Build only these lessons (``"05_common_mistakes"``) and their exercises.
+    quiet : bool
+        Pass ``--quiet`` to Jupyter Book (warnings are still in the log).
+    strict : bool
+        Fail on any Sphinx warning (a broken cross-reference, a bad directive...). A
+        subset built with ``only`` has links to missing lessons: not strict then.
+
+    Returns
+    -------
+    Path
+        ``out/index.html``.
+
+    Raises
+    ------
+    RuntimeError
+        If Jupyter Book fails (a notebook raises, a cell times out...); the message has the
+        end of its output.
+    """
+    import shutil
+    import subprocess
+    import sys
+
+    if edition not in EDITIONS:
+        raise ValueError(f"edition must be one of {EDITIONS}, got {edition!r}")
+    root = Path(root if root is not None else _repository_root()).resolve()
+    out = Path(out if out is not None else root / "build" / "course" / edition).resolve()
+    if out == root or out in root.parents:
+        raise ValueError(f"out={out} would replace the repository; choose a build folder")
+    if out.exists() and any(out.iterdir()) and not (out / "index.html").is_file():
+        raise ValueError(f"refusing to replace {out}: it is not a previous course build")
+    stage = stage_site(out.parent / "_source" / edition, edition=edition, execute=execute,
+                       cache=out.parent / ".jupyter_cache", timeout=timeout, root=root,
+                       only=only)
+    command = [sys.executable, "-c", "from jupyter_book.cli.main import main; main()",
+               "build", os.fspath(stage), "--builder", "html", *(["--quiet"] if quiet else []),
+               *(["-W", "--keep-going"] if strict else [])]
+    # Fresh HTML each time (the doctrees stay, so unchanged pages are not read again): no
+    # page of a lesson removed since the last build survives.
+    shutil.rmtree(stage / "_build" / "html", ignore_errors=True)
+    run = subprocess.run(command, cwd=stage, capture_output=True, text=True)
+    log = run.stdout + run.stderr
+    (stage / "_build").mkdir(exist_ok=True)
+    (stage / "_build" / "build.log").write_text(log, encoding="utf-8")
+    html = stage / "_build" / "html"
+    if run.returncode != 0 or not (html / "index.html").is_file():
+        raise RuntimeError(f"jupyter-book build of the {edition} edition failed "
+                           f"(exit {run.returncode}); full log in "
+                           f"{stage / '_build' / 'build.log'}:\n{log[-4000:]}")
+    if out.exists():
+        shutil.rmtree(out)
+    shutil.copytree(html, out)
+    return out / "index.html"
+
+
+def _site_main(args: list[str]) -> int:
+    """``python -m retention_kit.course site [--edition E] [--no-execute] [--out DIR]``."""
+    import argparse
+    import sys
+
+    parser = argparse.ArgumentParser(
+        prog="python -m retention_kit.course site",
+        description="Build the offline course site (both editions by default).")
+    parser.add_argument("--edition", choices=[*EDITIONS, "both"], default="both")
+    parser.add_argument("--no-execute", dest="execute", action="store_false",
+                        help="show the notebooks' stored outputs instead of running them")
+    parser.add_argument("--out", default="build/course",
+                        help="folder that gets one subfolder per edition (build/course)")
+    parser.add_argument("--timeout", type=int, default=None, help="seconds per cell")
+    parser.add_argument("--only", nargs="+", default=None, metavar="LESSON",
+                        help="build only these lessons, e.g. 05_common_mistakes")
+    options = parser.parse_args(args)
+    editions = EDITIONS if options.edition == "both" else (options.edition,)
+    for edition in editions:
+        try:
+            index = build_site(edition, execute=options.execute,
+                               out=Path(options.out) / edition, timeout=options.timeout,
+                               only=options.only, root=Path.cwd())
+        except (RuntimeError, ValueError) as error:
+            sys.stderr.write(f"{error}\n")
+            return 1
+        sys.stdout.write(f"{edition} edition: open {index} in a browser\n")
+    return 0
+
+
 def _main(argv: list[str] | None = None) -> int:
     """``python -m retention_kit.course [SOLUTIONS_DIR [EXERCISES_DIR]]``: regenerate."""
     import sys
 
     args = sys.argv[1:] if argv is None else argv
+    if args[:1] == ["site"]:
+        return _site_main(args[1:])
     solutions_dir = args[0] if args else "notebooks/solutions"
     exercises_dir = args[1] if len(args) > 1 else "notebooks/exercises"
     if not _solutions(solutions_dir):
