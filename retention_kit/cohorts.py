@@ -28,7 +28,14 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from .data import TIME_UNITS, _elapsed, _first_example, _require_columns, prepare_transactions
+from .data import (
+    TIME_UNITS,
+    _elapsed,
+    _first_example,
+    _is_engine_input,
+    _require_columns,
+    prepare_transactions,
+)
 from .errors import DataError
 
 __all__ = [
@@ -155,9 +162,11 @@ def cohort_table(
 
     Parameters
     ----------
-    transactions : DataFrame
+    transactions : DataFrame, path, ibis.Table or pyspark.sql.DataFrame
         One row per purchase; validated by
-        :func:`retention_kit.data.prepare_transactions` and not modified.
+        :func:`retention_kit.data.prepare_transactions` and not modified. Paths
+        to Parquet or CSV files, Ibis tables and Spark DataFrames are counted by
+        their engine (see :mod:`retention_kit.engines`).
     customer_col, date_col, amount_col : str
         Column names; ``amount_col`` is needed for ``values="revenue"``.
     period : {"D", "W", "M", "Q", "Y"}, default "M"
@@ -260,6 +269,14 @@ def cohort_table(
                 fix="use mode='exact' (and table.cumsum(axis=1) for cumulative revenue per "
                 "customer) or mode='rolling'")
 
+    if _is_engine_input(transactions):
+        from .engines import cohort_table as engine_cohort_table
+
+        return engine_cohort_table(
+            transactions, customer_col=customer_col, date_col=date_col, amount_col=amount_col,
+            period=period, mode=mode, window=window, values=values, relative=relative,
+            observation_end=observation_end, include_partial=include_partial,
+            after_end=after_end, duplicates=duplicates)
     clean, end = prepare_transactions(
         transactions, customer_col=customer_col, date_col=date_col,
         amount_col=amount_col if values == "revenue" else None,

@@ -18,6 +18,7 @@ No function here modifies the DataFrame it is given.
 from __future__ import annotations
 
 import difflib
+import os
 from collections.abc import Iterable
 from typing import Literal
 
@@ -90,6 +91,22 @@ def _plain(value: object) -> object:
     if isinstance(value, pd.Timestamp):
         return str(value)
     return value.item() if isinstance(value, np.generic) else value
+
+
+def _is_engine_input(obj: object) -> bool:
+    """Paths, Ibis tables and Spark DataFrames go to :mod:`retention_kit.engines`.
+
+    Decided on types and module names only, so nothing heavy is imported.
+    """
+    if isinstance(obj, pd.DataFrame):
+        return False
+    if isinstance(obj, str | os.PathLike):
+        return True
+    if isinstance(obj, list | tuple):
+        return len(obj) > 0 and all(isinstance(p, str | os.PathLike) for p in obj)
+    module, name = type(obj).__module__, type(obj).__name__
+    return (module.startswith("ibis.") and name == "Table") or (
+        module.startswith("pyspark.") and name == "DataFrame")
 
 
 def _looks_like_summary(df: pd.DataFrame) -> bool:
@@ -422,8 +439,10 @@ def rfm_summary(
 
     Parameters
     ----------
-    transactions : DataFrame
-        One row per purchase; not modified.
+    transactions : DataFrame, path, ibis.Table or pyspark.sql.DataFrame
+        One row per purchase; not modified. A path (glob or list of paths) to
+        Parquet or CSV files, an Ibis table or a Spark DataFrame is summarised by
+        its engine (DuckDB for files), see :mod:`retention_kit.engines`.
     customer_col, date_col, amount_col : str
         Column names; ``amount_col=None`` gives no ``monetary_value``.
     observation_end : date-like, optional
@@ -463,6 +482,13 @@ def rfm_summary(
     >>> len(s), int(s["frequency"].sum())
     (2357, 2457)
     """
+    if _is_engine_input(transactions):
+        from .engines import rfm_summary as engine_rfm_summary
+
+        return engine_rfm_summary(
+            transactions, customer_col=customer_col, date_col=date_col, amount_col=amount_col,
+            observation_end=observation_end, time_unit=time_unit, merge_period=merge_period,
+            after_end=after_end, duplicates=duplicates)
     clean, end = prepare_transactions(
         transactions, customer_col=customer_col, date_col=date_col, amount_col=amount_col,
         observation_end=observation_end, after_end=after_end, duplicates=duplicates)
@@ -576,7 +602,8 @@ def calibration_holdout_split(
     observation_end : date-like, optional
         Last day of the holdout period (inclusive); defaults to the last purchase.
         Purchases after it raise.
-    Other parameters are those of :func:`rfm_summary`.
+    Other parameters are those of :func:`rfm_summary` (``transactions`` may
+    also be a path, an Ibis table or a Spark DataFrame).
 
     Returns
     -------
@@ -600,6 +627,13 @@ def calibration_holdout_split(
     1                    1      9.0  30.0                  1              29.0
     2                    0      0.0  11.0                  0              29.0
     """
+    if _is_engine_input(transactions):
+        from .engines import calibration_holdout_split as engine_split
+
+        return engine_split(
+            transactions, calibration_end=calibration_end, observation_end=observation_end,
+            customer_col=customer_col, date_col=date_col, amount_col=amount_col,
+            time_unit=time_unit, merge_period=merge_period, duplicates=duplicates)
     clean, end = prepare_transactions(
         transactions, customer_col=customer_col, date_col=date_col, amount_col=amount_col,
         observation_end=observation_end, after_end="raise", duplicates=duplicates)

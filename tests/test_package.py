@@ -32,13 +32,14 @@ import retention_kit
 import retention_kit.data, retention_kit.metrics, retention_kit.cohorts, retention_kit.plots
 import retention_kit.clv, retention_kit.evaluation, retention_kit.notebook
 import retention_kit.segments, retention_kit.experiments, retention_kit.reports, retention_kit.cli
-import retention_kit.datasets
+import retention_kit.datasets, retention_kit.engines
 assert warnings.filters == filters, "warnings filters changed on import"
 assert options == {k: pd.get_option(k) for k in options}, "pandas options changed on import"
 heavy = sorted(m for m in sys.modules if m.split(".")[0] in
                {"matplotlib", "seaborn", "lifelines", "jupyter", "jupyter_client", "IPython",
                 "ipykernel", "papermill", "nbformat", "lifetimes", "sklearn",
-                "statsmodels"})
+                "statsmodels", "ibis", "duckdb", "pyspark"})
+# (pyarrow is not listed: pandas 3 imports it itself when it is installed.)
 print(heavy)
 """
     out = run_python(code)

@@ -1,0 +1,979 @@
+"""The transaction summaries on DuckDB, Spark or any Ibis backend, out of core.
+
+:func:`retention_kit.data.rfm_summary`, :func:`~retention_kit.data.calibration_holdout_split`
+and :func:`retention_kit.cohorts.cohort_table` accept, besides a pandas DataFrame,
+
+* a path (``str`` or :class:`os.PathLike`, glob patterns allowed, or a list of
+  them) to Parquet or CSV files, read and summarised by DuckDB without loading
+  the rows into Python (DuckDB spills to disk when memory runs short);
+* an :class:`ibis.Table` on any backend;
+* a :class:`pyspark.sql.DataFrame`, run on its Spark session.
+
+They hand such inputs to this module, which writes the summaries once, as Ibis
+expressions, so the same expression runs on DuckDB and on Spark. Everything that
+touches transaction rows (validation, merging purchases per period, per-customer
+aggregates, cohort counts) runs in the engine; only one row per customer (or one
+cell per cohort and period) comes back. The results equal the pandas path's
+(same columns, dtypes, index and values, up to the order of floating-point sums).
+
+The ``*_expr`` functions return the lazy per-customer Ibis table instead of a
+pandas DataFrame, so a Spark user can keep the summary in the cluster
+(:func:`to_pyspark`) and score it there.
+
+Validation costs one aggregate query over the rows (two when duplicate rows are
+checked); a failing check costs one more, small, query for its first example.
+Engine-specific notes: dates held as strings are parsed by the engine
+(``TRY_CAST`` to timestamp: ISO dates such as ``1997-01-01`` or
+``1997-01-01 10:30:00``); timezone-aware timestamps are converted to the
+engine's session time zone (pandas keeps each value's own wall time); rows have
+no index, so examples name the offending values instead of a row label.
+
+Needs the ``scale`` extra (Ibis and DuckDB) or, for Spark, the ``spark`` extra.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from .data import (
+    _SUMMARY_COLUMNS,
+    TIME_UNITS,
+    _elapsed,
+    _is_engine_input,
+    _plain,
+    _suggest,
+    _to_naive_timestamp,
+)
+from .errors import DataError
+
+if TYPE_CHECKING:  # pragma: no cover
+    import ibis.expr.types as ir
+
+__all__ = [
+    "calibration_holdout_split",
+    "calibration_holdout_split_expr",
+    "cohort_table",
+    "is_engine_input",
+    "rfm_summary",
+    "rfm_summary_expr",
+    "to_ibis",
+    "to_pyspark",
+]
+
+_EPOCH_DAYS_OFFSET = 7 * 100_000  # keeps week numerators positive before 1970
+_WEEKDAYS = ("MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN")
+_MONTHS = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")
+_INSTALL = 'pip install "retention_kit[scale]" (DuckDB) or "retention_kit[spark]" (Spark)'
+
+
+# --------------------------------------------------------------------------- inputs
+
+
+def is_engine_input(obj: object) -> bool:
+    """True for the inputs this module handles: paths, Ibis tables, Spark DataFrames.
+
+    Imports nothing: the test is on types and module names.
+
+    Examples
+    --------
+    >>> is_engine_input("logs/*.parquet"), is_engine_input(["a.csv", "b.csv"])
+    (True, True)
+    >>> is_engine_input(pd.DataFrame()), is_engine_input([("a", "2024-01-01")])
+    (False, False)
+    """
+    return _is_engine_input(obj)
+
+
+def _ibis() -> Any:
+    try:
+        import ibis
+    except ImportError as exc:
+        raise ImportError(f"summaries of files, Ibis tables or Spark DataFrames need Ibis: "
+                          f"{_INSTALL}") from exc
+    return ibis
+
+
+def _paths(source: str | os.PathLike | list | tuple) -> list[str]:
+    items = [source] if isinstance(source, str | os.PathLike) else list(source)
+    out = []
+    for item in items:
+        path = os.fspath(item)
+        if os.path.isdir(path):
+            found = sorted(p for p in os.listdir(path) if _kind(p) is not None)
+            if not found:
+                raise DataError(f"the folder {path!r} holds no Parquet or CSV files",
+                                fix="pass a file, a glob such as 'logs/*.parquet' or a folder "
+                                "of .parquet or .csv files")
+            out += [os.path.join(path, p) for p in found if _kind(p) == _kind(found[0])]
+        else:
+            out.append(path)
+    kinds = {_kind(p) for p in out}
+    if None in kinds or len(kinds) != 1:
+        raise DataError(
+            f"cannot tell the file format of {out[:3]!r}: the names must all end in .parquet "
+            "(or .pq) or all in .csv (.csv.gz, .tsv)",
+            fix="rename the files, or read them yourself into an ibis.Table "
+            "(ibis.duckdb.connect().read_csv(...)) and pass that")
+    return out
+
+
+def _kind(path: str) -> str | None:
+    name = path.lower()
+    if name.endswith((".parquet", ".pq", ".parquet*", "*.parquet")):
+        return "parquet"
+    if name.endswith((".csv", ".csv.gz", ".tsv", ".txt", ".csv.zst")):
+        return "csv"
+    return None
+
+
+def to_ibis(source: object) -> ir.Table:
+    """The transactions as an Ibis table, whatever form they come in.
+
+    Parameters
+    ----------
+    source : path, list of paths, ibis.Table or pyspark.sql.DataFrame
+        Paths (globs allowed, or a folder) to Parquet or CSV files are opened
+        lazily with an in-memory DuckDB connection (CSV column types are
+        detected by DuckDB); an Ibis table is returned as is; a Spark DataFrame
+        is registered as a temporary view of its session and opened with
+        Ibis's PySpark backend.
+
+    Returns
+    -------
+    ibis.Table
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> folder = tempfile.mkdtemp()
+    >>> log = pd.DataFrame({"customer_id": [1, 1, 2],
+    ...                     "date": pd.to_datetime(["2024-01-01", "2024-01-05", "2024-01-03"])})
+    >>> log.to_parquet(f"{folder}/log.parquet")
+    >>> to_ibis(f"{folder}/*.parquet").count().execute()
+    3
+    """
+    ibis = _ibis()
+    if isinstance(source, ibis.Table):
+        return source
+    if type(source).__module__.startswith("pyspark."):
+        return _spark_table(source)
+    if not is_engine_input(source):
+        raise DataError(f"cannot read transactions from a {type(source).__name__}",
+                        fix="pass a pandas DataFrame, a path to Parquet or CSV files, an "
+                        "ibis.Table or a pyspark.sql.DataFrame")
+    paths = _paths(source)  # type: ignore[arg-type]
+    try:
+        con = ibis.duckdb.connect()
+    except (ImportError, ModuleNotFoundError) as exc:  # pragma: no cover
+        raise ImportError(f"reading files needs DuckDB: {_INSTALL}") from exc
+    target = paths[0] if len(paths) == 1 else paths
+    try:
+        if _kind(paths[0]) == "parquet":
+            return con.read_parquet(target)
+        return con.read_csv(target)
+    except Exception as exc:
+        if "No files found" in str(exc) or "does not exist" in str(exc):
+            raise DataError(f"no file matches {os.fspath(paths[0])!r}",
+                            fix="check the path and the glob pattern") from exc
+        raise
+
+
+def _spark_table(df: Any) -> ir.Table:
+    ibis = _ibis()
+    try:
+        con = ibis.pyspark.connect(df.sparkSession)
+    except (ImportError, ModuleNotFoundError) as exc:  # pragma: no cover
+        raise ImportError(f"Spark DataFrames need Ibis's PySpark backend: {_INSTALL}") from exc
+    name = f"_retention_kit_{uuid.uuid4().hex}"
+    df.createOrReplaceTempView(name)
+    return con.table(name)
+
+
+@contextmanager
+def _opened(source: object) -> Iterator[ir.Table]:
+    """to_ibis(), dropping the temporary view of a Spark DataFrame afterwards."""
+    table = to_ibis(source)
+    try:
+        yield table
+    finally:
+        if type(source).__module__.startswith("pyspark."):
+            source.sparkSession.catalog.dropTempView(table.get_name())  # type: ignore[attr-defined]
+
+
+def to_pyspark(expr: ir.Table) -> Any:
+    """A ``pyspark.sql.DataFrame`` for an Ibis expression on the PySpark backend.
+
+    The expression is compiled to Spark SQL and run lazily by the same session:
+    nothing is collected. Use it to keep a per-customer summary from
+    :func:`rfm_summary_expr` in the cluster.
+    """
+    backend = expr.get_backend()
+    if backend.name != "pyspark":
+        raise DataError(f"this expression runs on {backend.name!r}, not on Spark",
+                        fix="build it from a pyspark.sql.DataFrame, or collect it with "
+                        ".to_pandas()")
+    return backend.raw_sql(backend.compile(expr))
+
+
+# --------------------------------------------------------------------------- validation
+
+
+def _example(table: ir.Table, mask: Any, cols: list[str], *, note: str = "") -> str:
+    """The first offending row (in the engine's order) as 'col=value, ...'."""
+    row = table.filter(mask).select(cols).limit(1).to_pandas()
+    if row.empty:  # pragma: no cover - counted rows always have an example
+        return "none found"
+    shown = ", ".join(f"{c}={_shown(v)!r}" for c, v in zip(cols, row.iloc[0].tolist(),
+                                                            strict=True))
+    return shown + note
+
+
+def _shown(value: object) -> object:
+    """A collected value as shown in messages: None for missing, plain Python otherwise."""
+    try:
+        if pd.isna(value):
+            return None
+    except (TypeError, ValueError):
+        pass
+    return _plain(value)
+
+
+def _clean(
+    table: ir.Table,
+    *,
+    customer_col: str,
+    date_col: str,
+    amount_col: str | None,
+    observation_end: object,
+    after_end: str,
+    duplicates: str,
+) -> tuple[ir.Table, pd.Timestamp, dict[str, Any]]:
+    """The engine twin of :func:`retention_kit.data.prepare_transactions`.
+
+    Returns the clean expression (columns ``customer``, ``date`` (timestamp) and
+    ``amount`` (float64) with an amount column), the observation end and the
+    statistics of the validation query (``n``, ``min_date``).
+    """
+    ibis = _ibis()
+    if duplicates not in ("raise", "keep", "drop"):
+        raise DataError(f"duplicates={duplicates!r} is not one of 'raise', 'keep', 'drop'")
+    if after_end not in ("raise", "drop"):
+        raise DataError(f"after_end={after_end!r} is not one of 'raise', 'drop'")
+    columns = list(table.columns)
+    if all(c in columns for c in _SUMMARY_COLUMNS) and date_col not in columns:
+        raise DataError(
+            "this looks like a per-customer summary (it has frequency, recency and T), "
+            "not a transaction log",
+            fix="pass the raw log (one row per purchase, with customer and date columns); "
+            "a summary goes straight to a model's fit()")
+    needed = {customer_col: "customer_col (customer id)", date_col: "date_col (purchase date)"}
+    if amount_col is not None:
+        needed[amount_col] = "amount_col (spend per purchase)"
+    missing = [c for c in needed if c not in columns]
+    if missing:
+        name = missing[0]
+        raise DataError(
+            f"the transaction log has no column {name!r} ({needed[name]}); its columns are "
+            f"{columns}",
+            fix=f"{_suggest(name, columns)}rename the column or pass its name with the "
+            f"{needed[name].split(' ')[0]} argument".replace("  ", " "))
+    schema = table.schema()
+
+    raw_date = table[date_col]
+    date_type = schema[date_col]
+    if date_type.is_timestamp():
+        parsed = raw_date.cast("timestamp") if date_type.timezone else raw_date
+        parseable = True
+    elif date_type.is_date():
+        parsed, parseable = raw_date.cast("timestamp"), True
+    elif date_type.is_string():
+        parsed, parseable = raw_date.try_cast("timestamp"), False
+    else:
+        raise DataError(
+            f"column {date_col!r} holds {date_type} values, not dates",
+            fix="store the purchase dates as a date or timestamp column, or as ISO strings "
+            "such as '1997-01-01'")
+    if amount_col is not None:
+        amount_type = schema[amount_col]
+        if amount_type.is_numeric() or amount_type.is_boolean():
+            amount = table[amount_col].cast("float64")
+            numeric = True
+        else:
+            amount = table[amount_col].try_cast("float64")
+            numeric = False
+    else:
+        amount, numeric = None, True
+
+    if observation_end is not None:
+        end = _to_naive_timestamp(observation_end, "observation_end")
+        if end.tzinfo is not None:
+            raise DataError(
+                f"observation_end {observation_end!r} is timezone-aware but the dates are naive",
+                fix="pass a naive date (the log's dates are compared as local wall-clock time)")
+    else:
+        end = None
+
+    def count(mask: Any) -> Any:
+        return mask.ifelse(1, 0).sum()
+
+    metrics: dict[str, Any] = {
+        "n": table.count(),
+        "no_id": count(table[customer_col].isnull()),
+        "no_date": count(raw_date.isnull()),
+        "max_date": parsed.max(),
+        "min_date": parsed.min(),
+    }
+    if not parseable:
+        metrics["bad_date"] = count(raw_date.notnull() & parsed.isnull())
+    if amount is not None:
+        metrics["bad_amount"] = count(amount.isnull())
+        if not numeric:
+            metrics["missing_amount"] = count(table[amount_col].isnull())
+        metrics["negative"] = count(amount < 0)
+    if end is not None:
+        metrics["late"] = count(parsed >= _ts(end.normalize() + pd.Timedelta(days=1)))
+    stats = {k: _plain(v) for k, v in table.aggregate(**metrics).to_pandas().iloc[0].items()}
+    stats["n"] = int(stats["n"])
+    for key in metrics:
+        if key not in ("max_date", "min_date", "n"):
+            stats[key] = 0 if pd.isna(stats[key]) else int(stats[key])
+
+    if stats["n"] == 0:
+        raise DataError("the transaction log is empty", n_rows=0,
+                        fix="check the filter or file that produced it")
+    if stats["no_id"]:
+        raise DataError(
+            f"transactions without a customer id in column {customer_col!r}",
+            n_rows=stats["no_id"],
+            example=_example(table, table[customer_col].isnull(), [customer_col, date_col]),
+            fix="drop anonymous purchases or give them an id; they cannot be summarised "
+            "per customer")
+    if duplicates != "keep":
+        n_distinct = int(table.distinct().count().to_pandas())
+        n_dup = stats["n"] - n_distinct
+        if n_dup and duplicates == "raise":
+            counted = table.group_by(columns).aggregate(_retention_kit_n=ibis._.count())
+            counted = counted.filter(counted["_retention_kit_n"] > 1)
+            first = counted.limit(1).to_pandas().iloc[0]
+            shown = ", ".join(f"{c}={_shown(first[c])!r}" for c in columns)
+            raise DataError(
+                "the log has rows identical in every column",
+                n_rows=n_dup,
+                example=f"{shown} (appears {int(first['_retention_kit_n'])} times)",
+                fix="pass duplicates='drop' if they are a double load, or duplicates='keep' "
+                "if they are genuine repeat orders (same customer, day and amount)")
+    if stats["no_date"]:
+        raise DataError(
+            f"{stats['no_date']:,} transactions have no date in column {date_col!r}",
+            n_rows=stats["no_date"],
+            example=_example(table, raw_date.isnull(), [customer_col, date_col]),
+            fix="drop or repair the rows without a date; every purchase needs one")
+    if stats.get("bad_date"):
+        raise DataError(
+            f"dates in column {date_col!r} cannot be parsed",
+            n_rows=stats["bad_date"],
+            example=_example(table, raw_date.notnull() & parsed.isnull(),
+                             [customer_col, date_col]),
+            fix="repair these values, store ISO dates such as '1997-01-01' or "
+            "'1997-01-01 10:30:00', or parse them into a date or timestamp column first")
+    if amount is not None and stats["bad_amount"]:
+        what = ("missing" if stats.get("missing_amount", stats["bad_amount"])
+                == stats["bad_amount"] else "not numbers")
+        raise DataError(
+            f"amounts in column {amount_col!r} are {what}",
+            n_rows=stats["bad_amount"],
+            example=_example(table, amount.isnull(), [customer_col, amount_col]),
+            fix="repair or drop these rows; a purchase without an amount cannot be averaged")
+    if amount is not None and stats["negative"]:
+        raise DataError(
+            f"amounts in column {amount_col!r} are negative (refunds or returns)",
+            n_rows=stats["negative"],
+            example=_example(table, amount < 0, [customer_col, date_col, amount_col]),
+            fix="net each refund against its purchase (or drop refunded orders) before "
+            "summarising; a refund is not a purchase and must not count as one")
+
+    source = table.distinct() if duplicates == "drop" and n_dup else table
+    fields = {"customer": source[customer_col]}
+    if date_type.is_timestamp() and not date_type.timezone:
+        fields["date"] = source[date_col]
+    elif parseable:
+        fields["date"] = source[date_col].cast("timestamp")
+    else:
+        fields["date"] = source[date_col].try_cast("timestamp")
+    if amount_col is not None:
+        fields["amount"] = (source[amount_col].cast("float64") if numeric
+                            else source[amount_col].try_cast("float64"))
+    clean = source.select(**fields)
+
+    if end is None:
+        end = pd.Timestamp(stats["max_date"])
+    cutoff = end.normalize() + pd.Timedelta(days=1)
+    late = stats.get("late", 0)
+    if late:
+        if after_end == "raise":
+            if source is not table:  # count as pandas does: after dropping duplicates
+                late = int(clean.filter(clean.date >= _ts(cutoff)).count().to_pandas())
+            raise DataError(
+                f"purchases after the observation end {end.date()}",
+                n_rows=late,
+                example=_example(table, parsed >= _ts(cutoff), [customer_col, date_col]),
+                fix="pass after_end='drop' to summarise only up to observation_end, use "
+                "calibration_holdout_split() to keep them as a holdout, or move observation_end")
+        if late == stats["n"]:
+            raise DataError(f"no purchases on or before the observation end {end.date()}",
+                            n_rows=0, fix="choose a later observation_end")
+        clean = clean.filter(clean.date < _ts(cutoff))
+    return clean, end, stats
+
+
+def _ts(value: pd.Timestamp) -> Any:
+    ibis = _ibis()
+    return ibis.literal(pd.Timestamp(value).to_pydatetime(), type="timestamp")
+
+
+# --------------------------------------------------------------------------- periods
+
+
+def _freqstr(freq: str, what: str) -> str:
+    try:
+        return pd.Period("2000-01-01", freq=freq).freqstr
+    except (ValueError, TypeError, AttributeError) as exc:
+        raise DataError(f"{what}={freq!r} is not a pandas period alias",
+                        fix="use 'D' (same-day purchases merged), 'h', 'W' or 'M'") from exc
+
+
+def _merge_unit(merge_period: str) -> str:
+    """The Ibis truncation unit of a merge period, or a DataError before any query runs."""
+    unit = {"D": "D", "h": "h", "min": "m", "s": "s", "W-SUN": "W", "M": "M",
+            "Q-DEC": "Q", "Y-DEC": "Y"}.get(_freqstr(merge_period, "merge_period"))
+    if unit is None:
+        raise DataError(
+            f"merge_period={merge_period!r} is not supported for files, Ibis tables and "
+            "Spark DataFrames",
+            fix="use 'D', 'h', 'min', 's', 'W' (weeks ending Sunday), 'M', 'Q' or 'Y', or "
+            "summarise a pandas DataFrame")
+    return unit
+
+
+def _period_start(ts: Any, merge_period: str) -> Any:
+    """Start of the ``merge_period`` period containing ``ts`` (as pandas' start_time)."""
+    return ts.truncate(_merge_unit(merge_period))
+
+
+def _days(ts: Any) -> Any:
+    """Whole days since 1970-01-01 of a timestamp's calendar date (int64)."""
+    ibis = _ibis()
+    return ts.date().delta(ibis.date(1970, 1, 1), unit="day").cast("int64")
+
+
+def _wall_seconds(ts: Any) -> Any:
+    """Seconds since 1970-01-01 00:00 on the wall clock (int64, no time zones)."""
+    return (_days(ts) * 86400 + ts.hour().cast("int64") * 3600
+            + ts.minute().cast("int64") * 60 + ts.second().cast("int64"))
+
+
+def _elapsed_expr(later: Any, earlier: Any, time_unit: str, *,
+                  later_value: pd.Timestamp | None = None) -> Any:
+    """Engine twin of :func:`retention_kit.data._elapsed` (same float operations).
+
+    ``later_value`` replaces ``later`` with a Python timestamp (a literal).
+    """
+    if time_unit in ("D", "W"):
+        if later_value is not None:
+            late = int((later_value - pd.Timestamp("1970-01-01")) // pd.Timedelta(seconds=1))
+        else:
+            late = _wall_seconds(later)
+        days = (late - _wall_seconds(earlier)).cast("float64") / 86400.0
+        return days / 7.0 if time_unit == "W" else days
+    e_year, e_month = earlier.year().cast("int64"), earlier.month().cast("int64")
+    if later_value is not None:
+        l_year, l_month = later_value.year, later_value.month
+    else:
+        l_year, l_month = later.year().cast("int64"), later.month().cast("int64")
+    if time_unit == "M":
+        return ((l_year - e_year) * 12 + (l_month - e_month)).cast("float64")
+    size = 3 if time_unit == "Q" else 12
+    e_idx = e_year * 12 + e_month - 1
+    l_idx = l_year * 12 + l_month - 1
+    return (l_idx // size - e_idx // size).cast("float64")
+
+
+def _check_time_unit(time_unit: str) -> None:
+    if time_unit not in TIME_UNITS:
+        raise DataError(f"time_unit={time_unit!r} is not supported",
+                        fix=f"use one of {list(TIME_UNITS)} ({'; '.join(TIME_UNITS.values())})")
+
+
+def _purchase_periods(clean: ir.Table, merge_period: str) -> ir.Table:
+    """One row per customer and purchase period: ``customer``, ``start``, ``amount``."""
+    ibis = _ibis()
+    rows = clean.mutate(start=_period_start(clean.date, merge_period))
+    aggs = {"n": ibis._.count()}
+    if "amount" in clean.columns:
+        aggs["amount"] = rows.amount.sum()
+    return rows.group_by(["customer", "start"]).aggregate(**aggs)
+
+
+def _summary_from_clean(clean: ir.Table, end: pd.Timestamp, *, time_unit: str,
+                        merge_period: str) -> ir.Table:
+    ibis = _ibis()
+    periods = _purchase_periods(clean, merge_period)
+    aggs = {"n_periods": periods.count(), "first": periods.start.min(),
+            "last": periods.start.max()}
+    with_amount = "amount" in clean.columns
+    if with_amount:
+        aggs["spend"] = periods.amount.sum()
+        aggs["first_spend"] = periods.amount.argmin(periods.start)
+    per = periods.group_by("customer").aggregate(**aggs)
+    fields = {
+        "customer": per.customer,
+        "frequency": (per.n_periods - 1).cast("int64"),
+        "recency": _elapsed_expr(per["last"], per["first"], time_unit),
+        "T": _elapsed_expr(None, per["first"], time_unit, later_value=end.normalize()),
+    }
+    if with_amount:
+        repeat = (per.spend - per.first_spend) / ibis.greatest(per.n_periods - 1, 1)
+        fields["monetary_value"] = ibis.ifelse(per.n_periods > 1, repeat,
+                                               0.0).cast("float64")
+    return per.select(**fields)
+
+
+# --------------------------------------------------------------------------- summaries
+
+
+def rfm_summary_expr(
+    transactions: object,
+    *,
+    customer_col: str = "customer_id",
+    date_col: str = "date",
+    amount_col: str | None = None,
+    observation_end: object = None,
+    time_unit: str = "D",
+    merge_period: str = "D",
+    after_end: Literal["raise", "drop"] = "raise",
+    duplicates: Literal["raise", "keep", "drop"] = "raise",
+) -> ir.Table:
+    """The BTYD per-customer summary as a lazy Ibis table, computed by the engine.
+
+    The definitions are those of :func:`retention_kit.data.rfm_summary`. The
+    input is validated now (one or two aggregate queries; the observation end
+    defaults to the last purchase, found by the same query); the summary itself
+    is an unexecuted expression with one row per customer and columns
+    ``customer_col``, ``frequency``, ``recency``, ``T`` and, with
+    ``amount_col``, ``monetary_value``. Collect it with ``.to_pandas()``, write
+    it with ``.to_parquet(...)``, or on Spark keep it there with
+    :func:`to_pyspark`. Rows are not sorted. (A Spark DataFrame is registered as
+    a temporary view named ``_retention_kit_...`` of its session, which the
+    expression reads.)
+
+    Parameters
+    ----------
+    transactions : path, list of paths, ibis.Table or pyspark.sql.DataFrame
+        See :func:`to_ibis`.
+    customer_col, date_col, amount_col, observation_end, time_unit, merge_period, \
+after_end, duplicates
+        As in :func:`retention_kit.data.rfm_summary`. ``merge_period`` is one of
+        "D", "h", "min", "s", "W" (weeks ending Sunday), "M", "Q", "Y".
+
+    Returns
+    -------
+    ibis.Table
+
+    Raises
+    ------
+    DataError
+        As :func:`retention_kit.data.prepare_transactions`, with counts and the
+        first example computed by the engine.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> path = tempfile.mkdtemp() + "/log.csv"
+    >>> pd.DataFrame({"customer_id": ["a", "a", "b"],
+    ...               "date": ["2024-01-01", "2024-01-15", "2024-01-10"],
+    ...               "amount": [10.0, 20.0, 7.0]}).to_csv(path, index=False)
+    >>> expr = rfm_summary_expr(path, amount_col="amount", observation_end="2024-01-31")
+    >>> expr.order_by("customer_id").to_pandas()
+      customer_id  frequency  recency     T  monetary_value
+    0           a          1     14.0  30.0            20.0
+    1           b          0      0.0  21.0             0.0
+    """
+    _check_time_unit(time_unit)
+    _merge_unit(merge_period)
+    table = to_ibis(transactions)
+    clean, end, _ = _clean(table, customer_col=customer_col, date_col=date_col,
+                           amount_col=amount_col, observation_end=observation_end,
+                           after_end=after_end, duplicates=duplicates)
+    summary = _summary_from_clean(clean, end, time_unit=time_unit, merge_period=merge_period)
+    return summary.rename({customer_col: "customer"}) if customer_col != "customer" else summary
+
+
+def _collect_summary(expr: ir.Table, customer_col: str) -> pd.DataFrame:
+    frame = expr.order_by(customer_col).to_pandas()
+    out = frame.set_index(customer_col)
+    out.index.name = customer_col
+    out.columns.name = None
+    return out
+
+
+def rfm_summary(
+    transactions: object,
+    *,
+    customer_col: str = "customer_id",
+    date_col: str = "date",
+    amount_col: str | None = None,
+    observation_end: object = None,
+    time_unit: str = "D",
+    merge_period: str = "D",
+    after_end: Literal["raise", "drop"] = "raise",
+    duplicates: Literal["raise", "keep", "drop"] = "raise",
+) -> pd.DataFrame:
+    """:func:`retention_kit.data.rfm_summary` computed by DuckDB, Spark or another engine.
+
+    :func:`retention_kit.data.rfm_summary` calls this for any input that is not
+    a pandas DataFrame; the result is the same DataFrame (index ``customer_col``
+    sorted, ``frequency`` int64, ``recency``, ``T``, ``monetary_value`` float64,
+    the same ``attrs``). Only one row per customer leaves the engine.
+
+    Parameters
+    ----------
+    transactions : path, list of paths, ibis.Table or pyspark.sql.DataFrame
+        See :func:`to_ibis`.
+    Other parameters
+        As in :func:`retention_kit.data.rfm_summary`.
+
+    Returns
+    -------
+    DataFrame
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> folder = tempfile.mkdtemp()
+    >>> log = pd.DataFrame({"customer_id": [1, 1, 1, 2],
+    ...                     "date": pd.to_datetime(["2024-01-01", "2024-01-01",
+    ...                                             "2024-01-15", "2024-01-10"]),
+    ...                     "amount": [10.0, 5.0, 20.0, 7.0]})
+    >>> log.iloc[:2].to_parquet(f"{folder}/part-0.parquet")
+    >>> log.iloc[2:].to_parquet(f"{folder}/part-1.parquet")
+    >>> rfm_summary(f"{folder}/*.parquet", amount_col="amount", observation_end="2024-01-31",
+    ...             time_unit="W").round(3)
+                 frequency  recency      T  monetary_value
+    customer_id
+    1                    1      2.0  4.286            20.0
+    2                    0      0.0  3.000             0.0
+    """
+    _check_time_unit(time_unit)
+    _merge_unit(merge_period)
+    with _opened(transactions) as table:
+        clean, end, _ = _clean(table, customer_col=customer_col, date_col=date_col,
+                               amount_col=amount_col, observation_end=observation_end,
+                               after_end=after_end, duplicates=duplicates)
+        summary = _summary_from_clean(clean, end, time_unit=time_unit,
+                                      merge_period=merge_period)
+        out = _collect_summary(summary.rename({customer_col: "customer"}), customer_col)
+    out.attrs.update(kind="btyd_summary", time_unit=time_unit,
+                     observation_end=str(end.date()), merge_period=merge_period)
+    return out
+
+
+def _split_parts(table: ir.Table, *, calibration_end: object, observation_end: object,
+                 customer_col: str, date_col: str, amount_col: str | None, time_unit: str,
+                 merge_period: str, duplicates: str
+                 ) -> tuple[ir.Table, ir.Table, pd.Timestamp, pd.Timestamp, float]:
+    """Calibration summary expression, the clean rows, both ends, holdout duration."""
+    ibis = _ibis()
+    _check_time_unit(time_unit)
+    _merge_unit(merge_period)
+    clean, end, stats = _clean(table, customer_col=customer_col, date_col=date_col,
+                               amount_col=amount_col, observation_end=observation_end,
+                               after_end="raise", duplicates=duplicates)
+    cal_end = _to_naive_timestamp(calibration_end, "calibration_end").normalize()
+    if cal_end >= end.normalize():
+        raise DataError(
+            f"calibration_end {cal_end.date()} is not before observation_end {end.date()}",
+            fix="choose a calibration_end inside the data so a holdout period remains")
+    cutoff = _ts(cal_end + pd.Timedelta(days=1))
+    if pd.Timestamp(stats["min_date"]) >= cal_end + pd.Timedelta(days=1):
+        raise DataError(f"no purchases on or before calibration_end {cal_end.date()}",
+                        n_rows=0, fix="choose a later calibration_end")
+    cal = clean.filter(clean.date < cutoff)
+    summary = _summary_from_clean(cal, cal_end, time_unit=time_unit, merge_period=merge_period)
+    hold = clean.filter(clean.date >= cutoff)
+    periods = _purchase_periods(hold, merge_period)
+    aggs = {"frequency_holdout": periods.count()}
+    if amount_col is not None:
+        aggs["monetary_value_holdout"] = periods.amount.mean()
+    per = periods.group_by("customer").aggregate(**aggs)
+    joined = summary.left_join(per, summary.customer == per.customer)
+    fields = {c: joined[c] for c in summary.columns}
+    fields["frequency_holdout"] = joined.frequency_holdout.fill_null(0).cast("int64")
+    if amount_col is not None:
+        fields["monetary_value_holdout"] = (joined.monetary_value_holdout
+                                            .fill_null(0.0).cast("float64"))
+    duration = float(_elapsed(end.normalize(), pd.Series([cal_end]), time_unit)[0])
+    fields["duration_holdout"] = ibis.literal(duration, type="float64")
+    return joined.select(**fields), clean, cal_end, end, duration
+
+
+def calibration_holdout_split_expr(
+    transactions: object,
+    *,
+    calibration_end: object,
+    observation_end: object = None,
+    customer_col: str = "customer_id",
+    date_col: str = "date",
+    amount_col: str | None = None,
+    time_unit: str = "D",
+    merge_period: str = "D",
+    duplicates: Literal["raise", "keep", "drop"] = "raise",
+) -> ir.Table:
+    """:func:`retention_kit.data.calibration_holdout_split` as a lazy Ibis table.
+
+    One row per customer acquired in the calibration period (not sorted), with
+    ``customer_col``, the calibration summary columns, ``frequency_holdout``,
+    ``monetary_value_holdout`` (with ``amount_col``) and ``duration_holdout``.
+    The input is validated now; parameters are those of
+    :func:`retention_kit.data.calibration_holdout_split`.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> path = tempfile.mkdtemp() + "/log.parquet"
+    >>> pd.DataFrame({"customer_id": [1, 1, 1, 2, 3],
+    ...               "date": pd.to_datetime(["2024-01-01", "2024-01-10", "2024-02-05",
+    ...                                       "2024-01-20", "2024-02-10"])}).to_parquet(path)
+    >>> expr = calibration_holdout_split_expr(path, calibration_end="2024-01-31",
+    ...                                       observation_end="2024-02-29")
+    >>> expr.order_by("customer_id").to_pandas()
+       customer_id  frequency  recency     T  frequency_holdout  duration_holdout
+    0            1          1      9.0  30.0                  1              29.0
+    1            2          0      0.0  11.0                  0              29.0
+    """
+    table = to_ibis(transactions)
+    expr, *_ = _split_parts(table, calibration_end=calibration_end,
+                            observation_end=observation_end, customer_col=customer_col,
+                            date_col=date_col, amount_col=amount_col, time_unit=time_unit,
+                            merge_period=merge_period, duplicates=duplicates)
+    return expr.rename({customer_col: "customer"}) if customer_col != "customer" else expr
+
+
+def calibration_holdout_split(
+    transactions: object,
+    *,
+    calibration_end: object,
+    observation_end: object = None,
+    customer_col: str = "customer_id",
+    date_col: str = "date",
+    amount_col: str | None = None,
+    time_unit: str = "D",
+    merge_period: str = "D",
+    duplicates: Literal["raise", "keep", "drop"] = "raise",
+) -> pd.DataFrame:
+    """:func:`retention_kit.data.calibration_holdout_split` computed by an engine.
+
+    Called by :func:`retention_kit.data.calibration_holdout_split` for inputs
+    that are not pandas DataFrames; returns the same DataFrame and ``attrs``.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> path = tempfile.mkdtemp() + "/log.csv"
+    >>> pd.DataFrame({"customer_id": [1, 1, 1, 2, 3],
+    ...               "date": ["2024-01-01", "2024-01-10", "2024-02-05", "2024-01-20",
+    ...                        "2024-02-10"]}).to_csv(path, index=False)
+    >>> split = calibration_holdout_split(path, calibration_end="2024-01-31",
+    ...                                   observation_end="2024-02-29")
+    >>> split[["frequency", "frequency_holdout"]].to_dict("list")
+    {'frequency': [1, 0], 'frequency_holdout': [1, 0]}
+    >>> split.attrs["n_holdout_only_customers"]
+    1
+    """
+    with _opened(transactions) as table:
+        expr, clean, cal_end, end, _ = _split_parts(
+            table, calibration_end=calibration_end, observation_end=observation_end,
+            customer_col=customer_col, date_col=date_col, amount_col=amount_col,
+            time_unit=time_unit, merge_period=merge_period, duplicates=duplicates)
+        out = _collect_summary(expr.rename({customer_col: "customer"}), customer_col)
+        firsts = clean.group_by("customer").aggregate(first=clean.date.min())
+        n_hold_only = int(firsts.filter(
+            firsts["first"] >= _ts(cal_end + pd.Timedelta(days=1))).count().to_pandas())
+    out.attrs.update(kind="btyd_summary", time_unit=time_unit,
+                     observation_end=str(cal_end.date()), merge_period=merge_period)
+    out.attrs.update(kind="btyd_calibration_holdout", calibration_end=str(cal_end.date()),
+                     observation_end=str(end.date()), n_holdout_only_customers=n_hold_only)
+    return out
+
+
+# --------------------------------------------------------------------------- cohorts
+
+
+def _period_ordinal(ts: Any, period: str) -> tuple[Any, Callable[[pd.Timestamp], int]]:
+    """Engine expression of a timestamp's pandas Period ordinal for ``period``.
+
+    Built as a linear index of consecutive periods (days since 1970 shifted to the
+    week's start day, months since year 0 shifted to the quarter's or year's
+    start month), plus the constant that makes it equal pandas' ordinal.
+    """
+    freq = pd.Period("2000-01-01", freq=period).freqstr
+    base, _, anchor = freq.partition("-")
+
+    def linear(year: Any, month: Any, days: Any) -> Any:
+        if base == "D":
+            return days
+        if base == "W":
+            start = (_WEEKDAYS.index(anchor) + 1) % 7  # weekday the week starts on
+            return (days + (3 - start + _EPOCH_DAYS_OFFSET)) // 7
+        months = year * 12 + month - 1
+        if base == "M":
+            return months
+        end_month = _MONTHS.index(anchor) + 1
+        if base == "Q":
+            return (months - end_month % 3) // 3
+        return (months - end_month % 12) // 12
+
+    def python(value: pd.Timestamp) -> int:
+        days = (value.normalize() - pd.Timestamp("1970-01-01")).days
+        return int(linear(value.year, value.month, days))
+
+    ref = pd.Timestamp("2000-01-01")
+    shift = int(pd.Period(ref, freq=period).ordinal) - python(ref)
+    expr = linear(ts.year().cast("int64"), ts.month().cast("int64"), _days(ts)) + shift
+    return expr.cast("int64"), python
+
+
+def _to_grid(frame: pd.DataFrame, value: str, cohorts: np.ndarray, n_k: int) -> np.ndarray:
+    out = np.zeros((len(cohorts), n_k))
+    if len(frame):
+        rows = pd.Index(cohorts).get_indexer(frame["cohort"].to_numpy(dtype=np.int64))
+        out[rows, frame["k"].to_numpy(dtype=np.int64)] = frame[value].to_numpy(dtype=float)
+    return out
+
+
+def cohort_table(
+    transactions: object,
+    *,
+    customer_col: str = "customer_id",
+    date_col: str = "date",
+    amount_col: str | None = None,
+    period: str = "M",
+    mode: str = "exact",
+    window: int | None = None,
+    values: str = "customers",
+    relative: bool = True,
+    observation_end: object = None,
+    include_partial: bool = False,
+    after_end: Literal["raise", "drop"] = "raise",
+    duplicates: Literal["raise", "keep", "drop"] = "raise",
+) -> pd.DataFrame:
+    """:func:`retention_kit.cohorts.cohort_table` computed by an engine.
+
+    Called by :func:`retention_kit.cohorts.cohort_table` (after it checked the
+    options) for inputs that are not pandas DataFrames. The engine counts the
+    customers (or sums revenue) per cohort and period since acquisition; only
+    those cells come back, and the table is finished in pandas as on the pandas
+    path (same index, columns, values and ``attrs``).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> path = tempfile.mkdtemp() + "/log.csv"
+    >>> pd.DataFrame({
+    ...     "customer_id": ["a", "b", "c", "a", "d", "b", "d", "e"],
+    ...     "date": ["2024-01-03", "2024-01-10", "2024-01-20", "2024-02-05",
+    ...              "2024-02-07", "2024-03-01", "2024-03-09", "2024-03-30"]}
+    ... ).to_csv(path, index=False)
+    >>> cohort_table(path, observation_end="2024-03-31").round(3)
+    period     0      1      2
+    cohort
+    2024-01  1.0  0.333  0.333
+    2024-02  1.0  1.000    NaN
+    2024-03  1.0    NaN    NaN
+    """
+    ibis = _ibis()
+    with _opened(transactions) as table:
+        clean, end, stats = _clean(
+            table, customer_col=customer_col, date_col=date_col,
+            amount_col=amount_col if values == "revenue" else None,
+            observation_end=observation_end, after_end=after_end, duplicates=duplicates)
+        end_period = pd.Period(end, freq=period)
+        complete = end.normalize() >= end_period.end_time.normalize()
+        last = (int(end_period.ordinal) if (complete or include_partial)
+                else int(end_period.ordinal) - 1)
+
+        ordinal, _ = _period_ordinal(clean.date, period)
+        rows = clean.mutate(o=ordinal)
+        firsts = rows.group_by("customer").aggregate(first=rows.o.min())
+        joined = rows.inner_join(firsts, "customer")
+        kept = joined.filter((joined["first"] <= last) & (joined.o <= last))
+        fields = {"customer": kept.customer, "cohort": kept["first"],
+                  "k": kept.o - kept["first"]}
+        if values == "revenue":
+            fields["amount"] = kept.amount
+        act = kept.select(**fields)
+
+        all_sizes = firsts.group_by("first").aggregate(size=ibis._.count()).to_pandas()
+        partial = all_sizes["first"].to_numpy(dtype=np.int64) > last
+        n_partial = int(all_sizes.loc[partial, "size"].sum())
+        sizes = all_sizes.loc[~partial]
+        if sizes.empty:
+            n_clean = int(clean.count().to_pandas())
+            raise DataError(
+                f"no complete {period!r} period is observed (the log ends {end.date()}, "
+                f"inside {end_period})",
+                n_rows=n_clean,
+                fix="pass include_partial=True, a finer period, or a later observation_end")
+        sizes = sizes.sort_values("first")
+        cohorts = sizes["first"].to_numpy(dtype=np.int64)
+        n_k = last - int(cohorts[0]) + 1
+
+        if values == "revenue":
+            cells = act.group_by(["cohort", "k"]).aggregate(v=act.amount.sum()).to_pandas()
+            grid = _to_grid(cells, "v", cohorts, n_k)
+            if mode == "rolling":
+                later = pd.DataFrame(grid[:, 1:]).T.rolling(window, min_periods=1).sum().T
+                grid[:, 1:] = later.to_numpy()
+        else:
+            pairs = act.select("customer", "cohort", "k").distinct()
+            if mode == "exact":
+                cells = pairs.group_by(["cohort", "k"]).aggregate(v=ibis._.count())
+                grid = _to_grid(cells.to_pandas(), "v", cohorts, n_k)
+            elif mode == "on_or_after":
+                kmax = pairs.group_by("customer").aggregate(cohort=pairs.cohort.min(),
+                                                           k=pairs.k.max())
+                cells = kmax.group_by(["cohort", "k"]).aggregate(v=ibis._.count())
+                hist = _to_grid(cells.to_pandas(), "v", cohorts, n_k)
+                grid = hist[:, ::-1].cumsum(axis=1)[:, ::-1]
+            else:  # rolling
+                repeat = pairs.filter(pairs.k >= 1)
+                shifted = ibis.union(*[repeat.mutate(k=repeat.k + j) for j in range(window)],
+                                     distinct=True)
+                shifted = shifted.filter(shifted.k < n_k)
+                cells = shifted.group_by(["cohort", "k"]).aggregate(v=ibis._.count())
+                grid = _to_grid(cells.to_pandas(), "v", cohorts, n_k)
+                grid[:, 0] = sizes["size"].to_numpy(dtype=float)
+
+    sizes_arr = sizes["size"].to_numpy(dtype=np.int64)
+    reached = cohorts[:, None] + np.arange(n_k)[None, :] <= last
+    grid = np.where(reached, grid, np.nan)
+    if relative:
+        grid = grid / sizes_arr.astype(float)[:, None]
+    index = pd.PeriodIndex.from_ordinals(cohorts, freq=period)
+    index.name = "cohort"
+    table_out = pd.DataFrame(grid, index=index, columns=pd.RangeIndex(n_k, name="period"))
+    table_out.attrs.update(
+        kind="cohort_table", mode=mode, window=window, values=values, relative=bool(relative),
+        period=period, include_partial=bool(include_partial),
+        observation_end=str(end.date()),
+        last_period=str(pd.Period(ordinal=last, freq=end_period.freq)),
+        n_customers_partial=n_partial,
+        cohort_size={p: int(n) for p, n in zip(index, sizes_arr, strict=True)},
+    )
+    return table_out
