@@ -61,6 +61,7 @@ from .metrics import (
     simple_clv,
 )
 from .reports import run_reports
+from .scoring import score_chunks, score_spark
 from .segments import (
     cluster_customers,
     clv_tier_summary,
@@ -123,6 +124,8 @@ __all__ = [
     "rfm_segments",
     "rfm_summary",
     "sample_size",
+    "score_chunks",
+    "score_spark",
     "segment_migration",
     "segment_summary",
     "simple_clv",
