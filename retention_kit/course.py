@@ -415,6 +415,32 @@ def stage_site(stage: str | os.PathLike[str], *, edition: str = "instructor",
     return stage
 
 
+def _failure_summary(log: str, tail: int = 2000) -> str:
+    """The part of a Jupyter Book log that says what failed.
+
+    A notebook's failing cell and its error come first (from nbclient's
+    ``CellExecutionError`` report, however long the tracebacks around it), then the
+    end of the log. Colour codes are removed.
+
+    >>> log = "x" * 5000 + "\\nnbclient.exceptions.CellExecutionError: An error occurred while "
+    >>> log += "executing the following cell:\\n------------------\\n1 / 0\\n"
+    >>> log += "\\x1b[31mZeroDivisionError\\x1b[39m: division by zero\\n\\nThe above exception"
+    >>> log += " was the direct cause\\n" + "y" * 5000
+    >>> summary = _failure_summary(log, tail=10)
+    >>> "1 / 0" in summary and "ZeroDivisionError: division by zero" in summary
+    True
+    >>> len(summary) < 400
+    True
+    """
+    plain = re.sub(r"\x1b\[[0-9;]*m", "", log)
+    start = plain.find("An error occurred while executing the following cell")
+    if start < 0:
+        return plain[-tail:]
+    end = plain.find("The above exception was the direct cause", start)
+    cell = plain[start:end if end > 0 else start + 4000].strip()
+    return f"{cell}\n...\n{plain[-tail:]}"
+
+
 def build_site(edition: str = "instructor", *, execute: bool = True,
                out: str | os.PathLike[str] | None = None,
                root: str | os.PathLike[str] | None = None, timeout: int | None = None,
@@ -486,7 +512,7 @@ def build_site(edition: str = "instructor", *, execute: bool = True,
     if run.returncode != 0 or not (html / "index.html").is_file():
         raise RuntimeError(f"jupyter-book build of the {edition} edition failed "
                            f"(exit {run.returncode}); full log in "
-                           f"{stage / '_build' / 'build.log'}:\n{log[-4000:]}")
+                           f"{stage / '_build' / 'build.log'}:\n{_failure_summary(log)}")
     if out.exists():
         shutil.rmtree(out)
     shutil.copytree(html, out)
