@@ -616,7 +616,9 @@ after_end, duplicates
 
 
 def _collect_summary(expr: ir.Table, customer_col: str) -> pd.DataFrame:
-    frame = expr.order_by(customer_col).to_pandas()
+    # Arrow straight to pandas: the summary has only ids, integers and floats, which need
+    # none of Ibis's per-column conversions (1.3 s of 4.3 s for 4.25M customers).
+    frame = expr.order_by(customer_col).to_pyarrow().to_pandas()
     out = frame.set_index(customer_col)
     out.index.name = customer_col
     out.columns.name = None
