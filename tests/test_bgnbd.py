@@ -320,3 +320,37 @@ def test_time_unit_is_recorded_and_persisted() -> None:
     model = BGNBD().fit(weekly)
     assert model.time_unit_ == "W"
     assert BGNBD.from_json(model.to_json()).time_unit_ == "W"
+
+
+def _groupby_rows(data: pd.DataFrame, w: np.ndarray) -> tuple[dict, np.ndarray]:
+    cols = list(BGNBD.data_columns)
+    grouped = data[cols].astype(float).assign(w=w).groupby(cols, sort=True)["w"].sum()
+    grouped = grouped[grouped > 0]
+    index = grouped.index.to_frame(index=False)
+    return {c: index[c].to_numpy() for c in cols}, grouped.to_numpy()
+
+
+def test_distinct_rows_equal_a_sorted_groupby_with_weights() -> None:
+    rng = np.random.default_rng(7)
+    n = 5_000
+    T = rng.integers(1, 40, n) / 7
+    data = pd.DataFrame({"frequency": rng.integers(0, 5, n),
+                         "recency": np.floor(rng.uniform(0, 1, n) * T * 7) / 7, "T": T})
+    w = rng.integers(0, 3, n).astype(float)  # zero weights drop their rows
+    cols, uw = BGNBD()._unique_rows(data, w)
+    expected_cols, expected_w = _groupby_rows(data, w)
+    assert len(uw) == len(expected_w) < n
+    np.testing.assert_array_equal(uw, expected_w)
+    for c in BGNBD.data_columns:
+        np.testing.assert_array_equal(cols[c], expected_cols[c])
+
+
+def test_distinct_rows_fall_back_when_the_combined_key_could_overflow() -> None:
+    # 1.7M distinct values per column: their product exceeds 2**62, so the key would overflow.
+    n = 1_700_000
+    recency = np.arange(n, dtype=float)
+    data = pd.DataFrame({"frequency": np.arange(n) + 1, "recency": recency, "T": recency + 1})
+    w = np.ones(n)
+    cols, uw = BGNBD()._unique_rows(data, w)
+    assert len(uw) == n and uw.sum() == n
+    np.testing.assert_array_equal(cols["T"], recency + 1)

@@ -130,7 +130,26 @@ class Model:
         if not self.compress_rows:
             keep = w > 0
             return {c: data[c].to_numpy(dtype=float)[keep] for c in self.data_columns}, w[keep]
-        frame = pd.DataFrame({c: data[c].to_numpy(dtype=float) for c in self.data_columns})
+        arrays = [data[c].to_numpy(dtype=float) for c in self.data_columns]
+        # Each column's values as sorted codes, combined into one integer key per row (in
+        # the lexicographic order of the columns); twice as fast as a groupby on the
+        # float columns. Falls back to the groupby if the key could overflow int64.
+        factored = [pd.factorize(a, sort=True) for a in arrays]
+        sizes = [len(u) for _, u in factored]
+        if float(np.prod(np.array(sizes, dtype=float))) < 2.0**62:
+            key = np.zeros(len(w), dtype=np.int64)
+            for codes, uniques in factored:
+                key = key * len(uniques) + codes
+            row_codes, keys = pd.factorize(key, sort=True)
+            totals = np.bincount(row_codes, weights=w, minlength=len(keys))
+            values = {}
+            for c, (_, uniques) in zip(reversed(self.data_columns), reversed(factored),
+                                       strict=True):
+                values[c] = np.asarray(uniques, dtype=float)[keys % len(uniques)]
+                keys = keys // len(uniques)
+            keep = totals > 0
+            return {c: values[c][keep] for c in self.data_columns}, totals[keep]
+        frame = pd.DataFrame(dict(zip(self.data_columns, arrays, strict=True)))
         frame["__w"] = w
         grouped = frame.groupby(list(self.data_columns), sort=True)["__w"].sum()
         grouped = grouped[grouped > 0]
@@ -207,9 +226,9 @@ class Model:
             # Newton polish with the numerical Hessian of the exact gradient: BFGS stops
             # on its gradient tolerance, a Newton step or two lands on the optimum.
             hess = _hessian(lambda t: objective(t)[1], theta)
-            moved = False
+            value, grad = objective(theta)
+            moved = 0.0
             for _ in range(3):
-                value, grad = objective(theta)
                 if np.max(np.abs(grad)) < 1e-12:
                     break
                 try:
@@ -217,13 +236,16 @@ class Model:
                 except np.linalg.LinAlgError:
                     break
                 trial = theta - step
-                if objective(trial)[0] <= value + 1e-15:
-                    theta, moved = trial, True
+                trial_value, trial_grad = objective(trial)
+                if trial_value <= value + 1e-15:
+                    theta, value, grad = trial, trial_value, trial_grad
+                    moved = max(moved, float(np.max(np.abs(step))))
                 else:
                     break
-            if moved:
+            # The Hessian (for the covariance) is recomputed only if the polish moved the
+            # log-parameters by more than 1e-4; below that it changes by less than that.
+            if moved > 1e-4:
                 hess = _hessian(lambda t: objective(t)[1], theta)
-            value, grad = objective(theta)
         grad_norm = float(np.max(np.abs(grad))) if np.all(np.isfinite(grad)) else np.inf
         converged = bool(np.isfinite(value) and grad_norm < max(1e-5, 100 * self.tol))
         if not converged:
