@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import shutil
+import sys
+
 import pandas as pd
 import pytest
 
@@ -28,3 +31,27 @@ def cdnow_split(cdnow_log: pd.DataFrame) -> pd.DataFrame:
 @pytest.fixture(scope="session")
 def cdnow_bgnbd(cdnow_split: pd.DataFrame) -> BGNBD:
     return BGNBD().fit(cdnow_split)
+
+
+@pytest.fixture(scope="session")
+def spark():
+    """One local Spark session for every Spark test (the JVM takes about 10 s to start)."""
+    pytest.importorskip("pyspark")
+    if shutil.which("java") is None:
+        pytest.skip("Spark needs Java (17)")
+    from pyspark.sql import SparkSession
+
+    with pytest.MonkeyPatch.context() as mp:
+        # Python workers must run this interpreter, which has retention_kit installed.
+        mp.setenv("PYSPARK_PYTHON", sys.executable)
+        session = (SparkSession.builder.master("local[2]").appName("retention_kit-tests")
+                   .config("spark.sql.shuffle.partitions", "2")
+                   .config("spark.ui.enabled", "false")
+                   .config("spark.ui.showConsoleProgress", "false")
+                   .config("spark.sql.execution.arrow.pyspark.enabled", "true")
+                   .config("spark.driver.memory", "1g")
+                   .config("spark.sql.session.timeZone", "UTC")
+                   .getOrCreate())
+        session.sparkContext.setLogLevel("ERROR")
+        yield session
+        session.stop()

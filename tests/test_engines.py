@@ -7,7 +7,6 @@ DataError (what, how many rows, first example, fix).
 
 from __future__ import annotations
 
-import shutil
 import sys
 from pathlib import Path
 
@@ -329,26 +328,6 @@ def test_not_a_dataframe_or_path_still_refused() -> None:
 
 
 # ----------------------------------------------------------------- Spark local mode
-
-
-@pytest.fixture(scope="module")
-def spark():
-    pytest.importorskip("pyspark")
-    if shutil.which("java") is None:
-        pytest.skip("Spark needs Java")
-    from pyspark.sql import SparkSession
-
-    session = (SparkSession.builder.master("local[2]").appName("retention_kit-tests")
-               .config("spark.sql.shuffle.partitions", "2")
-               .config("spark.ui.enabled", "false")
-               .config("spark.ui.showConsoleProgress", "false")
-               .config("spark.sql.execution.arrow.pyspark.enabled", "true")
-               .config("spark.driver.memory", "1g")
-               .config("spark.sql.session.timeZone", "UTC")
-               .getOrCreate())
-    session.sparkContext.setLogLevel("ERROR")
-    yield session
-    session.stop()
 
 
 @pytest.fixture(scope="module")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 import tracemalloc
 from collections.abc import Iterator
 
@@ -261,25 +260,6 @@ def spark_test(fn):
     """Starts a JVM (about 10 s once per module); pyspark's own pandas-3 deprecation noise."""
     fn = pytest.mark.filterwarnings("ignore:The copy keyword is deprecated")(fn)
     return pytest.mark.slow(fn)
-
-
-@pytest.fixture(scope="module")
-def spark():
-    pytest.importorskip("pyspark")
-    from pyspark.sql import SparkSession
-
-    with pytest.MonkeyPatch.context() as mp:
-        # Python workers must run this interpreter, which has retention_kit installed.
-        mp.setenv("PYSPARK_PYTHON", sys.executable)
-        session = (SparkSession.builder.master("local[2]")
-                   .appName("retention_kit-tests")
-                   .config("spark.sql.shuffle.partitions", "2")
-                   .config("spark.ui.enabled", "false")
-                   .config("spark.sql.session.timeZone", "UTC")
-                   .getOrCreate())
-        session.sparkContext.setLogLevel("ERROR")
-        yield session
-        session.stop()
 
 
 @pytest.fixture(scope="module")
