@@ -607,12 +607,29 @@ after_end, duplicates
     """
     _check_time_unit(time_unit)
     _merge_unit(merge_period)
-    table = to_ibis(transactions)
+    summary, _ = _summary_expr(to_ibis(transactions), customer_col=customer_col,
+                               date_col=date_col, amount_col=amount_col,
+                               observation_end=observation_end, time_unit=time_unit,
+                               merge_period=merge_period, after_end=after_end,
+                               duplicates=duplicates)
+    return summary
+
+
+def _named(expr: ir.Table, customer_col: str) -> ir.Table:
+    """The engine's ``customer`` column under the caller's name again."""
+    return expr.rename({customer_col: "customer"}) if customer_col != "customer" else expr
+
+
+def _summary_expr(table: ir.Table, *, customer_col: str, date_col: str,
+                  amount_col: str | None, observation_end: object, time_unit: str,
+                  merge_period: str, after_end: str, duplicates: str,
+                  ) -> tuple[ir.Table, pd.Timestamp]:
+    """The validated per-customer summary expression and the observation end."""
     clean, end, _ = _clean(table, customer_col=customer_col, date_col=date_col,
                            amount_col=amount_col, observation_end=observation_end,
                            after_end=after_end, duplicates=duplicates)
     summary = _summary_from_clean(clean, end, time_unit=time_unit, merge_period=merge_period)
-    return summary.rename({customer_col: "customer"}) if customer_col != "customer" else summary
+    return _named(summary, customer_col), end
 
 
 def _collect_summary(expr: ir.Table, customer_col: str) -> pd.DataFrame:
@@ -675,12 +692,11 @@ def rfm_summary(
     _check_time_unit(time_unit)
     _merge_unit(merge_period)
     with _opened(transactions) as table:
-        clean, end, _ = _clean(table, customer_col=customer_col, date_col=date_col,
-                               amount_col=amount_col, observation_end=observation_end,
-                               after_end=after_end, duplicates=duplicates)
-        summary = _summary_from_clean(clean, end, time_unit=time_unit,
-                                      merge_period=merge_period)
-        out = _collect_summary(summary.rename({customer_col: "customer"}), customer_col)
+        summary, end = _summary_expr(table, customer_col=customer_col, date_col=date_col,
+                                     amount_col=amount_col, observation_end=observation_end,
+                                     time_unit=time_unit, merge_period=merge_period,
+                                     after_end=after_end, duplicates=duplicates)
+        out = _collect_summary(summary, customer_col)
     out.attrs.update(kind="btyd_summary", time_unit=time_unit,
                      observation_end=str(end.date()), merge_period=merge_period)
     return out
@@ -764,7 +780,7 @@ def calibration_holdout_split_expr(
                             observation_end=observation_end, customer_col=customer_col,
                             date_col=date_col, amount_col=amount_col, time_unit=time_unit,
                             merge_period=merge_period, duplicates=duplicates)
-    return expr.rename({customer_col: "customer"}) if customer_col != "customer" else expr
+    return _named(expr, customer_col)
 
 
 def calibration_holdout_split(
@@ -803,14 +819,14 @@ def calibration_holdout_split(
             table, calibration_end=calibration_end, observation_end=observation_end,
             customer_col=customer_col, date_col=date_col, amount_col=amount_col,
             time_unit=time_unit, merge_period=merge_period, duplicates=duplicates)
-        out = _collect_summary(expr.rename({customer_col: "customer"}), customer_col)
+        out = _collect_summary(_named(expr, customer_col), customer_col)
         firsts = clean.group_by("customer").aggregate(first=clean.date.min())
         n_hold_only = int(firsts.filter(
             firsts["first"] >= _ts(cal_end + pd.Timedelta(days=1))).count().to_pandas())
-    out.attrs.update(kind="btyd_summary", time_unit=time_unit,
-                     observation_end=str(cal_end.date()), merge_period=merge_period)
-    out.attrs.update(kind="btyd_calibration_holdout", calibration_end=str(cal_end.date()),
-                     observation_end=str(end.date()), n_holdout_only_customers=n_hold_only)
+    out.attrs.update(kind="btyd_calibration_holdout", time_unit=time_unit,
+                     observation_end=str(end.date()), merge_period=merge_period,
+                     calibration_end=str(cal_end.date()),
+                     n_holdout_only_customers=n_hold_only)
     return out
 
 
