@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 import sys
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -55,3 +56,26 @@ def spark():
         session.sparkContext.setLogLevel("ERROR")
         yield session
         session.stop()
+
+
+#: Debian's Chromium, installed by `make browser`; Playwright never downloads its own.
+CHROMIUM = Path("/usr/bin/chromium")
+#: Flags for a closed network: without the background-networking ones Chromium keeps trying
+#: (and failing) to reach Google's services.
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync"]
+
+
+@pytest.fixture(scope="module")
+def chromium():
+    """Headless Chromium driven by Playwright (one per test module)."""
+    if not CHROMIUM.exists():
+        pytest.fail("Debian's chromium is missing: run `make browser` (apt-get install chromium)")
+    sync_api = pytest.importorskip("playwright.sync_api",
+                                   reason="playwright is in the test extra: make setup")
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), headless=True,
+                                    args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()

@@ -32,7 +32,6 @@ from retention_kit.course import BEGIN, END, build_site, course_pages
 from retention_kit.reports import external_resources
 
 ROOT = Path(__file__).resolve().parent.parent
-CHROMIUM = Path("/usr/bin/chromium")
 EDITIONS = ("instructor", "student")
 
 
@@ -232,19 +231,6 @@ def test_exercises_render_as_exercise_blocks(site: dict[str, Path]):
     assert text.count('class="solution admonition') >= 6
     # Each solution links to its exercise on the exercise page.
     assert 'href="../exercises/01_measurement_exercises.html#01_measurement-exercise-1"' in text
-
-
-@pytest.fixture(scope="module")
-def chromium():
-    if not CHROMIUM.exists():
-        pytest.fail("Debian's chromium is missing: run `make browser` (apt-get install chromium)")
-    sync_api = pytest.importorskip("playwright.sync_api",
-                                   reason="playwright is in the test extra: make setup")
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), headless=True,
-                                    args=["--no-sandbox", "--disable-dev-shm-usage"])
-        yield browser
-        browser.close()
 
 
 @pytest.mark.slow

@@ -53,10 +53,6 @@ NOTEBOOK = ROOT / "notebooks" / "client_report.ipynb"
 BROKEN = Path(__file__).resolve().parent / "data" / "clients" / "broken_shop"
 DEMO = data_dir() / "demo"
 ARTIFACTS = ROOT / "build" / "test-artifacts"
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync"]
 #: The demo clients of the batch test; marketplace runs under an odd folder name.
 ODD_ID = "Bazaarly & Co <ü> 'x'"
 BATCH = {"retailer": "retailer", "seasonal_shop": "seasonal_shop",
@@ -529,19 +525,6 @@ def test_hostile_ids_through_run_reports_stay_inside(tmp_path: Path, executor: s
 
 
 # --------------------------------------------------------------------------- the browser
-
-
-@pytest.fixture(scope="module")
-def chromium():
-    if not CHROMIUM.exists():
-        pytest.fail("Debian's chromium is missing: run `make browser` (apt-get install chromium)")
-    sync_api = pytest.importorskip("playwright.sync_api",
-                                   reason="playwright is in the test extra: make setup")
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), headless=True,
-                                    args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 def _open(browser, path: Path, shot: str | None = None) -> dict:
