@@ -8,6 +8,7 @@ DataError (what, how many rows, first example, fix).
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -59,6 +60,19 @@ def files(tmp_path_factory: pytest.TempPathFactory, sample: pd.DataFrame,
 def assert_same(ours: pd.DataFrame, theirs: pd.DataFrame) -> None:
     pd.testing.assert_frame_equal(ours, theirs)
     assert ours.attrs == theirs.attrs
+
+
+def assert_same_outcome(engine: Callable[[], pd.DataFrame],
+                        pandas: Callable[[], pd.DataFrame]) -> None:
+    """Both paths give equal frames, or both refuse the input with the same message."""
+    try:
+        expected = pandas()
+    except DataError as err:
+        with pytest.raises(DataError) as got:
+            engine()
+        assert str(got.value) == str(err)
+        return
+    assert_same(engine(), expected)
 
 
 def write_csv(tmp_path: Path, frame: pd.DataFrame, name: str = "log.csv") -> str:
@@ -202,10 +216,24 @@ def test_random_logs_equal_pandas(rows: list[tuple[int, int, int, float]], time_
     kwargs = dict(amount_col="amount", time_unit=time_unit, merge_period=merge_period,
                   duplicates="keep", observation_end="2024-06-30")
     table = ibis.memtable(log)
-    assert_same(rfm_summary(table, **kwargs), rfm_summary(log, **kwargs))
+    assert_same_outcome(lambda: rfm_summary(table, **kwargs), lambda: rfm_summary(log, **kwargs))
+    # A draw inside 2024 with period "Y" observes no complete year: both must say so.
     cohorts = dict(period=merge_period if merge_period != "h" else "D", duplicates="keep",
                    observation_end="2024-06-30", mode="on_or_after")
-    assert_same(cohort_table(table, **cohorts), cohort_table(log, **cohorts))
+    assert_same_outcome(lambda: cohort_table(table, **cohorts),
+                        lambda: cohort_table(log, **cohorts))
+
+
+def test_a_log_without_a_complete_period_fails_alike_on_both_engines() -> None:
+    """The draw that once failed CI: every purchase in 2024, yearly cohorts, end mid-2024."""
+    log = pd.DataFrame({"customer_id": [0, 0, 1], "amount": [1.0, 2.0, 3.0],
+                        "date": pd.to_datetime(["2024-01-05", "2024-03-01", "2024-02-10"])})
+    kwargs = dict(period="Y", duplicates="keep", observation_end="2024-06-30",
+                  mode="on_or_after")
+    with pytest.raises(DataError, match="no complete 'Y' period is observed"):
+        cohort_table(log, **kwargs)
+    assert_same_outcome(lambda: cohort_table(ibis.memtable(log), **kwargs),
+                        lambda: cohort_table(log, **kwargs))
 
 
 # ----------------------------------------------------------------- bad input on DuckDB
