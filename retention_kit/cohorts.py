@@ -28,15 +28,11 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from .data import (
-    TIME_UNITS,
-    _elapsed,
-    _first_example,
-    _is_engine_input,
-    _require_columns,
-    prepare_transactions,
-)
+from . import engines
+from ._checks import choice, first_example, nonnegative_columns, require_columns
+from .data import prepare_transactions
 from .errors import DataError
+from .units import check_time_unit, elapsed
 
 __all__ = [
     "CohortMode",
@@ -69,12 +65,6 @@ def _check_period(period: str) -> None:
             f"period={period!r} is not a supported period",
             fix="use 'D' (days), 'W' (weeks ending Sunday; 'W-MON' etc. for another end), "
             "'M' (calendar months), 'Q' or 'Y' (optionally anchored: 'Q-JUN', 'Y-MAR')")
-
-
-def _choice(name: str, value: object, allowed: tuple[str, ...]) -> None:
-    if value not in allowed:
-        raise DataError(f"{name}={value!r} is not one of {list(allowed)}",
-                        fix=f"pass {name} as one of {', '.join(repr(a) for a in allowed)}")
 
 
 def cohort_table(
@@ -245,8 +235,8 @@ def cohort_table(
     2024-01  1.0  0.333  0.333
     2024-02  1.0  1.000    NaN
     """
-    _choice("mode", mode, _MODES)
-    _choice("values", values, _VALUES)
+    choice("mode", mode, _MODES)
+    choice("values", values, _VALUES)
     _check_period(period)
     if mode == "rolling":
         if window is None or isinstance(window, bool) or not isinstance(
@@ -269,10 +259,8 @@ def cohort_table(
                 fix="use mode='exact' (and table.cumsum(axis=1) for cumulative revenue per "
                 "customer) or mode='rolling'")
 
-    if _is_engine_input(transactions):
-        from .engines import cohort_table as engine_cohort_table
-
-        return engine_cohort_table(
+    if engines.is_engine_input(transactions):
+        return engines.cohort_table(
             transactions, customer_col=customer_col, date_col=date_col, amount_col=amount_col,
             period=period, mode=mode, window=window, values=values, relative=relative,
             observation_end=observation_end, include_partial=include_partial,
@@ -614,7 +602,7 @@ def churn_durations(
     if not isinstance(data, pd.DataFrame):
         raise DataError(f"expected a DataFrame, got {type(data).__name__}",
                         fix="pass a subscription table or a transaction log")
-    _choice("churn_time", churn_time, ("last_purchase", "declared"))
+    choice("churn_time", churn_time, ("last_purchase", "declared"))
     if inactivity is None:
         if date_col in data.columns and mrr_col not in data.columns:
             raise DataError(
@@ -632,9 +620,7 @@ def churn_durations(
 
     days = _inactivity_days(inactivity)
     unit = "D" if time_unit is None else time_unit
-    if unit not in TIME_UNITS:
-        raise DataError(f"time_unit={unit!r} is not supported",
-                        fix=f"use one of {list(TIME_UNITS)}")
+    check_time_unit(unit)
     clean, end = prepare_transactions(
         data, customer_col=customer_col, date_col=date_col, observation_end=observation_end,
         after_end=after_end, duplicates=duplicates)
@@ -644,11 +630,11 @@ def churn_durations(
     since_last = (end_day - last) / pd.Timedelta(days=1)
     churned = (since_last >= days).to_numpy()
     if churn_time == "last_purchase":
-        duration = _elapsed(last, first, unit)
+        duration = elapsed(last, first, unit)
     else:
         declared = last + pd.Timedelta(days=days)
         stop = pd.Series(np.where(churned, declared, end_day), index=last.index)
-        duration = _elapsed(stop.astype("datetime64[ns]"), first, unit)
+        duration = elapsed(stop.astype("datetime64[ns]"), first, unit)
     out = pd.DataFrame({"start": first, "duration": duration, "churned": churned},
                        index=first.index)
     out.index.name = customer_col
@@ -679,7 +665,7 @@ def _subscription_durations(data: pd.DataFrame, *, customer_col: str, month_col:
     if time_unit not in (None, "M"):
         raise DataError(f"subscription durations are counted in months, not {time_unit!r}",
                         fix="drop time_unit (or pass 'M') for a subscription table")
-    _require_columns(data, {customer_col: "customer_col (customer id)",
+    require_columns(data, {customer_col: "customer_col (customer id)",
                             month_col: "month_col (billing month)",
                             mrr_col: "mrr_col (monthly recurring revenue)"},
                      what="the subscription table")
@@ -814,20 +800,15 @@ def _validate_survival(data: pd.DataFrame, duration_col: str, event_col: str,
               event_col: "event_col (True = churned, False = censored)"}
     if group_col is not None:
         needed[group_col] = "group_col (group to compare)"
-    _require_columns(data, needed, what="the survival data")
+    require_columns(data, needed, what="the survival data")
     cols = list(needed)
-    dur = pd.to_numeric(data[duration_col], errors="coerce")
-    bad = dur.isna() | ~np.isfinite(dur.to_numpy(dtype=float, na_value=np.nan))
-    if bad.any():
-        raise DataError(f"durations in column {duration_col!r} are missing or not finite numbers",
-                        n_rows=int(bad.sum()), example=_first_example(data, bad, cols),
-                        fix="drop or repair these customers")
-    neg = dur < 0
-    if neg.any():
-        raise DataError(f"durations in column {duration_col!r} are negative",
-                        n_rows=int(neg.sum()), example=_first_example(data, neg, cols),
-                        fix="a duration is the time from the start to churn or censoring; check "
-                        "that start and end are not swapped")
+    not_finite = f"durations in column {duration_col!r} are missing or not finite numbers"
+    nonnegative_columns(
+        data, [duration_col], shown=cols,
+        problems={"missing": not_finite, "infinite": not_finite,
+                  "negative": f"durations in column {duration_col!r} are negative"},
+        negative_fix="a duration is the time from the start to churn or censoring; check that "
+        "start and end are not swapped")
     ev = data[event_col]
     is_bool = pd.api.types.is_bool_dtype(ev.dtype)
     if not is_bool or ev.isna().any():
@@ -836,7 +817,7 @@ def _validate_survival(data: pd.DataFrame, duration_col: str, event_col: str,
         raise DataError(
             f"column {event_col!r} must hold True (churned) or False (still a customer, "
             f"censored) {how}",
-            n_rows=len(data), example=_first_example(data, ev.isna() if is_bool else
+            n_rows=len(data), example=first_example(data, ev.isna() if is_bool else
                                                      np.ones(len(data), bool), cols),
             fix=f"convert it explicitly, e.g. df[{event_col!r}] = df[{event_col!r}] == 1, after "
             "checking which value means churned")
@@ -844,7 +825,7 @@ def _validate_survival(data: pd.DataFrame, duration_col: str, event_col: str,
         miss = data[group_col].isna()
         if miss.any():
             raise DataError(f"group column {group_col!r} has missing values",
-                            n_rows=int(miss.sum()), example=_first_example(data, miss, cols),
+                            n_rows=int(miss.sum()), example=first_example(data, miss, cols),
                             fix="fill them with a group label or drop these customers")
 
 

@@ -17,15 +17,23 @@ No function here modifies the DataFrame it is given.
 
 from __future__ import annotations
 
-import difflib
-import os
-from collections.abc import Iterable
 from typing import Literal
 
 import numpy as np
 import pandas as pd
 
+from . import _checks as checks
+from . import engines
+from ._checks import (
+    SUMMARY_COLUMNS,
+    first_example,
+    nonnegative_columns,
+    plain,
+    require_columns,
+    suggest,
+)
 from .errors import DataError
+from .units import TIME_UNITS, TimeUnit, elapsed, to_naive_timestamp
 
 __all__ = [
     "TIME_UNITS",
@@ -36,104 +44,21 @@ __all__ = [
     "validate_summary",
 ]
 
-TimeUnit = Literal["D", "W", "M", "Q", "Y"]
-#: Time units accepted by the summaries. D and W are exact durations (a week is
-#: 7 days, so weeks are fractional); M, Q and Y count calendar periods.
-TIME_UNITS: dict[str, str] = {
-    "D": "days (exact)",
-    "W": "weeks of 7 days (exact, fractional)",
-    "M": "calendar months (count of month boundaries crossed)",
-    "Q": "calendar quarters (count of quarter boundaries crossed)",
-    "Y": "calendar years (count of year boundaries crossed)",
-}
-_SUMMARY_COLUMNS = ("frequency", "recency", "T")
-
-
-# --------------------------------------------------------------------------- helpers
-
-
-def _suggest(name: str, columns: Iterable[object]) -> str:
-    cols = [str(c) for c in columns]
-    lowered = {c.lower(): c for c in cols}
-    if name.lower() in lowered:
-        return f"did you mean {lowered[name.lower()]!r}? "
-    close = difflib.get_close_matches(name, cols, n=1, cutoff=0.5)
-    if close:
-        return f"did you mean {close[0]!r}? "
-    return ""
-
-
-def _require_columns(df: pd.DataFrame, needed: dict[str, str], *, what: str) -> None:
-    """Raise a DataError naming the first missing column and the closest existing one."""
-    missing = [c for c in needed if c not in df.columns]
-    if not missing:
-        return
-    name = missing[0]
-    hint = _suggest(name, df.columns)
-    raise DataError(
-        f"{what} has no column {name!r} ({needed[name]}); its columns are "
-        f"{[str(c) for c in df.columns]}",
-        n_rows=len(df),
-        fix=f"{hint}rename the column or pass its name with the "
-        f"{needed[name].split(' ')[0]} argument".replace("  ", " "),
-    )
-
-
-def _first_example(df: pd.DataFrame, mask: np.ndarray | pd.Series, cols: list[str]) -> str:
-    pos = int(np.flatnonzero(np.asarray(mask))[0])
-    values = [df[c].iloc[pos] for c in cols]
-    shown = ", ".join(f"{c}={_plain(v)!r}" for c, v in zip(cols, values, strict=True))
-    return f"row {_plain(df.index[pos])!r}: {shown}"
-
-
-def _plain(value: object) -> object:
-    """A numpy scalar as the Python value it holds (for readable messages)."""
-    if isinstance(value, pd.Timestamp):
-        return str(value)
-    return value.item() if isinstance(value, np.generic) else value
-
-
-def _is_engine_input(obj: object) -> bool:
-    """Paths, Ibis tables and Spark DataFrames go to :mod:`retention_kit.engines`.
-
-    Decided on types and module names only, so nothing heavy is imported.
-    """
-    if isinstance(obj, pd.DataFrame):
-        return False
-    if isinstance(obj, str | os.PathLike):
-        return True
-    if isinstance(obj, list | tuple):
-        return len(obj) > 0 and all(isinstance(p, str | os.PathLike) for p in obj)
-    module, name = type(obj).__module__, type(obj).__name__
-    return (module.startswith("ibis.") and name == "Table") or (
-        module.startswith("pyspark.") and name == "DataFrame")
+# Transitional aliases for the modules that still import these from here (experiments,
+# segments); they go when those modules take them from _checks.
+_first_example, _plain, _require_columns, _suggest = first_example, plain, require_columns, suggest
 
 
 def _looks_like_summary(df: pd.DataFrame) -> bool:
-    return all(c in df.columns for c in _SUMMARY_COLUMNS)
-
-
-def _to_naive_timestamp(value: object, what: str) -> pd.Timestamp:
-    try:
-        ts = pd.Timestamp(value)
-    except (TypeError, ValueError) as exc:
-        raise DataError(f"{what} {value!r} is not a date",
-                        fix="pass a date such as '1997-09-30' or a pandas Timestamp") from exc
-    if ts is pd.NaT:
-        raise DataError(f"{what} is missing (NaT)", fix="pass a date such as '1997-09-30'")
-    return ts
+    return all(c in df.columns for c in SUMMARY_COLUMNS)
 
 
 def _parse_dates(df: pd.DataFrame, date_col: str) -> pd.Series:
     raw = df[date_col]
     missing = raw.isna()
     if missing.any():
-        raise DataError(
-            f"{int(missing.sum()):,} transactions have no date in column {date_col!r}",
-            n_rows=int(missing.sum()),
-            example=_first_example(df, missing, [date_col]),
-            fix="drop or repair the rows without a date; every purchase needs one",
-        )
+        raise checks.missing_dates(date_col, int(missing.sum()),
+                                   first_example(df, missing, [date_col]))
     if isinstance(raw.dtype, pd.DatetimeTZDtype):
         return raw.dt.tz_localize(None)
     if pd.api.types.is_datetime64_any_dtype(raw):
@@ -148,8 +73,8 @@ def _parse_dates(df: pd.DataFrame, date_col: str) -> pd.Series:
         raise DataError(
             "the date column mixes timezone-aware and naive dates",
             n_rows=int((~aware).sum()),
-            example=f"{_first_example(df, aware, [date_col])} is aware but "
-            f"{_first_example(df, ~aware, [date_col])} is naive",
+            example=f"{first_example(df, aware, [date_col])} is aware but "
+            f"{first_example(df, ~aware, [date_col])} is naive",
             fix="convert every date to one time zone and drop the zone: df[col] = "
             "pd.to_datetime(df[col], utc=True).dt.tz_convert(zone).dt.tz_localize(None)",
         )
@@ -163,12 +88,9 @@ def _parse_dates(df: pd.DataFrame, date_col: str) -> pd.Series:
                         n_rows=len(df), fix="pass ISO dates such as '1997-01-01'") from exc
     bad = parsed.isna()
     if bad.any():
-        raise DataError(
-            f"dates in column {date_col!r} cannot be parsed",
-            n_rows=int(bad.sum()),
-            example=_first_example(df, bad, [date_col]),
-            fix="repair these values or parse them yourself with pd.to_datetime(..., format=...)",
-        )
+        raise checks.unparseable_dates(
+            date_col, int(bad.sum()), first_example(df, bad, [date_col]),
+            fix="repair these values or parse them yourself with pd.to_datetime(..., format=...)")
     return parsed.astype("datetime64[ns]")
 
 
@@ -235,46 +157,27 @@ def prepare_transactions(
             f"transactions must be a pandas DataFrame, got {type(transactions).__name__}",
             fix="build one with pd.DataFrame(...) or pd.read_csv(...)",
         )
-    if duplicates not in ("raise", "keep", "drop"):
-        raise DataError(f"duplicates={duplicates!r} is not one of 'raise', 'keep', 'drop'")
-    if after_end not in ("raise", "drop"):
-        raise DataError(f"after_end={after_end!r} is not one of 'raise', 'drop'")
+    checks.log_options(after_end=after_end, duplicates=duplicates)
     if len(transactions) == 0:
-        raise DataError("the transaction log is empty", n_rows=0,
-                        fix="check the filter or file that produced it")
+        raise checks.empty_log()
     if _looks_like_summary(transactions) and date_col not in transactions.columns:
-        raise DataError(
-            "this looks like a per-customer summary (it has frequency, recency and T), "
-            "not a transaction log",
-            n_rows=len(transactions),
-            fix="pass the raw log (one row per purchase, with customer and date columns); "
-            "a summary goes straight to a model's fit()",
-        )
+        raise checks.summary_not_log(len(transactions))
     needed = {customer_col: "customer_col (customer id)", date_col: "date_col (purchase date)"}
     if amount_col is not None:
         needed[amount_col] = "amount_col (spend per purchase)"
-    _require_columns(transactions, needed, what="the transaction log")
+    require_columns(transactions, needed, what="the transaction log")
 
     no_id = transactions[customer_col].isna()
     if no_id.any():
-        raise DataError(
-            f"transactions without a customer id in column {customer_col!r}",
-            n_rows=int(no_id.sum()),
-            example=_first_example(transactions, no_id, [customer_col, date_col]),
-            fix="drop anonymous purchases or give them an id; they cannot be summarised "
-            "per customer",
-        )
+        raise checks.missing_ids(customer_col, int(no_id.sum()),
+                                 first_example(transactions, no_id, [customer_col, date_col]))
 
     if duplicates != "keep":
         dup = transactions.duplicated(keep="first")
         if dup.any() and duplicates == "raise":
-            raise DataError(
-                "the log has rows identical in every column",
-                n_rows=int(dup.sum()),
-                example=_first_example(transactions, dup, [str(c) for c in transactions.columns]),
-                fix="pass duplicates='drop' if they are a double load, or duplicates='keep' "
-                "if they are genuine repeat orders (same customer, day and amount)",
-            )
+            raise checks.identical_rows(
+                int(dup.sum()),
+                first_example(transactions, dup, [str(c) for c in transactions.columns]))
     else:
         dup = None
 
@@ -287,24 +190,15 @@ def prepare_transactions(
         amount = pd.to_numeric(raw, errors="coerce")
         bad = amount.isna()
         if bad.any():
-            missing = raw.isna()
-            what = "missing" if missing[bad].all() else "not numbers"
-            raise DataError(
-                f"amounts in column {amount_col!r} are {what}",
-                n_rows=int(bad.sum()),
-                example=_first_example(transactions, bad, [customer_col, amount_col]),
-                fix="repair or drop these rows; a purchase without an amount cannot be averaged",
-            )
+            raise checks.bad_amounts(
+                amount_col, int(bad.sum()),
+                first_example(transactions, bad, [customer_col, amount_col]),
+                all_missing=bool(raw.isna()[bad].all()))
         negative = amount < 0
         if negative.any():
-            raise DataError(
-                f"amounts in column {amount_col!r} are negative (refunds or returns)",
-                n_rows=int(negative.sum()),
-                example=_first_example(transactions, negative,
-                                       [customer_col, date_col, amount_col]),
-                fix="net each refund against its purchase (or drop refunded orders) before "
-                "summarising; a refund is not a purchase and must not count as one",
-            )
+            raise checks.negative_amounts(
+                amount_col, int(negative.sum()),
+                first_example(transactions, negative, [customer_col, date_col, amount_col]))
         out["amount"] = amount.to_numpy(dtype=float)
 
     if dup is not None and dup.any():  # duplicates == "drop"
@@ -313,55 +207,23 @@ def prepare_transactions(
     if observation_end is None:
         end = out["date"].max()
     else:
-        end = _to_naive_timestamp(observation_end, "observation_end")
+        end = to_naive_timestamp(observation_end, "observation_end")
         if end.tzinfo is not None:
-            raise DataError(
-                f"observation_end {observation_end!r} is timezone-aware but the dates are naive",
-                fix="pass a naive date (the log's dates are compared as local wall-clock time)",
-            )
+            raise checks.aware_observation_end(observation_end)
     # Purchases are counted by day: anything on the observation end's day is inside.
     cutoff = end.normalize() + pd.Timedelta(days=1)
     late = (out["date"] >= cutoff).to_numpy()
     if late.any():
         if after_end == "raise":
-            raise DataError(
-                f"purchases after the observation end {end.date()}",
-                n_rows=int(late.sum()),
-                example=_first_example(transactions, late, [customer_col, date_col]),
-                fix="pass after_end='drop' to summarise only up to observation_end, use "
-                "calibration_holdout_split() to keep them as a holdout, or move observation_end",
-            )
+            raise checks.purchases_after_end(
+                end, int(late.sum()), first_example(transactions, late, [customer_col, date_col]))
         out = out.loc[~late].reset_index(drop=True)
         if out.empty:
-            raise DataError(f"no purchases on or before the observation end {end.date()}",
-                            n_rows=0, fix="choose a later observation_end")
+            raise checks.nothing_before_end(end)
     return out, end
 
 
-def _elapsed(later: pd.Series | pd.Timestamp, earlier: pd.Series, time_unit: str) -> np.ndarray:
-    """Time from ``earlier`` to ``later`` in ``time_unit`` (see :data:`TIME_UNITS`)."""
-    if time_unit not in TIME_UNITS:
-        raise DataError(f"time_unit={time_unit!r} is not supported",
-                        fix=f"use one of {list(TIME_UNITS)} ({'; '.join(TIME_UNITS.values())})")
-    if time_unit in ("D", "W"):
-        days = (later - earlier) / pd.Timedelta(days=1)
-        return np.asarray(days, dtype=float) / (7.0 if time_unit == "W" else 1.0)
-    late = pd.Series(later) if isinstance(later, pd.Series) else later
-    e_year, e_month = earlier.dt.year.to_numpy(), earlier.dt.month.to_numpy()
-    if isinstance(late, pd.Series):
-        l_year, l_month = late.dt.year.to_numpy(), late.dt.month.to_numpy()
-    else:
-        l_year, l_month = late.year, late.month
-    months = (l_year - e_year) * 12 + (l_month - e_month)
-    if time_unit == "M":
-        return np.asarray(months, dtype=float)
-    size = 3 if time_unit == "Q" else 12
-    e_idx = e_year * 12 + e_month - 1
-    l_idx = l_year * 12 + l_month - 1
-    return np.asarray(l_idx // size - e_idx // size, dtype=float)
-
-
-def _purchase_periods(clean: pd.DataFrame, merge_period: str) -> pd.DataFrame:
+def purchase_periods(clean: pd.DataFrame, merge_period: str) -> pd.DataFrame:
     """One row per customer and purchase period (same-period purchases merged).
 
     Sorted by customer then period; columns ``customer``, ``date`` (period start),
@@ -398,7 +260,7 @@ def _purchase_periods(clean: pd.DataFrame, merge_period: str) -> pd.DataFrame:
 def _per_customer(periods: pd.DataFrame) -> tuple[pd.Index, np.ndarray, np.ndarray, np.ndarray]:
     """Customers, index of their first period row, first and last period start.
 
-    ``periods`` must come from :func:`_purchase_periods` (sorted by customer, date).
+    ``periods`` must come from :func:`purchase_periods` (sorted by customer, date).
     """
     cust = periods["customer"].to_numpy()
     first_row = np.flatnonzero(np.r_[True, cust[1:] != cust[:-1]])
@@ -482,24 +344,23 @@ def rfm_summary(
     >>> len(s), int(s["frequency"].sum())
     (2357, 2457)
     """
-    if _is_engine_input(transactions):
-        from .engines import rfm_summary as engine_rfm_summary
+    if engines.is_engine_input(transactions):
 
-        return engine_rfm_summary(
+        return engines.rfm_summary(
             transactions, customer_col=customer_col, date_col=date_col, amount_col=amount_col,
             observation_end=observation_end, time_unit=time_unit, merge_period=merge_period,
             after_end=after_end, duplicates=duplicates)
     clean, end = prepare_transactions(
         transactions, customer_col=customer_col, date_col=date_col, amount_col=amount_col,
         observation_end=observation_end, after_end=after_end, duplicates=duplicates)
-    periods = _purchase_periods(clean, merge_period)
+    periods = purchase_periods(clean, merge_period)
     index, first_row, first, last = _per_customer(periods)
     n_periods = np.diff(np.append(first_row, len(periods)))
     first, last = pd.Series(first), pd.Series(last)
     out = pd.DataFrame({
         "frequency": (n_periods - 1).astype("int64"),
-        "recency": _elapsed(last, first, time_unit),
-        "T": _elapsed(end.normalize(), first, time_unit),
+        "recency": elapsed(last, first, time_unit),
+        "T": elapsed(end.normalize(), first, time_unit),
     }, index=index)
     if "amount" in periods.columns:
         spend = np.add.reduceat(periods["amount"].to_numpy(), first_row)
@@ -558,13 +419,13 @@ def rfm_segmentation_summary(
     clean, end = prepare_transactions(
         transactions, customer_col=customer_col, date_col=date_col, amount_col=amount_col,
         observation_end=observation_end, after_end=after_end, duplicates=duplicates)
-    periods = _purchase_periods(clean, merge_period)
+    periods = purchase_periods(clean, merge_period)
     index, first_row, first, last = _per_customer(periods)
     n_periods = np.diff(np.append(first_row, len(periods)))
     out = pd.DataFrame({
-        "since_last": _elapsed(end.normalize(), pd.Series(last), time_unit),
+        "since_last": elapsed(end.normalize(), pd.Series(last), time_unit),
         "purchases": n_periods.astype("int64"),
-        "tenure": _elapsed(end.normalize(), pd.Series(first), time_unit),
+        "tenure": elapsed(end.normalize(), pd.Series(first), time_unit),
     }, index=index)
     if "amount" in periods.columns:
         out["total_spend"] = np.add.reduceat(periods["amount"].to_numpy(), first_row)
@@ -627,17 +488,16 @@ def calibration_holdout_split(
     1                    1      9.0  30.0                  1              29.0
     2                    0      0.0  11.0                  0              29.0
     """
-    if _is_engine_input(transactions):
-        from .engines import calibration_holdout_split as engine_split
+    if engines.is_engine_input(transactions):
 
-        return engine_split(
+        return engines.calibration_holdout_split(
             transactions, calibration_end=calibration_end, observation_end=observation_end,
             customer_col=customer_col, date_col=date_col, amount_col=amount_col,
             time_unit=time_unit, merge_period=merge_period, duplicates=duplicates)
     clean, end = prepare_transactions(
         transactions, customer_col=customer_col, date_col=date_col, amount_col=amount_col,
         observation_end=observation_end, after_end="raise", duplicates=duplicates)
-    cal_end = _to_naive_timestamp(calibration_end, "calibration_end").normalize()
+    cal_end = to_naive_timestamp(calibration_end, "calibration_end").normalize()
     if cal_end >= end.normalize():
         raise DataError(
             f"calibration_end {cal_end.date()} is not before observation_end {end.date()}",
@@ -654,14 +514,14 @@ def calibration_holdout_split(
                           merge_period=merge_period, duplicates="keep")
     hold = clean.loc[~in_cal]
     known = hold["customer"].isin(summary.index)
-    hold_periods = _purchase_periods(hold.loc[known], merge_period)
+    hold_periods = purchase_periods(hold.loc[known], merge_period)
     grouped = hold_periods.groupby("customer")
     summary["frequency_holdout"] = grouped.size().reindex(summary.index).fillna(0).astype("int64")
     if amount_col is not None:
         summary["monetary_value_holdout"] = (
             grouped["amount"].mean().reindex(summary.index).fillna(0.0))
     summary["duration_holdout"] = float(
-        _elapsed(end.normalize(), pd.Series([cal_end]), time_unit)[0])
+        elapsed(end.normalize(), pd.Series([cal_end]), time_unit)[0])
     order = ["frequency", "recency", "T", "monetary_value", "frequency_holdout",
              "monetary_value_holdout", "duration_holdout"]
     summary = summary[[c for c in order if c in summary.columns]]
@@ -674,7 +534,7 @@ def calibration_holdout_split(
 def validate_summary(
     summary: pd.DataFrame,
     *,
-    columns: tuple[str, ...] = _SUMMARY_COLUMNS,
+    columns: tuple[str, ...] = SUMMARY_COLUMNS,
     weights: str | None = None,
     integer_columns: tuple[str, ...] | None = None,
 ) -> None:
@@ -729,36 +589,19 @@ def validate_summary(
     needed = {c: f"{c} column" for c in columns}
     if weights is not None:
         needed[weights] = "weights column"
-    _require_columns(summary, needed, what="the summary")
+    require_columns(summary, needed, what="the summary")
     cols = list(needed)
-    for col in cols:
-        values = pd.to_numeric(summary[col], errors="coerce")
-        bad = values.isna()
-        if bad.any():
-            raise DataError(f"column {col!r} has missing or non-numeric values",
-                            n_rows=int(bad.sum()), example=_first_example(summary, bad, cols),
-                            fix="drop or repair these customers")
-        neg = values < 0
-        if neg.any():
-            raise DataError(f"column {col!r} has negative values",
-                            n_rows=int(neg.sum()), example=_first_example(summary, neg, cols),
-                            fix=f"{col} cannot be negative; rebuild the summary (refunds are "
-                            "netted against purchases before summarising)")
     if integer_columns is None:
         integer_columns = tuple(c for c in ("frequency",) if c in columns)
-    for col in integer_columns:
-        values = summary[col].astype(float)
-        frac = values != np.round(values)
-        if frac.any():
-            raise DataError(f"{col} has non-integer values",
-                            n_rows=int(frac.sum()), example=_first_example(summary, frac, cols),
-                            fix=f"{col} counts whole periods or purchases; rebuild the summary")
+    nonnegative_columns(summary, cols, integer=integer_columns,
+                        negative_fix="these columns cannot be negative; rebuild the summary "
+                        "(refunds are netted against purchases before summarising)")
     if "recency" in columns and "T" in columns:
         over = summary["recency"].astype(float) > summary["T"].astype(float) + 1e-9
         if over.any():
             raise DataError(
                 "recency is greater than T",
-                n_rows=int(over.sum()), example=_first_example(summary, over, cols),
+                n_rows=int(over.sum()), example=first_example(summary, over, cols),
                 fix="recency is the age at the last purchase and T the age at the end of "
                 "observation, so recency <= T; check that both use the same time unit and "
                 "observation end")
@@ -767,6 +610,6 @@ def validate_summary(
             if odd.any():
                 raise DataError(
                     "customers with repeat purchases have recency 0",
-                    n_rows=int(odd.sum()), example=_first_example(summary, odd, cols),
+                    n_rows=int(odd.sum()), example=first_example(summary, odd, cols),
                     fix="recency must be measured from the first purchase; use a finer time_unit "
                     "or merge_period so repeat purchases have positive recency")

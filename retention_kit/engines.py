@@ -42,16 +42,10 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 import pandas as pd
 
-from .data import (
-    _SUMMARY_COLUMNS,
-    TIME_UNITS,
-    _elapsed,
-    _is_engine_input,
-    _plain,
-    _suggest,
-    _to_naive_timestamp,
-)
+from . import _checks as checks
+from ._checks import SUMMARY_COLUMNS, plain
 from .errors import DataError
+from .units import calendar_periods, check_time_unit, days_in_unit, elapsed, to_naive_timestamp
 
 if TYPE_CHECKING:  # pragma: no cover
     import ibis.expr.types as ir
@@ -88,7 +82,15 @@ def is_engine_input(obj: object) -> bool:
     >>> is_engine_input(pd.DataFrame()), is_engine_input([("a", "2024-01-01")])
     (False, False)
     """
-    return _is_engine_input(obj)
+    if isinstance(obj, pd.DataFrame):
+        return False
+    if isinstance(obj, str | os.PathLike):
+        return True
+    if isinstance(obj, list | tuple):
+        return len(obj) > 0 and all(isinstance(p, str | os.PathLike) for p in obj)
+    module, name = type(obj).__module__, type(obj).__name__
+    return (module.startswith("ibis.") and name == "Table") or (
+        module.startswith("pyspark.") and name == "DataFrame")
 
 
 def _ibis() -> Any:
@@ -242,7 +244,7 @@ def _shown(value: object) -> object:
             return None
     except (TypeError, ValueError):
         pass
-    return _plain(value)
+    return plain(value)
 
 
 def _clean(
@@ -262,28 +264,16 @@ def _clean(
     statistics of the validation query (``n``, ``min_date``).
     """
     ibis = _ibis()
-    if duplicates not in ("raise", "keep", "drop"):
-        raise DataError(f"duplicates={duplicates!r} is not one of 'raise', 'keep', 'drop'")
-    if after_end not in ("raise", "drop"):
-        raise DataError(f"after_end={after_end!r} is not one of 'raise', 'drop'")
+    checks.log_options(after_end=after_end, duplicates=duplicates)
     columns = list(table.columns)
-    if all(c in columns for c in _SUMMARY_COLUMNS) and date_col not in columns:
-        raise DataError(
-            "this looks like a per-customer summary (it has frequency, recency and T), "
-            "not a transaction log",
-            fix="pass the raw log (one row per purchase, with customer and date columns); "
-            "a summary goes straight to a model's fit()")
+    if all(c in columns for c in SUMMARY_COLUMNS) and date_col not in columns:
+        raise checks.summary_not_log(None)
     needed = {customer_col: "customer_col (customer id)", date_col: "date_col (purchase date)"}
     if amount_col is not None:
         needed[amount_col] = "amount_col (spend per purchase)"
-    missing = [c for c in needed if c not in columns]
-    if missing:
-        name = missing[0]
-        raise DataError(
-            f"the transaction log has no column {name!r} ({needed[name]}); its columns are "
-            f"{columns}",
-            fix=f"{_suggest(name, columns)}rename the column or pass its name with the "
-            f"{needed[name].split(' ')[0]} argument".replace("  ", " "))
+    error = checks.missing_column(columns, needed, what="the transaction log")
+    if error is not None:
+        raise error
     schema = table.schema()
 
     raw_date = table[date_col]
@@ -312,11 +302,9 @@ def _clean(
         amount, numeric = None, True
 
     if observation_end is not None:
-        end = _to_naive_timestamp(observation_end, "observation_end")
+        end = to_naive_timestamp(observation_end, "observation_end")
         if end.tzinfo is not None:
-            raise DataError(
-                f"observation_end {observation_end!r} is timezone-aware but the dates are naive",
-                fix="pass a naive date (the log's dates are compared as local wall-clock time)")
+            raise checks.aware_observation_end(observation_end)
     else:
         end = None
 
@@ -339,22 +327,18 @@ def _clean(
         metrics["negative"] = count(amount < 0)
     if end is not None:
         metrics["late"] = count(parsed >= _ts(end.normalize() + pd.Timedelta(days=1)))
-    stats = {k: _plain(v) for k, v in table.aggregate(**metrics).to_pandas().iloc[0].items()}
+    stats = {k: plain(v) for k, v in table.aggregate(**metrics).to_pandas().iloc[0].items()}
     stats["n"] = int(stats["n"])
     for key in metrics:
         if key not in ("max_date", "min_date", "n"):
             stats[key] = 0 if pd.isna(stats[key]) else int(stats[key])
 
     if stats["n"] == 0:
-        raise DataError("the transaction log is empty", n_rows=0,
-                        fix="check the filter or file that produced it")
+        raise checks.empty_log()
     if stats["no_id"]:
-        raise DataError(
-            f"transactions without a customer id in column {customer_col!r}",
-            n_rows=stats["no_id"],
-            example=_example(table, table[customer_col].isnull(), [customer_col, date_col]),
-            fix="drop anonymous purchases or give them an id; they cannot be summarised "
-            "per customer")
+        raise checks.missing_ids(
+            customer_col, stats["no_id"],
+            _example(table, table[customer_col].isnull(), [customer_col, date_col]))
     if duplicates != "keep":
         n_distinct = int(table.distinct().count().to_pandas())
         n_dup = stats["n"] - n_distinct
@@ -363,41 +347,27 @@ def _clean(
             counted = counted.filter(counted["_retention_kit_n"] > 1)
             first = counted.limit(1).to_pandas().iloc[0]
             shown = ", ".join(f"{c}={_shown(first[c])!r}" for c in columns)
-            raise DataError(
-                "the log has rows identical in every column",
-                n_rows=n_dup,
-                example=f"{shown} (appears {int(first['_retention_kit_n'])} times)",
-                fix="pass duplicates='drop' if they are a double load, or duplicates='keep' "
-                "if they are genuine repeat orders (same customer, day and amount)")
+            raise checks.identical_rows(
+                n_dup, f"{shown} (appears {int(first['_retention_kit_n'])} times)")
     if stats["no_date"]:
-        raise DataError(
-            f"{stats['no_date']:,} transactions have no date in column {date_col!r}",
-            n_rows=stats["no_date"],
-            example=_example(table, raw_date.isnull(), [customer_col, date_col]),
-            fix="drop or repair the rows without a date; every purchase needs one")
+        raise checks.missing_dates(
+            date_col, stats["no_date"],
+            _example(table, raw_date.isnull(), [customer_col, date_col]))
     if stats.get("bad_date"):
-        raise DataError(
-            f"dates in column {date_col!r} cannot be parsed",
-            n_rows=stats["bad_date"],
-            example=_example(table, raw_date.notnull() & parsed.isnull(),
-                             [customer_col, date_col]),
+        raise checks.unparseable_dates(
+            date_col, stats["bad_date"],
+            _example(table, raw_date.notnull() & parsed.isnull(), [customer_col, date_col]),
             fix="repair these values, store ISO dates such as '1997-01-01' or "
             "'1997-01-01 10:30:00', or parse them into a date or timestamp column first")
     if amount is not None and stats["bad_amount"]:
-        what = ("missing" if stats.get("missing_amount", stats["bad_amount"])
-                == stats["bad_amount"] else "not numbers")
-        raise DataError(
-            f"amounts in column {amount_col!r} are {what}",
-            n_rows=stats["bad_amount"],
-            example=_example(table, amount.isnull(), [customer_col, amount_col]),
-            fix="repair or drop these rows; a purchase without an amount cannot be averaged")
+        raise checks.bad_amounts(
+            amount_col, stats["bad_amount"],
+            _example(table, amount.isnull(), [customer_col, amount_col]),
+            all_missing=stats.get("missing_amount", stats["bad_amount"]) == stats["bad_amount"])
     if amount is not None and stats["negative"]:
-        raise DataError(
-            f"amounts in column {amount_col!r} are negative (refunds or returns)",
-            n_rows=stats["negative"],
-            example=_example(table, amount < 0, [customer_col, date_col, amount_col]),
-            fix="net each refund against its purchase (or drop refunded orders) before "
-            "summarising; a refund is not a purchase and must not count as one")
+        raise checks.negative_amounts(
+            amount_col, stats["negative"],
+            _example(table, amount < 0, [customer_col, date_col, amount_col]))
 
     source = table.distinct() if duplicates == "drop" and n_dup else table
     fields = {"customer": source[customer_col]}
@@ -420,15 +390,10 @@ def _clean(
         if after_end == "raise":
             if source is not table:  # count as pandas does: after dropping duplicates
                 late = int(clean.filter(clean.date >= _ts(cutoff)).count().to_pandas())
-            raise DataError(
-                f"purchases after the observation end {end.date()}",
-                n_rows=late,
-                example=_example(table, parsed >= _ts(cutoff), [customer_col, date_col]),
-                fix="pass after_end='drop' to summarise only up to observation_end, use "
-                "calibration_holdout_split() to keep them as a holdout, or move observation_end")
+            raise checks.purchases_after_end(
+                end, late, _example(table, parsed >= _ts(cutoff), [customer_col, date_col]))
         if late == stats["n"]:
-            raise DataError(f"no purchases on or before the observation end {end.date()}",
-                            n_rows=0, fix="choose a later observation_end")
+            raise checks.nothing_before_end(end)
         clean = clean.filter(clean.date < _ts(cutoff))
     return clean, end, stats
 
@@ -481,7 +446,7 @@ def _wall_seconds(ts: Any) -> Any:
 
 def _elapsed_expr(later: Any, earlier: Any, time_unit: str, *,
                   later_value: pd.Timestamp | None = None) -> Any:
-    """Engine twin of :func:`retention_kit.data._elapsed` (same float operations).
+    """Engine twin of :func:`retention_kit.units.elapsed`: the same arithmetic on Ibis.
 
     ``later_value`` replaces ``later`` with a Python timestamp (a literal).
     """
@@ -490,25 +455,14 @@ def _elapsed_expr(later: Any, earlier: Any, time_unit: str, *,
             late = int((later_value - pd.Timestamp("1970-01-01")) // pd.Timedelta(seconds=1))
         else:
             late = _wall_seconds(later)
-        days = (late - _wall_seconds(earlier)).cast("float64") / 86400.0
-        return days / 7.0 if time_unit == "W" else days
+        return days_in_unit((late - _wall_seconds(earlier)).cast("float64") / 86400.0,
+                            time_unit)
     e_year, e_month = earlier.year().cast("int64"), earlier.month().cast("int64")
     if later_value is not None:
         l_year, l_month = later_value.year, later_value.month
     else:
         l_year, l_month = later.year().cast("int64"), later.month().cast("int64")
-    if time_unit == "M":
-        return ((l_year - e_year) * 12 + (l_month - e_month)).cast("float64")
-    size = 3 if time_unit == "Q" else 12
-    e_idx = e_year * 12 + e_month - 1
-    l_idx = l_year * 12 + l_month - 1
-    return (l_idx // size - e_idx // size).cast("float64")
-
-
-def _check_time_unit(time_unit: str) -> None:
-    if time_unit not in TIME_UNITS:
-        raise DataError(f"time_unit={time_unit!r} is not supported",
-                        fix=f"use one of {list(TIME_UNITS)} ({'; '.join(TIME_UNITS.values())})")
+    return calendar_periods(l_year, l_month, e_year, e_month, time_unit).cast("float64")
 
 
 def _purchase_periods(clean: ir.Table, merge_period: str) -> ir.Table:
@@ -605,7 +559,7 @@ after_end, duplicates
     0           a          1     14.0  30.0            20.0
     1           b          0      0.0  21.0             0.0
     """
-    _check_time_unit(time_unit)
+    check_time_unit(time_unit)
     _merge_unit(merge_period)
     summary, _ = _summary_expr(to_ibis(transactions), customer_col=customer_col,
                                date_col=date_col, amount_col=amount_col,
@@ -689,7 +643,7 @@ def rfm_summary(
     1                    1      2.0  4.286            20.0
     2                    0      0.0  3.000             0.0
     """
-    _check_time_unit(time_unit)
+    check_time_unit(time_unit)
     _merge_unit(merge_period)
     with _opened(transactions) as table:
         summary, end = _summary_expr(table, customer_col=customer_col, date_col=date_col,
@@ -708,12 +662,12 @@ def _split_parts(table: ir.Table, *, calibration_end: object, observation_end: o
                  ) -> tuple[ir.Table, ir.Table, pd.Timestamp, pd.Timestamp, float]:
     """Calibration summary expression, the clean rows, both ends, holdout duration."""
     ibis = _ibis()
-    _check_time_unit(time_unit)
+    check_time_unit(time_unit)
     _merge_unit(merge_period)
     clean, end, stats = _clean(table, customer_col=customer_col, date_col=date_col,
                                amount_col=amount_col, observation_end=observation_end,
                                after_end="raise", duplicates=duplicates)
-    cal_end = _to_naive_timestamp(calibration_end, "calibration_end").normalize()
+    cal_end = to_naive_timestamp(calibration_end, "calibration_end").normalize()
     if cal_end >= end.normalize():
         raise DataError(
             f"calibration_end {cal_end.date()} is not before observation_end {end.date()}",
@@ -736,7 +690,7 @@ def _split_parts(table: ir.Table, *, calibration_end: object, observation_end: o
     if amount_col is not None:
         fields["monetary_value_holdout"] = (joined.monetary_value_holdout
                                             .fill_null(0.0).cast("float64"))
-    duration = float(_elapsed(end.normalize(), pd.Series([cal_end]), time_unit)[0])
+    duration = float(elapsed(end.normalize(), pd.Series([cal_end]), time_unit)[0])
     fields["duration_holdout"] = ibis.literal(duration, type="float64")
     return joined.select(**fields), clean, cal_end, end, duration
 

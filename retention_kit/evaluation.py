@@ -16,8 +16,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .data import _elapsed, _purchase_periods, prepare_transactions
+from .data import prepare_transactions, purchase_periods
 from .errors import DataError
+from .units import elapsed
 
 __all__ = [
     "HoldoutEvaluation",
@@ -210,7 +211,7 @@ def repeat_purchase_tracking(
                                       date_col=date_col, observation_end=observation_end,
                                       duplicates=duplicates)  # type: ignore[arg-type]
     cal_end = pd.Timestamp(calibration_end).normalize()
-    periods = _purchase_periods(clean, "D")
+    periods = purchase_periods(clean, "D")
     first = periods.groupby("customer")["date"].transform("min")
     births = periods.loc[periods["date"] == first].set_index("customer")["date"]
     births = births[births <= cal_end]
@@ -232,7 +233,7 @@ def repeat_purchase_tracking(
     counts = birth_counts.to_numpy(dtype=float)
     cumulative = np.zeros(n_steps)
     for j, edge in enumerate(edges):
-        age = _elapsed(edge - pd.Timedelta(days=1), pd.Series(birth_days), time_unit)
+        age = elapsed(edge - pd.Timedelta(days=1), pd.Series(birth_days), time_unit)
         alive = age > 0
         if alive.any():
             cumulative[j] = float(counts[alive] @ np.asarray(

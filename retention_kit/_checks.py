@@ -1,0 +1,505 @@
+"""The one validation layer: column checks, scalar and array argument checks, one template.
+
+Every module of the package checks its inputs with these functions, so one kind of bad input
+gets one rule and one message everywhere (pandas and the engines, models, metrics, cohorts,
+segments, experiments, reports).
+
+The rule for exceptions:
+
+- a bad *value* (of a column or of an argument: negative, not finite, not a whole number,
+  a percentage where a fraction belongs, not one of the choices) raises
+  :class:`~retention_kit.errors.DataError`, a :class:`ValueError`, whose message follows the
+  project's template (what is wrong, how many rows, the first example, how to fix it);
+- an object of the wrong *kind* where a specific object is expected (not a DataFrame, not a
+  fitted model, not JSON text) raises :class:`TypeError`, from the module that knows what it
+  expected.
+
+Nothing here imports anything of the package but :mod:`retention_kit.errors`.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+from collections.abc import Iterable, Sequence
+
+import numpy as np
+import pandas as pd
+
+from .errors import DataError
+
+__all__ = [
+    "SUMMARY_COLUMNS",
+    "choice",
+    "critical_z",
+    "discount_rate",
+    "first_example",
+    "fraction",
+    "missing_column",
+    "money",
+    "nonnegative_columns",
+    "number",
+    "plain",
+    "positive_numbers",
+    "require_columns",
+    "suggest",
+    "whole",
+    "whole_numbers",
+]
+
+
+#: The columns of a per-customer BTYD summary (frequency of repeat purchases, recency and T).
+SUMMARY_COLUMNS = ("frequency", "recency", "T")
+
+
+# --------------------------------------------------------------------------- messages
+
+
+def plain(value: object) -> object:
+    """A numpy scalar as the Python value it holds, a Timestamp as text (for messages).
+
+    Examples
+    --------
+    >>> plain(np.int64(3)), plain(pd.Timestamp("2024-01-31"))
+    (3, '2024-01-31 00:00:00')
+    """
+    if isinstance(value, pd.Timestamp):
+        return str(value)
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def suggest(name: str, candidates: Iterable[object]) -> str:
+    """``"did you mean 'x'? "`` for the candidate closest to ``name``, or ``""``.
+
+    Examples
+    --------
+    >>> suggest("customer_id", ["Customer_ID", "date"])
+    "did you mean 'Customer_ID'? "
+    >>> suggest("amout", ["amount", "date"])
+    "did you mean 'amount'? "
+    >>> suggest("zzz", ["amount"])
+    ''
+    """
+    cols = [str(c) for c in candidates]
+    lowered = {c.lower(): c for c in cols}
+    if name.lower() in lowered:
+        return f"did you mean {lowered[name.lower()]!r}? "
+    close = difflib.get_close_matches(name, cols, n=1, cutoff=0.5)
+    return f"did you mean {close[0]!r}? " if close else ""
+
+
+def first_example(df: pd.DataFrame, mask: np.ndarray | pd.Series, cols: Sequence[str]) -> str:
+    """``"row <label>: col=value, ..."`` for the first row where ``mask`` is true.
+
+    Examples
+    --------
+    >>> df = pd.DataFrame({"a": [1, -2], "b": ["x", "y"]}, index=[10, 11])
+    >>> first_example(df, df["a"] < 0, ["a", "b"])
+    "row 11: a=-2, b='y'"
+    """
+    pos = int(np.flatnonzero(np.asarray(mask))[0])
+    shown = ", ".join(f"{c}={plain(df[c].iloc[pos])!r}" for c in cols)
+    return f"row {plain(df.index[pos])!r}: {shown}"
+
+
+# --------------------------------------------------------------------------- columns
+
+
+def missing_column(columns: Sequence[object], needed: dict[str, str], *, what: str,
+                   n_rows: int | None = None) -> DataError | None:
+    """The error for the first of ``needed`` not in ``columns`` (None if all are there).
+
+    ``needed`` maps each column to a description whose first word is the keyword that
+    names it (``{"amount": "amount_col (money per purchase)"}``). Used for pandas frames
+    (:func:`require_columns`) and for engine tables, which know their columns but not yet
+    their row count.
+    """
+    names = [str(c) for c in columns]
+    missing = [c for c in needed if c not in names]
+    if not missing:
+        return None
+    name = missing[0]
+    return DataError(
+        f"{what} has no column {name!r} ({needed[name]}); its columns are {names}",
+        n_rows=n_rows,
+        fix=f"{suggest(name, names)}rename the column or pass its name with the "
+        f"{needed[name].split(' ')[0]} argument".replace("  ", " "),
+    )
+
+
+def require_columns(df: pd.DataFrame, needed: dict[str, str], *, what: str) -> None:
+    """Raise a DataError naming the first missing column and the closest existing one.
+
+    Examples
+    --------
+    >>> require_columns(pd.DataFrame({"Amount": [1]}), {"amount": "amount_col"}, what="the log")
+    Traceback (most recent call last):
+    ...
+    retention_kit.errors.DataError: the log has no column 'amount' (amount_col); its columns
+    are ['Amount']. Rows affected: 1. How to fix: did you mean 'Amount'? rename the column or
+    pass its name with the amount_col argument.
+    """
+    error = missing_column(list(df.columns), needed, what=what, n_rows=len(df))
+    if error is not None:
+        raise error
+
+
+def nonnegative_columns(df: pd.DataFrame, cols: Sequence[str], *,
+                        integer: Sequence[str] = (), shown: Sequence[str] | None = None,
+                        negative_fix: str = "drop or repair these rows",
+                        problems: dict[str, str] | None = None) -> None:
+    """Every value of ``cols`` a finite, non-negative number (whole in ``integer``).
+
+    One rule set for every per-customer table (BTYD and segmentation summaries, cohort
+    inputs, scores): missing or non-numeric values, infinite values, negative values and
+    fractions in whole-number columns are refused, in that order, column by column.
+
+    Parameters
+    ----------
+    df : DataFrame
+    cols : sequence of str
+        Columns to check (they must exist: see :func:`require_columns`).
+    integer : sequence of str, default ()
+        Columns that must also hold whole numbers.
+    shown : sequence of str, optional
+        Columns shown in the first example (default ``cols``).
+    negative_fix : str
+        The "how to fix" of the negative-values error.
+    problems : dict, optional
+        Wording of the problem in the caller's terms, by check (``"missing"``,
+        ``"infinite"``, ``"negative"``), e.g. ``{"negative": "durations are negative"}``.
+
+    Examples
+    --------
+    >>> df = pd.DataFrame({"frequency": [1, 2], "T": [3.0, float("inf")]})
+    >>> nonnegative_columns(df, ["frequency", "T"], integer=["frequency"])
+    Traceback (most recent call last):
+    ...
+    retention_kit.errors.DataError: column 'T' has infinite values. Rows affected: 1. First
+    example: row 1: frequency=2, T=inf. How to fix: every value must be a finite number; drop
+    or repair these rows.
+    """
+    shown = list(cols if shown is None else shown)
+    for col in cols:
+        raw = df[col]
+        if pd.api.types.is_bool_dtype(raw):
+            raise DataError(f"column {col!r} is boolean, not a number", n_rows=len(df),
+                            example=first_example(df, np.ones(len(df), bool), shown),
+                            fix=f"pass {col} as numbers")
+        values = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+        checks = (
+            ("missing", np.isnan(values), f"column {col!r} has missing or non-numeric values",
+             "drop or repair these rows"),
+            ("infinite", np.isinf(values), f"column {col!r} has infinite values",
+             "every value must be a finite number; drop or repair these rows"),
+            ("negative", values < 0, f"column {col!r} has negative values", negative_fix),
+        )
+        for key, bad, problem, fix in checks:
+            if bad.any():
+                raise DataError((problems or {}).get(key, problem), n_rows=int(bad.sum()),
+                                example=first_example(df, bad, shown), fix=fix)
+        if col in integer:
+            frac = values != np.round(values)
+            if frac.any():
+                raise DataError(f"{col} has non-integer values", n_rows=int(frac.sum()),
+                                example=first_example(df, frac, shown),
+                                fix=f"{col} counts whole periods or purchases; rebuild the "
+                                "summary")
+
+
+# --------------------------------------------------------------------------- transaction logs
+# One message per rule of :func:`retention_kit.data.prepare_transactions`, shared with its
+# engine twin in :mod:`retention_kit.engines`: each builds the error from what the caller
+# counted (rows) and found (the first example), so both paths say the same thing.
+
+
+def log_options(*, after_end: object, duplicates: object) -> None:
+    """The policy keywords of a transaction log."""
+    choice("duplicates", duplicates, ("raise", "keep", "drop"))
+    choice("after_end", after_end, ("raise", "drop"))
+
+
+def empty_log() -> DataError:
+    return DataError("the transaction log is empty", n_rows=0,
+                     fix="check the filter or file that produced it")
+
+
+def summary_not_log(n_rows: int | None) -> DataError:
+    return DataError(
+        "this looks like a per-customer summary (it has frequency, recency and T), "
+        "not a transaction log", n_rows=n_rows,
+        fix="pass the raw log (one row per purchase, with customer and date columns); "
+        "a summary goes straight to a model's fit()")
+
+
+def missing_ids(customer_col: str, n_rows: int, example: str) -> DataError:
+    return DataError(f"transactions without a customer id in column {customer_col!r}",
+                     n_rows=n_rows, example=example,
+                     fix="drop anonymous purchases or give them an id; they cannot be "
+                     "summarised per customer")
+
+
+def identical_rows(n_rows: int, example: str) -> DataError:
+    return DataError("the log has rows identical in every column", n_rows=n_rows,
+                     example=example,
+                     fix="pass duplicates='drop' if they are a double load, or "
+                     "duplicates='keep' if they are genuine repeat orders (same customer, day "
+                     "and amount)")
+
+
+def missing_dates(date_col: str, n_rows: int, example: str) -> DataError:
+    return DataError(f"{n_rows:,} transactions have no date in column {date_col!r}",
+                     n_rows=n_rows, example=example,
+                     fix="drop or repair the rows without a date; every purchase needs one")
+
+
+def unparseable_dates(date_col: str, n_rows: int, example: str, *, fix: str) -> DataError:
+    return DataError(f"dates in column {date_col!r} cannot be parsed", n_rows=n_rows,
+                     example=example, fix=fix)
+
+
+def bad_amounts(amount_col: str, n_rows: int, example: str, *, all_missing: bool) -> DataError:
+    return DataError(
+        f"amounts in column {amount_col!r} are {'missing' if all_missing else 'not numbers'}",
+        n_rows=n_rows, example=example,
+        fix="repair or drop these rows; a purchase without an amount cannot be averaged")
+
+
+def negative_amounts(amount_col: str, n_rows: int, example: str) -> DataError:
+    return DataError(f"amounts in column {amount_col!r} are negative (refunds or returns)",
+                     n_rows=n_rows, example=example,
+                     fix="net each refund against its purchase (or drop refunded orders) "
+                     "before summarising; a refund is not a purchase and must not count as one")
+
+
+def aware_observation_end(observation_end: object) -> DataError:
+    return DataError(
+        f"observation_end {observation_end!r} is timezone-aware but the dates are naive",
+        fix="pass a naive date (the log's dates are compared as local wall-clock time)")
+
+
+def purchases_after_end(end: pd.Timestamp, n_rows: int, example: str) -> DataError:
+    return DataError(f"purchases after the observation end {end.date()}", n_rows=n_rows,
+                     example=example,
+                     fix="pass after_end='drop' to summarise only up to observation_end, use "
+                     "calibration_holdout_split() to keep them as a holdout, or move "
+                     "observation_end")
+
+
+def nothing_before_end(end: pd.Timestamp) -> DataError:
+    return DataError(f"no purchases on or before the observation end {end.date()}",
+                     n_rows=0, fix="choose a later observation_end")
+
+
+# --------------------------------------------------------------------------- scalars
+
+
+def number(name: str, value: object) -> float:
+    """A finite real number (not a bool, not text), as float.
+
+    Examples
+    --------
+    >>> number("margin", 0.3)
+    0.3
+    >>> number("margin", "0.3")
+    Traceback (most recent call last):
+    ...
+    retention_kit.errors.DataError: margin='0.3' is not a number. How to fix: pass margin as a
+    number.
+    """
+    if isinstance(value, bool | np.bool_) or not isinstance(
+            value, int | float | np.integer | np.floating):
+        raise DataError(f"{name}={value!r} is not a number", fix=f"pass {name} as a number")
+    out = float(value)
+    if not math.isfinite(out):
+        raise DataError(f"{name}={value!r} is not a finite number",
+                        fix=f"pass {name} as a finite number")
+    return out
+
+
+def fraction(name: str, value: object, *, open_low: bool = True, open_high: bool = True,
+             example: str = "0.40") -> float:
+    """A share or probability; a value in (1, 100] is reported as a percentage.
+
+    Examples
+    --------
+    >>> fraction("power", 0.8)
+    0.8
+    >>> fraction("power", 80)
+    Traceback (most recent call last):
+    ...
+    retention_kit.errors.DataError: power=80 looks like a percentage; it must be a fraction
+    between 0 and 1. First example: power=80. How to fix: divide by 100: pass power=0.8 for 80%.
+    """
+    out = number(name, value)
+    low_ok = out > 0 if open_low else out >= 0
+    high_ok = out < 1 if open_high else out <= 1
+    if low_ok and high_ok:
+        return out
+    if 1 < out <= 100:
+        raise DataError(f"{name}={value!r} looks like a percentage; it must be a fraction "
+                        f"between 0 and 1", example=f"{name}={value!r}",
+                        fix=f"divide by 100: pass {name}={out / 100:g} for {out:g}%")
+    bounds = f"{'(' if open_low else '['}0, 1{')' if open_high else ']'}"
+    raise DataError(f"{name}={value!r} must be a fraction in {bounds}",
+                    fix=f"pass a share such as {example}")
+
+
+def discount_rate(value: object, *, name: str = "discount_rate",
+                  allow_zero: bool = True) -> float:
+    """A discount rate per period as a fraction in [0, 1); 5 for 5% is called a percentage.
+
+    Examples
+    --------
+    >>> discount_rate(0.01)
+    0.01
+    >>> discount_rate(8)
+    Traceback (most recent call last):
+    ...
+    retention_kit.errors.DataError: discount_rate=8 looks like a percentage: as given it means
+    800% per period. First example: discount_rate=8. How to fix: pass the rate as a fraction:
+    discount_rate=0.08 for 8%.
+    """
+    out = number(name, value)
+    if out < 0 or (out == 0 and not allow_zero):
+        raise DataError(f"{name}={value!r} is {'negative' if out < 0 else 'zero'}",
+                        fix="a discount rate is a positive fraction per period, e.g. 0.01 for "
+                        "1% a month")
+    if out >= 1:
+        raise DataError(f"{name}={value!r} looks like a percentage: as given it means "
+                        f"{100 * out:,.0f}% per period", example=f"{name}={value!r}",
+                        fix=f"pass the rate as a fraction: {name}={out / 100:g} for {out:g}%")
+    return out
+
+
+def money(name: str, value: object, *, what: str) -> float:
+    """A non-negative amount of money (a cost or a margin); a negative has the wrong sign.
+
+    Examples
+    --------
+    >>> money("cost", -2, what="the cost per customer")
+    Traceback (most recent call last):
+    ...
+    retention_kit.errors.DataError: cost=-2 has the wrong sign: the cost per customer is a
+    positive amount. First example: cost=-2. How to fix: pass cost=2; the formulas subtract
+    costs themselves.
+    """
+    out = number(name, value)
+    if out < 0:
+        raise DataError(f"{name}={value!r} has the wrong sign: {what} is a positive amount",
+                        example=f"{name}={value!r}",
+                        fix=f"pass {name}={-out:g}; the formulas subtract costs themselves")
+    return out
+
+
+def whole(name: str, value: object, *, minimum: int = 1) -> int:
+    """A whole number >= ``minimum`` (12.0 is accepted as 12), as int.
+
+    Examples
+    --------
+    >>> whole("horizon", 12.0)
+    12
+    >>> whole("horizon", 1.5)
+    Traceback (most recent call last):
+    ...
+    retention_kit.errors.DataError: horizon=1.5 must be a whole number >= 1. How to fix: pass
+    horizon as a whole number such as 12.
+    """
+    out = number(name, value)
+    if out != round(out) or out < minimum:
+        raise DataError(f"{name}={value!r} must be a whole number >= {minimum}",
+                        fix=f"pass {name} as a whole number such as {max(minimum, 12)}")
+    return int(out)
+
+
+def choice(name: str, value: object, allowed: Sequence[object]) -> None:
+    """``value`` must be one of ``allowed``; the closest one is suggested.
+
+    Examples
+    --------
+    >>> choice("mode", "exact", ("exact", "on_or_after"))
+    >>> choice("mode", "on_or_afer", ("exact", "on_or_after"))
+    Traceback (most recent call last):
+    ...
+    retention_kit.errors.DataError: mode='on_or_afer' is not one of ['exact', 'on_or_after'].
+    How to fix: did you mean 'on_or_after'? pass mode as one of 'exact', 'on_or_after'.
+    """
+    try:
+        if value in allowed:
+            return
+    except TypeError:  # an unhashable value against a set
+        pass
+    hint = suggest(str(value), allowed) if isinstance(value, str) else ""
+    raise DataError(f"{name}={value!r} is not one of {list(allowed)}",
+                    fix=f"{hint}pass {name} as one of {', '.join(repr(a) for a in allowed)}")
+
+
+def critical_z(alpha: float, *, two_sided: bool = True) -> float:
+    """The standard-normal quantile for significance level ``alpha`` (1.96 at 0.05).
+
+    A confidence level ``c`` is ``critical_z(1 - c)``.
+
+    Examples
+    --------
+    >>> round(critical_z(0.05), 4), round(critical_z(0.05, two_sided=False), 4)
+    (1.96, 1.6449)
+    """
+    from scipy.special import ndtri
+
+    return float(ndtri(1 - alpha / 2 if two_sided else 1 - alpha))
+
+
+# --------------------------------------------------------------------------- arrays
+
+
+def _shown(values: object) -> str:
+    text = repr(values)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def positive_numbers(name: str, values: object) -> np.ndarray:
+    """Finite, strictly positive numbers (a horizon, a duration), as a float array.
+
+    Examples
+    --------
+    >>> positive_numbers("t", [1, 2.5])
+    array([1. , 2.5])
+    >>> positive_numbers("t", 0)
+    Traceback (most recent call last):
+    ...
+    retention_kit.errors.DataError: the horizon t must be positive and finite. First example:
+    t=0. How to fix: pass t as a positive number of time units, e.g. t=52.
+    """
+    try:
+        arr = np.asarray(values, dtype=float)
+    except (TypeError, ValueError):
+        arr = np.array(np.nan)
+    if not np.all(np.isfinite(arr)) or np.any(arr <= 0):
+        raise DataError(f"the horizon {name} must be positive and finite",
+                        example=f"{name}={_shown(values)}",
+                        fix=f"pass {name} as a positive number of time units, e.g. {name}=52")
+    return arr
+
+
+def whole_numbers(name: str, values: object, *, minimum: int = 0) -> np.ndarray:
+    """Whole numbers of periods >= ``minimum`` (scalar or array), as a float array.
+
+    Examples
+    --------
+    >>> whole_numbers("t", [0, 3], minimum=0)
+    array([0., 3.])
+    >>> whole_numbers("t", 2.5, minimum=1)
+    Traceback (most recent call last):
+    ...
+    retention_kit.errors.DataError: t must be whole numbers of periods >= 1. First example:
+    t=2.5. How to fix: pass t as whole periods, e.g. t=12.
+    """
+    try:
+        arr = np.asarray(values, dtype=float)
+    except (TypeError, ValueError):
+        arr = np.array(np.nan)
+    if np.any(~np.isfinite(arr)) or np.any(arr < minimum) or np.any(arr != np.round(arr)):
+        raise DataError(f"{name} must be whole numbers of periods >= {minimum}",
+                        example=f"{name}={_shown(values)}",
+                        fix=f"pass {name} as whole periods, e.g. {name}={max(minimum, 12)}")
+    return arr
