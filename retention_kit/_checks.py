@@ -181,12 +181,7 @@ def nonnegative_columns(df: pd.DataFrame, cols: Sequence[str], *,
     """
     shown = list(cols if shown is None else shown)
     for col in cols:
-        raw = df[col]
-        if pd.api.types.is_bool_dtype(raw):
-            raise DataError(f"column {col!r} is boolean, not a number", n_rows=len(df),
-                            example=first_example(df, np.ones(len(df), bool), shown),
-                            fix=f"pass {col} as numbers")
-        values = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+        values = pd.to_numeric(df[col], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
         checks = (
             ("missing", np.isnan(values), f"column {col!r} has missing or non-numeric values",
              "drop or repair these rows"),
@@ -345,9 +340,12 @@ def fraction(name: str, value: object, *, open_low: bool = True, open_high: bool
                     fix=f"pass a share such as {example}")
 
 
-def discount_rate(value: object, *, name: str = "discount_rate",
-                  allow_zero: bool = True) -> float:
+def discount_rate(value: object, *, name: str = "discount_rate", allow_zero: bool = True,
+                  allow_one: bool = False, per: str = "period") -> float:
     """A discount rate per period as a fraction in [0, 1); 5 for 5% is called a percentage.
+
+    ``allow_one`` admits exactly 1 (100% per period: the models' closed forms are defined
+    there); anything above 1 is always read as a percentage.
 
     Examples
     --------
@@ -358,17 +356,23 @@ def discount_rate(value: object, *, name: str = "discount_rate",
     ...
     retention_kit.errors.DataError: discount_rate=8 looks like a percentage: as given it means
     800% per period. First example: discount_rate=8. How to fix: pass the rate as a fraction:
-    discount_rate=0.08 for 8%.
+    discount_rate=0.08 for 8%; 0.01 means 1% per period.
+    >>> discount_rate(-0.1)
+    Traceback (most recent call last):
+    ...
+    retention_kit.errors.DataError: discount_rate must be a number >= 0 per period, got -0.1. How
+    to fix: a discount rate is a fraction per period, e.g. 0.01 for 1%.
     """
     out = number(name, value)
     if out < 0 or (out == 0 and not allow_zero):
-        raise DataError(f"{name}={value!r} is {'negative' if out < 0 else 'zero'}",
-                        fix="a discount rate is a positive fraction per period, e.g. 0.01 for "
-                        "1% a month")
-    if out >= 1:
+        raise DataError(f"{name} must be a number {'>=' if allow_zero else '>'} 0 per {per}, "
+                        f"got {value!r}",
+                        fix=f"a discount rate is a fraction per {per}, e.g. 0.01 for 1%")
+    if out > 1 or (out == 1 and not allow_one):
         raise DataError(f"{name}={value!r} looks like a percentage: as given it means "
-                        f"{100 * out:,.0f}% per period", example=f"{name}={value!r}",
-                        fix=f"pass the rate as a fraction: {name}={out / 100:g} for {out:g}%")
+                        f"{100 * out:,.0f}% per {per}", example=f"{name}={value!r}",
+                        fix=f"pass the rate as a fraction: {name}={out / 100:g} for {out:g}%; "
+                        f"0.01 means 1% per {per}")
     return out
 
 
@@ -392,23 +396,31 @@ def money(name: str, value: object, *, what: str) -> float:
     return out
 
 
-def whole(name: str, value: object, *, minimum: int = 1) -> int:
+def whole(name: str, value: object, *, minimum: int = 1, unit: str | None = None,
+          hint: str = "") -> int:
     """A whole number >= ``minimum`` (12.0 is accepted as 12), as int.
+
+    ``unit`` names what is counted (``"periods"``); ``hint`` is added to the fix.
 
     Examples
     --------
     >>> whole("horizon", 12.0)
     12
-    >>> whole("horizon", 1.5)
+    >>> whole("t", 1.5, unit="periods")
     Traceback (most recent call last):
     ...
-    retention_kit.errors.DataError: horizon=1.5 must be a whole number >= 1. How to fix: pass
-    horizon as a whole number such as 12.
+    retention_kit.errors.DataError: t must be a whole number of periods >= 1, got 1.5. How to
+    fix: pass t as a whole number such as 12.
     """
-    out = number(name, value)
-    if out != round(out) or out < minimum:
-        raise DataError(f"{name}={value!r} must be a whole number >= {minimum}",
-                        fix=f"pass {name} as a whole number such as {max(minimum, 12)}")
+    if isinstance(value, bool | np.bool_) or not isinstance(
+            value, int | float | np.integer | np.floating):
+        raise DataError(f"{name}={value!r} is not a number", fix=f"pass {name} as a number")
+    out = float(value)
+    if not math.isfinite(out) or out != round(out) or out < minimum:
+        counted = f" of {unit}" if unit else ""
+        raise DataError(f"{name} must be a whole number{counted} >= {minimum}, got {value!r}",
+                        fix=f"pass {name} as a whole number such as {max(minimum, 12)}"
+                        + (f"; {hint}" if hint else ""))
     return int(out)
 
 

@@ -303,7 +303,7 @@ def test_unfitted_and_bad_arguments(bgbb: BGBB, donations: pd.DataFrame) -> None
             bgbb.expected_purchases(donations, bad)
     with pytest.raises(ValueError, match="whole number of periods >= 0"):
         bgbb.probability_alive(donations, -1)
-    with pytest.raises(ValueError, match="discount_rate must be a non-negative number per period"):
+    with pytest.raises(ValueError, match="discount_rate must be a number >= 0 per period"):
         bgbb.expected_residual_lifetime(donations, -0.1)
     with pytest.raises(ValueError, match="n must be whole numbers"):
         bgbb.probability_of_purchases(1.5, 6)

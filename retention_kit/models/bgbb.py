@@ -25,7 +25,8 @@ import numpy as np
 import pandas as pd
 from scipy.special import betaln, digamma, gammaln, hyp2f1, logsumexp, polygamma
 
-from ..data import _first_example
+from .._checks import discount_rate as check_discount_rate
+from .._checks import first_example, whole
 from ..errors import DataError
 from ._base import Columns, Model
 
@@ -204,21 +205,6 @@ def _log_hyp_one(b: np.ndarray, c: np.ndarray, discount_rate: float) -> np.ndarr
     return np.log(hyp2f1(1.0, b, c, 1.0 / (1.0 + discount_rate)))
 
 
-def _integer_horizon(t: int | float, *, minimum: int, name: str = "t") -> int:
-    value = float(t) if np.ndim(t) == 0 else np.nan
-    if not np.isfinite(value) or value < minimum or value != round(value):
-        raise ValueError(f"{name} must be a whole number of periods >= {minimum}, got {t!r}")
-    return int(round(value))
-
-
-def _discount(discount_rate: float) -> float:
-    d = float(discount_rate) if np.ndim(discount_rate) == 0 else np.nan
-    if not np.isfinite(d) or d < 0:
-        raise ValueError("discount_rate must be a non-negative number per period (0.1 for 10% "
-                         f"a period), got {discount_rate!r}")
-    return d
-
-
 class BGBB(Model):
     """Beta-geometric/beta-Bernoulli model (Fader, Hardie & Shang 2010).
 
@@ -275,7 +261,7 @@ class BGBB(Model):
         for bad, problem, fix in rules:
             if bad.any():
                 raise DataError(problem, n_rows=int(bad.sum()),
-                                example=_first_example(data, bad, cols), fix=fix)
+                                example=first_example(data, bad, cols), fix=fix)
 
     # ------------------------------------------------------------------ helpers
 
@@ -322,7 +308,7 @@ class BGBB(Model):
         >>> model.probability_alive(h).round(3).tolist()
         [0.93, 0.095, 0.108]
         """
-        horizon = _integer_horizon(t, minimum=0)
+        horizon = whole("t", t, minimum=0, unit="periods")
         alpha, beta, gamma, delta = self._param_tuple()
         x, _, n, ll, inverse = self._history(data)
         log_p = (betaln(alpha + x, beta + n - x) - betaln(alpha, beta)
@@ -360,7 +346,7 @@ class BGBB(Model):
         >>> model.expected_purchases(h, 5).round(3).tolist()
         [3.753, 0.224, 0.073]
         """
-        horizon = _integer_horizon(t, minimum=1)
+        horizon = whole("t", t, minimum=1, unit="periods")
         alpha, beta, gamma, delta = self._param_tuple()
         x, _, n, ll, inverse = self._history(data)
         log_e = (betaln(alpha + x + 1, beta + n - x) - betaln(alpha, beta)
@@ -401,7 +387,7 @@ class BGBB(Model):
         >>> model.expected_residual_lifetime(h, 0.1).round(3).tolist()
         [5.91, 0.352, 0.115]
         """
-        d = _discount(discount_rate)
+        d = check_discount_rate(discount_rate, allow_one=True)
         alpha, beta, gamma, delta = self._param_tuple()
         x, _, n, ll, inverse = self._history(data)
         log_v = (betaln(alpha + x + 1, beta + n - x) - betaln(alpha, beta)
@@ -437,7 +423,7 @@ class BGBB(Model):
         horizons = np.asarray(t, dtype=float)
         out = np.empty(horizons.shape)
         for idx, value in np.ndenumerate(horizons):
-            h = _integer_horizon(value, minimum=1)
+            h = whole("t", value, minimum=1, unit="periods")
             out[idx] = alpha / (alpha + beta) * np.exp(
                 _log_sum_alive(gamma, delta, np.zeros(1), h)[0])
         return float(out) if out.ndim == 0 else out
@@ -470,7 +456,7 @@ class BGBB(Model):
         ([0.311, 0.17, 0.121, 0.1, 0.092, 0.093, 0.113], 1.0)
         """
         self._check_fitted()
-        horizon = _integer_horizon(t, minimum=1)
+        horizon = whole("t", t, minimum=1, unit="periods")
         counts = np.asarray(n, dtype=float)
         if np.any(~np.isfinite(counts)) or np.any(counts < 0) or np.any(counts != np.round(counts)):
             raise ValueError(f"n must be whole numbers >= 0, got {n!r}")

@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 from scipy.special import betaln, digamma, expit, gammaln, hyp2f1
 
+from .._checks import positive_numbers
 from ._base import Columns, Model
 
 __all__ = ["BGNBD", "MBGNBD"]
@@ -196,7 +197,7 @@ class _BGFamily(Model):
         Series on ``data``'s index.
         """
         cols = self._columns(data)
-        horizon = _positive_horizon(t)
+        horizon = positive_numbers("t", t)
         values = _conditional_expected(np.array(self._param_tuple()), horizon,
                                        cols["frequency"], cols["recency"], cols["T"],
                                        self._modified)
@@ -227,7 +228,7 @@ class _BGFamily(Model):
         2F1(r, b; a+b-1; t/(α+t))].
         """
         self._check_fitted()
-        horizon = _positive_horizon(t)
+        horizon = positive_numbers("t", t)
         out = _unconditional_expected(np.array(self._param_tuple()), horizon, self._modified)
         return float(out) if np.ndim(out) == 0 else out
 
@@ -241,15 +242,8 @@ class _BGFamily(Model):
         if np.any(counts < 0) or np.any(counts != np.round(counts)):
             raise ValueError(f"n must be non-negative integers, got {n!r}")
         out = _probability_of_purchases(np.array(self._param_tuple()), counts,
-                                        _positive_horizon(t), self._modified)
+                                        positive_numbers("t", t), self._modified)
         return float(out) if np.ndim(out) == 0 else out
-
-
-def _positive_horizon(t: float | np.ndarray) -> np.ndarray:
-    horizon = np.asarray(t, dtype=float)
-    if not np.all(np.isfinite(horizon)) or np.any(horizon <= 0):
-        raise ValueError(f"the horizon t must be positive and finite, got {t!r}")
-    return horizon
 
 
 class BGNBD(_BGFamily):

@@ -58,6 +58,7 @@ import numpy as np
 import pandas as pd
 from scipy.special import digamma, expit, exprel, gammaln
 
+from .._checks import positive_numbers
 from ._base import Columns, Model
 
 __all__ = ["ParetoNBD", "paretonbd_loglik_grad"]
@@ -558,13 +559,6 @@ def _dert(params: np.ndarray, delta: float, x: np.ndarray, t_x: np.ndarray, T: n
 # --------------------------------------------------------------------------- the class
 
 
-def _positive_horizon(t: float | np.ndarray) -> np.ndarray:
-    horizon = np.asarray(t, dtype=float)
-    if not np.all(np.isfinite(horizon)) or np.any(horizon <= 0):
-        raise ValueError(f"the horizon t must be positive and finite, got {t!r}")
-    return horizon
-
-
 class ParetoNBD(Model):
     """Pareto/NBD model (Schmittlein, Morrison & Colombo 1987).
 
@@ -640,7 +634,7 @@ class ParetoNBD(Model):
         Series on ``data``'s index.
         """
         params, (x, t_x, T) = self._history(data)
-        horizon = _positive_horizon(t)
+        horizon = positive_numbers("t", t)
         values = _conditional_expected(params, horizon, x, t_x, T)
         return self._series(values, data, "expected_purchases")
 
@@ -668,7 +662,7 @@ class ParetoNBD(Model):
         the s = 1 limit (r β/α) log(1 + t/β).
         """
         self._check_fitted()
-        horizon = _positive_horizon(t)
+        horizon = positive_numbers("t", t)
         r, alpha, s, beta = self._param_tuple()
         out = r * beta / alpha * _lifetime_factor(s - 1, np.log1p(horizon / beta))
         return float(out) if np.ndim(out) == 0 else out
@@ -686,7 +680,7 @@ class ParetoNBD(Model):
         if np.any(counts < 0) or np.any(counts != np.round(counts)):
             raise ValueError(f"n must be non-negative integers, got {n!r}")
         out = _probability_of_purchases(np.array(self._param_tuple()), counts,
-                                        _positive_horizon(t))
+                                        positive_numbers("t", t))
         return float(out) if np.ndim(out) == 0 else out
 
     def expected_residual_lifetime(self, data: pd.DataFrame, discount_rate: float

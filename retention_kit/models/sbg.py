@@ -50,7 +50,8 @@ import numpy as np
 import pandas as pd
 from scipy.special import betaln, digamma, hyp2f1
 
-from ..data import _first_example
+from .._checks import discount_rate as check_discount_rate
+from .._checks import first_example, whole_numbers
 from ..errors import DataError
 from ._base import Columns, Model
 
@@ -300,28 +301,12 @@ def _discounted_sum(log_survival: Callable[[np.ndarray], np.ndarray], first: int
 # --------------------------------------------------------------------------- classes
 
 
-def _whole_numbers(values: ArrayLike, name: str, minimum: int) -> np.ndarray:
-    arr = np.asarray(values, dtype=float)
-    if np.any(~np.isfinite(arr)) or np.any(arr < minimum) or np.any(arr != np.round(arr)):
-        raise ValueError(f"{name} must be whole numbers of periods >= {minimum}, got {values!r}")
-    return arr
-
-
 def _shaped(values: np.ndarray, like: ArrayLike, name: str) -> float | np.ndarray | pd.Series:
     """A float for a scalar input, a Series on the input's index, or an array."""
     if isinstance(like, pd.Series):
         return pd.Series(np.asarray(values, dtype=float), index=like.index, name=name)
     values = np.asarray(values, dtype=float)
     return float(values) if values.ndim == 0 else values
-
-
-def _discount_rate(discount_rate: float, *, allow_zero: bool) -> float:
-    d = float(discount_rate) if np.ndim(discount_rate) == 0 else math.nan
-    if not math.isfinite(d) or d < 0 or (d == 0 and not allow_zero):
-        bound = ">= 0" if allow_zero else "> 0"
-        raise ValueError(f"discount_rate must be a number {bound} per period (0.1 for 10% a "
-                         f"period), got {discount_rate!r}")
-    return d
 
 
 class _DurationModel(Model):
@@ -337,7 +322,7 @@ class _DurationModel(Model):
         if short.any():
             raise DataError(
                 "duration is below 1", n_rows=int(short.sum()),
-                example=_first_example(data, short, cols),
+                example=first_example(data, short, cols),
                 fix="duration counts whole periods from acquisition (period 0) to the renewal "
                 "at which the customer left, or renewals made so far, so it is at least 1; "
                 "drop customers acquired in the current period")
@@ -346,7 +331,7 @@ class _DurationModel(Model):
         if odd.any():
             raise DataError(
                 "churned is not boolean", n_rows=int(odd.sum()),
-                example=_first_example(data, odd, cols),
+                example=first_example(data, odd, cols),
                 fix="churned is True (or 1) for a customer who left, False (or 0) for one "
                 "still a customer")
 
@@ -374,7 +359,7 @@ class _DurationModel(Model):
         float, ndarray or Series (as ``t``), non-increasing in t.
         """
         self._check_fitted()
-        values = np.exp(self._log_survival(_whole_numbers(t, "t", 0)))
+        values = np.exp(self._log_survival(whole_numbers("t", t, minimum=0)))
         return _shaped(values, t, "survival")
 
     def retention_rate(self, t: ArrayLike) -> float | np.ndarray | pd.Series:
@@ -390,7 +375,7 @@ class _DurationModel(Model):
         float, ndarray or Series (as ``t``).
         """
         self._check_fitted()
-        arr = _whole_numbers(t, "t", 1)
+        arr = whole_numbers("t", t, minimum=1)
         values = np.exp(self._log_survival(arr) - self._log_survival(arr - 1))
         return _shaped(values, t, "retention_rate")
 
@@ -407,7 +392,7 @@ class _DurationModel(Model):
         float, ndarray or Series (as ``t``).
         """
         self._check_fitted()
-        arr = _whole_numbers(t, "t", 1)
+        arr = whole_numbers("t", t, minimum=1)
         log_s1, log_s0 = self._log_survival(arr), self._log_survival(arr - 1)
         values = np.exp(log_s0 + _log1mexp(np.minimum(log_s1 - log_s0, 0.0)))
         return _shaped(values, t, "probability_of_churn")
@@ -472,7 +457,7 @@ class SBG(_DurationModel):
         """
         self._check_fitted()
         alpha, beta = self._param_tuple()
-        arr = _whole_numbers(t, "t", 1)
+        arr = whole_numbers("t", t, minimum=1)
         return _shaped((beta + arr - 1) / (alpha + beta + arr - 1), t, "retention_rate")
 
     def expected_lifetime(self, discount_rate: float) -> float:
@@ -502,7 +487,7 @@ class SBG(_DurationModel):
         1.7562
         """
         self._check_fitted()
-        d = _discount_rate(discount_rate, allow_zero=True)
+        d = check_discount_rate(discount_rate, allow_zero=True, allow_one=True)
         return sbg_discounted_lifetime(np.array(self._param_tuple()), d)
 
     def expected_residual_lifetime(self, n: ArrayLike, discount_rate: float,
@@ -541,8 +526,8 @@ class SBG(_DurationModel):
         True
         """
         self._check_fitted()
-        d = _discount_rate(discount_rate, allow_zero=True)
-        arr = _whole_numbers(n, "n", 0)
+        d = check_discount_rate(discount_rate, allow_zero=True, allow_one=True)
+        arr = whole_numbers("n", n, minimum=0)
         values = sbg_discounted_residual_lifetime(np.array(self._param_tuple()), arr, d)
         return _shaped(values, n, "expected_residual_lifetime")
 
@@ -601,7 +586,7 @@ class BdW(_DurationModel):
         1.7562
         """
         self._check_fitted()
-        d = _discount_rate(discount_rate, allow_zero=False)
+        d = check_discount_rate(discount_rate, allow_zero=False, allow_one=True)
         return _discounted_sum(self._log_survival, 0, 0, d)
 
     def expected_residual_lifetime(self, n: ArrayLike, discount_rate: float,
@@ -623,8 +608,8 @@ class BdW(_DurationModel):
         float, ndarray or Series (as ``n``).
         """
         self._check_fitted()
-        d = _discount_rate(discount_rate, allow_zero=False)
-        arr = _whole_numbers(n, "n", 0)
+        d = check_discount_rate(discount_rate, allow_zero=False, allow_one=True)
+        arr = whole_numbers("n", n, minimum=0)
         out = np.empty(arr.shape)
         for value in np.unique(arr):
             k = int(value)
