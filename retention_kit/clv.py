@@ -47,6 +47,7 @@ from __future__ import annotations
 
 import copy
 import warnings
+from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
 import numpy as np
@@ -56,6 +57,10 @@ from .errors import DataError, NumericalWarning
 
 __all__ = [
     "DAYS_PER_MONTH",
+    "CLVSchedule",
+    "check_clv_time_unit",
+    "clv_per_row",
+    "clv_schedule",
     "SpendModel",
     "TransactionModel",
     "clv_interval",
@@ -134,7 +139,12 @@ def _days(unit: str, days_per_month: float, what: str) -> float:
 # --------------------------------------------------------------------------- checks
 
 
-def _check_time_unit(data: pd.DataFrame, transaction_model: Any, time_unit: str) -> None:
+def check_clv_time_unit(data: pd.DataFrame, transaction_model: Any, time_unit: str) -> None:
+    """Refuse a ``time_unit`` that differs from the data's or the fitted model's unit.
+
+    The data declare their unit in ``data.attrs["time_unit"]`` (set by the summaries); a
+    model fitted on such data records it as ``time_unit_``.
+    """
     if not isinstance(data, pd.DataFrame):
         raise DataError(f"data must be a pandas DataFrame, got {type(data).__name__}",
                         fix="pass the per-customer summary (rfm_summary)")
@@ -259,6 +269,65 @@ def _compute(transaction_model: Any, spend_model: Any, data: pd.DataFrame,
     raise error
 
 
+@dataclass(frozen=True)
+class CLVSchedule:
+    """The checked options of a CLV and its time grid, computed once for many frames.
+
+    Built by :func:`clv_schedule`. ``times`` are the cumulative times ``t_j`` in the data's
+    time unit and ``discount`` the factors ``(1 + d) ** (-j / steps_per_period)``,
+    ``j = 1 .. horizon * steps_per_period``.
+    """
+
+    time_unit: str
+    horizon: int
+    discount_period: str
+    discount_rate: float
+    margin: float
+    steps_per_period: int
+    days_per_month: float
+    times: np.ndarray = field(repr=False)
+    discount: np.ndarray = field(repr=False)
+
+    def attrs(self) -> dict[str, Any]:
+        """The options as recorded in a CLV Series' ``attrs``."""
+        return _units(self.time_unit, self.horizon, self.discount_period, self.discount_rate,
+                      self.margin, self.steps_per_period, self.days_per_month)
+
+
+def clv_schedule(*, time_unit: TimeUnit, horizon: int, discount_period: TimeUnit,
+                 discount_rate: float, margin: float = 1.0, steps_per_period: int = 1,
+                 days_per_month: float = DAYS_PER_MONTH) -> CLVSchedule:
+    """Check the CLV options once and build their time grid (see :class:`CLVSchedule`).
+
+    The options mean what they mean in :func:`customer_lifetime_value`.
+
+    Examples
+    --------
+    >>> plan = clv_schedule(time_unit="W", horizon=2, discount_period="M", discount_rate=0.01)
+    >>> plan.times.round(3).tolist(), plan.discount.round(4).tolist()
+    ([4.348, 8.696], [0.9901, 0.9803])
+    """
+    horizon, steps = _check_options(horizon, time_unit, discount_period, discount_rate, margin,
+                                    steps_per_period, days_per_month)
+    times, discount = _schedule(horizon, steps, time_unit, discount_period, discount_rate,
+                                days_per_month)
+    return CLVSchedule(time_unit, horizon, discount_period, float(discount_rate),
+                       float(margin), steps, float(days_per_month), times, discount)
+
+
+def clv_per_row(transaction_model: TransactionModel, spend_model: SpendModel,
+                data: pd.DataFrame, schedule: CLVSchedule) -> np.ndarray:
+    """The CLV of every row of ``data`` on a :class:`CLVSchedule`, as a float array.
+
+    The engine of :func:`customer_lifetime_value` and of the chunked and Spark scoring in
+    :mod:`retention_kit.scoring`: the models are evaluated once per distinct history.
+    """
+    check_clv_time_unit(data, transaction_model, schedule.time_unit)
+    values, _, codes = _compute(transaction_model, spend_model, data, schedule.times,
+                                schedule.discount, schedule.margin)
+    return values[codes]
+
+
 def customer_lifetime_value(
     transaction_model: TransactionModel,
     spend_model: SpendModel,
@@ -364,16 +433,13 @@ def customer_lifetime_value(
     >>> round(clv.sum())
     71552
     """
-    horizon, steps = _check_options(horizon, time_unit, discount_period, discount_rate, margin,
-                                    steps_per_period, days_per_month)
-    _check_time_unit(data, transaction_model, time_unit)
-    times, discount = _schedule(horizon, steps, time_unit, discount_period, discount_rate,
-                                days_per_month)
-    values, _, codes = _compute(transaction_model, spend_model, data, times, discount,
-                                float(margin))
-    out = pd.Series(values[codes], index=data.index, name="clv")
-    out.attrs.update(_units(time_unit, horizon, discount_period, discount_rate, margin, steps,
-                            days_per_month))
+    schedule = clv_schedule(time_unit=time_unit, horizon=horizon,
+                            discount_period=discount_period, discount_rate=discount_rate,
+                            margin=margin, steps_per_period=steps_per_period,
+                            days_per_month=days_per_month)
+    out = pd.Series(clv_per_row(transaction_model, spend_model, data, schedule),
+                    index=data.index, name="clv")
+    out.attrs.update(schedule.attrs())
     return out
 
 
@@ -513,7 +579,7 @@ margin, steps_per_period, days_per_month
         raise ValueError(f"level must be in (0, 1), got {level!r}")
     if isinstance(n_draws, bool) or not isinstance(n_draws, int | np.integer) or n_draws < 2:
         raise ValueError(f"n_draws must be an integer >= 2, got {n_draws!r}")
-    _check_time_unit(data, transaction_model, time_unit)
+    check_clv_time_unit(data, transaction_model, time_unit)
     times, discount = _schedule(horizon, steps, time_unit, discount_period, discount_rate,
                                 days_per_month)
     estimate, distinct, codes = _compute(transaction_model, spend_model, data, times, discount,

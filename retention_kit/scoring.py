@@ -42,15 +42,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .clv import (
-    DAYS_PER_MONTH,
-    TimeUnit,
-    _check_options,
-    _check_time_unit,
-    _compute,
-    _schedule,
-)
-from .data import _require_columns
+from ._checks import require_columns
+from .clv import DAYS_PER_MONTH, TimeUnit, check_clv_time_unit, clv_per_row, clv_schedule
 from .errors import DataError
 
 __all__ = ["PREDICTION_COLUMNS", "score_chunks", "score_spark", "score_summary"]
@@ -70,29 +63,26 @@ def _prepared(transaction_model: Any, spend_model: Any, time_unit: str, horizon:
         raise ValueError("discount_rate is required with a spend model (the CLV discounts "
                          "each period's purchases): pass e.g. discount_rate=0.01 per "
                          f"{discount_period!r}")
-    rate = 0.0 if discount_rate is None else discount_rate
-    horizon, steps = _check_options(horizon, time_unit, discount_period, rate, margin,
-                                    steps_per_period, days_per_month)
-    times, discount = _schedule(horizon, steps, time_unit, discount_period, rate,
-                                days_per_month)
+    schedule = clv_schedule(time_unit=time_unit, horizon=horizon,
+                            discount_period=discount_period,
+                            discount_rate=0.0 if discount_rate is None else discount_rate,
+                            margin=margin, steps_per_period=steps_per_period,
+                            days_per_month=days_per_month)
     return {"transaction_model": transaction_model, "spend_model": spend_model,
-            "time_unit": time_unit, "times": times, "discount": discount,
-            "margin": float(margin)}
+            "schedule": schedule}
 
 
 def _score(data: pd.DataFrame, plan: dict[str, Any]) -> pd.DataFrame:
     model, spend_model = plan["transaction_model"], plan["spend_model"]
-    _check_time_unit(data, model, plan["time_unit"])
-    times = plan["times"]
+    schedule = plan["schedule"]
+    check_clv_time_unit(data, model, schedule.time_unit)
     out = pd.DataFrame(index=data.index)
-    out["expected_purchases"] = np.asarray(model.expected_purchases(data, float(times[-1])),
-                                           dtype=float)
+    out["expected_purchases"] = np.asarray(
+        model.expected_purchases(data, float(schedule.times[-1])), dtype=float)
     out["probability_alive"] = np.asarray(model.probability_alive(data), dtype=float)
     if spend_model is not None:
         out["expected_spend"] = np.asarray(spend_model.expected_spend(data), dtype=float)
-        values, _, codes = _compute(model, spend_model, data, times, plan["discount"],
-                                    plan["margin"])
-        out["clv"] = values[codes]
+        out["clv"] = clv_per_row(model, spend_model, data, schedule)
     return out
 
 
@@ -216,7 +206,7 @@ def _parquet_sources(path: str | os.PathLike[str], columns: list[str], customer_
                 f"its columns are {names}",
                 fix="pass customer_col=<the id column>, or write the summary with "
                 "summary.to_parquet(path, index=True) so that its index is stored")
-        _require_columns(pd.DataFrame(columns=names),
+        require_columns(pd.DataFrame(columns=names),
                          {c: "a model input column" for c in columns},
                          what=f"the Parquet file {str(file)!r}")
         attrs = json.loads(metadata[b"PANDAS_ATTRS"]) if metadata and (
@@ -476,11 +466,11 @@ days_per_month
                "steps_per_period": steps_per_period, "days_per_month": days_per_month}
     _prepared(model, spend, **options)  # checks the options on the driver
     columns = _needed_columns((model, spend))
-    _require_columns(pd.DataFrame(columns=summary_sdf.columns),
+    require_columns(pd.DataFrame(columns=summary_sdf.columns),
                      {customer_col: "the customer id (customer_col)",
                       **{c: "a model input column" for c in columns}},
                      what="summary_sdf")
-    _check_time_unit(pd.DataFrame(columns=columns), model, time_unit)
+    check_clv_time_unit(pd.DataFrame(columns=columns), model, time_unit)
 
     names = list(PREDICTION_COLUMNS if spend is not None else PREDICTION_COLUMNS[:2])
     id_field = summary_sdf.schema[customer_col]
