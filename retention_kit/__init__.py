@@ -12,6 +12,9 @@ nothing and changes no global state.
 
 from __future__ import annotations
 
+from importlib import metadata as _metadata
+from typing import Any
+
 from .clv import clv_interval, customer_lifetime_value
 from .cohorts import churn_durations, cohort_table, retention_curve, survival
 from .data import calibration_holdout_split, rfm_segmentation_summary, rfm_summary
@@ -60,7 +63,6 @@ from .metrics import (
     revenue_retention,
     simple_clv,
 )
-from .reports import run_reports
 from .scoring import score_chunks, score_spark
 from .segments import (
     cluster_customers,
@@ -71,7 +73,24 @@ from .segments import (
     segment_summary,
 )
 
-__version__ = "0.1.0"
+try:  # one source for the version: the package metadata (pyproject.toml)
+    __version__ = _metadata.version("retention_kit")
+except _metadata.PackageNotFoundError:  # pragma: no cover - a source tree never installed
+    __version__ = "unknown"
+
+
+def __getattr__(name: str) -> Any:
+    # The batch runner (papermill, nbconvert) loads only when asked for: importing the
+    # package or its models never loads the report code.
+    if name == "run_reports":
+        from .reports import run_reports
+
+        return run_reports
+    raise AttributeError(f"module 'retention_kit' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | {"run_reports"})
 
 __all__ = [
     "ConvergenceError",
