@@ -325,5 +325,6 @@ def test_from_params_predicts_identically(fitted: Fitted) -> None:
 def test_json_of_another_model_class_is_refused(fitted: Fitted) -> None:
     name = fitted.case.cls.__name__
     other = next(c.cls for c in CASES if c.cls is not fitted.case.cls)
-    with pytest.raises(DataError, match=rf"holds a '{name}' model, not a {other.__name__}"):
+    with pytest.raises(DataError, match=rf"holds a '{name}' model, not a {other.__name__}"
+                                        rf".*load it with {name}"):
         other.from_json(fitted.model.to_json())
