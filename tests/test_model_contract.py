@@ -9,12 +9,14 @@ estimates, reprs with values) stay in the per-model test files.
 
 from __future__ import annotations
 
+import ast
 import copy
 import inspect
 import json
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -163,6 +165,16 @@ def test_every_model_is_checked() -> None:
     assert classes == {c.cls for c in CASES}
 
 
+def test_models_do_not_import_the_package_root() -> None:
+    # The version comes from the package metadata: models import only lower layers.
+    for path in Path(models.__file__).parent.glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom):
+                root = (node.level == 2 and node.module is None
+                        or node.level == 0 and node.module == "retention_kit")
+                assert not root, f"{path.name}:{node.lineno} imports the package root"
+
+
 # ----------------------------------------------------------------- constructor and options
 
 
@@ -175,6 +187,8 @@ def test_constructor_only_stores_options(case: Case) -> None:
     given = {"penalizer": 0.01, "tol": 1e-7, "max_iter": 321,
              "initial_params": dict.fromkeys(case.cls.param_names, 1.5)}
     assert case.cls(**given).get_params() == given
+    # ... and validates nothing: bad options fail at fit, as in scikit-learn.
+    assert case.cls(tol="not a number", max_iter=-1).tol == "not a number"
 
 
 def test_set_params_returns_self_and_refuses_unknown_names(case: Case) -> None:
