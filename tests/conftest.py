@@ -1,18 +1,26 @@
-"""Fixtures shared by several test modules: the CDNOW sample as the papers split it."""
+"""Fixtures shared by several test modules.
+
+The CDNOW data (the summary of the papers, and the sample log as the papers split it),
+the finite-difference gradient of the model tests, Spark and Chromium. With pytest's
+importlib import mode this file is not importable from the tests: helpers are fixtures
+(``five_point_gradient`` returns the function).
+"""
 
 from __future__ import annotations
 
 import os
 import shutil
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 from hypothesis import HealthCheck, settings
 
 from retention_kit.data import calibration_holdout_split
-from retention_kit.datasets import load_cdnow_transactions
+from retention_kit.datasets import load_cdnow_summary, load_cdnow_transactions
 from retention_kit.models import BGNBD
 
 # Property tests: CI must not depend on luck. `CI=true` (set by .ci/run) selects a
@@ -27,6 +35,45 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE")
 #: Calibration end of the BG/NBD paper: weeks 1-39 calibration, 40-78 holdout. (Test
 #: modules repeat the date as CAL_END: with importlib import mode conftest is not importable.)
 CDNOW_CALIBRATION_END = "1997-09-30"
+
+
+@pytest.fixture(scope="session")
+def cdnow() -> pd.DataFrame:
+    """The CDNOW summary of Fader, Hardie & Lee (2005): 2,357 customers, weeks 1-39.
+
+    Shared by every test module: tests copy it before changing it.
+    """
+    return load_cdnow_summary()
+
+
+def _five_point_gradient(f: Callable[[np.ndarray], np.ndarray], params: np.ndarray,
+                         rel: float = 1e-3) -> np.ndarray:
+    """Fourth-order central differences of per-row values ``f(params)``, (n, k).
+
+    Column j is (8 (f(p + h e_j) - f(p - h e_j)) - (f(p + 2h e_j) - f(p - 2h e_j))) / 12h
+    with h = ``rel`` · params[j].
+    """
+    cols = []
+    for j in range(len(params)):
+        h = rel * params[j]
+
+        def at(k: int, j: int = j, h: float = h) -> np.ndarray:
+            p = params.copy()
+            p[j] += k * h
+            return f(p)
+
+        cols.append((8 * (at(1) - at(-1)) - (at(2) - at(-2))) / (12 * h))
+    return np.column_stack(cols)
+
+
+@pytest.fixture(scope="session")
+def five_point_gradient() -> Callable[..., np.ndarray]:
+    """The five-point finite-difference gradient ``(f, params, rel=1e-3) -> (n, k)``.
+
+    Checks the models' exact gradients: ``f`` maps a parameter vector to per-row
+    log-likelihoods.
+    """
+    return _five_point_gradient
 
 
 @pytest.fixture(scope="session")

@@ -1,8 +1,10 @@
-"""BG/BB against Fader, Hardie & Shang (2010), lifetimes 0.11.3, and explicit sums."""
+"""BG/BB against Fader, Hardie & Shang (2010), lifetimes 0.11.3, and explicit sums.
+
+The model contract (JSON, determinism, index, not fitted...) is in test_model_contract.
+"""
 
 from __future__ import annotations
 
-import json
 import warnings
 
 import numpy as np
@@ -10,7 +12,7 @@ import pandas as pd
 import pytest
 
 from retention_kit.datasets import load_donations
-from retention_kit.errors import DataError, NotFittedError
+from retention_kit.errors import DataError
 from retention_kit.models.bgbb import BGBB, _log_sum_alive, bgbb_loglik_grad
 
 
@@ -40,20 +42,6 @@ def random_histories(m: int, seed: int, max_n: int = 12) -> pd.DataFrame:
                         index=pd.Index([f"d{i}" for i in range(m)], name="donor"))
 
 
-def five_point_gradient(f, params: np.ndarray, rel: float = 1e-3) -> np.ndarray:
-    cols = []
-    for j in range(len(params)):
-        h = rel * params[j]
-
-        def at(k: int, j: int = j, h: float = h) -> np.ndarray:
-            p = params.copy()
-            p[j] += k * h
-            return f(p)
-
-        cols.append((8 * (at(1) - at(-1)) - (at(2) - at(-2))) / (12 * h))
-    return np.column_stack(cols)
-
-
 # ----------------------------------------------------------------- published values
 
 
@@ -74,16 +62,10 @@ def test_fit_on_individual_donors_equals_weighted_fit(donations: pd.DataFrame,
     assert direct.loglik_ == pytest.approx(bgbb.loglik_, abs=1e-6)
 
 
-def test_two_fits_are_identical(donations: pd.DataFrame, bgbb: BGBB) -> None:
-    again = BGBB().fit(donations, weights="weights")
-    assert again.params_.equals(bgbb.params_)
-    assert again.cov_.equals(bgbb.cov_)
-
-
 # ----------------------------------------------------------------- likelihood and gradient
 
 
-def test_gradient_is_exact() -> None:
+def test_gradient_is_exact(five_point_gradient) -> None:
     data = random_histories(300, 1, max_n=40)
     x, t_x, n = (data[c].to_numpy(float) for c in ("frequency", "recency", "n_periods"))
     rng = np.random.default_rng(7)
@@ -237,17 +219,6 @@ def test_probability_alive_is_a_probability_and_falls_later(bgbb: BGBB,
     assert np.ptp(bgbb.probability_alive(just_gave)) < 1e-12
 
 
-def test_predictions_keep_the_index_and_order(bgbb: BGBB) -> None:
-    data = random_histories(60, 8, max_n=20)
-    shuffled = data.sample(frac=1.0, random_state=3)
-    for method in ("probability_alive", "expected_purchases"):
-        args = (4,) if method == "expected_purchases" else ()
-        a = getattr(bgbb, method)(data, *args)
-        b = getattr(bgbb, method)(shuffled, *args)
-        assert a.index.equals(data.index) and b.index.equals(shuffled.index)
-        pd.testing.assert_series_equal(a, b.loc[data.index])
-
-
 def test_extreme_histories_stay_finite(bgbb: BGBB) -> None:
     extreme = pd.DataFrame({"frequency": [1000, 500, 0, 1, 1, 999],
                             "recency": [1000, 1000, 0, 1, 1000, 1000],
@@ -271,18 +242,12 @@ def test_extreme_histories_stay_finite(bgbb: BGBB) -> None:
     assert np.isfinite(bgbb.probability_of_purchases(np.arange(0, 2001, 100), 2000)).all()
 
 
-# ----------------------------------------------------------------- contract
+# ----------------------------------------------------------------- reporting and arguments
 
 
-def test_summary_repr_json(bgbb: BGBB, donations: pd.DataFrame) -> None:
+def test_summary_and_repr(bgbb: BGBB) -> None:
     assert list(bgbb.summary().index) == ["alpha", "beta", "gamma", "delta"]
     assert repr(bgbb).startswith("BGBB(alpha=1.204, beta=0.7497, gamma=0.6567, delta=2.783;")
-    assert repr(BGBB()) == "BGBB(unfitted)"
-    text = bgbb.to_json()
-    assert json.loads(text)["model"] == "BGBB"
-    loaded = BGBB.from_json(text)
-    pd.testing.assert_series_equal(loaded.expected_purchases(donations, 5),
-                                   bgbb.expected_purchases(donations, 5))
 
 
 def test_no_warnings_on_a_normal_fit(donations: pd.DataFrame) -> None:
@@ -293,11 +258,7 @@ def test_no_warnings_on_a_normal_fit(donations: pd.DataFrame) -> None:
         model.probability_of_purchases(np.arange(7), 6)
 
 
-def test_unfitted_and_bad_arguments(bgbb: BGBB, donations: pd.DataFrame) -> None:
-    with pytest.raises(NotFittedError, match="not fitted yet"):
-        BGBB().probability_alive(donations)
-    with pytest.raises(NotFittedError):
-        BGBB().expected_purchases_new(3)
+def test_bad_arguments(bgbb: BGBB, donations: pd.DataFrame) -> None:
     for bad in (0, 1.5, -1, np.nan):
         with pytest.raises(ValueError, match="whole number of periods >= 1"):
             bgbb.expected_purchases(donations, bad)

@@ -13,17 +13,11 @@ from retention_kit.clv import (
     customer_lifetime_value,
     unit_length,
 )
-from retention_kit.datasets import load_cdnow_summary
 from retention_kit.errors import DataError
 from retention_kit.models import BGNBD, MBGNBD
 from retention_kit.models.gammagamma import GammaGamma
 
 YEAR_MONTHLY = {"horizon": 12, "discount_period": "M", "discount_rate": 0.01}
-
-
-@pytest.fixture(scope="module")
-def cdnow() -> pd.DataFrame:
-    return load_cdnow_summary()
 
 
 @pytest.fixture(scope="module")

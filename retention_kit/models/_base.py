@@ -11,7 +11,9 @@ The base class does what every model shares:
 * covariance of the estimates by the delta method from the Hessian on the log scale
   (differences of the exact gradient); a singular Hessian gives NaN standard errors and a
   :class:`~retention_kit.errors.NumericalWarning`, not a crash;
-* ``summary()``, a short repr, an HTML table in Jupyter, and JSON persistence (no pickle).
+* ``summary()``, a short repr, an HTML table in Jupyter, and JSON persistence (no pickle);
+* ``get_params``/``set_params`` by constructor introspection, as scikit-learn does, so
+  ``sklearn.base.clone`` and parameter searches work (scikit-learn is not imported).
 
 Subclasses set ``param_names`` and ``data_columns`` and implement ``_loglik_grad``,
 ``_start`` and, if they have model-specific data rules, ``_check_data``.
@@ -19,10 +21,12 @@ Subclasses set ``param_names`` and ``data_columns`` and implement ``_loglik_grad
 
 from __future__ import annotations
 
+import inspect
 import json
 import math
 import warnings
 from collections.abc import Mapping, Sequence
+from importlib import metadata
 from typing import Any, ClassVar, Self
 
 import numpy as np
@@ -72,6 +76,93 @@ class Model:
         self.tol = tol
         self.max_iter = max_iter
         self.initial_params = initial_params
+
+    # ------------------------------------------------------------------ options
+
+    @classmethod
+    def _get_param_names(cls) -> list[str]:
+        """Names of the constructor's arguments (the options), sorted."""
+        init = cls.__init__
+        if init is object.__init__:
+            return []
+        names = []
+        for param in inspect.signature(init).parameters.values():
+            if param.name == "self" or param.kind is param.VAR_KEYWORD:
+                continue
+            if param.kind is param.VAR_POSITIONAL:
+                raise TypeError(f"{cls.__name__}.__init__ takes *args; the options of a "
+                                "model must be named arguments")
+            names.append(param.name)
+        return sorted(names)
+
+    def get_params(self, deep: bool = True) -> dict[str, Any]:
+        """The model's options (its constructor arguments), as scikit-learn's.
+
+        Parameters
+        ----------
+        deep : bool, default True
+            Also list the options of options that have ``get_params`` themselves, as
+            ``option__name`` (none of the models has such an option today).
+
+        Returns
+        -------
+        dict
+            Option name to value; learned state (``params_``...) is not included.
+
+        Examples
+        --------
+        >>> from retention_kit.models import BGNBD
+        >>> BGNBD(penalizer=0.001).get_params()
+        {'initial_params': None, 'max_iter': 1000, 'penalizer': 0.001, 'tol': 1e-08}
+        """
+        out: dict[str, Any] = {}
+        for name in self._get_param_names():
+            value = getattr(self, name)
+            if deep and hasattr(value, "get_params") and not isinstance(value, type):
+                out.update((f"{name}__{key}", v) for key, v in value.get_params().items())
+            out[name] = value
+        return out
+
+    def set_params(self, **params: Any) -> Self:
+        """Set options (constructor arguments) by name, as scikit-learn's.
+
+        The new options apply at the next :meth:`fit`; a fitted model keeps its estimates.
+
+        Parameters
+        ----------
+        **params
+            Option names and values; ``option__name`` sets an option of an option.
+
+        Returns
+        -------
+        self
+
+        Raises
+        ------
+        ValueError
+            If a name is not an option of the model.
+
+        Examples
+        --------
+        >>> from retention_kit.models import BGNBD
+        >>> BGNBD().set_params(max_iter=200).max_iter
+        200
+        """
+        valid = self.get_params(deep=True)
+        nested: dict[str, dict[str, Any]] = {}
+        for key, value in params.items():
+            name, delim, sub = key.partition("__")
+            if name not in valid:
+                raise ValueError(f"{name!r} is not an option of {type(self).__name__}; its "
+                                 f"options are {self._get_param_names()}")
+            if delim:
+                nested.setdefault(name, {})[sub] = value
+            else:
+                setattr(self, name, value)
+                valid[name] = value
+        for name, sub_params in nested.items():
+            valid[name].set_params(**sub_params)
+        return self
 
     # ------------------------------------------------------------------ to implement
 
@@ -325,11 +416,9 @@ class Model:
     def to_json(self) -> str:
         """The fitted model as JSON: class, options, parameters, covariance, versions."""
         self._check_fitted()
-        from .. import __version__
-
         payload = {
             "model": type(self).__name__,
-            "retention_kit": __version__,
+            "retention_kit": _package_version(),
             "options": self._options(),
             "params": {k: float(v) for k, v in self.params_.items()},
             "cov_log": np.asarray(self._cov_log, dtype=float).tolist(),
@@ -408,6 +497,18 @@ class Model:
     @staticmethod
     def _series(values: np.ndarray, data: pd.DataFrame, name: str) -> pd.Series:
         return pd.Series(np.asarray(values, dtype=float), index=data.index, name=name)
+
+
+def _package_version() -> str:
+    """The installed retention_kit version, from the package metadata ("unknown" if absent).
+
+    Read from the distribution, not the package root, so that the models never import
+    upward from :mod:`retention_kit`.
+    """
+    try:
+        return metadata.version("retention_kit")
+    except metadata.PackageNotFoundError:
+        return "unknown"
 
 
 def _hessian(grad, theta: np.ndarray) -> np.ndarray:
