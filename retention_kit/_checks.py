@@ -31,6 +31,7 @@ from .errors import DataError
 __all__ = [
     "SUMMARY_COLUMNS",
     "choice",
+    "closest",
     "critical_z",
     "discount_rate",
     "first_example",
@@ -80,12 +81,29 @@ def suggest(name: str, candidates: Iterable[object]) -> str:
     >>> suggest("zzz", ["amount"])
     ''
     """
+    close = closest(name, candidates)
+    return f"did you mean {close!r}? " if close is not None else ""
+
+
+def closest(name: str, candidates: Iterable[object]) -> str | None:
+    """The candidate ``name`` most likely meant: same letters in another case, a prefix
+    either way (``"month"`` for ``"M"``), else the closest spelling; None if nothing is close.
+
+    Examples
+    --------
+    >>> closest("month", ["W", "M", "Q"]), closest("retailr", ["cdnow", "retailer"])
+    ('M', 'retailer')
+    """
     cols = [str(c) for c in candidates]
     lowered = {c.lower(): c for c in cols}
-    if name.lower() in lowered:
-        return f"did you mean {lowered[name.lower()]!r}? "
+    text = name.lower()
+    if text in lowered:
+        return lowered[text]
+    prefix = [c for c in cols if c and (text.startswith(c.lower()) or c.lower().startswith(text))]
+    if prefix:
+        return prefix[0]
     close = difflib.get_close_matches(name, cols, n=1, cutoff=0.5)
-    return f"did you mean {close[0]!r}? " if close else ""
+    return close[0] if close else None
 
 
 def first_example(df: pd.DataFrame, mask: np.ndarray | pd.Series, cols: Sequence[str]) -> str:

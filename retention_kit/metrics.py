@@ -29,7 +29,8 @@ from typing import Any, Literal, NamedTuple
 import numpy as np
 import pandas as pd
 
-from retention_kit.errors import DataError, data_error
+from ._checks import critical_z
+from .errors import DataError, data_error
 
 __all__ = [
     "CESResult",
@@ -321,12 +322,6 @@ def _option(name: str, value: Any, *, low: float = 0.0, low_inclusive: bool = Fa
         raise data_error(f"{name} must lie in {lo}{_fmt(low)}, {_fmt(high)}{hi}",
                          example=f"{name} = {value!r}", fix=f"pass a valid {name}")
     return x
-
-
-def _z(confidence: float) -> float:
-    from scipy.special import ndtri
-
-    return float(ndtri(0.5 + confidence / 2.0))
 
 
 def _integer_scores(name: str, scores: Any, low: int, high: int) -> np.ndarray:
@@ -1076,7 +1071,7 @@ def nps(promoters: int, passives: int, detractors: int, *,
     n_adj = n + 3.0
     p_adj, d_adj = (float(pro) + 0.75) / n_adj, (float(det) + 0.75) / n_adj
     centre = p_adj - d_adj
-    half = _z(conf) * math.sqrt((p_adj + d_adj - centre**2) / n_adj)
+    half = critical_z(1 - conf) * math.sqrt((p_adj + d_adj - centre**2) / n_adj)
     return NPSResult(
         estimate=100.0 * (float(pro) - float(det)) / n,
         lower=100.0 * max(centre - half, -1.0),
@@ -1166,7 +1161,7 @@ def csat(scores: ArrayLike, *, scale: int = 5, top_box: int = 2,
     n = arr.size
     k = int(np.sum(arr > scale_ - top_box))
     p = k / n
-    z = _z(conf)
+    z = critical_z(1 - conf)
     denom = 1.0 + z * z / n
     centre = (p + z * z / (2 * n)) / denom
     half = z / denom * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import difflib
 import platform
 from collections.abc import Iterable
 from importlib import metadata
+
+from ._checks import closest
 
 __all__ = ["check_choice", "show_versions"]
 
@@ -31,11 +32,8 @@ def check_choice(name: str, value: object, choices: Iterable[object]) -> None:
     options = list(choices)
     if value in options:
         return
-    text = str(value).lower()
-    prefix = [str(o) for o in options
-              if str(o) and (text.startswith(str(o).lower()) or str(o).lower().startswith(text))]
-    close = prefix or difflib.get_close_matches(str(value), [str(o) for o in options], n=1)
-    hint = f"; did you mean {close[0]!r}?" if close else ""
+    close = closest(str(value), options)
+    hint = f"; did you mean {close!r}?" if close is not None else ""
     raise ValueError(f"parameter {name}={value!r} is not one of {options}{hint}")
 
 

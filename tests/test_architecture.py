@@ -85,7 +85,7 @@ def test_the_scan_sees_the_known_edges() -> None:
     assert "retention_kit.errors" in edges["retention_kit._checks"]
     assert "retention_kit.engines" in edges["retention_kit.data"]  # data dispatches down
     assert "retention_kit.models" in edges["retention_kit.scoring"]  # an in-function import
-    assert len(edges) > 30
+    assert len(edges) > 20
 
 
 def test_no_import_cycles() -> None:
