@@ -273,6 +273,84 @@ def simulate_summary(
 # --------------------------------------------------------------------------- transactions
 
 
+def _transaction_params(model: str, params: Mapping[str, float] | None, time_unit: str,
+                        spend: Mapping[str, float] | None, item_price: float | None,
+                        ) -> tuple[int, dict[str, float], dict[str, float]]:
+    """Checked options of :func:`simulate_transactions`: days per time unit, purchase and
+    spend parameters (CDNOW defaults, per day or per week)."""
+    if time_unit not in _TIME_UNIT_DAYS:
+        raise data_error(f"time_unit must be 'D' or 'W', got {time_unit!r}",
+                         fix="rates are per day ('D') or per week of 7 days ('W')")
+    unit = _TIME_UNIT_DAYS[time_unit]
+    if model == "bgnbd":
+        names, defaults = ("r", "alpha", "a", "b"), dict(_BGNBD_CDNOW)
+    elif model == "pareto_nbd":
+        names, defaults = ("r", "alpha", "s", "beta"), dict(_PARETO_CDNOW)
+    else:
+        raise data_error(f"model must be 'bgnbd' or 'pareto_nbd', got {model!r}",
+                         fix="choose one of the two purchase processes")
+    if params is None:
+        params = defaults
+        if unit == 1:
+            params["alpha"] *= 7
+            if "beta" in params:
+                params["beta"] *= 7
+    prm = _positive_params(params, names, "params")
+    gg = _positive_params(_GG_CDNOW if spend is None else spend, ("p", "q", "gamma"), "spend")
+    if item_price is not None and not (np.isfinite(item_price) and item_price > 0):
+        raise data_error(f"item_price must be positive, got {item_price!r}",
+                         fix="pass the typical price of one item, or None")
+    return unit, prm, gg
+
+
+def _first_purchase_days(first_purchase: Any, acquisition_end: DateLike | None, n: int,
+                         start_d: np.datetime64, end_d: np.datetime64, last: int,
+                         season: np.ndarray | None, rng: np.random.Generator) -> np.ndarray:
+    """First purchase day of each customer, as an offset from start: the given dates, or
+    uniform (or seasonal) draws up to ``acquisition_end``."""
+    if first_purchase is not None:
+        try:
+            fp = pd.to_datetime(pd.Series(first_purchase)).to_numpy().astype("datetime64[D]")
+        except (TypeError, ValueError) as exc:
+            raise data_error("first_purchase holds values that are not dates",
+                             fix="pass one date per customer") from exc
+        if fp.shape != (n,):
+            raise data_error(f"first_purchase has {fp.size} dates for {n} customers",
+                             fix="pass one date per customer")
+        d0 = (fp - start_d).astype(np.int64)
+        bad = (d0 < 0) | (d0 > last) | np.isnat(fp)
+        if bad.any():
+            raise data_error("first_purchase dates fall outside start..end",
+                             n_rows=int(bad.sum()), example=str(fp[bad][0]),
+                             fix="widen start..end or move the first purchases")
+    else:
+        acq = last if acquisition_end is None else int(
+            (_day(acquisition_end, "acquisition_end") - start_d).astype(np.int64))
+        if not 0 <= acq <= last:
+            raise data_error(f"acquisition_end must lie within {start_d}..{end_d}",
+                             fix="pass a date between start and end")
+        if season is None:
+            d0 = rng.integers(0, acq + 1, size=n)
+        else:
+            w = season[: acq + 1]
+            d0 = rng.choice(acq + 1, size=n, p=w / w.sum())
+    return d0
+
+
+def _arrival_offsets(k: np.ndarray, n_events: np.ndarray, active: np.ndarray, unit: int,
+                     rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Owner and time since the first purchase (operational days) of every repeat purchase.
+
+    The times of the first k of n_events Poisson arrivals in [0, active] are the k smallest
+    of n_events sorted uniforms: C_j / (C_k + G), C the partial sums of k standard
+    exponentials and G ~ Gamma(n_events - k + 1) (exponential spacings).
+    """
+    cum, total = _grouped_cumsum(rng.standard_exponential(int(k.sum())), k)
+    tail = rng.gamma(n_events - k + 1.0)
+    owner = np.repeat(np.arange(len(k)), k)
+    return owner, cum / (total + tail)[owner] * active[owner] * unit
+
+
 def simulate_transactions(
     n_customers: int,
     *,
@@ -382,28 +460,7 @@ def simulate_transactions(
     """
     n = _count(n_customers, "n_customers")
     rng = as_generator(random_state)
-    if time_unit not in _TIME_UNIT_DAYS:
-        raise data_error(f"time_unit must be 'D' or 'W', got {time_unit!r}",
-                         fix="rates are per day ('D') or per week of 7 days ('W')")
-    unit = _TIME_UNIT_DAYS[time_unit]
-    if model == "bgnbd":
-        names, defaults = ("r", "alpha", "a", "b"), dict(_BGNBD_CDNOW)
-    elif model == "pareto_nbd":
-        names, defaults = ("r", "alpha", "s", "beta"), dict(_PARETO_CDNOW)
-    else:
-        raise data_error(f"model must be 'bgnbd' or 'pareto_nbd', got {model!r}",
-                         fix="choose one of the two purchase processes")
-    if params is None:
-        params = defaults
-        if unit == 1:
-            params["alpha"] *= 7
-            if "beta" in params:
-                params["beta"] *= 7
-    prm = _positive_params(params, names, "params")
-    gg = _positive_params(_GG_CDNOW if spend is None else spend, ("p", "q", "gamma"), "spend")
-    if item_price is not None and not (np.isfinite(item_price) and item_price > 0):
-        raise data_error(f"item_price must be positive, got {item_price!r}",
-                         fix="pass the typical price of one item, or None")
+    unit, prm, gg = _transaction_params(model, params, time_unit, spend, item_price)
 
     start_d, end_d = _day(start, "start"), _day(end, "end")
     last = int((end_d - start_d).astype(np.int64))
@@ -411,33 +468,8 @@ def simulate_transactions(
         raise data_error(f"end ({end_d}) is before start ({start_d})", fix="swap them")
     season = None if seasonality is None else _daily_seasonality(seasonality, start_d, last + 1)
 
-    # first purchase day, as an offset from start
-    if first_purchase is not None:
-        try:
-            fp = pd.to_datetime(pd.Series(first_purchase)).to_numpy().astype("datetime64[D]")
-        except (TypeError, ValueError) as exc:
-            raise data_error("first_purchase holds values that are not dates",
-                             fix="pass one date per customer") from exc
-        if fp.shape != (n,):
-            raise data_error(f"first_purchase has {fp.size} dates for {n} customers",
-                             fix="pass one date per customer")
-        d0 = (fp - start_d).astype(np.int64)
-        bad = (d0 < 0) | (d0 > last) | np.isnat(fp)
-        if bad.any():
-            raise data_error("first_purchase dates fall outside start..end",
-                             n_rows=int(bad.sum()), example=str(fp[bad][0]),
-                             fix="widen start..end or move the first purchases")
-    else:
-        acq = last if acquisition_end is None else int(
-            (_day(acquisition_end, "acquisition_end") - start_d).astype(np.int64))
-        if not 0 <= acq <= last:
-            raise data_error(f"acquisition_end must lie within {start_d}..{end_d}",
-                             fix="pass a date between start and end")
-        if season is None:
-            d0 = rng.integers(0, acq + 1, size=n)
-        else:
-            w = season[: acq + 1]
-            d0 = rng.choice(acq + 1, size=n, p=w / w.sum())
+    d0 = _first_purchase_days(first_purchase, acquisition_end, n, start_d, end_d, last,
+                              season, rng)
 
     # latent per-customer values
     lam = rng.gamma(prm["r"], 1.0 / prm["alpha"], size=n)
@@ -466,13 +498,7 @@ def simulate_transactions(
         alive = lifetime > window
     nu = rng.gamma(gg["q"], 1.0 / gg["gamma"], size=n)
 
-    # times of the first k of n_events Poisson arrivals in [0, active]: the k smallest
-    # of n_events sorted uniforms are C_j / (C_k + G), C the partial sums of k standard
-    # exponentials and G ~ Gamma(n_events - k + 1) (exponential spacings).
-    cum, total = _grouped_cumsum(rng.standard_exponential(int(k.sum())), k)
-    tail = rng.gamma(n_events - k + 1.0)
-    owner = np.repeat(np.arange(n), k)
-    elapsed = cum / (total + tail)[owner] * active[owner] * unit    # days (operational)
+    owner, elapsed = _arrival_offsets(k, n_events, active, unit, rng)   # days (operational)
     if season is None:
         t = t0[owner] + elapsed
     else:
