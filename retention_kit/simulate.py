@@ -538,6 +538,48 @@ def simulate_transactions(
 # --------------------------------------------------------------------------- subscriptions
 
 
+def _subscription_plans(plans: Mapping[str, float] | None, plan_mix: Sequence[float] | None,
+                        ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Checked plans of :func:`simulate_subscriptions`: names and prices from the cheapest
+    up, and the acquisition mix over them."""
+    plans = {"basic": 9.0, "standard": 19.0, "premium": 39.0} if plans is None else plans
+    if not isinstance(plans, Mapping) or not plans:
+        raise data_error(f"plans must be a non-empty mapping of plan name to price, got {plans!r}",
+                         fix="pass e.g. {'basic': 9.0, 'premium': 29.0}")
+    prices = np.array([float(v) for v in plans.values()])
+    if not np.all(np.isfinite(prices)) or np.any(prices < 0):
+        raise data_error(f"plan prices must be non-negative numbers, got {dict(plans)!r}",
+                         fix="pass monthly prices such as 9.0")
+    rank = np.argsort(prices, kind="stable")
+    names = np.array([str(k) for k in plans])[rank]
+    prices = prices[rank]
+    n_plans = len(prices)
+    mix = (_weights(0.5 ** np.arange(n_plans), n_plans, "plan_mix") if plan_mix is None
+           else _weights(plan_mix, n_plans, "plan_mix"))
+    return names, prices, mix
+
+
+def _seat_options(seats: Mapping[str, float]) -> tuple[float, float, float, float]:
+    """Checked seat options of :func:`simulate_subscriptions`: median, sigma, monthly
+    expansion and contraction probabilities."""
+    extra = set(seats) - {"median", "sigma", "expansion", "contraction"}
+    if extra or not {"median", "sigma"} <= set(seats):
+        raise data_error(f"seats needs keys 'median' and 'sigma' (optionally 'expansion', "
+                         f"'contraction'), got {sorted(seats)!r}",
+                         fix="pass e.g. {'median': 5, 'sigma': 1.0, 'expansion': 0.03}")
+    median = float(seats["median"])
+    sigma = float(seats["sigma"])
+    if not (median >= 1 and sigma >= 0):
+        raise data_error("seats['median'] must be at least 1 and seats['sigma'] >= 0",
+                         fix="pass e.g. {'median': 5, 'sigma': 1.0}")
+    grow = _prob(seats.get("expansion", 0.0), "seats['expansion']")
+    shrink = _prob(seats.get("contraction", 0.0), "seats['contraction']")
+    if grow + shrink > 1:
+        raise data_error("seats expansion + contraction exceeds 1",
+                         fix="use small monthly probabilities")
+    return median, sigma, grow, shrink
+
+
 def simulate_subscriptions(
     n_customers: int,
     *,
@@ -626,20 +668,8 @@ def simulate_subscriptions(
     n = _count(n_customers, "n_customers")
     n_months = _count(n_months, "n_months")
     rng = as_generator(random_state)
-    plans = {"basic": 9.0, "standard": 19.0, "premium": 39.0} if plans is None else plans
-    if not isinstance(plans, Mapping) or not plans:
-        raise data_error(f"plans must be a non-empty mapping of plan name to price, got {plans!r}",
-                         fix="pass e.g. {'basic': 9.0, 'premium': 29.0}")
-    prices = np.array([float(v) for v in plans.values()])
-    if not np.all(np.isfinite(prices)) or np.any(prices < 0):
-        raise data_error(f"plan prices must be non-negative numbers, got {dict(plans)!r}",
-                         fix="pass monthly prices such as 9.0")
-    rank = np.argsort(prices, kind="stable")
-    names = np.array([str(k) for k in plans])[rank]
-    prices = prices[rank]
+    names, prices, mix = _subscription_plans(plans, plan_mix)
     n_plans = len(prices)
-    mix = (_weights(0.5 ** np.arange(n_plans), n_plans, "plan_mix") if plan_mix is None
-           else _weights(plan_mix, n_plans, "plan_mix"))
     ch = _positive_params({"alpha": 1.0, "beta": 6.0} if churn is None else churn,
                           ("alpha", "beta"), "churn")
     up, down, react = (_prob(upgrade, "upgrade"), _prob(downgrade, "downgrade"),
@@ -647,21 +677,7 @@ def simulate_subscriptions(
     if up + down > 1:
         raise data_error("upgrade + downgrade exceeds 1", fix="use small monthly probabilities")
     if seats is not None:
-        extra = set(seats) - {"median", "sigma", "expansion", "contraction"}
-        if extra or not {"median", "sigma"} <= set(seats):
-            raise data_error(f"seats needs keys 'median' and 'sigma' (optionally 'expansion', "
-                             f"'contraction'), got {sorted(seats)!r}",
-                             fix="pass e.g. {'median': 5, 'sigma': 1.0, 'expansion': 0.03}")
-        median = float(seats["median"])
-        sigma = float(seats["sigma"])
-        if not (median >= 1 and sigma >= 0):
-            raise data_error("seats['median'] must be at least 1 and seats['sigma'] >= 0",
-                             fix="pass e.g. {'median': 5, 'sigma': 1.0}")
-        grow = _prob(seats.get("expansion", 0.0), "seats['expansion']")
-        shrink = _prob(seats.get("contraction", 0.0), "seats['contraction']")
-        if grow + shrink > 1:
-            raise data_error("seats expansion + contraction exceeds 1",
-                             fix="use small monthly probabilities")
+        median, sigma, grow, shrink = _seat_options(seats)
     first = _day(start_month, "start_month").astype("datetime64[M]")
 
     acq = (rng.integers(0, n_months, size=n) if acquisition is None
@@ -927,6 +943,42 @@ def _true_effects(scale: float = 1.0) -> dict[str, Any]:
 EXPERIMENT_TRUE_EFFECTS: dict[str, Any] = _true_effects()
 
 
+def _experiment_arms(arms: Mapping[str, float] | None) -> tuple[list[str], np.ndarray]:
+    """Checked arms of :func:`simulate_experiment`, in the order of ``_ARMS``, with their
+    allocation shares."""
+    arms = {a: 1.0 for a in _ARMS} if arms is None else dict(arms)
+    unknown = sorted(set(arms) - set(_ARMS))
+    if unknown or "control" not in arms:
+        raise data_error(f"arms must include 'control' and may include only {list(_ARMS)}, "
+                         f"got {sorted(arms)!r}",
+                         fix="pass e.g. {'control': 0.5, 'loyalty_programme': 0.5}")
+    arm_names = [a for a in _ARMS if a in arms]
+    alloc = _weights([arms[a] for a in arm_names], len(arm_names), "arms")
+    return arm_names, alloc
+
+
+def _treated_retention(q: np.ndarray, arm: np.ndarray, arm_names: Sequence[str],
+                       orders: np.ndarray, tenure: np.ndarray,
+                       scale: float) -> tuple[np.ndarray, np.ndarray]:
+    """P(retained_90d) and the spend multiplier after each customer's arm's effect
+    (``_EFFECTS`` by segment, times ``scale``); control keeps ``q`` and 1."""
+    n = len(q)
+    segment = {"high_frequency": orders >= 3, "new": tenure < 3,
+               "sleeping_dog": (tenure >= 24) & (orders <= 1)}
+    spend_mult = np.ones(n)
+    for i, name in enumerate(arm_names):
+        if name == "control":
+            continue
+        cate, ratio = _EFFECTS[name]
+        effect = np.full(n, cate["other"])
+        for seg, value in cate.items():
+            if seg != "other":
+                effect = np.where(segment[seg], value, effect)
+        q = np.where(arm == i, q + scale * effect, q)
+        spend_mult = np.where(arm == i, 1 + (ratio - 1) * scale, spend_mult)
+    return q, spend_mult
+
+
 def simulate_experiment(
     n_customers: int = 30_000,
     *,
@@ -1016,14 +1068,7 @@ def simulate_experiment(
     """
     n = _count(n_customers, "n_customers")
     rng = as_generator(random_state)
-    arms = {a: 1.0 for a in _ARMS} if arms is None else dict(arms)
-    unknown = sorted(set(arms) - set(_ARMS))
-    if unknown or "control" not in arms:
-        raise data_error(f"arms must include 'control' and may include only {list(_ARMS)}, "
-                         f"got {sorted(arms)!r}",
-                         fix="pass e.g. {'control': 0.5, 'loyalty_programme': 0.5}")
-    arm_names = [a for a in _ARMS if a in arms]
-    alloc = _weights([arms[a] for a in arm_names], len(arm_names), "arms")
+    arm_names, alloc = _experiment_arms(arms)
     scale = float(effect_scale)
     if not 0.0 <= scale <= 1.0:
         raise data_error(f"effect_scale must be between 0 and 1, got {effect_scale!r}",
@@ -1059,19 +1104,7 @@ def simulate_experiment(
            + np.array([0.0, 0.3, -0.2])[channel]
            + np.array([-0.3, -0.1, 0.0, 0.1, 0.2])[age] + 0.5 * rng.standard_normal(n))
     q = 0.25 + 0.6 * _expit(eta)
-    segment = {"high_frequency": orders >= 3, "new": tenure < 3,
-               "sleeping_dog": (tenure >= 24) & (orders <= 1)}
-    spend_mult = np.ones(n)
-    for i, name in enumerate(arm_names):
-        if name == "control":
-            continue
-        cate, ratio = _EFFECTS[name]
-        effect = np.full(n, cate["other"])
-        for seg, value in cate.items():
-            if seg != "other":
-                effect = np.where(segment[seg], value, effect)
-        q = np.where(arm == i, q + scale * effect, q)
-        spend_mult = np.where(arm == i, 1 + (ratio - 1) * scale, spend_mult)
+    q, spend_mult = _treated_retention(q, arm, arm_names, orders, tenure, scale)
 
     # time to churn (Weibull with S(90) = q), censoring, outcomes
     u = rng.random(n)
