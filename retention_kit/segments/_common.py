@@ -111,16 +111,22 @@ def first_customer(index: pd.Index, mask: np.ndarray) -> str:
 
 
 def check_n_bins(n_bins: object) -> int:
+    """``n_bins`` as an int; a ValueError unless it is a whole number >= 2 (not a bool)."""
     if isinstance(n_bins, bool) or not isinstance(n_bins, int | np.integer) or n_bins < 2:
         raise ValueError(f"n_bins must be a whole number >= 2, got {n_bins!r} (5 gives quintiles)")
     return int(n_bins)
 
 
+# --------------------------------------------------------------------------- messages
+
+
 def fmt_number(value: float) -> str:
+    """A value as messages show it: six significant digits, thousands separators."""
     return f"{value:,.6g}"
 
 
 def join_and(items: Sequence[object]) -> str:
+    """'a', 'a and b', 'a, b and c'."""
     words = [str(i) for i in items]
     return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
 
