@@ -3,29 +3,34 @@
 Every loader reads files shipped with the project (``datasets/`` in a checkout,
 ``retention_kit/_datasets`` inside an installed wheel): nothing is downloaded.
 Provenance and licences are in ``datasets/README.md``.
+
+The simulators live in :mod:`retention_kit.simulate` and are re-exported here;
+:func:`write_demo_data` writes the synthetic files of ``datasets/`` from them.
 """
 
 from __future__ import annotations
 
 import copy
 import json
+from collections.abc import Mapping
 from functools import cache
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
 
-from ._simulate import (
+from .errors import data_error
+from .simulate import (
     EXPERIMENT_TRUE_EFFECTS,
+    RandomState,
+    as_generator,
     simulate_experiment,
     simulate_subscriptions,
     simulate_summary,
     simulate_survey,
     simulate_transactions,
-    write_demo_data,
 )
-from .errors import data_error
 
 __all__ = [
     "SBGCohorts",
@@ -364,3 +369,263 @@ def load_experiment() -> pd.DataFrame:
                           "reached_horizon": "bool", "churned": "bool"})
     df.attrs["true_effects"] = copy.deepcopy(EXPERIMENT_TRUE_EFFECTS)
     return df
+
+
+# --------------------------------------------------------------------------- demo data
+
+_DEMO_START, _DEMO_END = "2022-01-01", "2024-12-31"
+_DEMO_END_DAY = np.datetime64(_DEMO_END, "D")
+_DEMO_MONTHS = 36
+_SEASONAL_SHOP = (0.5, 0.4, 0.5, 0.5, 0.6, 0.5, 0.5, 0.6, 0.8, 1.2, 3.6, 4.8)
+
+
+def _demo_specs() -> dict[str, dict[str, Any]]:
+    """The five demo clients: display data and generator arguments (fresh dicts)."""
+    return {
+        "retailer": {
+            "display_name": "Lindqvist Home & Garden",
+            "currency": "EUR",
+            "description": "Online home and garden retailer: steady repeat buying with a "
+                           "long tail of heavy buyers (BG/NBD).",
+            "business_model": "non-contractual", "id_prefix": "R",
+            "generator": {"function": "simulate_transactions", "n_customers": 4000,
+                          "model": "bgnbd", "time_unit": "W",
+                          "params": {"r": 0.55, "alpha": 6.0, "a": 0.85, "b": 3.5},
+                          "spend": {"p": 5.5, "q": 4.0, "gamma": 22.0},
+                          "acquisition_end": "2024-09-30"},
+        },
+        "subscription_box": {
+            "display_name": "Crate & Kettle",
+            "currency": "GBP",
+            "description": "Monthly tea-and-snacks box: subscribers pay every month until "
+                           "they cancel; high early churn (sBG).",
+            "business_model": "contractual", "id_prefix": "S",
+            "generator": {"function": "simulate_subscriptions", "n_customers": 3000,
+                          "plans": {"classic": 24.99, "deluxe": 39.99},
+                          "plan_mix": [0.75, 0.25], "churn": {"alpha": 1.3, "beta": 5.0},
+                          "upgrade": 0.015, "downgrade": 0.025, "reactivation": 0.02},
+        },
+        "b2b_saas": {
+            "display_name": "Ledgerline",
+            "currency": "USD",
+            "description": "B2B accounting software billed monthly per seat: low churn, "
+                           "seat expansion, a few very large accounts.",
+            "business_model": "contractual", "id_prefix": "B",
+            "generator": {"function": "simulate_subscriptions", "n_customers": 1000,
+                          "plans": {"starter": 12.0, "team": 29.0, "enterprise": 59.0},
+                          "plan_mix": [0.5, 0.35, 0.15], "churn": {"alpha": 1.0, "beta": 40.0},
+                          "upgrade": 0.02, "downgrade": 0.005, "reactivation": 0.005,
+                          "seats": {"median": 4, "sigma": 1.1, "expansion": 0.05,
+                                    "contraction": 0.015}},
+        },
+        "marketplace": {
+            "display_name": "Bazaarly",
+            "currency": "INR",
+            "description": "Online marketplace: many one-time buyers, little repeat "
+                           "business (BG/NBD with high dropout).",
+            "business_model": "non-contractual", "id_prefix": "M",
+            "generator": {"function": "simulate_transactions", "n_customers": 5000,
+                          "model": "bgnbd", "time_unit": "W",
+                          "params": {"r": 0.2, "alpha": 12.0, "a": 2.0, "b": 1.2},
+                          "spend": {"p": 3.0, "q": 6.0, "gamma": 2500.0}},
+        },
+        "seasonal_shop": {
+            "display_name": "Tbilisi Gift House",
+            "currency": "GEL",
+            "description": "Gift shop: most buying and most new customers in November and "
+                           "December (BG/NBD with monthly seasonality).",
+            "business_model": "non-contractual", "id_prefix": "H",
+            "generator": {"function": "simulate_transactions", "n_customers": 3000,
+                          "model": "bgnbd", "time_unit": "W",
+                          "params": {"r": 0.3, "alpha": 8.0, "a": 1.0, "b": 3.0},
+                          "spend": {"p": 4.0, "q": 5.0, "gamma": 80.0},
+                          "seasonality": list(_SEASONAL_SHOP)},
+        },
+    }
+
+
+def _to_us(days: np.ndarray) -> np.ndarray:
+    """datetime64[D] -> datetime64[us], the resolution pandas gives parsed dates."""
+    return days.astype("datetime64[us]")
+
+
+class _SimulatedClient(NamedTuple):
+    """One demo client's simulated data, before writing."""
+
+    transactions: pd.DataFrame
+    subscriptions: pd.DataFrame | None
+    survey_input: pd.DataFrame
+    """customer_id, first_date, last_date, loyalty: the input of simulate_survey."""
+    generator: dict[str, Any]
+    """The generator's arguments, as written to client.json."""
+
+
+def _simulate_shop(n: int, prefix: str, gen: dict[str, Any],
+                   stream: np.random.Generator) -> _SimulatedClient:
+    """A non-contractual client: simulate_transactions; survey window ends 30 days after
+    the last purchase."""
+    log, latent = simulate_transactions(n, start=_DEMO_START, end=_DEMO_END,
+                                        id_prefix=prefix, return_latent=True,
+                                        random_state=stream, **gen)
+    last_buy = log.groupby("customer_id")["date"].max()
+    survey_input = pd.DataFrame({
+        "customer_id": latent.index,
+        "first_date": latent["first_purchase"].to_numpy(),
+        "last_date": np.minimum(last_buy.reindex(latent.index).to_numpy()
+                                + np.timedelta64(30, "D"), _to_us(_DEMO_END_DAY)),
+        "loyalty": 1 - latent["p"].to_numpy()})
+    generator = {"function": "simulate_transactions", "n_customers": n, "start": _DEMO_START,
+                 "end": _DEMO_END, **gen}
+    return _SimulatedClient(log, None, survey_input, generator)
+
+
+def _simulate_subscriber_base(n: int, prefix: str, gen: dict[str, Any],
+                              stream: np.random.Generator) -> _SimulatedClient:
+    """A contractual client: simulate_subscriptions, then monthly invoices on a billing day
+    drawn per customer from the same stream; survey window ends with the last paid month."""
+    subs, latent = simulate_subscriptions(n, start_month=_DEMO_START, n_months=_DEMO_MONTHS,
+                                          id_prefix=prefix, return_latent=True,
+                                          random_state=stream, **gen)
+    billing_day = pd.Series(stream.integers(1, 29, size=n), index=latent.index)
+    log = _invoices(subs, billing_day)
+    last_month = subs.groupby("customer_id")["month"].max()
+    last_day = (last_month.reindex(latent.index).to_numpy().astype("datetime64[M]")
+                + 1).astype("datetime64[D]") - 1
+    first_invoice = log.groupby("customer_id")["date"].min()
+    survey_input = pd.DataFrame({
+        "customer_id": latent.index,
+        "first_date": first_invoice.reindex(latent.index).to_numpy(),
+        "last_date": _to_us(np.minimum(last_day, _DEMO_END_DAY)),
+        "loyalty": 1 - latent["theta"].to_numpy()})
+    generator = {"function": "simulate_subscriptions", "n_customers": n,
+                 "start_month": _DEMO_START[:7], "n_months": _DEMO_MONTHS,
+                 **gen, "billing_day": "uniform 1..28 per customer"}
+    return _SimulatedClient(log, subs, survey_input, generator)
+
+
+def _invoices(subs: pd.DataFrame, billing_day: pd.Series) -> pd.DataFrame:
+    """One transaction per paid month, on the customer's billing day."""
+    day = billing_day.reindex(subs["customer_id"]).to_numpy()
+    dates = subs["month"].to_numpy().astype("datetime64[D]") + (day - 1)
+    tx = pd.DataFrame({"customer_id": subs["customer_id"].to_numpy(), "date": _to_us(dates),
+                       "amount": subs["mrr"].to_numpy()})
+    tx = tx.iloc[np.lexsort((tx["customer_id"].to_numpy(), tx["date"].to_numpy()))]
+    return tx.reset_index(drop=True)
+
+
+def _write_csv(df: pd.DataFrame, path: Path) -> Path:
+    out = df.copy()
+    for col in out.columns:
+        if pd.api.types.is_datetime64_any_dtype(out[col]):
+            out[col] = out[col].dt.strftime("%Y-%m-%d")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    out.to_csv(path, index=False, float_format="%.2f", lineterminator="\n")
+    return path
+
+
+def _write_json(obj: Mapping[str, Any], path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(obj, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    return path
+
+
+def _write_client(folder: Path, client: str, spec: Mapping[str, Any], sim: _SimulatedClient,
+                  seed: Mapping[str, Any]) -> list[Path]:
+    """subscriptions.csv (contractual clients), transactions.csv and client.json."""
+    written = []
+    if sim.subscriptions is not None:
+        written.append(_write_csv(sim.subscriptions, folder / "subscriptions.csv"))
+    written.append(_write_csv(sim.transactions, folder / "transactions.csv"))
+    info = {
+        "client_id": client,
+        "display_name": spec["display_name"],
+        "currency": spec["currency"],
+        "description": spec["description"],
+        "business_model": spec["business_model"],
+        "period": "M",
+        "time_unit": "W",
+        "observation_start": _DEMO_START,
+        "observation_end": _DEMO_END,
+        "id_prefix": spec["id_prefix"],
+        "n_customers": sim.generator["n_customers"],
+        "generator": {**sim.generator, **seed},
+    }
+    written.append(_write_json(info, folder / "client.json"))
+    return written
+
+
+def _write_survey(path: Path, survey_input: Mapping[str, pd.DataFrame],
+                  stream: np.random.Generator) -> Path:
+    """simulate_survey for each client from its own stream, with a ``client`` column."""
+    parts = []
+    for client_stream, client in zip(stream.spawn(len(survey_input)), survey_input, strict=True):
+        answers = simulate_survey(survey_input[client], response_rate=0.2, response_bias=0.3,
+                                  random_state=client_stream)
+        answers.insert(0, "client", client)
+        parts.append(answers)
+    return _write_csv(pd.concat(parts, ignore_index=True), path)
+
+
+def write_demo_data(path: Path | str, *, random_state: RandomState = 2024) -> list[Path]:
+    """Write the demo clients, the survey and the experiment under ``path``.
+
+    This is how the files in ``datasets/`` were made (``write_demo_data(data_dir())``
+    rewrites them in place):
+
+    * ``demo/<client_id>/transactions.csv`` (``customer_id, date, amount``) and
+      ``client.json`` for the five clients ``retailer``, ``subscription_box``,
+      ``b2b_saas``, ``marketplace``, ``seasonal_shop``, plus ``subscriptions.csv``
+      (``customer_id, month, plan, mrr``) for the two subscription clients, whose
+      transactions are their monthly invoices on a billing day drawn per customer
+      (1..28). Observation period 2022-01-01..2024-12-31;
+    * ``survey.csv``: :func:`simulate_survey` for each client (loyalty ``1 - p`` of
+      the BG/NBD clients, ``1 - theta`` of the subscription ones; answers between
+      the first purchase and 30 days after the last, or between the first invoice
+      and the end of the last paid month; 20% response, response bias 0.3), with a
+      ``client`` column;
+    * ``experiment.csv``: ``simulate_experiment(60000)`` with its defaults otherwise
+      (20,000 customers per arm: 10,000 per arm could not detect the welcome
+      email's +0.0196 average effect).
+
+    Every part draws from its own stream spawned from ``random_state`` in a fixed
+    order (the five clients, the survey, the experiment), so changing one part does
+    not change the others.
+
+    Parameters
+    ----------
+    path : Path or str
+        Folder to write into (created if missing).
+    random_state : int or numpy.random.Generator, default 2024
+
+    Returns
+    -------
+    list of Path
+        The files written.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     files = write_demo_data(tmp)
+    ...     sorted(p.name for p in files if p.parent.name == "retailer")
+    ['client.json', 'transactions.csv']
+    """
+    root = Path(path)
+    specs = _demo_specs()
+    streams = as_generator(random_state).spawn(len(specs) + 2)
+    seed_note = random_state if isinstance(random_state, int | np.integer) else None
+    written: list[Path] = []
+    survey_input: dict[str, pd.DataFrame] = {}
+    for index, (stream, (client, spec)) in enumerate(zip(streams, specs.items(), strict=False)):
+        gen = dict(spec["generator"])
+        func = gen.pop("function")
+        n = gen.pop("n_customers")
+        make = _simulate_shop if func == "simulate_transactions" else _simulate_subscriber_base
+        sim = make(n, spec["id_prefix"], gen, stream)
+        survey_input[client] = sim.survey_input
+        written += _write_client(root / "demo" / client, client, spec, sim,
+                                 {"random_state": seed_note, "stream": index})
+    written.append(_write_survey(root / "survey.csv", survey_input, streams[len(specs)]))
+    experiment = simulate_experiment(60_000, random_state=streams[len(specs) + 1])
+    written.append(_write_csv(experiment, root / "experiment.csv"))
+    return written

@@ -179,8 +179,8 @@ def test_fit_on_weighted_unique_rows_equals_fit_on_customers(cdnow: pd.DataFrame
 
 def test_recovers_parameters_with_extreme_alpha_beta_ratio() -> None:
     # alpha << beta sends almost every history through the quadrature branch.
-    from retention_kit._simulate import simulate_transactions
     from retention_kit.data import rfm_summary
+    from retention_kit.simulate import simulate_transactions
 
     truth = {"r": 0.5, "alpha": 2.0, "s": 0.8, "beta": 80.0}
     log = simulate_transactions(4000, start="2020-01-01", end="2021-12-31",

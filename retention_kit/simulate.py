@@ -15,17 +15,17 @@ be checked against the truth:
 * :func:`simulate_survey`: NPS, CSAT and CES answers that track each customer's
   loyalty;
 * :func:`simulate_experiment`: a randomised retention experiment with known,
-  heterogeneous effects (:data:`EXPERIMENT_TRUE_EFFECTS`);
-* :func:`write_demo_data`: the five demo clients, the survey and the experiment
-  shipped in ``datasets/``.
+  heterogeneous effects (:data:`EXPERIMENT_TRUE_EFFECTS`).
+
+The files shipped in ``datasets/`` are written from these simulators by
+:func:`retention_kit.datasets.write_demo_data`. The simulators are also importable from
+:mod:`retention_kit.datasets` and :mod:`retention_kit`.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime
-from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
@@ -34,13 +34,13 @@ import pandas as pd
 from .errors import data_error
 
 __all__ = [
-    "simulate_summary",
     "EXPERIMENT_TRUE_EFFECTS",
+    "as_generator",
     "simulate_experiment",
     "simulate_subscriptions",
+    "simulate_summary",
     "simulate_survey",
     "simulate_transactions",
-    "write_demo_data",
 ]
 
 DateLike = str | date | datetime | np.datetime64 | pd.Timestamp
@@ -58,7 +58,29 @@ _DAYS_IN_MONTH = np.array([31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31])
 # --------------------------------------------------------------------------- helpers
 
 
-def _rng(random_state: RandomState) -> np.random.Generator:
+def as_generator(random_state: RandomState) -> np.random.Generator:
+    """The numpy Generator every simulator draws from.
+
+    Parameters
+    ----------
+    random_state : int or numpy.random.Generator
+        A non-negative seed, or a Generator (returned as it is, so draws continue its stream).
+
+    Returns
+    -------
+    numpy.random.Generator
+
+    Raises
+    ------
+    DataError
+        For anything else (negative ints, bools, floats, None).
+
+    Examples
+    --------
+    >>> as_generator(42).integers(0, 100, 3).tolist() == np.random.default_rng(42).integers(
+    ...     0, 100, 3).tolist()
+    True
+    """
     if isinstance(random_state, np.random.Generator):
         return random_state
     if (isinstance(random_state, int | np.integer) and not isinstance(random_state, bool)
@@ -210,7 +232,7 @@ def simulate_summary(
     (['frequency', 'recency', 'T'], True)
     """
     n = _count(n_customers, "n_customers")
-    rng = _rng(random_state)
+    rng = as_generator(random_state)
     ages = np.broadcast_to(np.asarray(T, dtype=float), (n,)).copy()
     if np.any(~np.isfinite(ages)) or np.any(ages <= 0):
         raise data_error("T must be positive and finite", fix="pass customer ages > 0")
@@ -249,6 +271,84 @@ def simulate_summary(
 
 
 # --------------------------------------------------------------------------- transactions
+
+
+def _transaction_params(model: str, params: Mapping[str, float] | None, time_unit: str,
+                        spend: Mapping[str, float] | None, item_price: float | None,
+                        ) -> tuple[int, dict[str, float], dict[str, float]]:
+    """Checked options of :func:`simulate_transactions`: days per time unit, purchase and
+    spend parameters (CDNOW defaults, per day or per week)."""
+    if time_unit not in _TIME_UNIT_DAYS:
+        raise data_error(f"time_unit must be 'D' or 'W', got {time_unit!r}",
+                         fix="rates are per day ('D') or per week of 7 days ('W')")
+    unit = _TIME_UNIT_DAYS[time_unit]
+    if model == "bgnbd":
+        names, defaults = ("r", "alpha", "a", "b"), dict(_BGNBD_CDNOW)
+    elif model == "pareto_nbd":
+        names, defaults = ("r", "alpha", "s", "beta"), dict(_PARETO_CDNOW)
+    else:
+        raise data_error(f"model must be 'bgnbd' or 'pareto_nbd', got {model!r}",
+                         fix="choose one of the two purchase processes")
+    if params is None:
+        params = defaults
+        if unit == 1:
+            params["alpha"] *= 7
+            if "beta" in params:
+                params["beta"] *= 7
+    prm = _positive_params(params, names, "params")
+    gg = _positive_params(_GG_CDNOW if spend is None else spend, ("p", "q", "gamma"), "spend")
+    if item_price is not None and not (np.isfinite(item_price) and item_price > 0):
+        raise data_error(f"item_price must be positive, got {item_price!r}",
+                         fix="pass the typical price of one item, or None")
+    return unit, prm, gg
+
+
+def _first_purchase_days(first_purchase: Any, acquisition_end: DateLike | None, n: int,
+                         start_d: np.datetime64, end_d: np.datetime64, last: int,
+                         season: np.ndarray | None, rng: np.random.Generator) -> np.ndarray:
+    """First purchase day of each customer, as an offset from start: the given dates, or
+    uniform (or seasonal) draws up to ``acquisition_end``."""
+    if first_purchase is not None:
+        try:
+            fp = pd.to_datetime(pd.Series(first_purchase)).to_numpy().astype("datetime64[D]")
+        except (TypeError, ValueError) as exc:
+            raise data_error("first_purchase holds values that are not dates",
+                             fix="pass one date per customer") from exc
+        if fp.shape != (n,):
+            raise data_error(f"first_purchase has {fp.size} dates for {n} customers",
+                             fix="pass one date per customer")
+        d0 = (fp - start_d).astype(np.int64)
+        bad = (d0 < 0) | (d0 > last) | np.isnat(fp)
+        if bad.any():
+            raise data_error("first_purchase dates fall outside start..end",
+                             n_rows=int(bad.sum()), example=str(fp[bad][0]),
+                             fix="widen start..end or move the first purchases")
+    else:
+        acq = last if acquisition_end is None else int(
+            (_day(acquisition_end, "acquisition_end") - start_d).astype(np.int64))
+        if not 0 <= acq <= last:
+            raise data_error(f"acquisition_end must lie within {start_d}..{end_d}",
+                             fix="pass a date between start and end")
+        if season is None:
+            d0 = rng.integers(0, acq + 1, size=n)
+        else:
+            w = season[: acq + 1]
+            d0 = rng.choice(acq + 1, size=n, p=w / w.sum())
+    return d0
+
+
+def _arrival_offsets(k: np.ndarray, n_events: np.ndarray, active: np.ndarray, unit: int,
+                     rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Owner and time since the first purchase (operational days) of every repeat purchase.
+
+    The times of the first k of n_events Poisson arrivals in [0, active] are the k smallest
+    of n_events sorted uniforms: C_j / (C_k + G), C the partial sums of k standard
+    exponentials and G ~ Gamma(n_events - k + 1) (exponential spacings).
+    """
+    cum, total = _grouped_cumsum(rng.standard_exponential(int(k.sum())), k)
+    tail = rng.gamma(n_events - k + 1.0)
+    owner = np.repeat(np.arange(len(k)), k)
+    return owner, cum / (total + tail)[owner] * active[owner] * unit
 
 
 def simulate_transactions(
@@ -359,29 +459,8 @@ def simulate_transactions(
     True
     """
     n = _count(n_customers, "n_customers")
-    rng = _rng(random_state)
-    if time_unit not in _TIME_UNIT_DAYS:
-        raise data_error(f"time_unit must be 'D' or 'W', got {time_unit!r}",
-                         fix="rates are per day ('D') or per week of 7 days ('W')")
-    unit = _TIME_UNIT_DAYS[time_unit]
-    if model == "bgnbd":
-        names, defaults = ("r", "alpha", "a", "b"), dict(_BGNBD_CDNOW)
-    elif model == "pareto_nbd":
-        names, defaults = ("r", "alpha", "s", "beta"), dict(_PARETO_CDNOW)
-    else:
-        raise data_error(f"model must be 'bgnbd' or 'pareto_nbd', got {model!r}",
-                         fix="choose one of the two purchase processes")
-    if params is None:
-        params = defaults
-        if unit == 1:
-            params["alpha"] *= 7
-            if "beta" in params:
-                params["beta"] *= 7
-    prm = _positive_params(params, names, "params")
-    gg = _positive_params(_GG_CDNOW if spend is None else spend, ("p", "q", "gamma"), "spend")
-    if item_price is not None and not (np.isfinite(item_price) and item_price > 0):
-        raise data_error(f"item_price must be positive, got {item_price!r}",
-                         fix="pass the typical price of one item, or None")
+    rng = as_generator(random_state)
+    unit, prm, gg = _transaction_params(model, params, time_unit, spend, item_price)
 
     start_d, end_d = _day(start, "start"), _day(end, "end")
     last = int((end_d - start_d).astype(np.int64))
@@ -389,33 +468,8 @@ def simulate_transactions(
         raise data_error(f"end ({end_d}) is before start ({start_d})", fix="swap them")
     season = None if seasonality is None else _daily_seasonality(seasonality, start_d, last + 1)
 
-    # first purchase day, as an offset from start
-    if first_purchase is not None:
-        try:
-            fp = pd.to_datetime(pd.Series(first_purchase)).to_numpy().astype("datetime64[D]")
-        except (TypeError, ValueError) as exc:
-            raise data_error("first_purchase holds values that are not dates",
-                             fix="pass one date per customer") from exc
-        if fp.shape != (n,):
-            raise data_error(f"first_purchase has {fp.size} dates for {n} customers",
-                             fix="pass one date per customer")
-        d0 = (fp - start_d).astype(np.int64)
-        bad = (d0 < 0) | (d0 > last) | np.isnat(fp)
-        if bad.any():
-            raise data_error("first_purchase dates fall outside start..end",
-                             n_rows=int(bad.sum()), example=str(fp[bad][0]),
-                             fix="widen start..end or move the first purchases")
-    else:
-        acq = last if acquisition_end is None else int(
-            (_day(acquisition_end, "acquisition_end") - start_d).astype(np.int64))
-        if not 0 <= acq <= last:
-            raise data_error(f"acquisition_end must lie within {start_d}..{end_d}",
-                             fix="pass a date between start and end")
-        if season is None:
-            d0 = rng.integers(0, acq + 1, size=n)
-        else:
-            w = season[: acq + 1]
-            d0 = rng.choice(acq + 1, size=n, p=w / w.sum())
+    d0 = _first_purchase_days(first_purchase, acquisition_end, n, start_d, end_d, last,
+                              season, rng)
 
     # latent per-customer values
     lam = rng.gamma(prm["r"], 1.0 / prm["alpha"], size=n)
@@ -444,13 +498,7 @@ def simulate_transactions(
         alive = lifetime > window
     nu = rng.gamma(gg["q"], 1.0 / gg["gamma"], size=n)
 
-    # times of the first k of n_events Poisson arrivals in [0, active]: the k smallest
-    # of n_events sorted uniforms are C_j / (C_k + G), C the partial sums of k standard
-    # exponentials and G ~ Gamma(n_events - k + 1) (exponential spacings).
-    cum, total = _grouped_cumsum(rng.standard_exponential(int(k.sum())), k)
-    tail = rng.gamma(n_events - k + 1.0)
-    owner = np.repeat(np.arange(n), k)
-    elapsed = cum / (total + tail)[owner] * active[owner] * unit    # days (operational)
+    owner, elapsed = _arrival_offsets(k, n_events, active, unit, rng)   # days (operational)
     if season is None:
         t = t0[owner] + elapsed
     else:
@@ -488,6 +536,48 @@ def simulate_transactions(
 
 
 # --------------------------------------------------------------------------- subscriptions
+
+
+def _subscription_plans(plans: Mapping[str, float] | None, plan_mix: Sequence[float] | None,
+                        ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Checked plans of :func:`simulate_subscriptions`: names and prices from the cheapest
+    up, and the acquisition mix over them."""
+    plans = {"basic": 9.0, "standard": 19.0, "premium": 39.0} if plans is None else plans
+    if not isinstance(plans, Mapping) or not plans:
+        raise data_error(f"plans must be a non-empty mapping of plan name to price, got {plans!r}",
+                         fix="pass e.g. {'basic': 9.0, 'premium': 29.0}")
+    prices = np.array([float(v) for v in plans.values()])
+    if not np.all(np.isfinite(prices)) or np.any(prices < 0):
+        raise data_error(f"plan prices must be non-negative numbers, got {dict(plans)!r}",
+                         fix="pass monthly prices such as 9.0")
+    rank = np.argsort(prices, kind="stable")
+    names = np.array([str(k) for k in plans])[rank]
+    prices = prices[rank]
+    n_plans = len(prices)
+    mix = (_weights(0.5 ** np.arange(n_plans), n_plans, "plan_mix") if plan_mix is None
+           else _weights(plan_mix, n_plans, "plan_mix"))
+    return names, prices, mix
+
+
+def _seat_options(seats: Mapping[str, float]) -> tuple[float, float, float, float]:
+    """Checked seat options of :func:`simulate_subscriptions`: median, sigma, monthly
+    expansion and contraction probabilities."""
+    extra = set(seats) - {"median", "sigma", "expansion", "contraction"}
+    if extra or not {"median", "sigma"} <= set(seats):
+        raise data_error(f"seats needs keys 'median' and 'sigma' (optionally 'expansion', "
+                         f"'contraction'), got {sorted(seats)!r}",
+                         fix="pass e.g. {'median': 5, 'sigma': 1.0, 'expansion': 0.03}")
+    median = float(seats["median"])
+    sigma = float(seats["sigma"])
+    if not (median >= 1 and sigma >= 0):
+        raise data_error("seats['median'] must be at least 1 and seats['sigma'] >= 0",
+                         fix="pass e.g. {'median': 5, 'sigma': 1.0}")
+    grow = _prob(seats.get("expansion", 0.0), "seats['expansion']")
+    shrink = _prob(seats.get("contraction", 0.0), "seats['contraction']")
+    if grow + shrink > 1:
+        raise data_error("seats expansion + contraction exceeds 1",
+                         fix="use small monthly probabilities")
+    return median, sigma, grow, shrink
 
 
 def simulate_subscriptions(
@@ -577,21 +667,9 @@ def simulate_subscriptions(
     """
     n = _count(n_customers, "n_customers")
     n_months = _count(n_months, "n_months")
-    rng = _rng(random_state)
-    plans = {"basic": 9.0, "standard": 19.0, "premium": 39.0} if plans is None else plans
-    if not isinstance(plans, Mapping) or not plans:
-        raise data_error(f"plans must be a non-empty mapping of plan name to price, got {plans!r}",
-                         fix="pass e.g. {'basic': 9.0, 'premium': 29.0}")
-    prices = np.array([float(v) for v in plans.values()])
-    if not np.all(np.isfinite(prices)) or np.any(prices < 0):
-        raise data_error(f"plan prices must be non-negative numbers, got {dict(plans)!r}",
-                         fix="pass monthly prices such as 9.0")
-    rank = np.argsort(prices, kind="stable")
-    names = np.array([str(k) for k in plans])[rank]
-    prices = prices[rank]
+    rng = as_generator(random_state)
+    names, prices, mix = _subscription_plans(plans, plan_mix)
     n_plans = len(prices)
-    mix = (_weights(0.5 ** np.arange(n_plans), n_plans, "plan_mix") if plan_mix is None
-           else _weights(plan_mix, n_plans, "plan_mix"))
     ch = _positive_params({"alpha": 1.0, "beta": 6.0} if churn is None else churn,
                           ("alpha", "beta"), "churn")
     up, down, react = (_prob(upgrade, "upgrade"), _prob(downgrade, "downgrade"),
@@ -599,21 +677,7 @@ def simulate_subscriptions(
     if up + down > 1:
         raise data_error("upgrade + downgrade exceeds 1", fix="use small monthly probabilities")
     if seats is not None:
-        extra = set(seats) - {"median", "sigma", "expansion", "contraction"}
-        if extra or not {"median", "sigma"} <= set(seats):
-            raise data_error(f"seats needs keys 'median' and 'sigma' (optionally 'expansion', "
-                             f"'contraction'), got {sorted(seats)!r}",
-                             fix="pass e.g. {'median': 5, 'sigma': 1.0, 'expansion': 0.03}")
-        median = float(seats["median"])
-        sigma = float(seats["sigma"])
-        if not (median >= 1 and sigma >= 0):
-            raise data_error("seats['median'] must be at least 1 and seats['sigma'] >= 0",
-                             fix="pass e.g. {'median': 5, 'sigma': 1.0}")
-        grow = _prob(seats.get("expansion", 0.0), "seats['expansion']")
-        shrink = _prob(seats.get("contraction", 0.0), "seats['contraction']")
-        if grow + shrink > 1:
-            raise data_error("seats expansion + contraction exceeds 1",
-                             fix="use small monthly probabilities")
+        median, sigma, grow, shrink = _seat_options(seats)
     first = _day(start_month, "start_month").astype("datetime64[M]")
 
     acq = (rng.integers(0, n_months, size=n) if acquisition is None
@@ -762,7 +826,7 @@ def simulate_survey(
     >>> bool(answers.loc[loyal, "nps"].mean() > answers.loc[~loyal, "nps"].mean())
     True
     """
-    rng = _rng(random_state)
+    rng = as_generator(random_state)
     needed = ["customer_id", "first_date", "last_date", loyalty]
     if not isinstance(customers, pd.DataFrame) or any(c not in customers for c in needed):
         have = list(customers.columns) if isinstance(customers, pd.DataFrame) else customers
@@ -879,6 +943,42 @@ def _true_effects(scale: float = 1.0) -> dict[str, Any]:
 EXPERIMENT_TRUE_EFFECTS: dict[str, Any] = _true_effects()
 
 
+def _experiment_arms(arms: Mapping[str, float] | None) -> tuple[list[str], np.ndarray]:
+    """Checked arms of :func:`simulate_experiment`, in the order of ``_ARMS``, with their
+    allocation shares."""
+    arms = {a: 1.0 for a in _ARMS} if arms is None else dict(arms)
+    unknown = sorted(set(arms) - set(_ARMS))
+    if unknown or "control" not in arms:
+        raise data_error(f"arms must include 'control' and may include only {list(_ARMS)}, "
+                         f"got {sorted(arms)!r}",
+                         fix="pass e.g. {'control': 0.5, 'loyalty_programme': 0.5}")
+    arm_names = [a for a in _ARMS if a in arms]
+    alloc = _weights([arms[a] for a in arm_names], len(arm_names), "arms")
+    return arm_names, alloc
+
+
+def _treated_retention(q: np.ndarray, arm: np.ndarray, arm_names: Sequence[str],
+                       orders: np.ndarray, tenure: np.ndarray,
+                       scale: float) -> tuple[np.ndarray, np.ndarray]:
+    """P(retained_90d) and the spend multiplier after each customer's arm's effect
+    (``_EFFECTS`` by segment, times ``scale``); control keeps ``q`` and 1."""
+    n = len(q)
+    segment = {"high_frequency": orders >= 3, "new": tenure < 3,
+               "sleeping_dog": (tenure >= 24) & (orders <= 1)}
+    spend_mult = np.ones(n)
+    for i, name in enumerate(arm_names):
+        if name == "control":
+            continue
+        cate, ratio = _EFFECTS[name]
+        effect = np.full(n, cate["other"])
+        for seg, value in cate.items():
+            if seg != "other":
+                effect = np.where(segment[seg], value, effect)
+        q = np.where(arm == i, q + scale * effect, q)
+        spend_mult = np.where(arm == i, 1 + (ratio - 1) * scale, spend_mult)
+    return q, spend_mult
+
+
 def simulate_experiment(
     n_customers: int = 30_000,
     *,
@@ -967,15 +1067,8 @@ def simulate_experiment(
     True
     """
     n = _count(n_customers, "n_customers")
-    rng = _rng(random_state)
-    arms = {a: 1.0 for a in _ARMS} if arms is None else dict(arms)
-    unknown = sorted(set(arms) - set(_ARMS))
-    if unknown or "control" not in arms:
-        raise data_error(f"arms must include 'control' and may include only {list(_ARMS)}, "
-                         f"got {sorted(arms)!r}",
-                         fix="pass e.g. {'control': 0.5, 'loyalty_programme': 0.5}")
-    arm_names = [a for a in _ARMS if a in arms]
-    alloc = _weights([arms[a] for a in arm_names], len(arm_names), "arms")
+    rng = as_generator(random_state)
+    arm_names, alloc = _experiment_arms(arms)
     scale = float(effect_scale)
     if not 0.0 <= scale <= 1.0:
         raise data_error(f"effect_scale must be between 0 and 1, got {effect_scale!r}",
@@ -1011,19 +1104,7 @@ def simulate_experiment(
            + np.array([0.0, 0.3, -0.2])[channel]
            + np.array([-0.3, -0.1, 0.0, 0.1, 0.2])[age] + 0.5 * rng.standard_normal(n))
     q = 0.25 + 0.6 * _expit(eta)
-    segment = {"high_frequency": orders >= 3, "new": tenure < 3,
-               "sleeping_dog": (tenure >= 24) & (orders <= 1)}
-    spend_mult = np.ones(n)
-    for i, name in enumerate(arm_names):
-        if name == "control":
-            continue
-        cate, ratio = _EFFECTS[name]
-        effect = np.full(n, cate["other"])
-        for seg, value in cate.items():
-            if seg != "other":
-                effect = np.where(segment[seg], value, effect)
-        q = np.where(arm == i, q + scale * effect, q)
-        spend_mult = np.where(arm == i, 1 + (ratio - 1) * scale, spend_mult)
+    q, spend_mult = _treated_retention(q, arm, arm_names, orders, tenure, scale)
 
     # time to churn (Weibull with S(90) = q), censoring, outcomes
     u = rng.random(n)
@@ -1058,224 +1139,3 @@ def simulate_experiment(
     })
     df.attrs["true_effects"] = _true_effects(scale)
     return df
-
-
-# --------------------------------------------------------------------------- demo data
-
-_DEMO_START, _DEMO_END = "2022-01-01", "2024-12-31"
-_DEMO_MONTHS = 36
-_SEASONAL_SHOP = (0.5, 0.4, 0.5, 0.5, 0.6, 0.5, 0.5, 0.6, 0.8, 1.2, 3.6, 4.8)
-
-
-def _demo_specs() -> dict[str, dict[str, Any]]:
-    """The five demo clients: display data and generator arguments (fresh dicts)."""
-    return {
-        "retailer": {
-            "display_name": "Lindqvist Home & Garden",
-            "currency": "EUR",
-            "description": "Online home and garden retailer: steady repeat buying with a "
-                           "long tail of heavy buyers (BG/NBD).",
-            "business_model": "non-contractual", "id_prefix": "R",
-            "generator": {"function": "simulate_transactions", "n_customers": 4000,
-                          "model": "bgnbd", "time_unit": "W",
-                          "params": {"r": 0.55, "alpha": 6.0, "a": 0.85, "b": 3.5},
-                          "spend": {"p": 5.5, "q": 4.0, "gamma": 22.0},
-                          "acquisition_end": "2024-09-30"},
-        },
-        "subscription_box": {
-            "display_name": "Crate & Kettle",
-            "currency": "GBP",
-            "description": "Monthly tea-and-snacks box: subscribers pay every month until "
-                           "they cancel; high early churn (sBG).",
-            "business_model": "contractual", "id_prefix": "S",
-            "generator": {"function": "simulate_subscriptions", "n_customers": 3000,
-                          "plans": {"classic": 24.99, "deluxe": 39.99},
-                          "plan_mix": [0.75, 0.25], "churn": {"alpha": 1.3, "beta": 5.0},
-                          "upgrade": 0.015, "downgrade": 0.025, "reactivation": 0.02},
-        },
-        "b2b_saas": {
-            "display_name": "Ledgerline",
-            "currency": "USD",
-            "description": "B2B accounting software billed monthly per seat: low churn, "
-                           "seat expansion, a few very large accounts.",
-            "business_model": "contractual", "id_prefix": "B",
-            "generator": {"function": "simulate_subscriptions", "n_customers": 1000,
-                          "plans": {"starter": 12.0, "team": 29.0, "enterprise": 59.0},
-                          "plan_mix": [0.5, 0.35, 0.15], "churn": {"alpha": 1.0, "beta": 40.0},
-                          "upgrade": 0.02, "downgrade": 0.005, "reactivation": 0.005,
-                          "seats": {"median": 4, "sigma": 1.1, "expansion": 0.05,
-                                    "contraction": 0.015}},
-        },
-        "marketplace": {
-            "display_name": "Bazaarly",
-            "currency": "INR",
-            "description": "Online marketplace: many one-time buyers, little repeat "
-                           "business (BG/NBD with high dropout).",
-            "business_model": "non-contractual", "id_prefix": "M",
-            "generator": {"function": "simulate_transactions", "n_customers": 5000,
-                          "model": "bgnbd", "time_unit": "W",
-                          "params": {"r": 0.2, "alpha": 12.0, "a": 2.0, "b": 1.2},
-                          "spend": {"p": 3.0, "q": 6.0, "gamma": 2500.0}},
-        },
-        "seasonal_shop": {
-            "display_name": "Tbilisi Gift House",
-            "currency": "GEL",
-            "description": "Gift shop: most buying and most new customers in November and "
-                           "December (BG/NBD with monthly seasonality).",
-            "business_model": "non-contractual", "id_prefix": "H",
-            "generator": {"function": "simulate_transactions", "n_customers": 3000,
-                          "model": "bgnbd", "time_unit": "W",
-                          "params": {"r": 0.3, "alpha": 8.0, "a": 1.0, "b": 3.0},
-                          "spend": {"p": 4.0, "q": 5.0, "gamma": 80.0},
-                          "seasonality": list(_SEASONAL_SHOP)},
-        },
-    }
-
-
-def _invoices(subs: pd.DataFrame, billing_day: pd.Series) -> pd.DataFrame:
-    """One transaction per paid month, on the customer's billing day."""
-    day = billing_day.reindex(subs["customer_id"]).to_numpy()
-    dates = subs["month"].to_numpy().astype("datetime64[D]") + (day - 1)
-    tx = pd.DataFrame({"customer_id": subs["customer_id"].to_numpy(), "date": _to_us(dates),
-                       "amount": subs["mrr"].to_numpy()})
-    tx = tx.iloc[np.lexsort((tx["customer_id"].to_numpy(), tx["date"].to_numpy()))]
-    return tx.reset_index(drop=True)
-
-
-def _write_csv(df: pd.DataFrame, path: Path) -> Path:
-    out = df.copy()
-    for col in out.columns:
-        if pd.api.types.is_datetime64_any_dtype(out[col]):
-            out[col] = out[col].dt.strftime("%Y-%m-%d")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    out.to_csv(path, index=False, float_format="%.2f", lineterminator="\n")
-    return path
-
-
-def _write_json(obj: Mapping[str, Any], path: Path) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(obj, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    return path
-
-
-def write_demo_data(path: Path | str, *, random_state: RandomState = 2024) -> list[Path]:
-    """Write the demo clients, the survey and the experiment under ``path``.
-
-    This is how the files in ``datasets/`` were made (``write_demo_data(data_dir())``
-    rewrites them in place):
-
-    * ``demo/<client_id>/transactions.csv`` (``customer_id, date, amount``) and
-      ``client.json`` for the five clients ``retailer``, ``subscription_box``,
-      ``b2b_saas``, ``marketplace``, ``seasonal_shop``, plus ``subscriptions.csv``
-      (``customer_id, month, plan, mrr``) for the two subscription clients, whose
-      transactions are their monthly invoices on a billing day drawn per customer
-      (1..28). Observation period 2022-01-01..2024-12-31;
-    * ``survey.csv``: :func:`simulate_survey` for each client (loyalty ``1 - p`` of
-      the BG/NBD clients, ``1 - theta`` of the subscription ones; answers between
-      the first purchase and 30 days after the last, or between the first invoice
-      and the end of the last paid month; 20% response, response bias 0.3), with a
-      ``client`` column;
-    * ``experiment.csv``: ``simulate_experiment(60000)`` with its defaults otherwise
-      (20,000 customers per arm: 10,000 per arm could not detect the welcome
-      email's +0.0196 average effect).
-
-    Every part draws from its own stream spawned from ``random_state`` in a fixed
-    order (the five clients, the survey, the experiment), so changing one part does
-    not change the others.
-
-    Parameters
-    ----------
-    path : Path or str
-        Folder to write into (created if missing).
-    random_state : int or numpy.random.Generator, default 2024
-
-    Returns
-    -------
-    list of Path
-        The files written.
-
-    Examples
-    --------
-    >>> import tempfile
-    >>> with tempfile.TemporaryDirectory() as tmp:
-    ...     files = write_demo_data(tmp)
-    ...     sorted(p.name for p in files if p.parent.name == "retailer")
-    ['client.json', 'transactions.csv']
-    """
-    root = Path(path)
-    specs = _demo_specs()
-    streams = _rng(random_state).spawn(len(specs) + 2)
-    seed_note = random_state if isinstance(random_state, int | np.integer) else None
-    end = _day(_DEMO_END, "end")
-    written: list[Path] = []
-    survey_input: dict[str, pd.DataFrame] = {}
-    for stream, (client, spec) in zip(streams, specs.items(), strict=False):
-        gen = dict(spec["generator"])
-        func = gen.pop("function")
-        gen.pop("n_customers")
-        n = spec["generator"]["n_customers"]
-        prefix = spec["id_prefix"]
-        folder = root / "demo" / client
-        if func == "simulate_transactions":
-            log, latent = simulate_transactions(n, start=_DEMO_START, end=_DEMO_END,
-                                                id_prefix=prefix, return_latent=True,
-                                                random_state=stream, **gen)
-            last_buy = log.groupby("customer_id")["date"].max()
-            survey_input[client] = pd.DataFrame({
-                "customer_id": latent.index,
-                "first_date": latent["first_purchase"].to_numpy(),
-                "last_date": np.minimum(last_buy.reindex(latent.index).to_numpy()
-                                        + np.timedelta64(30, "D"), _to_us(end)),
-                "loyalty": 1 - latent["p"].to_numpy()})
-            generator_note = {"function": func, "n_customers": n, "start": _DEMO_START,
-                              "end": _DEMO_END, **gen}
-        else:
-            subs, latent = simulate_subscriptions(n, start_month=_DEMO_START,
-                                                  n_months=_DEMO_MONTHS, id_prefix=prefix,
-                                                  return_latent=True, random_state=stream,
-                                                  **gen)
-            billing_day = pd.Series(stream.integers(1, 29, size=n), index=latent.index)
-            log = _invoices(subs, billing_day)
-            written.append(_write_csv(subs, folder / "subscriptions.csv"))
-            last_month = subs.groupby("customer_id")["month"].max()
-            last_day = (last_month.reindex(latent.index).to_numpy().astype("datetime64[M]")
-                        + 1).astype("datetime64[D]") - 1
-            first_invoice = log.groupby("customer_id")["date"].min()
-            survey_input[client] = pd.DataFrame({
-                "customer_id": latent.index,
-                "first_date": first_invoice.reindex(latent.index).to_numpy(),
-                "last_date": _to_us(np.minimum(last_day, end)),
-                "loyalty": 1 - latent["theta"].to_numpy()})
-            generator_note = {"function": func, "n_customers": n,
-                              "start_month": _DEMO_START[:7], "n_months": _DEMO_MONTHS,
-                              **gen, "billing_day": "uniform 1..28 per customer"}
-        written.append(_write_csv(log, folder / "transactions.csv"))
-        info = {
-            "client_id": client,
-            "display_name": spec["display_name"],
-            "currency": spec["currency"],
-            "description": spec["description"],
-            "business_model": spec["business_model"],
-            "period": "M",
-            "time_unit": "W",
-            "observation_start": _DEMO_START,
-            "observation_end": _DEMO_END,
-            "id_prefix": prefix,
-            "n_customers": n,
-            "generator": {**generator_note, "random_state": seed_note,
-                          "stream": list(specs).index(client)},
-        }
-        written.append(_write_json(info, folder / "client.json"))
-
-    survey_streams = streams[len(specs)].spawn(len(specs))
-    parts = []
-    for stream, client in zip(survey_streams, specs, strict=True):
-        answers = simulate_survey(survey_input[client], response_rate=0.2, response_bias=0.3,
-                                  random_state=stream)
-        answers.insert(0, "client", client)
-        parts.append(answers)
-    written.append(_write_csv(pd.concat(parts, ignore_index=True), root / "survey.csv"))
-
-    experiment = simulate_experiment(60_000, random_state=streams[len(specs) + 1])
-    written.append(_write_csv(experiment, root / "experiment.csv"))
-    return written
