@@ -33,7 +33,8 @@ def glossary_names() -> list[tuple[str, str]]:
     names = []
     for name in retention_kit.__all__:
         obj = getattr(retention_kit, name)
-        module = getattr(obj, "__module__", "").removeprefix("retention_kit.")
+        # segments.rfm.rfm_scores is documented as segments.rfm_scores (subpackages by concept)
+        module = getattr(obj, "__module__", "").removeprefix("retention_kit.").split(".")[0]
         if callable(obj) and module in COMPUTING_MODULES:
             names.append((module, name))
     names += [("models", name) for name in retention_kit.models.__all__]

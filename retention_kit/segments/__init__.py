@@ -49,11 +49,6 @@ Nothing here prints or modifies its inputs.
 
 from __future__ import annotations
 
-import inspect
-
-import numpy as np  # noqa: F401  (namespace of the examples, see below)
-import pandas as pd  # noqa: F401
-
 from .clusters import ClusterResult, cluster_customers, cluster_profiles, persona_cards
 from .migration import SegmentMigration, migration_from_transactions, segment_migration
 from .rfm import (
@@ -92,12 +87,3 @@ __all__ = [
     "segment_migration",
     "segment_summary",
 ]
-
-# The public functions are documented (GLOSSARY.md, help(), tests/test_course_docs.py) under
-# the name users import: ``retention_kit.segments.rfm_scores``, not ``...segments.rfm.rfm_scores``.
-# doctest therefore collects their examples here, with this namespace: hence np and pd above.
-# Classes keep their defining module, so that doctest still finds their methods' examples.
-for _name in __all__:
-    if inspect.isfunction(globals()[_name]):
-        globals()[_name].__module__ = __name__
-del _name

@@ -2,7 +2,7 @@
 
 Internal: the names are public-style so that the segment modules import no private names;
 the package's public API is :mod:`retention_kit.segments`. The data-layer helpers are
-re-exported from here only, so that one place can be redirected later.
+taken from :mod:`retention_kit._checks`, the package's one validation layer.
 """
 
 from __future__ import annotations
@@ -15,10 +15,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..data import _first_example as first_example
-from ..data import _plain as plain_value
-from ..data import _require_columns as require_columns
-from ..data import _suggest as suggest_names
+from .._checks import first_example, nonnegative_columns, require_columns, whole
+from .._checks import plain as plain_value
+from .._checks import suggest as suggest_names
 from ..errors import DataError
 
 __all__ = [
@@ -62,20 +61,9 @@ def check_segmentation_summary(summary: Any, needed: dict[str, str], *, what: st
             "summary", n_rows=len(summary),
             fix="summarise it first with rfm_segmentation_summary(transactions)")
     require_columns(summary, needed, what="the segmentation summary")
-    cols = list(needed)
-    for col in cols:
-        values = pd.to_numeric(summary[col], errors="coerce")
-        bad = values.isna() | ~np.isfinite(values.to_numpy(dtype=float, na_value=np.nan))
-        if bad.any():
-            raise DataError(f"column {col!r} has missing or non-numeric values",
-                            n_rows=int(bad.sum()), example=first_example(summary, bad, cols),
-                            fix="drop or repair these customers")
-        neg = values < 0
-        if neg.any():
-            raise DataError(f"column {col!r} has negative values",
-                            n_rows=int(neg.sum()), example=first_example(summary, neg, cols),
-                            fix="rebuild the summary with rfm_segmentation_summary(); refunds "
-                            "are netted against purchases before summarising")
+    nonnegative_columns(summary, list(needed),
+                        negative_fix="rebuild the summary with rfm_segmentation_summary(); "
+                        "refunds are netted against purchases before summarising")
 
 
 def customer_values(frame: pd.DataFrame | pd.Series, what: str, index: pd.Index,
@@ -111,10 +99,8 @@ def first_customer(index: pd.Index, mask: np.ndarray) -> str:
 
 
 def check_n_bins(n_bins: object) -> int:
-    """``n_bins`` as an int; a ValueError unless it is a whole number >= 2 (not a bool)."""
-    if isinstance(n_bins, bool) or not isinstance(n_bins, int | np.integer) or n_bins < 2:
-        raise ValueError(f"n_bins must be a whole number >= 2, got {n_bins!r} (5 gives quintiles)")
-    return int(n_bins)
+    """``n_bins`` as an int; a DataError (a ValueError) unless it is a whole number >= 2."""
+    return whole("n_bins", n_bins, minimum=2, hint="5 gives quintiles")
 
 
 # --------------------------------------------------------------------------- messages
