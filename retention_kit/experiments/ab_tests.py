@@ -339,12 +339,6 @@ def retention_test(
     >>> round(float(res.comparisons.loc["treated", "p_value"]), 4)
     0.0237
     """
-    from statsmodels.stats.proportion import (
-        confint_proportions_2indep,
-        proportion_confint,
-        proportions_ztest,
-    )
-
     data = _args.frame(data, "the experiment data")
     alpha = _args.alpha(alpha)
     _args.check_choice("correction", correction, _CORRECTIONS)
@@ -357,6 +351,20 @@ def retention_test(
     wanted = _args.arms(data, arm_col, control, arms, counted)
     y = _args.binary_outcome(data, outcome_col, counted, [arm_col, outcome_col])
     labels = data.loc[counted, arm_col].to_numpy()
+    arms_table = _retention_arms(labels, y, wanted, alpha, arm_col)
+    comparisons = _retention_comparisons(arms_table, wanted, control, alpha)
+    comparisons["p_adjusted"] = _adjust(comparisons["p_value"].to_numpy(), correction)
+    comparisons["significant"] = comparisons["p_adjusted"] < alpha
+    return RetentionTest(arms=arms_table, comparisons=comparisons, control=control,
+                         outcome=outcome_col, alpha=alpha, correction=correction,
+                         n_excluded=int((~counted).sum()))
+
+
+
+def _retention_arms(labels: np.ndarray, y: np.ndarray, wanted: list[str], alpha: float,
+                    arm_col: str) -> pd.DataFrame:
+    """One row per arm: ``n``, ``retained``, ``rate`` and its Wilson interval."""
+    from statsmodels.stats.proportion import proportion_confint
 
     rows = {}
     for arm in wanted:
@@ -367,11 +375,18 @@ def retention_test(
                      "ci_upper": float(hi)}
     arms_table = pd.DataFrame.from_dict(rows, orient="index")
     arms_table.index.name = arm_col
+    return arms_table
 
-    xc, nc = rows[control]["retained"], rows[control]["n"]
+
+def _retention_comparisons(arms_table: pd.DataFrame, wanted: list[str], control: str,
+                           alpha: float) -> pd.DataFrame:
+    """Each treatment arm against control: difference (Wald), ratio (log method), z-test."""
+    from statsmodels.stats.proportion import confint_proportions_2indep, proportions_ztest
+
+    xc, nc = int(arms_table.at[control, "retained"]), int(arms_table.at[control, "n"])
     comp = {}
     for arm in wanted[1:]:
-        xt, nt = rows[arm]["retained"], rows[arm]["n"]
+        xt, nt = int(arms_table.at[arm, "retained"]), int(arms_table.at[arm, "n"])
         pt, pc = xt / nt, xc / nc
         se = math.sqrt(pt * (1 - pt) / nt + pc * (1 - pc) / nc)
         with np.errstate(all="ignore"):
@@ -385,12 +400,8 @@ def retention_test(
                      "ratio_ci_lower": float(r_lo), "ratio_ci_upper": float(r_hi),
                      "z": float(z), "p_value": float(p)}
     comparisons = pd.DataFrame.from_dict(comp, orient="index")
-    comparisons.index.name = arm_col
-    comparisons["p_adjusted"] = _adjust(comparisons["p_value"].to_numpy(), correction)
-    comparisons["significant"] = comparisons["p_adjusted"] < alpha
-    return RetentionTest(arms=arms_table, comparisons=comparisons, control=control,
-                         outcome=outcome_col, alpha=alpha, correction=correction,
-                         n_excluded=int((~counted).sum()))
+    comparisons.index.name = arms_table.index.name
+    return comparisons
 
 
 @dataclass(frozen=True, repr=False)
@@ -524,7 +535,25 @@ def cuped(
     counted = _args.counted_rows(data, reached_col)
     wanted = _args.arms(data, arm_col, control, arms, counted)
     sub = data.loc[counted & data[arm_col].isin(wanted)]
-    cols = [arm_col, covariate_col, outcome_col]
+    x, y = _cuped_numbers(data, sub, [arm_col, covariate_col, outcome_col])
+    y_adj, theta, corr, reduction = _cuped_adjustment(x, y, covariate_col)
+    labels = sub[arm_col].to_numpy()
+    arms_table = _cuped_arms(labels, wanted, x, y, y_adj, arm_col)
+    comparisons = _cuped_comparisons(labels, wanted, control, y, y_adj, alpha, arm_col)
+    comparisons.insert(5, "p_adjusted",
+                       _adjust(comparisons["p_value"].to_numpy(), correction))
+    return CupedResult(arms=arms_table, comparisons=comparisons, theta=theta, correlation=corr,
+                       variance_reduction=reduction, control=control, outcome=outcome_col,
+                       covariate=covariate_col, alpha=alpha, correction=correction)
+
+
+def _cuped_numbers(data: pd.DataFrame, sub: pd.DataFrame,
+                   cols: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Covariate and outcome of the counted customers ``sub`` as floats; gaps raise.
+
+    ``cols`` is ``[arm_col, covariate_col, outcome_col]``, shown in the error's example.
+    """
+    _, covariate_col, outcome_col = cols
     x_raw = pd.to_numeric(sub[covariate_col], errors="coerce")
     miss = x_raw.isna().to_numpy()
     if miss.any():
@@ -547,9 +576,12 @@ def cuped(
                         example=_args.first_example(sub, ymiss, cols),
                         fix="exclude customers who have not reached the horizon (reached_col) "
                         "and code the outcome as numbers")
-    x = x_raw.to_numpy(dtype=float)
-    y = y_num.to_numpy(dtype=float)
-    labels = sub[arm_col].to_numpy()
+    return x_raw.to_numpy(dtype=float), y_num.to_numpy(dtype=float)
+
+
+def _cuped_adjustment(x: np.ndarray, y: np.ndarray,
+                      covariate_col: str) -> tuple[np.ndarray, float, float, float]:
+    """Adjusted outcome Y - theta (X - mean X), theta, corr(X, Y) and the variance reduction."""
     var_x = float(np.var(x, ddof=1)) if len(x) > 1 else 0.0
     if not var_x > 0:
         raise DataError(f"covariate {covariate_col!r} is constant", n_rows=len(x),
@@ -561,11 +593,12 @@ def cuped(
     corr = cov_xy / math.sqrt(var_x * var_y) if var_y > 0 else 0.0
     y_adj = y - theta * (x - x.mean())
     reduction = 1 - float(np.var(y_adj, ddof=1)) / var_y if var_y > 0 else 0.0
+    return y_adj, theta, corr, reduction
 
-    def stats_of(values: np.ndarray, arm: str) -> tuple[float, float, int]:
-        v = values[labels == arm]
-        return float(v.mean()), float(v.var(ddof=1)) if len(v) > 1 else 0.0, len(v)
 
+def _cuped_arms(labels: np.ndarray, wanted: list[str], x: np.ndarray, y: np.ndarray,
+                y_adj: np.ndarray, arm_col: str) -> pd.DataFrame:
+    """One row per arm: ``n``, raw ``mean``, ``adjusted_mean`` and ``covariate_mean``."""
     rows = {}
     for arm in wanted:
         mask = labels == arm
@@ -574,6 +607,17 @@ def cuped(
                      "covariate_mean": float(x[mask].mean())}
     arms_table = pd.DataFrame.from_dict(rows, orient="index")
     arms_table.index.name = arm_col
+    return arms_table
+
+
+def _cuped_comparisons(labels: np.ndarray, wanted: list[str], control: str, y: np.ndarray,
+                       y_adj: np.ndarray, alpha: float, arm_col: str) -> pd.DataFrame:
+    """Adjusted and raw (``raw_`` columns) differences of each arm against control."""
+
+    def stats_of(values: np.ndarray, arm: str) -> tuple[float, float, int]:
+        v = values[labels == arm]
+        return float(v.mean()), float(v.var(ddof=1)) if len(v) > 1 else 0.0, len(v)
+
     z = _args.z(alpha)
     comp = {}
     for arm in wanted[1:]:
@@ -597,9 +641,4 @@ def cuped(
         comp[arm] = out
     comparisons = pd.DataFrame.from_dict(comp, orient="index")
     comparisons.index.name = arm_col
-    comparisons.insert(5, "p_adjusted",
-                       _adjust(comparisons["p_value"].to_numpy(), correction))
-    return CupedResult(arms=arms_table, comparisons=comparisons, theta=theta, correlation=corr,
-                       variance_reduction=reduction, control=control, outcome=outcome_col,
-                       covariate=covariate_col, alpha=alpha, correction=correction)
-
+    return comparisons

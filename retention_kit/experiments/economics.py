@@ -190,19 +190,7 @@ def programme_roi(
     >>> round(roi.probability_profitable, 3)
     0.793
     """
-    if isinstance(effect, Effect):
-        est = effect.estimate
-        se = effect.se if effect_se is None else _args.number("effect_se", effect_se)
-        a = effect.alpha if alpha is None else _args.alpha(alpha)
-    else:
-        est = _args.number("effect", effect)
-        se = 0.0 if effect_se is None else _args.number("effect_se", effect_se)
-        a = 0.05 if alpha is None else _args.alpha(alpha)
-    if abs(est) >= 1:
-        raise DataError(f"effect={est!r} is not a difference in retention between -1 and 1",
-                        fix="pass the difference as a fraction: 0.04 for 4 percentage points")
-    if se < 0:
-        raise DataError(f"effect_se={se!r} must be >= 0", fix="pass the standard error")
+    est, se, a = _effect_inputs(effect, effect_se, alpha)
     n = _args.whole("n_treated", n_treated)
     m = _args.money("margin_per_period", margin_per_period, what="a margin per period")
     h = _args.whole("horizon_periods", horizon_periods)
@@ -216,9 +204,44 @@ def programme_roi(
     if e_se < 0:
         raise DataError(f"expansion_se={expansion_se!r} must be >= 0",
                         fix="pass the standard error")
-    z = _args.z(a)
     v = _value_per_retained(m, h, i, r)
-    cost = n * c + f
+    table, net, net_se = _roi_table(n, est, se, v, e, e_se, n * c + f, f, _args.z(a))
+    from scipy import stats
+
+    prob = float(stats.norm.cdf(net / net_se)) if net_se > 0 else float(net > 0)
+    return ProgrammeROI(table=table, value_per_retained=v, probability_profitable=prob,
+                        n_treated=n, horizon_periods=h, discount_rate=i, effect=est,
+                        effect_se=se)
+
+
+
+def _effect_inputs(effect: float | Effect, effect_se: float | None,
+                   alpha: float | None) -> tuple[float, float, float]:
+    """Estimate, standard error and alpha of the effect, from an :class:`Effect` or numbers."""
+    if isinstance(effect, Effect):
+        est = effect.estimate
+        se = effect.se if effect_se is None else _args.number("effect_se", effect_se)
+        a = effect.alpha if alpha is None else _args.alpha(alpha)
+    else:
+        est = _args.number("effect", effect)
+        se = 0.0 if effect_se is None else _args.number("effect_se", effect_se)
+        a = 0.05 if alpha is None else _args.alpha(alpha)
+    if abs(est) >= 1:
+        raise DataError(f"effect={est!r} is not a difference in retention between -1 and 1",
+                        fix="pass the difference as a fraction: 0.04 for 4 percentage points")
+    if se < 0:
+        raise DataError(f"effect_se={se!r} must be >= 0", fix="pass the standard error")
+    return est, se, a
+
+
+def _roi_table(n: int, est: float, se: float, v: float, e: float, e_se: float, cost: float,
+               f: float, z: float) -> tuple[pd.DataFrame, float, float]:
+    """The ROI table (estimate and interval per row), the net value and its standard error.
+
+    ``n`` treated customers, effect ``est`` +- ``se``, value ``v`` per retained customer,
+    expansion ``e`` +- ``e_se`` per treated customer, total ``cost`` of which ``f`` fixed,
+    normal quantile ``z``.
+    """
     net_se = n * math.hypot(v * se, e_se)
 
     def row(estimate: float, spread: float) -> list[float]:
@@ -236,12 +259,7 @@ def programme_roi(
     }
     table = pd.DataFrame.from_dict(rows, orient="index",
                                    columns=["estimate", "ci_lower", "ci_upper"])
-    from scipy import stats
-
-    prob = float(stats.norm.cdf(net / net_se)) if net_se > 0 else float(net > 0)
-    return ProgrammeROI(table=table, value_per_retained=v, probability_profitable=prob,
-                        n_treated=n, horizon_periods=h, discount_rate=i, effect=est,
-                        effect_se=se)
+    return table, net, net_se
 
 
 def roi_sensitivity(effects: Sequence[float], costs_per_treated: Sequence[float],

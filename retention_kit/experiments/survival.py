@@ -167,6 +167,21 @@ def compare_survival(
                                  event_col: "event_col (True = churned)"}, what="the survival data")
     counted = pd.Series(True, index=data.index)
     wanted = _args.arms(data, arm_col, control, None, counted)
+    tau = _horizon_within_follow_up(data, horizon, duration_col, arm_col)
+    res = survival(data, duration_col=duration_col, event_col=event_col, group_col=arm_col,
+                   alpha=alpha, rmst_horizon=tau, time_unit=time_unit)
+    z = _args.z(alpha)
+    at = _arms_at_horizon(res, wanted, tau, z, arm_col)
+    differences = _differences_from_control(data, at, wanted, control, z, alpha,
+                                            duration_col, event_col, arm_col)
+    return SurvivalComparison(result=res, at_horizon=at, differences=differences,
+                              logrank_p_value=float(res.logrank_p_value), control=control,
+                              horizon=tau, time_unit=res.time_unit, alpha=alpha)
+
+
+def _horizon_within_follow_up(data: pd.DataFrame, horizon: object, duration_col: str,
+                              arm_col: str) -> float:
+    """The horizon as a number, positive and within every arm's longest follow-up."""
     tau = _args.number("horizon", horizon)
     durations = pd.to_numeric(data[duration_col], errors="coerce")
     longest = durations.groupby(data[arm_col]).max()
@@ -177,9 +192,12 @@ def compare_survival(
             f"followed for at most {shortest:g}" if tau > 0 else
             f"horizon={horizon!r} must be positive", n_rows=len(data),
             fix=f"choose a horizon between 0 and {shortest:g}")
-    res = survival(data, duration_col=duration_col, event_col=event_col, group_col=arm_col,
-                   alpha=alpha, rmst_horizon=tau, time_unit=time_unit)
-    z = _args.z(alpha)
+    return tau
+
+
+def _arms_at_horizon(res: SurvivalResult, wanted: list[str], tau: float, z: float,
+                     arm_col: str) -> pd.DataFrame:
+    """Per arm: Kaplan-Meier survival at ``tau`` with its interval, and RMST up to ``tau``."""
     rows = {}
     for arm in wanted:
         s, se = _km_at(res.table.loc[res.table["group"] == arm], tau)
@@ -189,6 +207,15 @@ def compare_survival(
                      "rmst": float(summ["rmst"]), "rmst_se": float(summ["rmst_se"])}
     at = pd.DataFrame.from_dict(rows, orient="index")
     at.index.name = arm_col
+    return at
+
+
+def _differences_from_control(data: pd.DataFrame, at: pd.DataFrame, wanted: list[str],
+                              control: str, z: float, alpha: float, duration_col: str,
+                              event_col: str, arm_col: str) -> pd.DataFrame:
+    """Survival and RMST differences of each arm against control, and the pairwise log-rank."""
+    from ..cohorts import survival
+
     c = at.loc[control]
     diffs = {}
     for arm in wanted[1:]:
@@ -209,7 +236,4 @@ def compare_survival(
         diffs[arm] = row
     differences = pd.DataFrame.from_dict(diffs, orient="index")
     differences.index.name = arm_col
-    return SurvivalComparison(result=res, at_horizon=at, differences=differences,
-                              logrank_p_value=float(res.logrank_p_value), control=control,
-                              horizon=tau, time_unit=res.time_unit, alpha=alpha)
-
+    return differences
