@@ -225,6 +225,23 @@ def retained_at_horizon(
     if h <= 0:
         raise DataError(f"horizon={horizon!r} must be a positive number of days",
                         fix="pass e.g. horizon=90")
+    duration, churned, start = _duration_event_start(data, duration_col, event_col, start_col)
+    follow_up = _follow_up_days(start, duration, end, horizon, h)
+    reached = follow_up >= h
+    dur = duration.to_numpy(dtype=float)
+    ev = churned.to_numpy(dtype=bool)
+    retained = np.where(ev, dur > h, dur >= h)
+    out = data.copy()
+    out[reached_col] = reached
+    out[outcome_col] = pd.array(np.where(reached, retained, False), dtype="boolean")
+    out.loc[~reached, outcome_col] = pd.NA
+    return out
+
+
+
+def _duration_event_start(data: pd.DataFrame, duration_col: str, event_col: str,
+                          start_col: str) -> tuple[pd.Series, pd.Series, pd.Series]:
+    """Durations (numbers >= 0), churn flags (bool) and start dates; anything else raises."""
     cols = [start_col, duration_col, event_col]
     duration = pd.to_numeric(data[duration_col], errors="coerce")
     bad = duration.isna() | (duration < 0)
@@ -244,6 +261,12 @@ def retained_at_horizon(
         raise DataError(f"start dates in {start_col!r} are missing or not dates",
                         n_rows=int(miss.sum()), example=_args.first_example(data, miss, cols),
                         fix="repair or drop these customers")
+    return duration, churned, start
+
+
+def _follow_up_days(start: pd.Series, duration: pd.Series, end: object, horizon: object,
+                    h: float) -> np.ndarray:
+    """Days from each start to the observation end; the horizon ``h`` must fit in the longest."""
     if end is None:
         end_ts = (start + pd.to_timedelta(duration.to_numpy(dtype=float), unit="D")).max()
     else:
@@ -254,17 +277,9 @@ def retained_at_horizon(
         raise DataError(
             f"horizon={horizon!r} days is longer than the data: the longest possible "
             f"follow-up is {longest:g} days (earliest start {start.min().date()}, observation "
-            f"end {end_ts.date()})", n_rows=len(data),
+            f"end {end_ts.date()})", n_rows=len(start),
             fix=f"choose a horizon of at most {math.floor(longest)} days, or wait for more data")
-    reached = follow_up >= h
-    dur = duration.to_numpy(dtype=float)
-    ev = churned.to_numpy(dtype=bool)
-    retained = np.where(ev, dur > h, dur >= h)
-    out = data.copy()
-    out[reached_col] = reached
-    out[outcome_col] = pd.array(np.where(reached, retained, False), dtype="boolean")
-    out.loc[~reached, outcome_col] = pd.NA
-    return out
+    return follow_up
 
 
 def retention_test(

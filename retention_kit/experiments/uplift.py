@@ -449,8 +449,6 @@ def uplift_analysis(
     >>> res.qini_area > 0
     True
     """
-    from sklearn.model_selection import train_test_split
-
     data = _args.frame(data, "the experiment data")
     needed = {arm_col: "arm_col (the arm of each customer)",
               outcome_col: "outcome_col (retained at the horizon, 0/1)"}
@@ -466,21 +464,11 @@ def uplift_analysis(
     y = _args.binary_outcome(sub, outcome_col, pd.Series(True, index=sub.index),
                              [arm_col, outcome_col])
     t = (sub[arm_col] == treatment).to_numpy()
-    strata = t.astype(int) * 2 + y.astype(int)
-    positions = np.arange(len(sub))
-    train, test = train_test_split(positions, test_size=size, random_state=random_state,
-                                   stratify=strata)
-    train, test = np.sort(train), np.sort(test)
+    train, test = _stratified_split(t, y, size, random_state)
     X = sub[list(features)]
     model = UpliftModel(method=method, estimator=estimator, random_state=random_state)
     model.fit(X.iloc[train], t[train], y[train])
-    held = X.iloc[test]
-    if method == "two_model":
-        scores = model.predict_outcomes(held)
-    else:
-        scores = model.predict(held).to_frame()
-    scores["treated"] = t[test]
-    scores["outcome"] = y[test].astype(np.int64)
+    scores = _held_out_scores(model, X.iloc[test], method, t[test], y[test])
     curve = qini_curve(scores["uplift"], scores["treated"], scores["outcome"])
     return UpliftResult(model=model, scores=scores, curve=curve,
                         qini_area=curve_area(curve, "qini"),
@@ -488,3 +476,26 @@ def uplift_analysis(
                         control=control, features=[str(f) for f in features],
                         n_train=len(train), n_test=len(test))
 
+
+def _stratified_split(t: np.ndarray, y: np.ndarray, size: float,
+                      random_state: int) -> tuple[np.ndarray, np.ndarray]:
+    """Sorted training and test positions, stratified by arm x outcome."""
+    from sklearn.model_selection import train_test_split
+
+    strata = t.astype(int) * 2 + y.astype(int)
+    positions = np.arange(len(t))
+    train, test = train_test_split(positions, test_size=size, random_state=random_state,
+                                   stratify=strata)
+    return np.sort(train), np.sort(test)
+
+
+def _held_out_scores(model: UpliftModel, held: pd.DataFrame, method: str, treated: np.ndarray,
+                     outcome: np.ndarray) -> pd.DataFrame:
+    """Predicted uplift (and, for two models, both outcomes) with the observed arm and outcome."""
+    if method == "two_model":
+        scores = model.predict_outcomes(held)
+    else:
+        scores = model.predict(held).to_frame()
+    scores["treated"] = treated
+    scores["outcome"] = outcome.astype(np.int64)
+    return scores
