@@ -276,8 +276,10 @@ def test_intervals_cover_the_truth_across_replicated_experiments():
 def test_adjusted_p_values_match_statsmodels(method):
     from statsmodels.stats.multitest import multipletests
 
+    from retention_kit.experiments.ab_tests import _adjust
+
     p = np.array([0.01, 0.04, 0.03, 0.20, 0.0001, np.nan])
-    ours = ex._adjust(p, method)
+    ours = _adjust(p, method)
     assert np.isnan(ours[-1])
     assert np.allclose(ours[:-1], multipletests(p[:-1], method=method)[1])
 
