@@ -28,9 +28,7 @@ from ._checks import (
     SUMMARY_COLUMNS,
     first_example,
     nonnegative_columns,
-    plain,
     require_columns,
-    suggest,
 )
 from .errors import DataError
 from .units import TIME_UNITS, TimeUnit, elapsed, to_naive_timestamp
@@ -43,10 +41,6 @@ __all__ = [
     "rfm_summary",
     "validate_summary",
 ]
-
-# Transitional aliases for the modules that still import these from here (experiments,
-# segments); they go when those modules take them from _checks.
-_first_example, _plain, _require_columns, _suggest = first_example, plain, require_columns, suggest
 
 
 def _looks_like_summary(df: pd.DataFrame) -> bool:

@@ -4,21 +4,21 @@ The one place where :mod:`retention_kit.experiments` checks scalars (numbers, fr
 discount rates, money, whole numbers, alpha), choices and experiment frames (counted
 customers, arms, 0/1 outcomes), and the normal quantile and p-value helpers. The
 concept modules import this module and call ``_args.number(...)``; nothing else does.
-The rules and messages are those of the single-module ``experiments.py`` they came from.
+The scalar checks and the normal quantile come from :mod:`retention_kit._checks`.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
 
-# The one place that reaches into retention_kit.data's private helpers; the concept
-# modules use them as _args.first_example and _args.require_columns.
-from ..data import _first_example as first_example
-from ..data import _require_columns as require_columns
+# The scalar checks are the package's own (retention_kit._checks), re-exported so the concept
+# modules keep calling _args.<check>; only the experiment-specific checks are defined here.
+from .._checks import choice as check_choice
+from .._checks import critical_z as z
+from .._checks import discount_rate, first_example, fraction, money, number, require_columns, whole
 from ..errors import DataError
 
 __all__ = [
@@ -40,79 +40,9 @@ __all__ = [
 ]
 
 
-def number(name: str, value: object) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating):
-        raise DataError(f"{name}={value!r} is not a number", fix=f"pass {name} as a number")
-    out = float(value)
-    if not math.isfinite(out):
-        raise DataError(f"{name}={value!r} is not a finite number",
-                        fix=f"pass {name} as a finite number")
-    return out
-
-
-def fraction(name: str, value: object, *, open_low: bool = True, open_high: bool = True,
-             example: str = "0.40") -> float:
-    """A probability-like input; a value in (1, 100] is reported as a percentage."""
-    out = number(name, value)
-    low_ok = out > 0 if open_low else out >= 0
-    high_ok = out < 1 if open_high else out <= 1
-    if low_ok and high_ok:
-        return out
-    if 1 < out <= 100:
-        raise DataError(f"{name}={value!r} looks like a percentage; it must be a fraction "
-                        f"between 0 and 1", example=f"{name}={value!r}",
-                        fix=f"divide by 100: pass {name}={out / 100:g} for {out:g}%")
-    bounds = f"{'(' if open_low else '['}0, 1{')' if open_high else ']'}"
-    raise DataError(f"{name}={value!r} must be a fraction in {bounds}",
-                    fix=f"pass a share such as {example}")
-
-
-def discount_rate(value: object, *, name: str = "discount_rate") -> float:
-    """A discount rate per period as a fraction; 5 instead of 0.05 is called a percentage."""
-    out = number(name, value)
-    if out < 0:
-        raise DataError(f"{name}={value!r} is negative",
-                        fix="a discount rate is a positive fraction per period, e.g. 0.01 for "
-                        "1% a month")
-    if out >= 1:
-        raise DataError(f"{name}={value!r} looks like a percentage: as given it means "
-                        f"{100 * out:,.0f}% per period", example=f"{name}={value!r}",
-                        fix=f"pass the rate as a fraction: {name}={out / 100:g} for {out:g}%")
-    return out
-
-
-def money(name: str, value: object, *, what: str) -> float:
-    """A non-negative amount of money (a cost or a margin); negatives have the wrong sign."""
-    out = number(name, value)
-    if out < 0:
-        raise DataError(f"{name}={value!r} has the wrong sign: {what} is a positive amount",
-                        example=f"{name}={value!r}",
-                        fix=f"pass {name}={-out:g}; the formulas subtract costs themselves")
-    return out
-
-
-def whole(name: str, value: object, *, minimum: int = 1) -> int:
-    out = number(name, value)
-    if out != round(out) or out < minimum:
-        raise DataError(f"{name}={value!r} must be a whole number >= {minimum}",
-                        fix=f"pass {name} as a whole number such as {max(minimum, 12)}")
-    return int(out)
-
-
 def alpha(alpha: object) -> float:
+    """A significance level in (0, 1)."""
     return fraction("alpha", alpha, example="0.05")
-
-
-def z(alpha: float, two_sided: bool = True) -> float:
-    from scipy import stats
-
-    return float(stats.norm.ppf(1 - alpha / 2 if two_sided else 1 - alpha))
-
-
-def check_choice(name: str, value: object, allowed: tuple[str, ...]) -> None:
-    if value not in allowed:
-        raise DataError(f"{name}={value!r} is not one of {list(allowed)}",
-                        fix=f"pass {name} as one of {', '.join(repr(a) for a in allowed)}")
 
 
 def frame(data: object, what: str) -> pd.DataFrame:

@@ -182,7 +182,7 @@ def sample_size(
                                                ratio=k, alternative="two-sided" if two
                                                else "larger"))
     else:
-        n = _n_normal(p1, p2, _args.z(a, two), _zb(pw), k, pooled=method == "pooled")
+        n = _n_normal(p1, p2, _args.z(a, two_sided=two), _zb(pw), k, pooled=method == "pooled")
     n_c = math.ceil(n - 1e-9)
     n_t = math.ceil(k * n - 1e-9)
     m = _args.whole("n_comparisons", n_comparisons)
@@ -251,7 +251,7 @@ def achieved_power(
         s0 = math.sqrt(pbar * (1 - pbar) * (1 + 1 / k))
     else:
         s0 = b
-    return float(stats.norm.cdf((abs(p2 - p1) * math.sqrt(n) - _args.z(a, two) * s0) / b))
+    return float(stats.norm.cdf((abs(p2 - p1) * math.sqrt(n) - _args.z(a, two_sided=two) * s0) / b))
 
 
 def minimum_detectable_effect(
@@ -321,7 +321,7 @@ def minimum_detectable_effect(
         h = optimize.brentq(short, 1e-12, max_h, xtol=1e-15, rtol=1e-14)
         return math.sin(math.asin(math.sqrt(p1)) + h / 2) ** 2 - p1
 
-    za, zb = _args.z(a, two), _zb(pw)
+    za, zb = _args.z(a, two_sided=two), _zb(pw)
     pooled = method == "pooled"
 
     def gap(delta: float) -> float:
