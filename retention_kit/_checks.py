@@ -331,8 +331,10 @@ def number(name: str, value: object) -> float:
 
 
 def fraction(name: str, value: object, *, open_low: bool = True, open_high: bool = True,
-             example: str = "0.40") -> float:
+             example: str = "0.40", hint: str = "") -> float:
     """A share or probability; a value in (1, 100] is reported as a percentage.
+
+    ``hint`` (what the share means, e.g. "0.3 means a 30% margin") is added to the fix.
 
     Examples
     --------
@@ -352,10 +354,11 @@ def fraction(name: str, value: object, *, open_low: bool = True, open_high: bool
     if 1 < out <= 100:
         raise DataError(f"{name}={value!r} looks like a percentage; it must be a fraction "
                         f"between 0 and 1", example=f"{name}={value!r}",
-                        fix=f"divide by 100: pass {name}={out / 100:g} for {out:g}%")
+                        fix=f"divide by 100: pass {name}={out / 100:g} for {out:g}%"
+                        + (f"; {hint}" if hint else ""))
     bounds = f"{'(' if open_low else '['}0, 1{')' if open_high else ']'}"
     raise DataError(f"{name}={value!r} must be a fraction in {bounds}",
-                    fix=f"pass a share such as {example}")
+                    fix=f"pass a share such as {example}" + (f"; {hint}" if hint else ""))
 
 
 def discount_rate(value: object, *, name: str = "discount_rate", allow_zero: bool = True,

@@ -53,6 +53,8 @@ from typing import Any, Literal, Protocol
 import numpy as np
 import pandas as pd
 
+from ._checks import discount_rate as check_discount_rate
+from ._checks import fraction, whole
 from .errors import DataError, NumericalWarning
 
 __all__ = [
@@ -120,8 +122,7 @@ def unit_length(unit: str, *, in_unit: str = "D", days_per_month: float = DAYS_P
     >>> unit_length("M", in_unit="W", days_per_month=7 * 4.345)  # lifetimes' weekly month
     4.345...
     """
-    if not (np.isfinite(days_per_month) and days_per_month > 0):
-        raise ValueError(f"days_per_month must be a positive number, got {days_per_month!r}")
+    _check_days_per_month(days_per_month)
     return _days(unit, days_per_month, "unit") / _days(in_unit, days_per_month, "in_unit")
 
 
@@ -132,8 +133,8 @@ def _days(unit: str, days_per_month: float, what: str) -> float:
         return 7.0
     if unit in _MONTHS:
         return _MONTHS[unit] * days_per_month
-    raise ValueError(f"{what}={unit!r} is not a time unit; use one of "
-                     + ", ".join(f"{k!r} ({v})" for k, v in _UNIT_NAMES.items()))
+    raise DataError(f"{what}={unit!r} is not a time unit",
+                    fix="use one of " + ", ".join(f"{k!r} ({v})" for k, v in _UNIT_NAMES.items()))
 
 
 # --------------------------------------------------------------------------- checks
@@ -173,25 +174,20 @@ def _check_options(horizon: int, time_unit: str, discount_period: str, discount_
                    ) -> tuple[int, int]:
     for name, unit in (("time_unit", time_unit), ("discount_period", discount_period)):
         _days(unit, DAYS_PER_MONTH, name)
+    _check_days_per_month(days_per_month)
+    horizon = whole("horizon", horizon, hint="horizon counts discount periods: for 18 months "
+                    "use horizon=18, discount_period='M'")
+    steps = whole("steps_per_period", steps_per_period)
+    check_discount_rate(discount_rate, per=f"discount period ({discount_period!r})")
+    fraction("margin", margin, open_low=False, open_high=False, example="0.3",
+             hint="0.3 means a 30% margin")
+    return horizon, steps
+
+
+def _check_days_per_month(days_per_month: float) -> None:
     if not (np.isfinite(days_per_month) and days_per_month > 0):
-        raise ValueError(f"days_per_month must be a positive number, got {days_per_month!r}")
-    for name, value in (("horizon", horizon), ("steps_per_period", steps_per_period)):
-        if isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating):
-            raise TypeError(f"{name} must be a whole number, got {value!r}")
-        if not (np.isfinite(value) and float(value).is_integer() and value >= 1):
-            raise ValueError(
-                f"{name} must be a whole number >= 1, got {value!r}"
-                + ("; horizon counts discount periods: for 18 months use horizon=18, "
-                   "discount_period='M'" if name == "horizon" else ""))
-    if not (np.isfinite(discount_rate) and 0 <= discount_rate < 1):
-        raise ValueError(
-            f"discount_rate must be a fraction per discount period in [0, 1), got "
-            f"{discount_rate!r}: 0.01 means 1% per {discount_period!r}; for an annual rate r "
-            "with monthly periods use (1 + r) ** (1 / 12) - 1")
-    if not (np.isfinite(margin) and 0 <= margin <= 1):
-        raise ValueError(f"margin must be a fraction of revenue in [0, 1], got {margin!r}: "
-                         "0.3 means a 30% margin")
-    return int(horizon), int(steps_per_period)
+        raise DataError(f"days_per_month must be a positive number, got {days_per_month!r}",
+                        fix="pass the length of a month in days, e.g. 365.25 / 12")
 
 
 # --------------------------------------------------------------------------- computation
@@ -575,10 +571,8 @@ margin, steps_per_period, days_per_month
     """
     horizon, steps = _check_options(horizon, time_unit, discount_period, discount_rate, margin,
                                     steps_per_period, days_per_month)
-    if not 0 < level < 1:
-        raise ValueError(f"level must be in (0, 1), got {level!r}")
-    if isinstance(n_draws, bool) or not isinstance(n_draws, int | np.integer) or n_draws < 2:
-        raise ValueError(f"n_draws must be an integer >= 2, got {n_draws!r}")
+    fraction("level", level, example="0.9")
+    n_draws = whole("n_draws", n_draws, minimum=2)
     check_clv_time_unit(data, transaction_model, time_unit)
     times, discount = _schedule(horizon, steps, time_unit, discount_period, discount_rate,
                                 days_per_month)

@@ -37,6 +37,7 @@ import os
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
@@ -247,6 +248,17 @@ def _shown(value: object) -> object:
     return plain(value)
 
 
+@dataclass(frozen=True)
+class _Columns:
+    """The log's columns as typed expressions: dates parsed, amounts as float64."""
+
+    date: Any            # timestamp expression (NULL where a string does not parse)
+    date_type: Any       # the Ibis type of the raw date column
+    parseable: bool      # every non-null raw date converts (no string parsing)
+    amount: Any | None   # float64 expression, or None without an amount column
+    numeric: bool        # the raw amount column is numeric or boolean
+
+
 def _clean(
     table: ir.Table,
     *,
@@ -259,12 +271,30 @@ def _clean(
 ) -> tuple[ir.Table, pd.Timestamp, dict[str, Any]]:
     """The engine twin of :func:`retention_kit.data.prepare_transactions`.
 
-    Returns the clean expression (columns ``customer``, ``date`` (timestamp) and
-    ``amount`` (float64) with an amount column), the observation end and the
-    statistics of the validation query (``n``, ``min_date``).
+    The same rules in the same order, with the messages of :mod:`retention_kit._checks`;
+    every count comes from one aggregation query. Returns the clean expression (columns
+    ``customer``, ``date`` (timestamp) and ``amount`` (float64) with an amount column),
+    the observation end and the statistics of the validation query (``n``, ``min_date``).
     """
-    ibis = _ibis()
     checks.log_options(after_end=after_end, duplicates=duplicates)
+    _check_layout(table, customer_col, date_col, amount_col)
+    cols = _typed_columns(table, date_col, amount_col)
+    end = _observation_end(observation_end)
+    stats = _validation_stats(table, cols, customer_col, date_col, amount_col, end)
+    n_dup = _refuse_bad_rows(table, cols, stats, customer_col=customer_col, date_col=date_col,
+                             amount_col=amount_col, duplicates=duplicates)
+    source = table.distinct() if duplicates == "drop" and n_dup else table
+    clean = _clean_rows(source, cols, customer_col, date_col, amount_col)
+    if end is None:
+        end = pd.Timestamp(stats["max_date"])
+    clean = _cut_at_end(table, clean, cols, stats, end, customer_col=customer_col,
+                        date_col=date_col, after_end=after_end, deduplicated=source is not table)
+    return clean, end, stats
+
+
+def _check_layout(table: ir.Table, customer_col: str, date_col: str,
+                  amount_col: str | None) -> None:
+    """A log (not a summary) with the named columns."""
     columns = list(table.columns)
     if all(c in columns for c in SUMMARY_COLUMNS) and date_col not in columns:
         raise checks.summary_not_log(None)
@@ -274,8 +304,11 @@ def _clean(
     error = checks.missing_column(columns, needed, what="the transaction log")
     if error is not None:
         raise error
-    schema = table.schema()
 
+
+def _typed_columns(table: ir.Table, date_col: str, amount_col: str | None) -> _Columns:
+    """Dates as timestamps (strings parsed by the engine), amounts as float64."""
+    schema = table.schema()
     raw_date = table[date_col]
     date_type = schema[date_col]
     if date_type.is_timestamp():
@@ -290,23 +323,28 @@ def _clean(
             f"column {date_col!r} holds {date_type} values, not dates",
             fix="store the purchase dates as a date or timestamp column, or as ISO strings "
             "such as '1997-01-01'")
+    amount, numeric = None, True
     if amount_col is not None:
         amount_type = schema[amount_col]
-        if amount_type.is_numeric() or amount_type.is_boolean():
-            amount = table[amount_col].cast("float64")
-            numeric = True
-        else:
-            amount = table[amount_col].try_cast("float64")
-            numeric = False
-    else:
-        amount, numeric = None, True
+        numeric = amount_type.is_numeric() or amount_type.is_boolean()
+        amount = (table[amount_col].cast("float64") if numeric
+                  else table[amount_col].try_cast("float64"))
+    return _Columns(parsed, date_type, parseable, amount, numeric)
 
-    if observation_end is not None:
-        end = to_naive_timestamp(observation_end, "observation_end")
-        if end.tzinfo is not None:
-            raise checks.aware_observation_end(observation_end)
-    else:
-        end = None
+
+def _observation_end(observation_end: object) -> pd.Timestamp | None:
+    if observation_end is None:
+        return None
+    end = to_naive_timestamp(observation_end, "observation_end")
+    if end.tzinfo is not None:
+        raise checks.aware_observation_end(observation_end)
+    return end
+
+
+def _validation_stats(table: ir.Table, cols: _Columns, customer_col: str, date_col: str,
+                      amount_col: str | None, end: pd.Timestamp | None) -> dict[str, Any]:
+    """Every count the rules need, from one aggregation query (plain Python values)."""
+    raw_date = table[date_col]
 
     def count(mask: Any) -> Any:
         return mask.ifelse(1, 0).sum()
@@ -315,40 +353,42 @@ def _clean(
         "n": table.count(),
         "no_id": count(table[customer_col].isnull()),
         "no_date": count(raw_date.isnull()),
-        "max_date": parsed.max(),
-        "min_date": parsed.min(),
+        "max_date": cols.date.max(),
+        "min_date": cols.date.min(),
     }
-    if not parseable:
-        metrics["bad_date"] = count(raw_date.notnull() & parsed.isnull())
-    if amount is not None:
-        metrics["bad_amount"] = count(amount.isnull())
-        if not numeric:
+    if not cols.parseable:
+        metrics["bad_date"] = count(raw_date.notnull() & cols.date.isnull())
+    if cols.amount is not None:
+        metrics["bad_amount"] = count(cols.amount.isnull())
+        if not cols.numeric:
             metrics["missing_amount"] = count(table[amount_col].isnull())
-        metrics["negative"] = count(amount < 0)
+        metrics["negative"] = count(cols.amount < 0)
     if end is not None:
-        metrics["late"] = count(parsed >= _ts(end.normalize() + pd.Timedelta(days=1)))
+        metrics["late"] = count(cols.date >= _ts(end.normalize() + pd.Timedelta(days=1)))
     stats = {k: plain(v) for k, v in table.aggregate(**metrics).to_pandas().iloc[0].items()}
     stats["n"] = int(stats["n"])
     for key in metrics:
         if key not in ("max_date", "min_date", "n"):
             stats[key] = 0 if pd.isna(stats[key]) else int(stats[key])
+    return stats
 
+
+def _refuse_bad_rows(table: ir.Table, cols: _Columns, stats: dict[str, Any], *,
+                     customer_col: str, date_col: str, amount_col: str | None,
+                     duplicates: str) -> int:
+    """Raise the first rule the log breaks (the pandas path's order); the duplicate count."""
+    raw_date = table[date_col]
     if stats["n"] == 0:
         raise checks.empty_log()
     if stats["no_id"]:
         raise checks.missing_ids(
             customer_col, stats["no_id"],
             _example(table, table[customer_col].isnull(), [customer_col, date_col]))
+    n_dup = 0
     if duplicates != "keep":
-        n_distinct = int(table.distinct().count().to_pandas())
-        n_dup = stats["n"] - n_distinct
+        n_dup = stats["n"] - int(table.distinct().count().to_pandas())
         if n_dup and duplicates == "raise":
-            counted = table.group_by(columns).aggregate(_retention_kit_n=ibis._.count())
-            counted = counted.filter(counted["_retention_kit_n"] > 1)
-            first = counted.limit(1).to_pandas().iloc[0]
-            shown = ", ".join(f"{c}={_shown(first[c])!r}" for c in columns)
-            raise checks.identical_rows(
-                n_dup, f"{shown} (appears {int(first['_retention_kit_n'])} times)")
+            raise checks.identical_rows(n_dup, _duplicate_example(table))
     if stats["no_date"]:
         raise checks.missing_dates(
             date_col, stats["no_date"],
@@ -356,46 +396,63 @@ def _clean(
     if stats.get("bad_date"):
         raise checks.unparseable_dates(
             date_col, stats["bad_date"],
-            _example(table, raw_date.notnull() & parsed.isnull(), [customer_col, date_col]),
+            _example(table, raw_date.notnull() & cols.date.isnull(), [customer_col, date_col]),
             fix="repair these values, store ISO dates such as '1997-01-01' or "
             "'1997-01-01 10:30:00', or parse them into a date or timestamp column first")
-    if amount is not None and stats["bad_amount"]:
+    if cols.amount is not None and stats["bad_amount"]:
         raise checks.bad_amounts(
             amount_col, stats["bad_amount"],
-            _example(table, amount.isnull(), [customer_col, amount_col]),
+            _example(table, cols.amount.isnull(), [customer_col, amount_col]),
             all_missing=stats.get("missing_amount", stats["bad_amount"]) == stats["bad_amount"])
-    if amount is not None and stats["negative"]:
+    if cols.amount is not None and stats["negative"]:
         raise checks.negative_amounts(
             amount_col, stats["negative"],
-            _example(table, amount < 0, [customer_col, date_col, amount_col]))
+            _example(table, cols.amount < 0, [customer_col, date_col, amount_col]))
+    return n_dup
 
-    source = table.distinct() if duplicates == "drop" and n_dup else table
+
+def _duplicate_example(table: ir.Table) -> str:
+    """The first row that appears more than once, with its count."""
+    ibis = _ibis()
+    columns = list(table.columns)
+    counted = table.group_by(columns).aggregate(_retention_kit_n=ibis._.count())
+    first = counted.filter(counted["_retention_kit_n"] > 1).limit(1).to_pandas().iloc[0]
+    shown = ", ".join(f"{c}={_shown(first[c])!r}" for c in columns)
+    return f"{shown} (appears {int(first['_retention_kit_n'])} times)"
+
+
+def _clean_rows(source: ir.Table, cols: _Columns, customer_col: str, date_col: str,
+                amount_col: str | None) -> ir.Table:
+    """``customer``, ``date`` (timestamp) and ``amount`` (float64) of every row kept."""
     fields = {"customer": source[customer_col]}
-    if date_type.is_timestamp() and not date_type.timezone:
+    if cols.date_type.is_timestamp() and not cols.date_type.timezone:
         fields["date"] = source[date_col]
-    elif parseable:
+    elif cols.parseable:
         fields["date"] = source[date_col].cast("timestamp")
     else:
         fields["date"] = source[date_col].try_cast("timestamp")
     if amount_col is not None:
-        fields["amount"] = (source[amount_col].cast("float64") if numeric
+        fields["amount"] = (source[amount_col].cast("float64") if cols.numeric
                             else source[amount_col].try_cast("float64"))
-    clean = source.select(**fields)
+    return source.select(**fields)
 
-    if end is None:
-        end = pd.Timestamp(stats["max_date"])
+
+def _cut_at_end(table: ir.Table, clean: ir.Table, cols: _Columns, stats: dict[str, Any],
+                end: pd.Timestamp, *, customer_col: str, date_col: str, after_end: str,
+                deduplicated: bool) -> ir.Table:
+    """Purchases up to the observation end's day: refuse later ones, or drop them."""
     cutoff = end.normalize() + pd.Timedelta(days=1)
     late = stats.get("late", 0)
-    if late:
-        if after_end == "raise":
-            if source is not table:  # count as pandas does: after dropping duplicates
-                late = int(clean.filter(clean.date >= _ts(cutoff)).count().to_pandas())
-            raise checks.purchases_after_end(
-                end, late, _example(table, parsed >= _ts(cutoff), [customer_col, date_col]))
-        if late == stats["n"]:
-            raise checks.nothing_before_end(end)
-        clean = clean.filter(clean.date < _ts(cutoff))
-    return clean, end, stats
+    if not late:
+        return clean
+    if after_end == "raise":
+        if deduplicated:  # count as pandas does: after dropping duplicates
+            late = int(clean.filter(clean.date >= _ts(cutoff)).count().to_pandas())
+        raise checks.purchases_after_end(
+            end, late, _example(table, cols.date >= _ts(cutoff), [customer_col, date_col]))
+    if late == stats["n"]:
+        raise checks.nothing_before_end(end)
+    return clean.filter(clean.date < _ts(cutoff))
 
 
 def _ts(value: pd.Timestamp) -> Any:
