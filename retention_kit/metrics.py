@@ -24,7 +24,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Literal, NamedTuple
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -177,11 +177,20 @@ class CESResult:
     method: str
 
 
-class RevenueRetention(NamedTuple):
-    """Net and gross revenue retention (fractions, 1.0 = 100 %)."""
+@dataclass(frozen=True)
+class RevenueRetention:
+    """Net and gross revenue retention (fractions, 1.0 = 100 %).
+
+    Each is a float for scalar inputs, or an array/Series shaped like the inputs.
+    """
 
     nrr: Result
     grr: Result
+
+    def to_frame(self) -> pd.DataFrame:
+        """One column per measure (``nrr``, ``grr``), one row per input row."""
+        return pd.DataFrame({"nrr": np.atleast_1d(self.nrr), "grr": np.atleast_1d(self.grr)},
+                            index=self.nrr.index if isinstance(self.nrr, pd.Series) else None)
 
 
 # --------------------------------------------------------------------------------------

@@ -67,11 +67,43 @@ class ProgrammeROI:
     effect: float
     effect_se: float
 
-    def __getattr__(self, name: str) -> float:
-        table = self.__dict__.get("table")
-        if table is not None and name in table.index:
-            return float(table.loc[name, "estimate"])
-        raise AttributeError(name)
+    def _estimate(self, row: str) -> float:
+        return float(self.table.loc[row, "estimate"])
+
+    @property
+    def incremental_retained(self) -> float:
+        """Customers kept by the programme (estimate)."""
+        return self._estimate("incremental_retained")
+
+    @property
+    def retention_value(self) -> float:
+        """Present value of the margin of the customers kept."""
+        return self._estimate("retention_value")
+
+    @property
+    def expansion_value(self) -> float:
+        """Value of the expansion effect."""
+        return self._estimate("expansion_value")
+
+    @property
+    def cost(self) -> float:
+        """Total cost: per-customer cost times customers treated, plus the fixed cost."""
+        return self._estimate("cost")
+
+    @property
+    def net_value(self) -> float:
+        """Value minus cost (estimate)."""
+        return self._estimate("net_value")
+
+    @property
+    def roi(self) -> float:
+        """Net value over cost (estimate)."""
+        return self._estimate("roi")
+
+    @property
+    def break_even_cost_per_treated(self) -> float:
+        """The cost per treated customer at which the net value is zero."""
+        return self._estimate("break_even_cost_per_treated")
 
     def __repr__(self) -> str:
         t = self.table

@@ -10,7 +10,8 @@ Migration (:func:`segment_migration`, :func:`migration_from_transactions`)
 
 from __future__ import annotations
 
-from typing import Any, Literal, NamedTuple
+from dataclasses import dataclass
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -130,7 +131,8 @@ def segment_migration(
     return out
 
 
-class SegmentMigration(NamedTuple):
+@dataclass(frozen=True)
+class SegmentMigration:
     """Two segment snapshots and the migration between them, see
     :func:`migration_from_transactions`."""
 
