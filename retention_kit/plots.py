@@ -175,8 +175,9 @@ def plot_retention_curves(
     kwargs.setdefault("markersize", 3)
     shares = True
     xlabel = "periods since acquisition"
-    if isinstance(curves, pd.DataFrame) and curves.attrs.get("kind") == "retention_curve" or (
-            isinstance(curves, pd.DataFrame) and "at_risk" in curves.columns):
+    # A retention curve (retention_curve()) is told from a cohort table by its documented
+    # at_risk column, not by a tag in attrs.
+    if isinstance(curves, pd.DataFrame) and "at_risk" in curves.columns:
         col = "revenue_per_customer" if "revenue_per_customer" in curves.columns else "retention"
         if col not in curves.columns:
             raise DataError("the retention curve has no 'retention' column",
