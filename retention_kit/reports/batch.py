@@ -358,55 +358,69 @@ def _execute(job: _Job) -> ReportResult:
                           notebook=nb_path, seconds=0.0, display_name=job.display_name)
     stage = "starting the notebook's kernel"
     try:
-        import papermill
+        import papermill  # noqa: F401 - a missing papermill fails this stage
 
         stage = "running the notebook"
-        for attempt in range(_KERNEL_START_ATTEMPTS):
-            try:
-                nb = papermill.execute_notebook(
-                    job.notebook, str(nb_path), parameters=job.parameters,
-                    kernel_name=job.kernel_name, progress_bar=False, log_output=False,
-                    request_save_on_cell_execute=False, execution_timeout=job.timeout,
-                    start_timeout=120, kernel_manager_class=_kernel_manager_class(log_path))
-                break
-            except RuntimeError as exc:
-                # Kernels started at the same moment can race for a TCP port and die before
-                # answering (a known jupyter_client race): start a fresh kernel, a few times.
-                if not _KERNEL_START_FAILURE.search(str(exc)) or \
-                        attempt == _KERNEL_START_ATTEMPTS - 1:
-                    raise
+        nb = _run_notebook(job, nb_path, log_path)
         stage = "converting the notebook to HTML"
         result.kpis = _find_kpis(nb)
         title = f"{result.kpis.get('display_name') or job.client_id}: customer retention report"
         html_path.write_text(notebook_to_html(nb, title=title), encoding="utf-8")
     except Exception as exc:  # noqa: BLE001 - every failure becomes an error page
-        result.status = "failed"
-        result.error_type = str(getattr(exc, "ename", "") or type(exc).__name__)
-        result.error = _ANSI.sub("", str(getattr(exc, "evalue", "") or exc)).strip()
-        # The saved notebook's failing cell (papermill inserts an error banner at the top,
-        # so its index is one more than exc.cell_index); else what the exception says.
-        cell, source = _running_cell(nb_path) if stage == "running the notebook" else (None, "")
-        if cell is None and getattr(exc, "cell_index", None) is not None:
-            cell, source = exc.cell_index, getattr(exc, "source", "")  # type: ignore[attr-defined]
-        result.failed_step = _step_label(source) if cell is not None else stage
-        result.failed_cell = None if cell is None else int(cell)
-        trace = getattr(exc, "traceback", None)
-        if isinstance(trace, list | tuple):
-            result.traceback = _ANSI.sub("", "\n".join(map(str, trace)))
-        else:
-            import traceback as tb
-
-            result.traceback = "".join(tb.format_exception(exc))
-            if log_path.is_file():
-                tail = log_path.read_text(encoding="utf-8", errors="replace")[-4000:]
-                result.traceback += f"\n--- kernel log ({log_path.name}) ---\n{tail}"
-        if not nb_path.exists():
-            result.notebook = None
-        result.html.write_text(error_page(result), encoding="utf-8")
+        _record_failure(result, exc, stage, nb_path, log_path)
     else:
         log_path.unlink(missing_ok=True)  # kept only to debug a failed report
     result.seconds = time.perf_counter() - start
     return result
+
+
+def _run_notebook(job: _Job, nb_path: Path, log_path: Path) -> Any:
+    """papermill on the job's notebook, retrying a kernel that died while starting."""
+    import papermill
+
+    for attempt in range(_KERNEL_START_ATTEMPTS):
+        try:
+            return papermill.execute_notebook(
+                job.notebook, str(nb_path), parameters=job.parameters,
+                kernel_name=job.kernel_name, progress_bar=False, log_output=False,
+                request_save_on_cell_execute=False, execution_timeout=job.timeout,
+                start_timeout=120, kernel_manager_class=_kernel_manager_class(log_path))
+        except RuntimeError as exc:
+            # Kernels started at the same moment can race for a TCP port and die before
+            # answering (a known jupyter_client race): start a fresh kernel, a few times.
+            if not _KERNEL_START_FAILURE.search(str(exc)) or \
+                    attempt == _KERNEL_START_ATTEMPTS - 1:
+                raise
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _record_failure(result: ReportResult, exc: Exception, stage: str, nb_path: Path,
+                    log_path: Path) -> None:
+    """Fill ``result`` from a failed report (what, which cell, the traceback) and write
+    its error page."""
+    result.status = "failed"
+    result.error_type = str(getattr(exc, "ename", "") or type(exc).__name__)
+    result.error = _ANSI.sub("", str(getattr(exc, "evalue", "") or exc)).strip()
+    # The saved notebook's failing cell (papermill inserts an error banner at the top,
+    # so its index is one more than exc.cell_index); else what the exception says.
+    cell, source = _running_cell(nb_path) if stage == "running the notebook" else (None, "")
+    if cell is None and getattr(exc, "cell_index", None) is not None:
+        cell, source = exc.cell_index, getattr(exc, "source", "")  # type: ignore[attr-defined]
+    result.failed_step = _step_label(source) if cell is not None else stage
+    result.failed_cell = None if cell is None else int(cell)
+    trace = getattr(exc, "traceback", None)
+    if isinstance(trace, list | tuple):
+        result.traceback = _ANSI.sub("", "\n".join(map(str, trace)))
+    else:
+        import traceback as tb
+
+        result.traceback = "".join(tb.format_exception(exc))
+        if log_path.is_file():
+            tail = log_path.read_text(encoding="utf-8", errors="replace")[-4000:]
+            result.traceback += f"\n--- kernel log ({log_path.name}) ---\n{tail}"
+    if not nb_path.exists():
+        result.notebook = None
+    result.html.write_text(error_page(result), encoding="utf-8")
 
 
 class _Progress:
@@ -523,8 +537,6 @@ def run_reports(
     FileNotFoundError
         The report notebook is missing.
     """
-    from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor, as_completed
-
     check_choice("executor", executor, ["thread", "process"])
     if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
         raise ValueError(f"workers must be a whole number of at least 1, got {workers!r}")
@@ -541,7 +553,24 @@ def run_reports(
         check_choice("name", key, [k for k in known if k not in ("client_id", "data_dir")])
     out = Path(out_dir).resolve()
     out.mkdir(parents=True, exist_ok=True)
-    items = _normalise_clients(clients)
+    jobs = _plan_jobs(_normalise_clients(clients), out, nb_path, params, timeout=timeout,
+                      kernel_name=kernel_name)
+    stream = (sys.stderr if progress is True else None) if isinstance(progress, bool) else progress
+    bar = _Progress(len(jobs), stream)
+    if stream is not None:
+        stream.write(f"Generating {len(jobs)} report(s) with {min(workers, len(jobs))} "
+                     f"worker(s) into {out}\n")
+        stream.flush()
+    results = _run_jobs(jobs, out, workers=workers, executor=executor, bar=bar)
+    ordered = [results[job.name] for job in jobs]
+    write_index(ordered, out)
+    return ordered
+
+
+def _plan_jobs(items: list[tuple[str, str]], out: Path, nb_path: Path,
+               params: dict[str, Any], *, timeout: float | None, kernel_name: str,
+               ) -> list[_Job]:
+    """One job per client, each with a unique safe file name inside ``out``."""
     names: set[str] = set()
     jobs = []
     for cid, folder in items:
@@ -556,40 +585,40 @@ def run_reports(
                                                        "data_dir": folder},
                          timeout=timeout, kernel_name=kernel_name,
                          display_name=_display_name(folder, cid)))
-    stream = (sys.stderr if progress is True else None) if isinstance(progress, bool) else progress
-    bar = _Progress(len(jobs), stream)
-    if stream is not None:
-        stream.write(f"Generating {len(jobs)} report(s) with {min(workers, len(jobs))} "
-                     f"worker(s) into {out}\n")
-        stream.flush()
+    return jobs
+
+
+def _run_jobs(jobs: list[_Job], out: Path, *, workers: int, executor: str,
+              bar: _Progress) -> dict[str, ReportResult]:
+    """Run the jobs one after the other, or in a thread or process pool; name -> result."""
+    from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor, as_completed
+
     results: dict[str, ReportResult] = {}
     if workers == 1 or len(jobs) <= 1:
         for job in jobs:
             results[job.name] = _execute(job)
             bar.update(results[job.name])
+        return results
+    if executor == "thread":
+        pool: Any = ThreadPoolExecutor(max_workers=workers)
     else:
-        if executor == "thread":
-            pool: Any = ThreadPoolExecutor(max_workers=workers)
-        else:
-            import multiprocessing
+        import multiprocessing
 
-            pool = ProcessPoolExecutor(max_workers=min(workers, len(jobs)),
-                                       mp_context=multiprocessing.get_context("spawn"))
-        with pool:
-            futures = {pool.submit(_execute, job): job for job in jobs}
-            for future in as_completed(futures):
-                job = futures[future]
-                try:
-                    res = future.result()
-                except Exception as exc:  # noqa: BLE001 - a dead worker fails one client
-                    res = ReportResult(client_id=job.client_id, name=job.name, status="failed",
-                                       html=_inside(out, job.name, ".html"), notebook=None,
-                                       seconds=0.0, error_type=type(exc).__name__,
-                                       error=str(exc), failed_step="running the worker",
-                                       display_name=job.display_name)
-                    res.html.write_text(error_page(res), encoding="utf-8")
-                results[job.name] = res
-                bar.update(res)
-    ordered = [results[job.name] for job in jobs]
-    write_index(ordered, out)
-    return ordered
+        pool = ProcessPoolExecutor(max_workers=min(workers, len(jobs)),
+                                   mp_context=multiprocessing.get_context("spawn"))
+    with pool:
+        futures = {pool.submit(_execute, job): job for job in jobs}
+        for future in as_completed(futures):
+            job = futures[future]
+            try:
+                res = future.result()
+            except Exception as exc:  # noqa: BLE001 - a dead worker fails one client
+                res = ReportResult(client_id=job.client_id, name=job.name, status="failed",
+                                   html=_inside(out, job.name, ".html"), notebook=None,
+                                   seconds=0.0, error_type=type(exc).__name__,
+                                   error=str(exc), failed_step="running the worker",
+                                   display_name=job.display_name)
+                res.html.write_text(error_page(res), encoding="utf-8")
+            results[job.name] = res
+            bar.update(res)
+    return results

@@ -11,7 +11,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..data import rfm_segmentation_summary, rfm_summary
 from ..errors import data_error
 from ..notebook import check_choice
 from ._common import KPI_MIME, PERIODS, format_money, percent, points, table_html
@@ -279,8 +278,7 @@ def headline_kpis(client: ClientData, *, period: str = "M", inactivity_days: int
         raise data_error(f"no active customers at the start of {table.index[-2]} or "
                          f"{table.index[-1]}, so no retention rate",
                          fix="check observation_end or use a longer period")
-    seg = rfm_segmentation_summary(client.transactions, amount_col="amount",
-                                   observation_end=client.observation_end)
+    seg = client.segmentation_summary
     orders = int(seg["purchases"].sum())
     revenue = float(seg["total_spend"].sum())
     nrr_grr = (_trailing_revenue_retention(client.subscriptions, client.observation_end)
@@ -403,33 +401,45 @@ def forecast_clv(client: ClientData, *, horizon_months: int = 12, discount_rate:
     >>> f.method.split(" ")[0], len(f.clv), bool(f.clv.max() > 0)
     ('sBG', 3000, True)
     """
-    from ..clv import customer_lifetime_value
-    from ..models import MBGNBD, SBG, GammaGamma
-
-    end = client.observation_end
     if client.subscriptions is not None:
-        from ..cohorts import churn_durations
+        return _forecast_subscriptions(client, horizon_months=horizon_months,
+                                       discount_rate=discount_rate, margin=margin)
+    return _forecast_purchases(client, horizon_months=horizon_months,
+                               discount_rate=discount_rate, margin=margin)
 
-        durations = churn_durations(client.subscriptions, observation_end=end)
-        renewals = _renewals(durations)
-        model = SBG().fit(renewals)
-        current = durations.loc[~durations["churned"]]
-        last_month = client.subscriptions["month"].dt.to_period("M") == pd.Period(end, "M")
-        mrr = (client.subscriptions.loc[last_month.to_numpy()].groupby("customer_id")["mrr"]
-               .sum().reindex(current.index, fill_value=0.0))
-        value, alive_h = _sbg_value(model, (current["duration"] - 1).to_numpy(),
-                                    horizon=horizon_months, discount_rate=discount_rate)
-        clv = pd.Series(0.0, index=durations.index, name="clv")
-        alive = pd.Series(0.0, index=durations.index, name="alive")
-        clv.loc[current.index] = margin * mrr.to_numpy() * value
-        alive.loc[current.index] = alive_h
-        method = ("sBG for each subscriber's chance to keep paying month by month, times her "
-                  f"current MRR, discounted at {discount_rate:.2%} a month")
-        return ClvForecast(clv=clv, alive=alive, model=model, spend_model=None, method=method,
-                           horizon_months=horizon_months)
 
-    summary = rfm_summary(client.transactions, amount_col="amount", observation_end=end,
-                          time_unit="W")
+def _forecast_subscriptions(client: ClientData, *, horizon_months: int, discount_rate: float,
+                            margin: float) -> ClvForecast:
+    """The sBG forecast of :func:`forecast_clv` (subscription clients)."""
+    from ..models import SBG
+
+    subs = client.subscriptions
+    assert subs is not None
+    durations = client.subscription_durations
+    model = SBG().fit(_renewals(durations))
+    current = durations.loc[~durations["churned"]]
+    last_month = subs["month"].dt.to_period("M") == pd.Period(client.observation_end, "M")
+    mrr = (subs.loc[last_month.to_numpy()].groupby("customer_id")["mrr"]
+           .sum().reindex(current.index, fill_value=0.0))
+    value, alive_h = _sbg_value(model, (current["duration"] - 1).to_numpy(),
+                                horizon=horizon_months, discount_rate=discount_rate)
+    clv = pd.Series(0.0, index=durations.index, name="clv")
+    alive = pd.Series(0.0, index=durations.index, name="alive")
+    clv.loc[current.index] = margin * mrr.to_numpy() * value
+    alive.loc[current.index] = alive_h
+    method = ("sBG for each subscriber's chance to keep paying month by month, times her "
+              f"current MRR, discounted at {discount_rate:.2%} a month")
+    return ClvForecast(clv=clv, alive=alive, model=model, spend_model=None, method=method,
+                       horizon_months=horizon_months)
+
+
+def _forecast_purchases(client: ClientData, *, horizon_months: int, discount_rate: float,
+                        margin: float) -> ClvForecast:
+    """The MBG/NBD + Gamma-Gamma forecast of :func:`forecast_clv` (other clients)."""
+    from ..clv import customer_lifetime_value
+    from ..models import MBGNBD, GammaGamma
+
+    summary = client.btyd_summary
     model = MBGNBD().fit(summary)
     repeat = summary.loc[(summary["frequency"] > 0) & (summary["monetary_value"] > 0)]
     spend = GammaGamma().fit(repeat)
@@ -495,35 +505,47 @@ def holdout_check(client: ClientData, *, holdout_months: int = 6) -> FitCheck:
     >>> check.calibration_end, check.grade
     ('2024-06-30', 'good')
     """
-    from ..models import MBGNBD, SBG
-
     end = client.observation_end
     cal_end = (pd.Period(end, "M") - holdout_months).end_time.normalize()
     if cal_end <= client.transactions["date"].min():
         raise data_error(f"the holdout of {holdout_months} months leaves no calibration data",
                          fix="use a shorter holdout_months")
     if client.subscriptions is not None:
-        from ..cohorts import churn_durations
+        return _holdout_subscriptions(client, cal_end)
+    return _holdout_purchases(client, cal_end)
 
-        subs = client.subscriptions
-        before = subs.loc[subs["month"] <= cal_end]
-        cal = churn_durations(before, observation_end=cal_end)
-        model = SBG().fit(_renewals(cal))
-        current = cal.loc[~cal["churned"]]
-        months = int(round((end - cal_end).days / 30.4375))
-        n = (current["duration"] - 1).to_numpy().astype(int)
-        predicted = float(np.sum(np.asarray(model.survival(n + months), dtype=float)
-                                 / np.asarray(model.survival(n), dtype=float)))
-        final = churn_durations(subs, observation_end=end)
-        actual = float((~final.loc[current.index, "churned"]).sum())
-        return FitCheck(model="sBG", calibration_end=str(cal_end.date()),
-                        holdout_end=str(end.date()), what="subscribers still paying",
-                        actual=actual, predicted=predicted,
-                        tracking_error=predicted / actual - 1 if actual else math.inf, mae=None)
 
+def _holdout_subscriptions(client: ClientData, cal_end: pd.Timestamp) -> FitCheck:
+    """sBG fitted up to ``cal_end``: its subscribers still paying at the end, vs actual."""
+    from ..cohorts import churn_durations
+    from ..models import SBG
+
+    subs = client.subscriptions
+    assert subs is not None
+    end = client.observation_end
+    before = subs.loc[subs["month"] <= cal_end]
+    cal = churn_durations(before, observation_end=cal_end)
+    model = SBG().fit(_renewals(cal))
+    current = cal.loc[~cal["churned"]]
+    months = int(round((end - cal_end).days / 30.4375))
+    n = (current["duration"] - 1).to_numpy().astype(int)
+    predicted = float(np.sum(np.asarray(model.survival(n + months), dtype=float)
+                             / np.asarray(model.survival(n), dtype=float)))
+    final = client.subscription_durations
+    actual = float((~final.loc[current.index, "churned"]).sum())
+    return FitCheck(model="sBG", calibration_end=str(cal_end.date()),
+                    holdout_end=str(end.date()), what="subscribers still paying",
+                    actual=actual, predicted=predicted,
+                    tracking_error=predicted / actual - 1 if actual else math.inf, mae=None)
+
+
+def _holdout_purchases(client: ClientData, cal_end: pd.Timestamp) -> FitCheck:
+    """MBG/NBD fitted up to ``cal_end``: repeat purchases in the holdout, vs actual."""
     from ..data import calibration_holdout_split
     from ..evaluation import holdout_evaluation
+    from ..models import MBGNBD
 
+    end = client.observation_end
     split = calibration_holdout_split(client.transactions, calibration_end=cal_end,
                                       observation_end=end, time_unit="W")
     model = MBGNBD().fit(split)
@@ -564,9 +586,7 @@ def segment_table(client: ClientData, forecast: ClvForecast | None = None) -> pd
     """
     from ..segments import rfm_segments, segment_summary
 
-    summary = rfm_segmentation_summary(client.transactions, amount_col="amount",
-                                       observation_end=client.observation_end)
-    segmented = rfm_segments(summary, warn=False)
+    segmented = rfm_segments(client.segmentation_summary, warn=False)
     past = segment_summary(segmented, actions=True)
     out = pd.DataFrame({"customers": past["customers"],
                         "share_customers": past["share_customers"],

@@ -92,10 +92,25 @@ def next_steps(kpis: HeadlineKPIs, *, segments: pd.DataFrame | None = None,
     Churn rose from 10.0% in 2024-11 to 15.0% in 2024-12 (+5.0 pts). Compare
     Only 30.0% of customers bought more than once: a second-purchase offer t
     """
-    steps: list[str] = []
-    cur = kpis.currency
     name = PERIODS.get(kpis.period, ("period",))[0]
+    candidates = [
+        _churn_change_step(kpis, name),
+        _at_risk_segment_step(segments) if segments is not None else None,
+        _top_tiers_step(tiers, kpis.currency, name, horizon_months) if tiers is not None
+        else None,
+        _churn_cut_step(value, kpis.currency, name) if value is not None else None,
+        _repeat_purchase_step(kpis),
+        _revenue_retention_step(kpis),
+        _model_fit_step(fit) if fit is not None else None,
+    ]
+    return [step for step in candidates if step is not None]
+
+
+def _churn_change_step(kpis: HeadlineKPIs, name: str) -> str | None:
+    """A change in churn of a point or more, called seasonal when last year moved alike."""
     delta = kpis.churn - kpis.churn_previous
+    if not (math.isfinite(delta) and abs(delta) >= 0.01):
+        return None
     moved = "rose" if delta > 0 else "fell"
     change = (f"Churn {moved} from {percent(kpis.churn_previous)} in {kpis.previous_period} to "
               f"{percent(kpis.churn)} in {kpis.last_period} ({points(delta)})")
@@ -106,77 +121,99 @@ def next_steps(kpis: HeadlineKPIs, *, segments: pd.DataFrame | None = None,
         seasonal = before * delta > 0 and abs(before) >= abs(delta) / 2
         last_year = (f"{percent(kpis.churn_previous_year_ago)} to "
                      f"{percent(kpis.churn_year_ago)} in {kpis.year_ago_period}")
-    if math.isfinite(delta) and abs(delta) >= 0.01:
-        if seasonal:
-            steps.append(
-                f"{change}, as it did a year earlier ({last_year}): a seasonal swing rather "
+    if seasonal:
+        return (f"{change}, as it did a year earlier ({last_year}): a seasonal swing rather "
                 f"than a trend. Judge {kpis.last_period} against {kpis.year_ago_period} "
                 f"({percent(kpis.churn_year_ago)}) rather than against the {name} before.")
-        else:
-            context = f" A year earlier it did not ({last_year})." if last_year else ""
-            advice = (f"Compare the customers lost in {kpis.last_period} with those who "
-                      f"stayed (product, channel, service contacts, prices) to find the cause "
-                      f"before choosing a programme." if delta > 0 else
-                      f"Find out what changed and keep doing it; check next {name} that the "
-                      f"fall holds.")
-            steps.append(f"{change}.{context} {advice}")
-    if segments is not None and "share_spend" in segments.columns:
-        risky = segments.loc[[s for s in _AT_RISK if s in segments.index]]
-        risky = risky.loc[risky["customers"] > 0]
-        if not risky.empty:
-            top = risky["share_spend"].idxmax()
-            row = risky.loc[top]
-            action = str(row.get("action", "")).rstrip(".")
-            steps.append(
-                f"Act on the '{top}' segment: {int(row['customers']):,} customers "
-                f"({percent(row['share_customers'])}) who brought {percent(row['share_spend'])} of "
-                f"past spending have gone quiet. Recommended: {action[:1].lower()}"
-                f"{action[1:]}." if action else
-                f"Act on the '{top}' segment: {int(row['customers']):,} customers who brought "
-                f"{percent(row['share_spend'])} of past spending have gone quiet.")
-    if tiers is not None and len(tiers) >= 2 and "cum_share_value" in tiers.columns:
-        top20 = tiers.iloc[:-1]
-        share = float(top20["cum_share_value"].iloc[-1])
-        customers = int(top20["customers"].sum())
-        total = float(top20["clv_total"].sum())
-        steps.append(
-            f"Protect the most valuable customers: the top {customers:,} "
+    context = f" A year earlier it did not ({last_year})." if last_year else ""
+    advice = (f"Compare the customers lost in {kpis.last_period} with those who "
+              f"stayed (product, channel, service contacts, prices) to find the cause "
+              f"before choosing a programme." if delta > 0 else
+              f"Find out what changed and keep doing it; check next {name} that the "
+              f"fall holds.")
+    return f"{change}.{context} {advice}"
+
+
+def _at_risk_segment_step(segments: pd.DataFrame) -> str | None:
+    """The at-risk segment holding the most past spend, with its recommended action."""
+    if "share_spend" not in segments.columns:
+        return None
+    risky = segments.loc[[s for s in _AT_RISK if s in segments.index]]
+    risky = risky.loc[risky["customers"] > 0]
+    if risky.empty:
+        return None
+    top = risky["share_spend"].idxmax()
+    row = risky.loc[top]
+    action = str(row.get("action", "")).rstrip(".")
+    if action:
+        return (f"Act on the '{top}' segment: {int(row['customers']):,} customers "
+                f"({percent(row['share_customers'])}) who brought {percent(row['share_spend'])} "
+                f"of past spending have gone quiet. Recommended: {action[:1].lower()}"
+                f"{action[1:]}.")
+    return (f"Act on the '{top}' segment: {int(row['customers']):,} customers who brought "
+            f"{percent(row['share_spend'])} of past spending have gone quiet.")
+
+
+def _top_tiers_step(tiers: pd.DataFrame, cur: str, name: str, horizon_months: int,
+                    ) -> str | None:
+    """How much of the forecast value the top 20 % hold."""
+    if len(tiers) < 2 or "cum_share_value" not in tiers.columns:
+        return None
+    top20 = tiers.iloc[:-1]
+    share = float(top20["cum_share_value"].iloc[-1])
+    customers = int(top20["customers"].sum())
+    total = float(top20["clv_total"].sum())
+    return (f"Protect the most valuable customers: the top {customers:,} "
             f"({percent(float(top20['share_customers'].sum()), 0)}) hold {percent(share, 0)} "
-            f"of the "
-            f"next {horizon_months} months' forecast value ({format_money(total, cur)}); give "
-            f"them priority service and watch their activity every {name}.")
-    if value is not None and len(value) >= 2:
-        row = value.iloc[1]
-        cut = value.attrs.get("relative_cut", [0, 0.1])[1]
-        steps.append(
-            f"Cutting churn by {cut:.0%} (from its average of the last year, "
-            f"{percent(value.iloc[0]['churn_rate'])} a {name}, to {percent(row['churn_rate'])}) is "
-            f"worth about {format_money(row['gain'], cur)} "
+            f"of the next {horizon_months} months' forecast value ({format_money(total, cur)}); "
+            f"give them priority service and watch their activity every {name}.")
+
+
+def _churn_cut_step(value: pd.DataFrame, cur: str, name: str) -> str | None:
+    """What a 10 % churn cut is worth (what a programme may cost)."""
+    if len(value) < 2:
+        return None
+    row = value.iloc[1]
+    cut = value.attrs.get("relative_cut", [0, 0.1])[1]
+    return (f"Cutting churn by {cut:.0%} (from its average of the last year, "
+            f"{percent(value.iloc[0]['churn_rate'])} a {name}, to {percent(row['churn_rate'])}) "
+            f"is worth about {format_money(row['gain'], cur)} "
             f"per active customer, {format_money(row['total_gain'], cur)} across the "
             f"{value.attrs.get('n_customers', 0):,} active customers: a retention programme "
             f"costing less is worth testing against a control group before rolling it out.")
-    if kpis.nrr is None and kpis.repeat_purchase_rate < 0.4:
-        steps.append(
-            f"Only {percent(kpis.repeat_purchase_rate)} of customers bought more than once: a "
+
+
+def _repeat_purchase_step(kpis: HeadlineKPIs) -> str | None:
+    """A low repeat purchase rate (below 40 %, shops only)."""
+    if kpis.nrr is not None or kpis.repeat_purchase_rate >= 0.4:
+        return None
+    return (f"Only {percent(kpis.repeat_purchase_rate)} of customers bought more than once: a "
             f"second-purchase offer to recent first-time buyers is the cheapest lever; "
             f"measure it on repeat purchases within 90 days.")
-    if kpis.nrr is not None and kpis.grr is not None:
-        if kpis.nrr < 1:
-            steps.append(
-                f"Net revenue retention is {percent(kpis.nrr)}: a year on, the subscribers of a "
-                f"year ago pay {percent(1 - kpis.nrr)} less. Reduce cancellations first; "
+
+
+def _revenue_retention_step(kpis: HeadlineKPIs) -> str | None:
+    """Revenue retention below 100 % (NRR) or 90 % (GRR)."""
+    if kpis.nrr is None or kpis.grr is None:
+        return None
+    if kpis.nrr < 1:
+        return (f"Net revenue retention is {percent(kpis.nrr)}: a year on, the subscribers of "
+                f"a year ago pay {percent(1 - kpis.nrr)} less. Reduce cancellations first; "
                 f"upgrades cannot make up for them.")
-        elif kpis.grr < 0.9:
-            steps.append(
-                f"Expansion hides losses: net revenue retention is {percent(kpis.nrr)} but gross "
-                f"retention only {percent(kpis.grr)}. Track cancelled and downgraded revenue "
-                f"separately from upgrades.")
-    if fit is not None and fit.grade != "good":
-        steps.append(
-            f"Treat the forecast figures as rough: the model missed the last months by "
-            f"{fit.tracking_error:+.0%} ({fit.grade} fit). Seasonality or a recent change in the "
-            f"business are the usual causes; re-check before budgeting on them.")
-    return steps
+    if kpis.grr < 0.9:
+        return (f"Expansion hides losses: net revenue retention is {percent(kpis.nrr)} but "
+                f"gross retention only {percent(kpis.grr)}. Track cancelled and downgraded "
+                f"revenue separately from upgrades.")
+    return None
+
+
+def _model_fit_step(fit: FitCheck) -> str | None:
+    """A forecast model that missed the holdout by more than 10 %."""
+    if fit.grade == "good":
+        return None
+    return (f"Treat the forecast figures as rough: the model missed the last months by "
+            f"{fit.tracking_error:+.0%} ({fit.grade} fit). Seasonality or a recent change in "
+            f"the business are the usual causes; re-check before budgeting on them.")
 
 
 def caveats(client: ClientData, kpis: HeadlineKPIs, *, fit: FitCheck | None = None,
