@@ -123,24 +123,16 @@ def period_retention(client: ClientData, *, period: str = "M", n_periods: int = 
 
 def _trailing_revenue_retention(subs: pd.DataFrame, end: pd.Timestamp,
                                 months: int = 12) -> tuple[float, float] | None:
-    """NRR and GRR of the MRR paying ``months`` months before the last complete month."""
-    from ..metrics import revenue_retention
+    """NRR and GRR of the MRR paying ``months`` months before the last complete month
+    (:func:`retention_kit.metrics.cohort_revenue_retention`); None without such MRR."""
+    from ..metrics import cohort_revenue_retention
 
     last = _last_complete(end, "M")
     first = last - months
-    per = subs.assign(m=subs["month"].dt.to_period("M")).groupby(["customer_id", "m"])["mrr"].sum()
-    start = per.xs(first, level="m") if first in per.index.get_level_values("m") else None
-    if start is None or start[start > 0].empty:
+    start_mrr = subs.loc[(subs["month"].dt.to_period("M") == first).to_numpy(), "mrr"]
+    if not (start_mrr > 0).any():
         return None
-    start = start[start > 0]
-    after = per.xs(last, level="m").reindex(start.index, fill_value=0.0) if (
-        last in per.index.get_level_values("m")) else pd.Series(0.0, index=start.index)
-    diff = after - start
-    churned = float(start[after <= 0].sum())
-    still = after > 0
-    expansion = float(diff[still & (diff > 0)].sum())
-    contraction = float(-diff[still & (diff < 0)].sum())
-    result = revenue_retention(float(start.sum()), expansion, contraction, churned)
+    result = cohort_revenue_retention(subs, start=first.start_time, end=last.start_time)
     return float(result.nrr), float(result.grr)
 
 
@@ -327,28 +319,6 @@ def cohort_period(client: ClientData, period: str = "M") -> str:
 # =====================================================================================
 
 
-def _renewals(durations: pd.DataFrame) -> pd.DataFrame:
-    """churn_durations of subscriptions -> sBG data: a current customer in her k-th month
-    has renewed k - 1 times (the others' duration is the renewal at which they left)."""
-    renewals = durations.assign(duration=durations["duration"]
-                                - (~durations["churned"]).astype(int))
-    return renewals.loc[renewals["duration"] >= 1]
-
-
-def _sbg_value(model: Any, renewals: np.ndarray, *, horizon: int,
-               discount_rate: float) -> tuple[np.ndarray, np.ndarray]:
-    """Discounted expected payments in months 1..horizon and P(still paying at horizon),
-    for customers who have renewed n times (payments at the end of each month)."""
-    unique, codes = np.unique(renewals.astype(int), return_inverse=True)
-    k = np.arange(1, horizon + 1)
-    s_now = np.asarray(model.survival(unique), dtype=float)
-    grid = np.asarray(model.survival((unique[:, None] + k[None, :]).ravel()),
-                      dtype=float).reshape(len(unique), horizon)
-    cond = grid / s_now[:, None]
-    value = cond @ (1.0 + discount_rate) ** -k.astype(float)
-    return value[codes], cond[:, -1][codes]
-
-
 @dataclass(frozen=True)
 class ClvForecast:
     """A CLV forecast over ``horizon_months`` (see :func:`forecast_clv`)."""
@@ -411,18 +381,21 @@ def forecast_clv(client: ClientData, *, horizon_months: int = 12, discount_rate:
 def _forecast_subscriptions(client: ClientData, *, horizon_months: int, discount_rate: float,
                             margin: float) -> ClvForecast:
     """The sBG forecast of :func:`forecast_clv` (subscription clients)."""
+    from ..clv import expected_discounted_payments
+    from ..cohorts import durations_to_renewals
     from ..models import SBG
 
     subs = client.subscriptions
     assert subs is not None
     durations = client.subscription_durations
-    model = SBG().fit(_renewals(durations))
+    model = SBG().fit(durations_to_renewals(durations))
     current = durations.loc[~durations["churned"]]
     last_month = subs["month"].dt.to_period("M") == pd.Period(client.observation_end, "M")
     mrr = (subs.loc[last_month.to_numpy()].groupby("customer_id")["mrr"]
            .sum().reindex(current.index, fill_value=0.0))
-    value, alive_h = _sbg_value(model, (current["duration"] - 1).to_numpy(),
-                                horizon=horizon_months, discount_rate=discount_rate)
+    value, alive_h = expected_discounted_payments(
+        model, (current["duration"] - 1).to_numpy(), horizon=horizon_months,
+        discount_rate=discount_rate)
     clv = pd.Series(0.0, index=durations.index, name="clv")
     alive = pd.Series(0.0, index=durations.index, name="alive")
     clv.loc[current.index] = margin * mrr.to_numpy() * value
@@ -517,26 +490,23 @@ def holdout_check(client: ClientData, *, holdout_months: int = 6) -> FitCheck:
 
 def _holdout_subscriptions(client: ClientData, cal_end: pd.Timestamp) -> FitCheck:
     """sBG fitted up to ``cal_end``: its subscribers still paying at the end, vs actual."""
-    from ..cohorts import churn_durations
+    from ..cohorts import churn_durations, durations_to_renewals
+    from ..evaluation import duration_holdout_evaluation
     from ..models import SBG
 
     subs = client.subscriptions
     assert subs is not None
     end = client.observation_end
-    before = subs.loc[subs["month"] <= cal_end]
-    cal = churn_durations(before, observation_end=cal_end)
-    model = SBG().fit(_renewals(cal))
-    current = cal.loc[~cal["churned"]]
+    cal = churn_durations(subs.loc[subs["month"] <= cal_end], observation_end=cal_end)
+    model = SBG().fit(durations_to_renewals(cal))
     months = int(round((end - cal_end).days / 30.4375))
-    n = (current["duration"] - 1).to_numpy().astype(int)
-    predicted = float(np.sum(np.asarray(model.survival(n + months), dtype=float)
-                             / np.asarray(model.survival(n), dtype=float)))
-    final = client.subscription_durations
-    actual = float((~final.loc[current.index, "churned"]).sum())
+    metrics = duration_holdout_evaluation(model, cal, client.subscription_durations,
+                                          periods=months).metrics
     return FitCheck(model="sBG", calibration_end=str(cal_end.date()),
                     holdout_end=str(end.date()), what="subscribers still paying",
-                    actual=actual, predicted=predicted,
-                    tracking_error=predicted / actual - 1 if actual else math.inf, mae=None)
+                    actual=float(metrics["actual_total"]),
+                    predicted=float(metrics["predicted_total"]),
+                    tracking_error=float(metrics["tracking_error"]), mae=None)
 
 
 def _holdout_purchases(client: ClientData, cal_end: pd.Timestamp) -> FitCheck:
