@@ -50,18 +50,39 @@ def format_money(value: float | None, currency: str = "", *, decimals: int | Non
 
 
 def percent(value: float | None, digits: int = 1) -> str:
+    """A fraction as a percentage for report text ("n/a" when missing or not finite).
+
+    Examples
+    --------
+    >>> percent(0.1234), percent(0.5, 0), percent(None), percent(float("nan"))
+    ('12.3%', '50%', 'n/a', 'n/a')
+    """
     if value is None or not math.isfinite(float(value)):
         return "n/a"
     return f"{100 * float(value):.{digits}f}%"
 
 
 def points(delta: float | None) -> str:
+    """A change of a rate in percentage points, with its sign ("n/a" when missing).
+
+    Examples
+    --------
+    >>> points(0.05), points(-0.012), points(None)
+    ('+5.0 pts', '-1.2 pts', 'n/a')
+    """
     if delta is None or not math.isfinite(float(delta)):
         return "n/a"
     return f"{100 * float(delta):+.1f} pts"
 
 
 def escape(value: object) -> str:
+    """``str(value)`` escaped for HTML text and attribute values (quotes included).
+
+    Examples
+    --------
+    >>> escape('<a href="x">')
+    '&lt;a href=&quot;x&quot;&gt;'
+    """
     return html.escape(str(value), quote=True)
 
 

@@ -251,6 +251,11 @@ def notebook_to_html(nb: Any, *, title: str | None = None) -> str:
 
 
 def standalone_page(title: str, body: str) -> str:
+    """A complete, offline HTML page (inline CSS) around ``body``; ``title`` is escaped.
+
+    Used by the batch's index and error pages. ``body`` is inserted as is: escape what
+    it quotes.
+    """
     css = """
 body { font-family: -apple-system, "Segoe UI", Roboto, Helvetica, Arial, sans-serif;
   max-width: 1200px; margin: 0 auto; padding: 1.5rem 2rem; color: #1f2328; }

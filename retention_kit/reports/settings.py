@@ -50,6 +50,13 @@ class ReportSettings:
 
 
 def demo_folder(client_id: str) -> Path:
+    """The data folder of the bundled demo client ``client_id``.
+
+    Raises
+    ------
+    ValueError
+        ``client_id`` is not a demo client (the message names the closest one).
+    """
     from ..datasets import data_dir, list_demo_clients
 
     check_choice("client_id", client_id, list_demo_clients())
@@ -185,6 +192,13 @@ def check_parameters(
 
 
 def read_client_info(folder: Path) -> dict:
+    """A client folder's ``client.json`` as a dict (empty when the folder has none).
+
+    Raises
+    ------
+    DataError
+        The file is not valid JSON, or does not hold an object.
+    """
     path = folder / "client.json"
     if not path.is_file():
         return {}
