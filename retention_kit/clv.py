@@ -616,3 +616,61 @@ margin, steps_per_period, days_per_month
                             days_per_month))
     out.attrs.update(level=float(level), n_draws=int(n_draws), n_infinite_draws=n_infinite)
     return out
+
+
+def expected_discounted_payments(model: Any, renewals: np.ndarray | list[int], *, horizon: int,
+                                 discount_rate: float) -> tuple[np.ndarray, np.ndarray]:
+    r"""Discounted expected monthly payments over a horizon, from a duration model.
+
+    For a subscriber who has renewed n times, with S the model's survival function
+    (``model.survival``, e.g. :class:`~retention_kit.models.SBG`), payments at the end
+    of each of the next H periods and a discount rate d per period:
+
+    .. math:: V(n) = \sum_{k=1}^{H} \frac{S(n + k)}{S(n)} (1 + d)^{-k}, \qquad
+              A(n) = \frac{S(n + H)}{S(n)}
+
+    V times the payment per period (and the margin) is her CLV over the horizon; A is
+    the probability she still pays at the horizon. Unlike the models'
+    ``expected_residual_lifetime`` (an infinite sum), the horizon is finite. Each
+    distinct n is computed once.
+
+    Parameters
+    ----------
+    model
+        A fitted duration model with ``survival(t)``.
+    renewals : array-like of int
+        Renewals so far of each subscriber (months paid - 1 for a current subscriber).
+    horizon : int
+        Number of future periods H.
+    discount_rate : float
+        Per period, a fraction.
+
+    Returns
+    -------
+    value, alive : ndarray
+        V(n) and A(n) per subscriber, in the order of ``renewals``.
+
+    Examples
+    --------
+    With S(t) = 0.5^t (every subscriber renews with probability 0.5), no discounting
+    and H = 2: V = 0.5 + 0.25 and A = 0.25 whatever n.
+
+    >>> class Halving:
+    ...     def survival(self, t):
+    ...         return 0.5 ** np.asarray(t, dtype=float)
+    >>> value, alive = expected_discounted_payments(Halving(), [0, 3], horizon=2,
+    ...                                             discount_rate=0.0)
+    >>> value.tolist(), alive.tolist()
+    ([0.75, 0.75], [0.25, 0.25])
+    """
+    unique, codes = np.unique(np.asarray(renewals).astype(int), return_inverse=True)
+    k = np.arange(1, horizon + 1)
+    s_now = np.asarray(model.survival(unique), dtype=float)
+    grid = np.asarray(model.survival((unique[:, None] + k[None, :]).ravel()),
+                      dtype=float).reshape(len(unique), horizon)
+    cond = grid / s_now[:, None]
+    value = cond @ (1.0 + discount_rate) ** -k.astype(float)
+    return value[codes], cond[:, -1][codes]
+
+
+__all__ += ["expected_discounted_payments"]

@@ -1006,3 +1006,44 @@ def survival(
             "difference": diff, "se": se, "ci_lower": diff - z * se, "ci_upper": diff + z * se,
             "p_value": p})
     return result
+
+
+def durations_to_renewals(durations: pd.DataFrame) -> pd.DataFrame:
+    """Subscription durations as renewal counts, the data of the sBG and BdW models.
+
+    :func:`churn_durations` of subscriptions gives each customer the months she paid
+    (``duration``) and whether she left (``churned``). A customer still paying in her
+    k-th month has renewed k - 1 times so far (right-censored there); a customer who
+    left after k months left at her k-th renewal (``duration`` k, churned). Customers
+    with no renewal observed yet (current customers in their first month) carry no
+    information for the models and are dropped.
+
+    Parameters
+    ----------
+    durations : DataFrame
+        With ``duration`` (whole months, >= 1) and ``churned`` (bool), e.g.
+        ``churn_durations(subscriptions)``.
+
+    Returns
+    -------
+    DataFrame
+        The rows of ``durations`` with ``duration`` >= 1 after the shift (other columns
+        kept), ready for ``SBG().fit(...)``.
+
+    Examples
+    --------
+    >>> d = pd.DataFrame({"duration": [1, 1, 3, 3], "churned": [True, False, True, False]},
+    ...                  index=pd.Index(list("abcd"), name="customer_id"))
+    >>> durations_to_renewals(d)
+                 duration  churned
+    customer_id
+    a                   1     True
+    c                   3     True
+    d                   2    False
+    """
+    renewals = durations.assign(duration=durations["duration"]
+                                - (~durations["churned"]).astype(int))
+    return renewals.loc[renewals["duration"] >= 1]
+
+
+__all__ += ["durations_to_renewals"]

@@ -381,3 +381,73 @@ def frequency_distribution(model: Any, summary: pd.DataFrame, *,
     labels = [str(k) for k in range(max_frequency)] + [f"{max_frequency}+"]
     return pd.DataFrame({"actual": actual.astype(float), "expected": expected},
                         index=pd.Index(labels, name="frequency"))
+
+
+def duration_holdout_evaluation(model: Any, calibration: pd.DataFrame, final: pd.DataFrame, *,
+                                periods: int) -> HoldoutEvaluation:
+    r"""Compare a duration model's survival forecast with who still pays after a holdout.
+
+    For each customer still active at the calibration end (``churned`` False in
+    ``calibration``) who has renewed n = ``duration`` - 1 times, the model predicts
+    that she still pays ``periods`` later with probability S(n + periods) / S(n)
+    (S: ``model.survival``). The actual outcome is 1 when she has not churned in
+    ``final``, the durations at the end of the holdout.
+
+    Parameters
+    ----------
+    model
+        A duration model (:class:`~retention_kit.models.SBG`, ``BdW``) fitted on the
+        calibration data (e.g. ``durations_to_renewals(calibration)``).
+    calibration, final : DataFrame
+        :func:`retention_kit.cohorts.churn_durations` at the calibration end and at the
+        end of the holdout (``duration``, ``churned``, indexed by customer); ``final``
+        must hold every customer of ``calibration``.
+    periods : int
+        Length of the holdout in the model's periods.
+
+    Returns
+    -------
+    HoldoutEvaluation
+        ``customers``: ``actual`` (1 still paying, 0 gone), ``predicted`` (probability)
+        and ``error`` per calibration customer still active; ``metrics``: ``mae``,
+        ``rmse``, ``bias``, ``actual_total`` and ``predicted_total`` (customers still
+        paying) and ``tracking_error`` (predicted / actual - 1, inf when none is).
+
+    Examples
+    --------
+    With S(t) = 0.5^t, two customers active at the calibration end and one of them
+    still paying a period later, the model expected 0.5 + 0.5 = 1:
+
+    >>> class Halving:
+    ...     def survival(self, t):
+    ...         return 0.5 ** np.asarray(t, dtype=float)
+    >>> cal = pd.DataFrame({"duration": [2, 1, 4], "churned": [False, False, True]},
+    ...                    index=["a", "b", "c"])
+    >>> end = pd.DataFrame({"duration": [3, 1, 4], "churned": [False, True, True]},
+    ...                    index=["a", "b", "c"])
+    >>> duration_holdout_evaluation(Halving(), cal, end, periods=1).metrics[
+    ...     ["actual_total", "predicted_total", "tracking_error"]].tolist()
+    [1.0, 1.0, 0.0]
+    """
+    current = calibration.loc[~calibration["churned"].astype(bool)]
+    n = (current["duration"] - 1).to_numpy().astype(int)
+    predicted = (np.asarray(model.survival(n + periods), dtype=float)
+                 / np.asarray(model.survival(n), dtype=float))
+    missing = current.index.difference(final.index)
+    if len(missing):
+        raise DataError("customers of the calibration are missing from the final durations",
+                        n_rows=len(missing), example=repr(missing[0]),
+                        fix="compute both with churn_durations on the same subscriptions")
+    actual = (~final.loc[current.index, "churned"].astype(bool)).to_numpy().astype(float)
+    customers = pd.DataFrame({"actual": actual, "predicted": predicted,
+                              "error": predicted - actual}, index=current.index)
+    err = customers["error"]
+    metrics = {"mae": float(err.abs().mean()), "rmse": float(np.sqrt((err ** 2).mean())),
+               "bias": float(err.mean()), "actual_total": float(actual.sum()),
+               "predicted_total": float(np.sum(predicted))}
+    metrics["tracking_error"] = (metrics["predicted_total"] / metrics["actual_total"] - 1
+                                 if metrics["actual_total"] > 0 else np.inf)
+    return HoldoutEvaluation(customers=customers, metrics=pd.Series(metrics, name="value"))
+
+
+__all__ += ["duration_holdout_evaluation"]

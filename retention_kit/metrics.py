@@ -1456,3 +1456,67 @@ def _missing_rows(frame: pd.DataFrame, bad: np.ndarray, problem: str, fix: str,
         shown = repr(raw) if isinstance(raw, str) else str(raw)
         example += f": {frame.columns[2]} = {shown}"
     raise data_error(problem, n_rows=int(bad.sum()), example=example, fix=fix)
+
+
+def cohort_revenue_retention(subscriptions: pd.DataFrame, *, start: object, end: object,
+                             customer_col: str = "customer_id", period_col: str = "month",
+                             mrr_col: str = "mrr") -> RevenueRetention:
+    """NRR and GRR of the customers paying in period ``start``, measured in period ``end``.
+
+    The customers with MRR > 0 in ``start`` are followed to ``end`` (for example 12
+    months later): their MRR then against their MRR at the start gives the expansion,
+    contraction and churned MRR of :func:`mrr_movements` between the two periods (the
+    months between do not matter; customers who joined since are left out), and
+    :func:`revenue_retention` the rates.
+
+    Parameters
+    ----------
+    subscriptions : DataFrame
+        Long table, one row per customer per period (as for :func:`mrr_movements`).
+    start, end : period value
+        Values of ``period_col`` (e.g. the first day of two months).
+    customer_col, period_col, mrr_col : str, keyword-only
+        Column names.
+
+    Returns
+    -------
+    RevenueRetention
+
+    Raises
+    ------
+    DataError
+        No MRR in ``start`` (no revenue to retain), and everything :func:`mrr_movements`
+        rejects.
+
+    Examples
+    --------
+    A 100 -> 120 (expansion 20), B 50 -> 0 (churned), C 80 -> 60 (contraction 20); D joined
+    later and does not count: NRR = (230 + 20 - 20 - 50) / 230, GRR = (230 - 20 - 50) / 230.
+
+    >>> subs = pd.DataFrame({"customer_id": ["A", "B", "C", "A", "C", "D"],
+    ...                      "month": [1, 1, 1, 13, 13, 13],
+    ...                      "mrr": [100.0, 50.0, 80.0, 120.0, 60.0, 30.0]})
+    >>> r = cohort_revenue_retention(subs, start=1, end=13)
+    >>> round(r.nrr, 4), round(r.grr, 4)
+    (0.7826, 0.6957)
+    """
+    cols = [customer_col, period_col, mrr_col]
+    frame = subscriptions[cols]
+    first = frame.loc[(frame[period_col] == start).to_numpy()]
+    paid = first.groupby(customer_col)[mrr_col].sum()
+    payers = paid.index[(paid > 0).to_numpy()]
+    later = frame.loc[((frame[period_col] == end) & frame[customer_col].isin(payers)).to_numpy()]
+    key = "__period"
+    two = pd.concat([first.assign(**{key: 0}), later.assign(**{key: 1}),
+                     pd.DataFrame({customer_col: payers, key: 1, mrr_col: 0.0})],
+                    ignore_index=True)
+    moves = mrr_movements(two, customer_col=customer_col, period_col=key,
+                          mrr_col=mrr_col).iloc[-1]
+    if not moves["start"] > 0:
+        raise data_error(f"no MRR in period {start!r}, so no revenue retention",
+                         fix="choose a start period in which customers pay")
+    return revenue_retention(float(moves["start"]), float(moves["expansion"]),
+                             float(moves["contraction"]), float(moves["churn"]))
+
+
+__all__ += ["cohort_revenue_retention"]

@@ -385,3 +385,26 @@ def test_interval_needs_fitted_models_with_a_covariance(bg: BGNBD, gg: GammaGamm
         clv_interval(bg, singular, cdnow.head(), time_unit="W", **YEAR_MONTHLY)
     with pytest.raises(ValueError, match="level"):
         clv_interval(bg, gg, cdnow.head(), time_unit="W", level=90, **YEAR_MONTHLY)
+
+
+def test_expected_discounted_payments_by_hand_and_against_the_infinite_sum() -> None:
+    from retention_kit.clv import expected_discounted_payments
+    from retention_kit.datasets import load_sbg_cohorts
+    from retention_kit.models import SBG
+
+    class Halving:  # S(t) = 0.5^t: every renewal with probability 0.5
+        def survival(self, t):
+            return 0.5 ** np.asarray(t, dtype=float)
+
+    value, alive = expected_discounted_payments(Halving(), np.array([2, 0, 2]), horizon=2,
+                                                discount_rate=0.1)
+    assert value == pytest.approx([0.5 / 1.1 + 0.25 / 1.21] * 3)
+    assert alive == pytest.approx([0.25] * 3)
+    # A long horizon gives the sBG's discounted expected residual lifetime, whose first
+    # payment is not discounted: DERL(n) / (1 + d).
+    customers = load_sbg_cohorts().customers
+    model = SBG().fit(customers.loc[customers["cohort"] == "regular"])
+    n = np.array([0, 1, 4])
+    value, alive = expected_discounted_payments(model, n, horizon=3000, discount_rate=0.1)
+    assert value == pytest.approx(model.expected_residual_lifetime(n, 0.1) / 1.1, rel=1e-9)
+    assert alive == pytest.approx(model.survival(n + 3000) / model.survival(n))

@@ -504,3 +504,19 @@ def test_subscription_errors():
         churn_durations(subs.assign(mrr=5), churn_time="declared")
     with pytest.raises(DataError, match="no customer has a paid month"):
         churn_durations(subs.assign(mrr=0))
+
+
+def test_durations_to_renewals_shifts_only_current_customers() -> None:
+    from retention_kit.cohorts import durations_to_renewals
+
+    # a left after 1 month (1 renewal attempt, failed); b is in her first month (no
+    # renewal seen: dropped); c left after 3 months; d pays her 3rd month (2 renewals).
+    d = pd.DataFrame({"duration": [1, 1, 3, 3], "churned": [True, False, True, False],
+                      "start": pd.to_datetime(["2024-01-01"] * 4)},
+                     index=pd.Index(list("abcd"), name="customer_id"))
+    out = durations_to_renewals(d)
+    assert out.index.tolist() == ["a", "c", "d"]
+    assert out["duration"].tolist() == [1, 3, 2]
+    assert out["churned"].tolist() == [True, True, False]
+    assert list(out.columns) == ["duration", "churned", "start"]
+    assert d["duration"].tolist() == [1, 1, 3, 3]  # input untouched

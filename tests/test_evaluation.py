@@ -77,3 +77,27 @@ def test_probability_alive_history_jumps_at_purchases(cdnow_bgnbd: BGNBD) -> Non
 def test_split_is_required(cdnow_bgnbd: BGNBD, cdnow_split: pd.DataFrame) -> None:
     with pytest.raises(DataError, match="no holdout columns"):
         holdout_evaluation(cdnow_bgnbd, cdnow_split[["frequency", "recency", "T"]])
+
+
+def test_duration_holdout_evaluation_by_hand() -> None:
+    from retention_kit.evaluation import duration_holdout_evaluation
+
+    class Halving:  # S(t) = 0.5^t
+        def survival(self, t):
+            return 0.5 ** np.asarray(t, dtype=float)
+
+    # a and b are active at the calibration end (c has left); two periods later a
+    # still pays and b has left. Each had probability 0.25 to still pay.
+    cal = pd.DataFrame({"duration": [2, 1, 4], "churned": [False, False, True]},
+                       index=["a", "b", "c"])
+    final = pd.DataFrame({"duration": [4, 2, 4], "churned": [False, True, True]},
+                         index=["a", "b", "c"])
+    result = duration_holdout_evaluation(Halving(), cal, final, periods=2)
+    assert result.customers["actual"].tolist() == [1.0, 0.0]
+    assert result.customers["predicted"].tolist() == [0.25, 0.25]
+    m = result.metrics
+    assert (m["actual_total"], m["predicted_total"]) == (1.0, 0.5)
+    assert m["tracking_error"] == pytest.approx(-0.5)
+    assert m["mae"] == pytest.approx(0.5) and m["bias"] == pytest.approx(-0.25)
+    with pytest.raises(DataError, match="missing from the final durations"):
+        duration_holdout_evaluation(Halving(), cal, final.drop(index="b"), periods=2)

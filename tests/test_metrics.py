@@ -534,3 +534,26 @@ def test_mrr_bridge_balances_on_random_tables(rows):
     wide = wide.reindex(columns=m.index, fill_value=0.0)
     first_paid = sum(row[row > 0].iloc[0] for _, row in wide.iterrows() if (row > 0).any())
     assert m["new"].sum() == pytest.approx(first_paid)
+
+
+def test_cohort_revenue_retention_by_hand_and_as_mrr_movements() -> None:
+    from retention_kit.metrics import cohort_revenue_retention
+
+    # A 100 -> 120 (expansion 20), B 50 -> 0 (churn 50), C 80 -> 60 (contraction 20),
+    # E pays nothing at the start, D is new: neither counts. The months between don't matter.
+    subs = pd.DataFrame({
+        "customer_id": ["A", "B", "C", "E", "A", "B", "A", "C", "D", "E"],
+        "month": pd.to_datetime(["2023-12-01"] * 4 + ["2024-06-01"] * 2 + ["2024-12-01"] * 4),
+        "mrr": [100.0, 50.0, 80.0, 0.0, 10.0, 500.0, 120.0, 60.0, 30.0, 40.0]})
+    start, end = pd.Timestamp("2023-12-01"), pd.Timestamp("2024-12-01")
+    result = cohort_revenue_retention(subs, start=start, end=end)
+    assert result.nrr == pytest.approx((230 + 20 - 20 - 50) / 230)
+    assert result.grr == pytest.approx((230 - 20 - 50) / 230)
+    # the same as the MRR bridge of the two months alone, without the new customers
+    two = subs.loc[subs["month"].isin([start, end]) & subs["customer_id"].isin(list("ABC"))]
+    moves = mrr_movements(two).iloc[-1]
+    same = revenue_retention(moves["start"], moves["expansion"], moves["contraction"],
+                             moves["churn"])
+    assert (result.nrr, result.grr) == pytest.approx((same.nrr, same.grr))
+    with pytest.raises(DataError, match="no MRR in period"):
+        cohort_revenue_retention(subs.assign(mrr=0.0), start=start, end=end)

@@ -111,7 +111,7 @@ def test_trailing_revenue_retention_by_hand() -> None:
         "customer_id": ["A", "B", "C", "A", "C", "D"],
         "month": pd.to_datetime(["2023-12-01"] * 3 + ["2024-12-01"] * 3),
         "mrr": [100.0, 50.0, 80.0, 120.0, 60.0, 30.0]})
-    nrr, grr = reports._trailing_revenue_retention(subs, pd.Timestamp("2024-12-31"))
+    nrr, grr = reports.sections._trailing_revenue_retention(subs, pd.Timestamp("2024-12-31"))
     assert nrr == pytest.approx((230 + 20 - 20 - 50) / 230)
     assert grr == pytest.approx((230 - 20 - 50) / 230)
 
@@ -280,14 +280,14 @@ def test_safe_names_stay_inside_the_output_folder(tmp_path: Path, client_id: str
     name = safe_name(client_id)
     assert re.fullmatch(r"[a-z0-9][a-z0-9_-]*", name) and len(name) <= 69
     assert name.lower() not in {"index", "con", "nul"}
-    path = reports._inside(tmp_path, name, ".html")
+    path = reports.batch._inside(tmp_path, name, ".html")
     assert path.parent == tmp_path.resolve()
 
 
 def test_inside_refuses_names_that_escape(tmp_path: Path) -> None:
     for bad in ["../x", "/abs", "a/b", "..", "UPPER"]:
         with pytest.raises(ValueError, match="refusing"):
-            reports._inside(tmp_path, bad, ".html")
+            reports.batch._inside(tmp_path, bad, ".html")
 
 
 @settings(max_examples=300, deadline=None)

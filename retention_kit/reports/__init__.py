@@ -1,0 +1,95 @@
+"""Per-client retention reports: the numbers behind them, and the batch that makes them.
+
+One module per concept, in import order (each imports only the ones above it and the core
+modules of ``retention_kit``, never the reverse):
+
+* :mod:`~retention_kit.reports.settings`: :func:`check_parameters` validates the report
+  notebook's parameters into :class:`ReportSettings`;
+* :mod:`~retention_kit.reports.client`: :func:`load_client` reads and validates a client's
+  data folder once into :class:`ClientData`, which caches the per-customer summaries;
+* :mod:`~retention_kit.reports.sections`: the numbers of each section,
+  :func:`period_retention`, :func:`headline_kpis`, :func:`forecast_clv` (MBG/NBD +
+  Gamma-Gamma for shops, sBG for subscriptions), :func:`holdout_check`,
+  :func:`segment_table`, :func:`tier_table`, :func:`churn_value`;
+* :mod:`~retention_kit.reports.text`: generated text, :func:`next_steps`, :func:`caveats`
+  and the curve sentences;
+* :mod:`~retention_kit.reports.html`: report tables and lists as HTML, and
+  :func:`notebook_to_html` (an executed notebook as an offline page);
+* :mod:`~retention_kit.reports.batch`: :func:`run_reports` (and ``retention-kit report``)
+  runs ``notebooks/client_report.ipynb`` per client with papermill and writes the pages
+  and an index.
+
+papermill and nbconvert are imported inside the batch functions, matplotlib nowhere:
+importing this package stays light.
+"""
+
+from __future__ import annotations
+
+# Importable from here before the split into modules (tests and user code use them).
+from ..data import prepare_transactions, rfm_segmentation_summary, rfm_summary  # noqa: F401
+from ._common import KPI_MIME, PERIODS, format_money
+from .batch import (
+    REPORT_NOTEBOOK,
+    ReportResult,
+    discover_clients,
+    error_page,
+    notebook_parameters,
+    run_reports,
+    safe_name,
+    write_index,
+)
+from .client import ClientData, load_client
+from .html import external_resources, format_table, html_list, notebook_to_html, report_header
+from .sections import (
+    ClvForecast,
+    FitCheck,
+    HeadlineKPIs,
+    churn_value,
+    cohort_period,
+    forecast_clv,
+    headline_kpis,
+    holdout_check,
+    period_retention,
+    segment_table,
+    tier_table,
+)
+from .settings import ReportSettings, check_parameters
+from .text import caveats, curve_sentence, next_steps, survival_sentence
+
+__all__ = [
+    "KPI_MIME",
+    "PERIODS",
+    "REPORT_NOTEBOOK",
+    "ClientData",
+    "ClvForecast",
+    "FitCheck",
+    "HeadlineKPIs",
+    "ReportResult",
+    "ReportSettings",
+    "caveats",
+    "check_parameters",
+    "cohort_period",
+    "curve_sentence",
+    "churn_value",
+    "discover_clients",
+    "error_page",
+    "external_resources",
+    "forecast_clv",
+    "format_money",
+    "format_table",
+    "html_list",
+    "headline_kpis",
+    "holdout_check",
+    "load_client",
+    "next_steps",
+    "notebook_parameters",
+    "notebook_to_html",
+    "period_retention",
+    "report_header",
+    "run_reports",
+    "safe_name",
+    "segment_table",
+    "survival_sentence",
+    "tier_table",
+    "write_index",
+]

@@ -1,0 +1,109 @@
+"""Shared constants and formatting helpers of the report modules (package-internal).
+
+Money, percentages and points for report text, HTML escaping, and the small HTML table
+every report table goes through. Nothing here knows about clients or models.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+from collections.abc import Sequence
+
+#: MIME type under which the report notebook publishes its headline KPIs (JSON); the
+#: batch reads it back from the executed notebook for the index page.
+KPI_MIME = "application/vnd.retention-kit.kpis+json"
+
+#: Report periods: pandas frequency, its name, and its length in months.
+PERIODS: dict[str, tuple[str, float]] = {"W": ("week", 12 / 52), "M": ("month", 1.0),
+                                         "Q": ("quarter", 3.0)}
+
+#: Currency symbols common fonts have; other codes are written after the amount.
+_SYMBOLS = {"EUR": "€", "USD": "$", "GBP": "£", "INR": "₹", "JPY": "¥", "CNY": "¥"}
+
+
+def format_money(value: float | None, currency: str = "", *, decimals: int | None = None) -> str:
+    """A money amount with its currency, for report text.
+
+    Known currency codes get their symbol in front (EUR 1234.5 -> "€1,234.50"); other
+    codes follow the number ("1,234.50 CHF"); an empty code shows the number alone.
+    Large amounts lose their cents (``decimals`` defaults to 0 from 1,000 up, else 2).
+
+    Examples
+    --------
+    >>> format_money(1234.5, "EUR"), format_money(12.5, "GBP"), format_money(99, "CHF")
+    ('€1,234', '£12.50', '99.00 CHF')
+    >>> format_money(-5.25, "USD"), format_money(None, "USD")
+    ('-$5.25', 'n/a')
+    """
+    if value is None or not math.isfinite(float(value)):
+        return "n/a"
+    value = float(value)
+    if decimals is None:
+        decimals = 0 if abs(value) >= 1000 else 2
+    number = f"{abs(value):,.{decimals}f}"
+    sign = "-" if value < 0 and float(number.replace(",", "")) != 0 else ""
+    code = (currency or "").strip().upper()
+    if code in _SYMBOLS:
+        return f"{sign}{_SYMBOLS[code]}{number}"
+    return f"{sign}{number} {code}".rstrip()
+
+
+def percent(value: float | None, digits: int = 1) -> str:
+    """A fraction as a percentage for report text ("n/a" when missing or not finite).
+
+    Examples
+    --------
+    >>> percent(0.1234), percent(0.5, 0), percent(None), percent(float("nan"))
+    ('12.3%', '50%', 'n/a', 'n/a')
+    """
+    if value is None or not math.isfinite(float(value)):
+        return "n/a"
+    return f"{100 * float(value):.{digits}f}%"
+
+
+def points(delta: float | None) -> str:
+    """A change of a rate in percentage points, with its sign ("n/a" when missing).
+
+    Examples
+    --------
+    >>> points(0.05), points(-0.012), points(None)
+    ('+5.0 pts', '-1.2 pts', 'n/a')
+    """
+    if delta is None or not math.isfinite(float(delta)):
+        return "n/a"
+    return f"{100 * float(delta):+.1f} pts"
+
+
+def escape(value: object) -> str:
+    """``str(value)`` escaped for HTML text and attribute values (quotes included).
+
+    Examples
+    --------
+    >>> escape('<a href="x">')
+    '&lt;a href=&quot;x&quot;&gt;'
+    """
+    return html.escape(str(value), quote=True)
+
+
+class HTMLText(str):
+    """A string Jupyter displays as HTML (the last expression of a cell)."""
+
+    def _repr_html_(self) -> str:
+        return str(self)
+
+
+def table_html(rows: Sequence[Sequence[object]], header: Sequence[str], *,
+                table_id: str | None = None, css: str = "rk-table",
+                caption: str | None = None) -> HTMLText:
+    """An escaped HTML table (cells are text; nothing in them is interpreted)."""
+    tid = f' id="{escape(table_id)}"' if table_id else ""
+    out = [f'<table class="{escape(css)}"{tid}>']
+    if caption:
+        out.append(f"<caption>{escape(caption)}</caption>")
+    out.append("<thead><tr>" + "".join(f"<th>{escape(h)}</th>" for h in header) + "</tr></thead>")
+    out.append("<tbody>")
+    for row in rows:
+        out.append("<tr>" + "".join(f"<td>{escape(c)}</td>" for c in row) + "</tr>")
+    out.append("</tbody></table>")
+    return HTMLText("".join(out))

@@ -1,0 +1,624 @@
+"""The batch: one report per client with papermill, HTML pages, error pages and an index.
+
+:func:`run_reports` (and ``retention-kit report`` on the command line) executes the report
+notebook once per client with papermill (one kernel per report, in parallel workers),
+converts each executed notebook to a self-contained HTML page with nbconvert (code hidden,
+images embedded as data URIs, no external URL: it opens offline), keeps the executed
+notebook next to it, writes an error page for a client whose report failed (which cell,
+what, the message) and an ``index.html`` linking every report with its headline KPIs and
+status. papermill and nbconvert are imported inside the functions that run them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import sys
+import time
+import unicodedata
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import IO, Any, Literal
+
+from ..errors import data_error
+from ..notebook import check_choice
+from ._common import KPI_MIME, escape, format_money, percent
+from .html import notebook_to_html, standalone_page
+from .settings import demo_folder, read_client_info
+
+
+def _report_notebook() -> Path:
+    """The report notebook of a source checkout, else the copy shipped in the wheel."""
+    package = Path(__file__).resolve().parent.parent  # retention_kit/
+    checkout = package.parent / "notebooks" / "client_report.ipynb"
+    return checkout if checkout.is_file() else package / "_notebooks" / "client_report.ipynb"
+
+
+#: The report notebook: the checkout's ``notebooks/client_report.ipynb``, else the copy
+#: the wheel ships as ``retention_kit/_notebooks``.
+REPORT_NOTEBOOK = _report_notebook()
+
+
+_RESERVED = {"index", "con", "prn", "aux", "nul", *(f"com{i}" for i in range(10)),
+             *(f"lpt{i}" for i in range(10))}
+_ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]")
+
+
+def safe_name(client_id: object) -> str:
+    """A file name for a client's report that cannot leave the output folder.
+
+    Lower-case ASCII letters, digits, ``-`` and ``_`` only (so no path separator, no
+    ``..``, no leading dot, no drive letter), at most 60 characters. An id that had to be
+    changed (or is a reserved name such as ``index`` or ``con``) gets the first 8 hex
+    digits of its SHA-1 appended, so two different ids never share a name. Empty ids
+    become ``client-<hash>``.
+
+    Examples
+    --------
+    >>> safe_name("retailer")
+    'retailer'
+    >>> safe_name("../../etc/passwd")
+    'etc-passwd-936d7c04'
+    >>> safe_name("/abs/path"), safe_name("Café Noir"), safe_name("index")
+    ('abs-path-16a4cd88', 'cafe-noir-727fe360', 'index-e540cdd1')
+    >>> safe_name("")
+    'client-da39a3ee'
+    """
+    text = str(client_id)
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
+    slug = re.sub(r"[^a-z0-9_-]+", "-", ascii_text.lower()).strip("-_")[:60].strip("-_")
+    if slug and slug == text and slug not in _RESERVED:
+        return slug
+    digest = hashlib.sha1(text.encode("utf-8", "surrogatepass")).hexdigest()[:8]
+    return f"{slug or 'client'}-{digest}"
+
+
+def _inside(folder: Path, name: str, suffix: str) -> Path:
+    """``folder / (name + suffix)``, refusing anything that would resolve elsewhere."""
+    path = (folder / f"{name}{suffix}").resolve()
+    if path.parent != folder.resolve() or not re.fullmatch(r"[a-z0-9_-]+", name) or (
+            "/" in suffix or ".." in suffix):
+        raise ValueError(f"refusing to write {path}: outside {folder}")
+    return path
+
+
+def discover_clients(data_dir: str | os.PathLike[str], only: Sequence[str] | None = None,
+                     ) -> dict[str, Path]:
+    """The client folders of a data folder: each sub-folder holding ``transactions.csv``.
+
+    Parameters
+    ----------
+    data_dir : path
+        The ``--data`` folder (``datasets/demo`` layout).
+    only : sequence of str, optional
+        Client ids to keep, in this order; an unknown id raises, naming the valid ones.
+
+    Returns
+    -------
+    dict
+        Client id (the folder's name) -> folder, sorted by id.
+
+    Raises
+    ------
+    DataError
+        No such folder, no client in it, or an unknown id in ``only``.
+
+    Examples
+    --------
+    >>> from retention_kit.datasets import data_dir
+    >>> list(discover_clients(data_dir() / "demo", only=["retailer", "b2b_saas"]))
+    ['retailer', 'b2b_saas']
+    """
+    root = Path(data_dir)
+    if not root.is_dir():
+        raise data_error(f"the data folder {str(root)!r} does not exist",
+                         fix="pass --data as a folder with one sub-folder per client")
+    found = {p.name: p for p in sorted(root.iterdir())
+             if p.is_dir() and (p / "transactions.csv").is_file()}
+    if not found:
+        raise data_error(f"no client folder (a sub-folder with transactions.csv) in {str(root)!r}",
+                         fix="put each client's transactions.csv in its own sub-folder")
+    if only is None:
+        return found
+    out = {}
+    for cid in only:
+        check_choice("clients", cid, list(found))
+        out[cid] = found[cid]
+    return out
+
+
+@dataclass
+class ReportResult:
+    """What happened to one client's report (see :func:`run_reports`)."""
+
+    client_id: str
+    name: str
+    """The safe file name (without extension)."""
+    status: Literal["ok", "failed"]
+    html: Path
+    """The report, or the error page of a failed report."""
+    notebook: Path | None
+    """The executed notebook (kept for debugging), when one was written."""
+    seconds: float
+    kpis: dict[str, Any] = field(default_factory=dict)
+    error_type: str | None = None
+    error: str | None = None
+    """The exception message of a failed report."""
+    failed_step: str | None = None
+    """The failing cell's first comment line (what it was doing)."""
+    failed_cell: int | None = None
+    """Index (from 0) of the failing cell in the saved executed notebook."""
+    traceback: str = ""
+    display_name: str = ""
+    """The client's name from its ``client.json`` (empty when unknown)."""
+
+    @property
+    def ok(self) -> bool:
+        """True when the report was produced."""
+        return self.status == "ok"
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-able dict (paths as strings)."""
+        out = asdict(self)
+        out["html"] = str(self.html)
+        out["notebook"] = None if self.notebook is None else str(self.notebook)
+        return out
+
+
+
+def error_page(result: ReportResult) -> str:
+    """The page a failed client gets instead of a report: what failed, where, the message.
+
+    Examples
+    --------
+    >>> r = ReportResult(client_id="<broken>", name="broken-1", status="failed",
+    ...                  html=Path("broken-1.html"), notebook=None, seconds=1.0,
+    ...                  error_type="DataError", error="amounts are negative.",
+    ...                  failed_step="Check the parameters and the client's data",
+    ...                  failed_cell=2)
+    >>> page = error_page(r)
+    >>> "&lt;broken&gt;" in page and "DataError" in page and "(cell 3 of the" in page
+    True
+    """
+    where = (f"{escape(result.failed_step or 'running the report')}"
+             + (f" (cell {result.failed_cell + 1} of the executed notebook)"
+                if result.failed_cell is not None else ""))
+    nb_link = (f'<p>The executed notebook, for debugging: <a href="{escape(result.notebook.name)}">'
+               f"{escape(result.notebook.name)}</a>.</p>"
+               if result.notebook is not None and result.notebook.exists() else "")
+    trace = (f"<details><summary>Traceback</summary><pre>{escape(result.traceback)}</pre>"
+             f"</details>" if result.traceback else "")
+    body = f"""<h1>Report for {escape(result.display_name or result.client_id)}: failed</h1>
+<p class="status-failed">The report could not be produced. The other clients' reports are not
+affected.</p>
+<table id="error-summary">
+<tr><th>Client</th><td>{escape(result.client_id)}</td></tr>
+<tr><th>Failed step</th><td>{where}</td></tr>
+<tr><th>Error</th><td>{escape(result.error_type or "Error")}</td></tr>
+<tr><th>Message</th><td id="error-message">{escape(result.error or "")}</td></tr>
+</table>
+{nb_link}
+{trace}
+<p><a href="index.html">All reports</a></p>"""
+    return standalone_page(f"Report for {result.display_name or result.client_id}: failed", body)
+
+
+def write_index(results: Sequence[ReportResult], out_dir: str | os.PathLike[str], *,
+                title: str = "Customer retention reports") -> Path:
+    """Write ``index.html`` (and ``index.json``) linking every report with KPIs and status.
+
+    Returns
+    -------
+    Path
+        The index page.
+    """
+    folder = Path(out_dir)
+    rows = []
+    for r in results:
+        k = r.kpis or {}
+        cur = str(k.get("currency") or "")
+        name = str(k.get("display_name") or r.display_name or r.client_id)
+        link = f'<a href="{escape(r.html.name)}">{escape(name)}</a>'
+        nb = (f' · <a href="{escape(r.notebook.name)}">notebook</a>'
+              if r.notebook is not None and r.notebook.exists() else "")
+        status = ('<span class="status-ok">ok</span>' if r.ok else
+                  f'<span class="status-failed">failed</span>: {escape(r.failed_step or "")} '
+                  f"({escape(r.error_type or 'error')})")
+
+        def num(key: str, fmt: Callable[[Any], str], k: dict = k) -> str:
+            value = k.get(key)
+            return "" if value is None else escape(fmt(value))
+
+        rows.append(
+            f'<tr class="report-row" data-status="{r.status}" data-client="{escape(r.client_id)}">'
+            f"<td>{link}{nb}<br><small>{escape(r.client_id)}</small></td>"
+            f'<td class="status">{status}</td>'
+            f"<td>{num('customers', lambda v: f'{int(v):,}')}</td>"
+            f"<td>{num('retention', percent)}</td><td>{num('churn', percent)}</td>"
+            f"<td>{num('repeat_purchase_rate', percent)}</td>"
+            f"<td>{num('aov', lambda v, c=cur: format_money(v, c))}</td>"
+            f"<td>{num('nrr', percent)}</td>"
+            f"<td>{r.seconds:.1f}</td></tr>")
+    n_ok = sum(r.ok for r in results)
+    body = f"""<h1>{escape(title)}</h1>
+<p>{n_ok} of {len(results)} reports produced{'' if n_ok == len(results) else
+        f"; {len(results) - n_ok} failed (their pages say why)"}. Rates are for each client's
+last complete period.</p>
+<table id="report-index">
+<thead><tr><th>Client</th><th>Status</th><th>Customers</th><th>Retention</th><th>Churn</th>
+<th>Repeat purchase rate</th><th>AOV</th><th>NRR</th><th>Seconds</th></tr></thead>
+<tbody>
+{chr(10).join(rows)}
+</tbody>
+</table>"""
+    index = folder / "index.html"
+    index.write_text(standalone_page(title, body), encoding="utf-8")
+    (folder / "index.json").write_text(
+        json.dumps([r.to_dict() for r in results], indent=1, default=str), encoding="utf-8")
+    return index
+
+
+def _step_label(source: str) -> str:
+    for line in str(source).splitlines():
+        text = line.strip()
+        if text.startswith("#") and not text.upper().startswith("# NBVAL"):
+            return text.lstrip("#").strip()
+        if text:
+            return text[:80]
+    return "a cell"
+
+
+def _find_kpis(nb: Any) -> dict[str, Any]:
+    found: dict[str, Any] = {}
+    for cell in nb.cells:
+        for out in cell.get("outputs", []):
+            data = out.get("data", {})
+            if KPI_MIME in data:
+                value = data[KPI_MIME]
+                found = json.loads(value) if isinstance(value, str) else dict(value)
+    return found
+
+
+#: Environment of the report kernels: one BLAS/OpenMP thread each (reports run side by
+#: side, one per core), no debugger file-validation warning.
+_KERNEL_ENV = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
+               "PYDEVD_DISABLE_FILE_VALIDATION": "1"}
+
+
+def _kernel_manager_class(log_path: Path) -> Any:
+    """An AsyncKernelManager whose kernels run with :data:`_KERNEL_ENV` and write their own
+    output (the kernel's log, not the cells') to ``log_path`` instead of the terminal."""
+    from jupyter_client.manager import AsyncKernelManager
+
+    class ReportKernelManager(AsyncKernelManager):
+        async def start_kernel(self, **kw: Any) -> None:  # type: ignore[override]
+            kw["env"] = {**os.environ, **(kw.get("env") or {}), **_KERNEL_ENV}
+            with open(log_path, "a", encoding="utf-8") as log:
+                kw.setdefault("stdout", log)
+                kw.setdefault("stderr", log)
+                await super().start_kernel(**kw)
+
+    return ReportKernelManager
+
+
+def _running_cell(nb_path: Path) -> tuple[int | None, str]:
+    """The cell papermill marked as running (or failed) in a saved notebook, if any."""
+    try:
+        import nbformat
+
+        nb = nbformat.read(str(nb_path), as_version=4)
+    except Exception:  # noqa: BLE001 - no notebook written: no cell to name
+        return None, ""
+    for i, cell in enumerate(nb.cells):
+        meta = cell.get("metadata", {}).get("papermill", {})
+        if meta.get("exception") or meta.get("status") == "running":
+            return i, str(cell.get("source", ""))
+    return None, ""
+
+
+@dataclass(frozen=True)
+class _Job:
+    client_id: str
+    name: str
+    notebook: str
+    out_dir: str
+    parameters: dict[str, Any]
+    timeout: float | None
+    kernel_name: str
+    display_name: str = ""
+
+
+def _display_name(folder: str, client_id: str) -> str:
+    """``client.json``'s display name, read by the driver (so failed reports have it too)."""
+    try:
+        path = Path(folder) if folder else demo_folder(client_id)
+        return str(read_client_info(path).get("display_name") or "")
+    except (ValueError, OSError):
+        return ""
+
+
+#: Startup failures of a kernel (not of the notebook's code), retried with a new kernel.
+_KERNEL_START_FAILURE = re.compile(r"Kernel died before replying to kernel_info|"
+                                   r"Kernel didn't respond in \d+ seconds")
+_KERNEL_START_ATTEMPTS = 3
+
+
+def _execute(job: _Job) -> ReportResult:
+    """Run one report (in a worker): papermill, then HTML or an error page."""
+    start = time.perf_counter()
+    folder = Path(job.out_dir)
+    html_path = _inside(folder, job.name, ".html")
+    nb_path = _inside(folder, job.name, ".ipynb")
+    log_path = _inside(folder, job.name, ".kernel.log")
+    log_path.unlink(missing_ok=True)
+    result = ReportResult(client_id=job.client_id, name=job.name, status="ok", html=html_path,
+                          notebook=nb_path, seconds=0.0, display_name=job.display_name)
+    stage = "starting the notebook's kernel"
+    try:
+        import papermill  # noqa: F401 - a missing papermill fails this stage
+
+        stage = "running the notebook"
+        nb = _run_notebook(job, nb_path, log_path)
+        stage = "converting the notebook to HTML"
+        result.kpis = _find_kpis(nb)
+        title = f"{result.kpis.get('display_name') or job.client_id}: customer retention report"
+        html_path.write_text(notebook_to_html(nb, title=title), encoding="utf-8")
+    except Exception as exc:  # noqa: BLE001 - every failure becomes an error page
+        _record_failure(result, exc, stage, nb_path, log_path)
+    else:
+        log_path.unlink(missing_ok=True)  # kept only to debug a failed report
+    result.seconds = time.perf_counter() - start
+    return result
+
+
+def _run_notebook(job: _Job, nb_path: Path, log_path: Path) -> Any:
+    """papermill on the job's notebook, retrying a kernel that died while starting."""
+    import papermill
+
+    for attempt in range(_KERNEL_START_ATTEMPTS):
+        try:
+            return papermill.execute_notebook(
+                job.notebook, str(nb_path), parameters=job.parameters,
+                kernel_name=job.kernel_name, progress_bar=False, log_output=False,
+                request_save_on_cell_execute=False, execution_timeout=job.timeout,
+                start_timeout=120, kernel_manager_class=_kernel_manager_class(log_path))
+        except RuntimeError as exc:
+            # Kernels started at the same moment can race for a TCP port and die before
+            # answering (a known jupyter_client race): start a fresh kernel, a few times.
+            if not _KERNEL_START_FAILURE.search(str(exc)) or \
+                    attempt == _KERNEL_START_ATTEMPTS - 1:
+                raise
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _record_failure(result: ReportResult, exc: Exception, stage: str, nb_path: Path,
+                    log_path: Path) -> None:
+    """Fill ``result`` from a failed report (what, which cell, the traceback) and write
+    its error page."""
+    result.status = "failed"
+    result.error_type = str(getattr(exc, "ename", "") or type(exc).__name__)
+    result.error = _ANSI.sub("", str(getattr(exc, "evalue", "") or exc)).strip()
+    # The saved notebook's failing cell (papermill inserts an error banner at the top,
+    # so its index is one more than exc.cell_index); else what the exception says.
+    cell, source = _running_cell(nb_path) if stage == "running the notebook" else (None, "")
+    if cell is None and getattr(exc, "cell_index", None) is not None:
+        cell, source = exc.cell_index, getattr(exc, "source", "")  # type: ignore[attr-defined]
+    result.failed_step = _step_label(source) if cell is not None else stage
+    result.failed_cell = None if cell is None else int(cell)
+    trace = getattr(exc, "traceback", None)
+    if isinstance(trace, list | tuple):
+        result.traceback = _ANSI.sub("", "\n".join(map(str, trace)))
+    else:
+        import traceback as tb
+
+        result.traceback = "".join(tb.format_exception(exc))
+        if log_path.is_file():
+            tail = log_path.read_text(encoding="utf-8", errors="replace")[-4000:]
+            result.traceback += f"\n--- kernel log ({log_path.name}) ---\n{tail}"
+    if not nb_path.exists():
+        result.notebook = None
+    result.html.write_text(error_page(result), encoding="utf-8")
+
+
+class _Progress:
+    """A plain-text progress bar: one line per finished report."""
+
+    def __init__(self, total: int, stream: IO[str] | None, width: int = 24) -> None:
+        self.total, self.done, self.stream, self.width = total, 0, stream, width
+        self.start = time.perf_counter()
+
+    def update(self, result: ReportResult) -> None:
+        self.done += 1
+        if self.stream is None:
+            return
+        filled = round(self.width * self.done / max(self.total, 1))
+        bar = "#" * filled + "-" * (self.width - filled)
+        elapsed = time.perf_counter() - self.start
+        status = "ok" if result.ok else f"FAILED ({result.error_type})"
+        self.stream.write(f"[{bar}] {self.done}/{self.total} {elapsed:6.1f}s  "
+                          f"{result.client_id}: {status}\n")
+        self.stream.flush()
+
+
+def _normalise_clients(clients: Mapping[str, Any] | Iterable[Any]) -> list[tuple[str, str]]:
+    items: list[tuple[str, str]] = []
+    if isinstance(clients, Mapping):
+        for cid, folder in clients.items():
+            items.append((str(cid), "" if folder in (None, "") else str(Path(folder).resolve())))
+    elif isinstance(clients, str | os.PathLike):
+        raise TypeError("clients must be a list of client ids or folders, or a mapping id -> "
+                        "folder; wrap a single client in a list")
+    else:
+        for item in clients:
+            if isinstance(item, os.PathLike):
+                path = Path(item)
+                items.append((path.name, str(path.resolve())))
+            else:
+                items.append((str(item), ""))
+    seen: set[str] = set()
+    unique = []
+    for cid, folder in items:
+        if cid not in seen:
+            seen.add(cid)
+            unique.append((cid, folder))
+    return unique
+
+
+def notebook_parameters(notebook: str | os.PathLike[str] | None = None) -> dict[str, Any]:
+    """The report notebook's parameters: name -> papermill's inferred type and default."""
+    import papermill
+
+    return papermill.inspect_notebook(str(notebook or REPORT_NOTEBOOK))
+
+
+def run_reports(
+    clients: Mapping[str, str | os.PathLike[str] | None] | Iterable[str | os.PathLike[str]],
+    *,
+    out_dir: str | os.PathLike[str],
+    workers: int = 2,
+    parameters: Mapping[str, Any] | None = None,
+    progress: bool | IO[str] = True,
+    notebook: str | os.PathLike[str] | None = None,
+    timeout: float | None = 600.0,
+    executor: Literal["thread", "process"] = "thread",
+    kernel_name: str = "python3",
+) -> list[ReportResult]:
+    """Generate one HTML report per client, in parallel, and an index page.
+
+    Each client's report is the report notebook executed by papermill (one kernel per
+    report) with ``client_id`` and ``data_dir`` set for the client and ``parameters`` for
+    all. In ``out_dir`` each client gets ``<name>.html`` (the report, or an error page
+    saying which step failed and why) and ``<name>.ipynb`` (the executed notebook), where
+    ``name`` is :func:`safe_name` of the client id, so no id can write outside
+    ``out_dir``. ``index.html`` links every report with its headline KPIs and status,
+    ``index.json`` has the same for programs. A failing client never stops the others.
+
+    Parameters
+    ----------
+    clients : mapping or iterable
+        A mapping client id -> data folder (None or "" for the bundled demo client of that
+        id, e.g. from :func:`discover_clients`), or an iterable of client ids (str: demo
+        clients) and data folders (:class:`pathlib.Path`: the folder's name is the id).
+    out_dir : path
+        Output folder (created).
+    workers : int, default 2
+        Reports run at the same time (each in its own kernel).
+    parameters : mapping, optional
+        Notebook parameters for every client (``period``, ``margin``, ``fast``...). An
+        unknown name raises; ``client_id`` and ``data_dir`` are set per client.
+    progress : bool or text stream, default True
+        Print a progress line per finished report to stderr (or to the given stream).
+    notebook : path, optional
+        The report notebook; default :data:`REPORT_NOTEBOOK`.
+    timeout : float or None, default 600
+        Seconds a single cell may run.
+    executor : {"thread", "process"}, default "thread"
+        What drives the parallel papermill runs: threads of this process, or worker
+        processes (started with "spawn"; a script calling this needs an
+        ``if __name__ == "__main__":`` guard). The work happens in the kernels either way;
+        ``benchmarks/bench_reports.py`` measured both at 3.2-4.5 s per report with 2
+        workers on a shared 2-core machine, within each other's noise, and threads start
+        no extra Python processes.
+    kernel_name : str, default "python3"
+
+    Returns
+    -------
+    list of ReportResult
+        In the order of ``clients``.
+
+    Raises
+    ------
+    ValueError
+        Unknown parameter names, ``client_id``/``data_dir`` in ``parameters``, bad
+        ``workers`` or ``executor``.
+    FileNotFoundError
+        The report notebook is missing.
+    """
+    check_choice("executor", executor, ["thread", "process"])
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+        raise ValueError(f"workers must be a whole number of at least 1, got {workers!r}")
+    nb_path = Path(notebook) if notebook is not None else REPORT_NOTEBOOK
+    if not nb_path.is_file():
+        raise FileNotFoundError(f"report notebook not found: {nb_path} (pass notebook=, or "
+                                "reinstall retention_kit: the wheel ships it)")
+    params = dict(parameters or {})
+    fixed = sorted({"client_id", "data_dir"} & set(params))
+    if fixed:
+        raise ValueError(f"parameter {fixed[0]!r} is set per client; pass the clients instead")
+    known = notebook_parameters(nb_path)
+    for key in params:
+        check_choice("name", key, [k for k in known if k not in ("client_id", "data_dir")])
+    out = Path(out_dir).resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    jobs = _plan_jobs(_normalise_clients(clients), out, nb_path, params, timeout=timeout,
+                      kernel_name=kernel_name)
+    stream = (sys.stderr if progress is True else None) if isinstance(progress, bool) else progress
+    bar = _Progress(len(jobs), stream)
+    if stream is not None:
+        stream.write(f"Generating {len(jobs)} report(s) with {min(workers, len(jobs))} "
+                     f"worker(s) into {out}\n")
+        stream.flush()
+    results = _run_jobs(jobs, out, workers=workers, executor=executor, bar=bar)
+    ordered = [results[job.name] for job in jobs]
+    write_index(ordered, out)
+    return ordered
+
+
+def _plan_jobs(items: list[tuple[str, str]], out: Path, nb_path: Path,
+               params: dict[str, Any], *, timeout: float | None, kernel_name: str,
+               ) -> list[_Job]:
+    """One job per client, each with a unique safe file name inside ``out``."""
+    names: set[str] = set()
+    jobs = []
+    for cid, folder in items:
+        name = safe_name(cid)
+        base, i = name, 2
+        while name in names:
+            name, i = f"{base}-{i}", i + 1
+        names.add(name)
+        _inside(out, name, ".html")
+        jobs.append(_Job(client_id=cid, name=name, notebook=str(nb_path.resolve()),
+                         out_dir=str(out), parameters={**params, "client_id": cid,
+                                                       "data_dir": folder},
+                         timeout=timeout, kernel_name=kernel_name,
+                         display_name=_display_name(folder, cid)))
+    return jobs
+
+
+def _run_jobs(jobs: list[_Job], out: Path, *, workers: int, executor: str,
+              bar: _Progress) -> dict[str, ReportResult]:
+    """Run the jobs one after the other, or in a thread or process pool; name -> result."""
+    from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor, as_completed
+
+    results: dict[str, ReportResult] = {}
+    if workers == 1 or len(jobs) <= 1:
+        for job in jobs:
+            results[job.name] = _execute(job)
+            bar.update(results[job.name])
+        return results
+    if executor == "thread":
+        pool: Any = ThreadPoolExecutor(max_workers=workers)
+    else:
+        import multiprocessing
+
+        pool = ProcessPoolExecutor(max_workers=min(workers, len(jobs)),
+                                   mp_context=multiprocessing.get_context("spawn"))
+    with pool:
+        futures = {pool.submit(_execute, job): job for job in jobs}
+        for future in as_completed(futures):
+            job = futures[future]
+            try:
+                res = future.result()
+            except Exception as exc:  # noqa: BLE001 - a dead worker fails one client
+                res = ReportResult(client_id=job.client_id, name=job.name, status="failed",
+                                   html=_inside(out, job.name, ".html"), notebook=None,
+                                   seconds=0.0, error_type=type(exc).__name__,
+                                   error=str(exc), failed_step="running the worker",
+                                   display_name=job.display_name)
+                res.html.write_text(error_page(res), encoding="utf-8")
+            results[job.name] = res
+            bar.update(res)
+    return results

@@ -1,0 +1,234 @@
+"""One client's data: read and validated once, with its per-customer summaries cached.
+
+A client's data folder (the ``--data DIR/<client>`` layout of ``datasets/demo``) holds
+``transactions.csv`` (``customer_id``, ``date``, ``amount``), optionally
+``subscriptions.csv`` (``customer_id``, ``month``, ``plan``, ``mrr``) and ``client.json``
+(``display_name``, ``currency``, ``observation_end``, ...).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..data import prepare_transactions, rfm_segmentation_summary, rfm_summary
+from ..errors import data_error
+from .settings import read_client_info
+
+
+@dataclass(frozen=True)
+class ClientData:
+    """One client's data, as read by :func:`load_client`, with its summaries cached.
+
+    :func:`load_client` validates the log once; the per-customer summaries the report
+    sections need are computed from it on first use and kept (the attributes below), so
+    a report summarises a client's log once per summary rather than once per section.
+    The cached frames are shared: treat them as read-only.
+    """
+
+    client_id: str
+    transactions: pd.DataFrame
+    """``customer_id`` (str), ``date`` (datetime64), ``amount`` (float), validated."""
+    subscriptions: pd.DataFrame | None
+    """``customer_id``, ``month`` (first day), ``plan``, ``mrr``; None without subscriptions."""
+    info: dict
+    """``client.json`` (empty when the folder has none)."""
+    observation_end: pd.Timestamp
+    """Last day of data used (inclusive)."""
+
+    @property
+    def display_name(self) -> str:
+        """The client's name for the report (``client.json``'s, else the id)."""
+        return str(self.info.get("display_name") or self.client_id)
+
+    @property
+    def contractual(self) -> bool:
+        """True when the client bills subscriptions (churn is observed)."""
+        return self.subscriptions is not None
+
+    @cached_property
+    def segmentation_summary(self) -> pd.DataFrame:
+        """:func:`retention_kit.data.rfm_segmentation_summary` of the log (days, amounts).
+
+        Examples
+        --------
+        >>> from retention_kit.datasets import data_dir
+        >>> shop = load_client(data_dir() / "demo" / "retailer")
+        >>> int(shop.segmentation_summary["purchases"].sum())
+        18255
+        >>> shop.segmentation_summary is shop.segmentation_summary  # computed once
+        True
+        """
+        return rfm_segmentation_summary(self.transactions, amount_col="amount",
+                                        observation_end=self.observation_end)
+
+    @cached_property
+    def btyd_summary(self) -> pd.DataFrame:
+        """:func:`retention_kit.data.rfm_summary` of the log in weeks, with amounts."""
+        return rfm_summary(self.transactions, amount_col="amount",
+                           observation_end=self.observation_end, time_unit="W")
+
+    @cached_property
+    def subscription_durations(self) -> pd.DataFrame:
+        """:func:`retention_kit.cohorts.churn_durations` of the subscriptions (months).
+
+        Raises
+        ------
+        DataError
+            For a client without subscriptions.
+        """
+        from ..cohorts import churn_durations
+
+        if self.subscriptions is None:
+            raise data_error(f"client {self.client_id!r} has no subscriptions",
+                             fix="use durations(inactivity_days=...) for a shop")
+        return churn_durations(self.subscriptions, observation_end=self.observation_end)
+
+    def durations(self, inactivity_days: int = 180) -> pd.DataFrame:
+        """Each customer's duration in months and whether she churned, for survival.
+
+        Subscription clients: :attr:`subscription_durations` (churn is observed; the
+        argument is ignored). Others: :func:`retention_kit.cohorts.churn_durations` with
+        churn after ``inactivity_days`` days without a purchase (cached per value).
+
+        Examples
+        --------
+        >>> from retention_kit.datasets import data_dir
+        >>> shop = load_client(data_dir() / "demo" / "retailer")
+        >>> list(shop.durations(180).columns)
+        ['start', 'duration', 'churned']
+        """
+        if self.subscriptions is not None:
+            return self.subscription_durations
+        from ..cohorts import churn_durations
+
+        cache = self.__dict__.setdefault("_durations", {})
+        if inactivity_days not in cache:
+            cache[inactivity_days] = churn_durations(
+                self.transactions, inactivity=inactivity_days, time_unit="M",
+                observation_end=self.observation_end)
+        return cache[inactivity_days]
+
+
+def _read_csv(path: Path, needed: Sequence[str], **kwargs: Any) -> pd.DataFrame:
+    try:
+        frame = pd.read_csv(path, **kwargs)
+    except (ValueError, UnicodeDecodeError, pd.errors.ParserError) as exc:
+        raise data_error(f"{path.name} cannot be read as CSV ({exc})",
+                         fix=f"save {path.name} as comma-separated UTF-8 with a header row "
+                         f"{', '.join(needed)}") from exc
+    missing = [c for c in needed if c not in frame.columns]
+    if missing:
+        raise data_error(f"{path.name} has no column {missing[0]!r}; its columns are "
+                         f"{[str(c) for c in frame.columns]}", n_rows=len(frame),
+                         fix=f"name the columns {', '.join(needed)}")
+    return frame
+
+
+def load_client(folder: str | os.PathLike[str], *, client_id: str | None = None,
+                observation_end: object = None, period: str | None = None) -> ClientData:
+    """Read and validate one client's data folder.
+
+    Parameters
+    ----------
+    folder : path
+        Holds ``transactions.csv`` and optionally ``subscriptions.csv`` and ``client.json``.
+    client_id : str, optional
+        Defaults to the folder's name.
+    observation_end : date-like, optional
+        Last day used (inclusive); later rows are dropped. Defaults to ``client.json``'s
+        ``observation_end``, else the last purchase.
+    period : {"W", "M", "Q"}, optional
+        The report period, checked against the data: subscriptions are billed monthly, so
+        they need "M" or "Q".
+
+    Returns
+    -------
+    ClientData
+
+    Raises
+    ------
+    DataError
+        Missing folder or file, unreadable CSV, missing columns, and everything
+        :func:`retention_kit.data.prepare_transactions` rejects (missing ids or dates,
+        negative amounts, duplicate rows, no purchase before the observation end).
+
+    Examples
+    --------
+    >>> from retention_kit.datasets import data_dir
+    >>> box = load_client(data_dir() / "demo" / "subscription_box")
+    >>> box.display_name, box.contractual, str(box.observation_end.date())
+    ('Crate & Kettle', True, '2024-12-31')
+    """
+    path = Path(folder)
+    cid = client_id or path.name
+    if not path.is_dir():
+        raise data_error(f"client {cid!r} has no data folder at {str(path)!r}",
+                         fix="pass the folder that holds transactions.csv")
+    tx_path = path / "transactions.csv"
+    if not tx_path.is_file():
+        raise data_error(f"client {cid!r} has no transactions.csv in {str(path)!r}",
+                         fix="export one row per purchase with columns customer_id, date, amount")
+    info = read_client_info(path)
+    end = observation_end if observation_end not in (None, "") else info.get("observation_end")
+    transactions, end_ts = _read_transactions(tx_path, end or None)
+    subscriptions = None
+    subs_path = path / "subscriptions.csv"
+    if subs_path.is_file():
+        subscriptions = _read_subscriptions(subs_path, end_ts)
+        if period == "W":
+            raise data_error(f"client {cid!r} has monthly subscriptions, so weekly retention "
+                             "is not defined", fix="use period 'M' or 'Q' for this client")
+    return ClientData(client_id=cid, transactions=transactions, subscriptions=subscriptions,
+                      info=info, observation_end=end_ts)
+
+
+def _read_transactions(path: Path, observation_end: object) -> tuple[pd.DataFrame, pd.Timestamp]:
+    """``transactions.csv`` validated by :func:`~retention_kit.data.prepare_transactions`
+    (purchases after ``observation_end`` dropped), and the observation end."""
+    raw = _read_csv(path, ("customer_id", "date", "amount"), dtype={"customer_id": "str"})
+    clean, end = prepare_transactions(raw, amount_col="amount", observation_end=observation_end,
+                                      after_end="drop")
+    transactions = pd.DataFrame({"customer_id": clean["customer"].astype("str"),
+                                 "date": clean["date"], "amount": clean["amount"]})
+    return transactions, end
+
+
+def _read_subscriptions(path: Path, end: pd.Timestamp) -> pd.DataFrame:
+    """``subscriptions.csv`` checked (customer, month, non-negative mrr), months on or
+    before ``end``, months as their first day."""
+    subs = _read_csv(path, ("customer_id", "month", "mrr"), dtype={"customer_id": "str"})
+    month = pd.to_datetime(subs["month"], errors="coerce")
+    bad = month.isna() | subs["customer_id"].isna()
+    if bad.any():
+        first = int(np.flatnonzero(bad.to_numpy())[0])
+        raise data_error("subscriptions.csv has rows without a customer or a readable month",
+                         n_rows=int(bad.sum()), example=f"row {first}: "
+                         f"{subs.iloc[first].to_dict()}",
+                         fix="give every row a customer_id and a month such as 2024-01-01")
+    mrr = pd.to_numeric(subs["mrr"], errors="coerce")
+    if mrr.isna().any() or (mrr < 0).any():
+        bad = mrr.isna() | (mrr < 0)
+        first = int(np.flatnonzero(bad.to_numpy())[0])
+        raise data_error("subscriptions.csv has missing, non-numeric or negative mrr",
+                         n_rows=int(bad.sum()), example=f"row {first}: mrr="
+                         f"{subs['mrr'].iloc[first]!r}",
+                         fix="mrr is what the customer pays that month; 0 when not paying")
+    month = month.dt.to_period("M").dt.to_timestamp()
+    keep = month <= end
+    subscriptions = pd.DataFrame({"customer_id": subs["customer_id"].astype("str"),
+                                  "month": month, "mrr": mrr.astype(float)})
+    if "plan" in subs.columns:
+        subscriptions["plan"] = subs["plan"].astype("str")
+    subscriptions = subscriptions.loc[keep.to_numpy()].reset_index(drop=True)
+    if subscriptions.empty:
+        raise data_error(f"subscriptions.csv has no month on or before {end.date()}",
+                         fix="check observation_end")
+    return subscriptions

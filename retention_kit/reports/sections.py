@@ -1,0 +1,671 @@
+"""The numbers of each report section: retention, headline KPIs, CLV forecast, holdout
+check, segments, tiers and the value of a churn cut."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..errors import data_error
+from ..notebook import check_choice
+from ._common import KPI_MIME, PERIODS, format_money, percent, points, table_html
+from .client import ClientData
+
+
+def _last_complete(end: pd.Timestamp, period: str) -> pd.Period:
+    current = pd.Period(end, freq=period)
+    complete = end.normalize() >= current.end_time.normalize()
+    return current if complete else current - 1
+
+
+def _active_at(last_dates: Callable[[pd.Timestamp], pd.Series], when: pd.Timestamp,
+               days: int) -> pd.Index:
+    last = last_dates(when)
+    return last.index[(last > when - pd.Timedelta(days=days)).to_numpy()]
+
+
+def period_retention(client: ClientData, *, period: str = "M", n_periods: int = 13,
+                     inactivity_days: int = 180) -> pd.DataFrame:
+    """Customers at the start and end of each recent period, retained, lost and new.
+
+    A customer is *active* at a date when
+
+    * subscription clients: she pays (MRR > 0) in that date's month;
+    * other clients: her last purchase up to that date is less than ``inactivity_days``
+      days old (the rule :func:`retention_kit.cohorts.churn_durations` uses).
+
+    For period p, ``start`` counts the customers active at the end of period p-1 and
+    ``end`` those active at the end of p; ``retained`` are in both, ``lost`` only in the
+    first, ``new`` only in the second (new or returning customers). The rates are
+    :func:`retention_kit.metrics.retention_rate` (end - new) / start and
+    :func:`retention_kit.metrics.churn_rate` lost / start.
+
+    Parameters
+    ----------
+    client : ClientData
+    period : {"W", "M", "Q"}
+    n_periods : int
+        Number of complete periods, ending with the last complete one before the
+        observation end.
+    inactivity_days : int
+
+    Returns
+    -------
+    DataFrame
+        Indexed by ``period`` (pandas Periods, oldest first): ``start``, ``retained``,
+        ``lost``, ``new``, ``end``, ``retention_rate``, ``churn_rate`` (NaN where
+        ``start`` is 0).
+
+    Examples
+    --------
+    >>> from retention_kit.datasets import data_dir
+    >>> from retention_kit.reports import load_client
+    >>> box = load_client(data_dir() / "demo" / "subscription_box")
+    >>> table = period_retention(box, n_periods=2)
+    >>> table[["start", "retained", "lost", "new", "end"]]
+             start  retained  lost  new  end
+    period
+    2024-11    858       764    94  132  896
+    2024-12    896       795   101  109  904
+    >>> round(float(table["churn_rate"].iloc[-1]), 4)
+    0.1127
+    """
+    from ..metrics import churn_rate, retention_rate
+
+    check_choice("period", period, list(PERIODS))
+    last = _last_complete(client.observation_end, period)
+    periods = pd.period_range(end=last, periods=n_periods + 1, freq=period)
+    bounds = [p.end_time.normalize() for p in periods]
+    if client.subscriptions is not None:
+        subs = client.subscriptions
+        paying = subs.loc[subs["mrr"] > 0]
+        months = paying["month"].dt.to_period("M")
+
+        def active(when: pd.Timestamp) -> pd.Index:
+            return pd.Index(paying.loc[months == pd.Period(when, freq="M"), "customer_id"]
+                            .unique())
+    else:
+        tx = client.transactions.sort_values("date")
+
+        def last_dates(when: pd.Timestamp) -> pd.Series:
+            upto = tx.loc[tx["date"] < when + pd.Timedelta(days=1)]
+            return upto.groupby("customer_id")["date"].max()
+
+        def active(when: pd.Timestamp) -> pd.Index:
+            return _active_at(last_dates, when, inactivity_days)
+
+    sets = [active(b) for b in bounds]
+    rows = []
+    for before, after in zip(sets[:-1], sets[1:], strict=True):
+        retained = before.intersection(after)
+        rows.append({"start": len(before), "retained": len(retained),
+                     "lost": len(before) - len(retained), "new": len(after) - len(retained),
+                     "end": len(after)})
+    table = pd.DataFrame(rows, index=pd.PeriodIndex(periods[1:], name="period"))
+    ok = table["start"] > 0
+    table["retention_rate"] = np.nan
+    table["churn_rate"] = np.nan
+    if ok.any():
+        part = table.loc[ok]
+        table.loc[ok, "retention_rate"] = retention_rate(part["start"], part["end"],
+                                                         part["new"]).to_numpy()
+        table.loc[ok, "churn_rate"] = churn_rate(part["start"], part["lost"]).to_numpy()
+    table.attrs.update(kind="period_retention", period=period,
+                       rule="paying in the month" if client.contractual else
+                       f"a purchase in the last {inactivity_days} days")
+    return table
+
+
+def _trailing_revenue_retention(subs: pd.DataFrame, end: pd.Timestamp,
+                                months: int = 12) -> tuple[float, float] | None:
+    """NRR and GRR of the MRR paying ``months`` months before the last complete month
+    (:func:`retention_kit.metrics.cohort_revenue_retention`); None without such MRR."""
+    from ..metrics import cohort_revenue_retention
+
+    last = _last_complete(end, "M")
+    first = last - months
+    start_mrr = subs.loc[(subs["month"].dt.to_period("M") == first).to_numpy(), "mrr"]
+    if not (start_mrr > 0).any():
+        return None
+    result = cohort_revenue_retention(subs, start=first.start_time, end=last.start_time)
+    return float(result.nrr), float(result.grr)
+
+
+@dataclass(frozen=True)
+class HeadlineKPIs:
+    """The report's headline numbers (see :func:`headline_kpis`).
+
+    Displayed in a notebook as the KPI table; its JSON form (:meth:`to_dict`) is
+    published under :data:`KPI_MIME` for the batch's index page.
+    """
+
+    client_id: str
+    display_name: str
+    currency: str
+    period: str
+    last_period: str
+    previous_period: str
+    customers: int
+    active_customers: int
+    retention: float
+    retention_previous: float
+    churn: float
+    churn_previous: float
+    repeat_purchase_rate: float
+    aov: float
+    revenue: float
+    orders: int
+    data_start: str
+    data_end: str
+    activity_rule: str
+    nrr: float | None = None
+    grr: float | None = None
+    year_ago_period: str | None = None
+    """The same period a year before ``last_period`` (when the data reach back)."""
+    churn_year_ago: float | None = None
+    churn_previous_year_ago: float | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-able dict (NaN becomes None)."""
+        out = asdict(self)
+        return {k: (None if isinstance(v, float) and not math.isfinite(v) else v)
+                for k, v in out.items()}
+
+    def rows(self) -> list[tuple[str, str, str, str]]:
+        """(measure, value, change vs previous period, meaning) rows of the KPI table."""
+        name = PERIODS[self.period][0]
+        cur = self.currency
+        rows = [
+            ("Customers", f"{self.customers:,}", "",
+             f"bought at least once, {self.data_start} to {self.data_end}"),
+            (f"Active customers ({self.last_period})", f"{self.active_customers:,}", "",
+             f"active: {self.activity_rule}"),
+            (f"Retention rate ({self.last_period})", percent(self.retention),
+             points(self.retention - self.retention_previous),
+             f"share of the previous {name}'s active customers still active"),
+            (f"Churn rate ({self.last_period})", percent(self.churn),
+             points(self.churn - self.churn_previous),
+             f"share of the previous {name}'s active customers lost"),
+            ("Repeat purchase rate", percent(self.repeat_purchase_rate), "",
+             "customers who bought on two days or more"),
+            ("Average order value", format_money(self.aov, cur), "",
+             f"{format_money(self.revenue, cur)} over {self.orders:,} orders"),
+        ]
+        if self.nrr is not None and self.grr is not None:
+            rows += [("Net revenue retention (12 months)", percent(self.nrr), "",
+                      "MRR kept from a year ago, expansion included"),
+                     ("Gross revenue retention (12 months)", percent(self.grr), "",
+                      "MRR kept from a year ago, without expansion")]
+        return rows
+
+    def to_html(self) -> str:
+        """The KPI table (``<table id="kpi-table">``)."""
+        return table_html(self.rows(), ["Measure", "Value", f"Change vs {self.previous_period}",
+                                         "Definition"], table_id="kpi-table",
+                           css="rk-table rk-kpis")
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
+        text = "\n".join(f"{m}: {v} {c}".rstrip() for m, v, c, _ in self.rows())
+        return {"text/html": self.to_html(), "text/plain": text, KPI_MIME: self.to_dict()}
+
+
+def _finite(value: object) -> float | None:
+    out = float(value)  # type: ignore[arg-type]
+    return out if math.isfinite(out) else None
+
+
+def headline_kpis(client: ClientData, *, period: str = "M", inactivity_days: int = 180,
+                  currency: str | None = None, retention: pd.DataFrame | None = None,
+                  ) -> HeadlineKPIs:
+    """Customers, retention and churn of the last period vs the previous one, and more.
+
+    Parameters
+    ----------
+    client : ClientData
+    period : {"W", "M", "Q"}
+    inactivity_days : int
+        Activity rule of clients without subscriptions (see :func:`period_retention`).
+    currency : str, optional
+        Defaults to ``client.json``'s.
+    retention : DataFrame, optional
+        A :func:`period_retention` table to reuse (computed when not given). With a year
+        and two periods of history (14 months, 54 weeks or 6 quarters) the churn of the
+        same two periods a year earlier is filled in too, so a change can be told from
+        seasonality.
+
+    Returns
+    -------
+    HeadlineKPIs
+        Repeat purchase rate (:func:`retention_kit.metrics.repeat_purchase_rate`, purchase
+        days per customer) and AOV (:func:`retention_kit.metrics.average_order_value`, an
+        order being a customer's purchases of one day) cover the whole data window; NRR
+        and GRR (:func:`retention_kit.metrics.revenue_retention`, the MRR of a year before
+        the last complete month) only clients with subscriptions.
+
+    Examples
+    --------
+    >>> from retention_kit.datasets import data_dir
+    >>> from retention_kit.reports import load_client
+    >>> k = headline_kpis(load_client(data_dir() / "demo" / "retailer"))
+    >>> k.last_period, k.previous_period, k.customers
+    ('2024-12', '2024-11', 4000)
+    >>> round(k.churn, 4), round(k.repeat_purchase_rate, 3)
+    (0.1059, 0.756)
+    """
+    from ..metrics import average_order_value, repeat_purchase_rate
+
+    per_year = round(12 / PERIODS[period][1])
+    table = retention if retention is not None else period_retention(
+        client, period=period, n_periods=per_year + 2, inactivity_days=inactivity_days)
+    if len(table) < 2:
+        raise data_error("fewer than two complete periods to compare",
+                         fix="use a shorter period or more data")
+    last, prev = table.iloc[-1], table.iloc[-2]
+    if not last["start"] > 0 or not prev["start"] > 0:
+        raise data_error(f"no active customers at the start of {table.index[-2]} or "
+                         f"{table.index[-1]}, so no retention rate",
+                         fix="check observation_end or use a longer period")
+    seg = client.segmentation_summary
+    orders = int(seg["purchases"].sum())
+    revenue = float(seg["total_spend"].sum())
+    nrr_grr = (_trailing_revenue_retention(client.subscriptions, client.observation_end)
+               if client.subscriptions is not None else None)
+    tx = client.transactions
+    year_ago: dict[str, Any] = {}
+    back = table.index[-1] - per_year
+    if back in table.index and (back - 1) in table.index:
+        year_ago = {"year_ago_period": str(back),
+                    "churn_year_ago": _finite(table.loc[back, "churn_rate"]),
+                    "churn_previous_year_ago": _finite(table.loc[back - 1, "churn_rate"])}
+    return HeadlineKPIs(**year_ago,
+        client_id=client.client_id, display_name=client.display_name,
+        currency=(currency if currency is not None else str(client.info.get("currency") or "")),
+        period=period, last_period=str(table.index[-1]), previous_period=str(table.index[-2]),
+        customers=int(len(seg)), active_customers=int(last["end"]),
+        retention=float(last["retention_rate"]), retention_previous=float(prev["retention_rate"]),
+        churn=float(last["churn_rate"]), churn_previous=float(prev["churn_rate"]),
+        repeat_purchase_rate=float(repeat_purchase_rate(seg["purchases"])),
+        aov=float(average_order_value(revenue, orders)), revenue=revenue, orders=orders,
+        data_start=str(tx["date"].min().date()), data_end=str(client.observation_end.date()),
+        activity_rule=str(table.attrs.get("rule", "")),
+        nrr=None if nrr_grr is None else nrr_grr[0], grr=None if nrr_grr is None else nrr_grr[1])
+
+
+def cohort_period(client: ClientData, period: str = "M") -> str:
+    """Period for the cohort heatmap: quarters when monthly cohorts would be too many.
+
+    More than 18 monthly (or 26 weekly) cohorts make an unreadable heatmap, so they are
+    grouped by quarter.
+
+    Examples
+    --------
+    >>> from retention_kit.datasets import data_dir
+    >>> from retention_kit.reports import load_client
+    >>> cohort_period(load_client(data_dir() / "demo" / "retailer"), "M")
+    'Q'
+    """
+    span_days = (client.observation_end - client.transactions["date"].min()).days
+    limit = {"W": 26 * 7, "M": 18 * 30.4, "Q": 10_000}[period]
+    return "Q" if span_days > limit else period
+
+
+# =====================================================================================
+# models: CLV forecast and holdout check
+# =====================================================================================
+
+
+@dataclass(frozen=True)
+class ClvForecast:
+    """A CLV forecast over ``horizon_months`` (see :func:`forecast_clv`)."""
+
+    clv: pd.Series
+    """Discounted margin per customer over the horizon (0 for lost subscribers)."""
+    alive: pd.Series
+    """P(alive): MBG/NBD's probability that the customer is still active; for
+    subscriptions, the probability she still pays at the end of the horizon (0 if gone)."""
+    model: Any
+    """The fitted transaction (MBG/NBD) or duration (sBG) model."""
+    spend_model: Any
+    """The fitted Gamma-Gamma model (None for subscriptions: the current MRR is used)."""
+    method: str
+    """One-line description of the method, for the report."""
+    horizon_months: int
+
+
+def forecast_clv(client: ClientData, *, horizon_months: int = 12, discount_rate: float = 0.01,
+                 margin: float = 0.3) -> ClvForecast:
+    """Forecast every customer's discounted margin over the next ``horizon_months``.
+
+    * Clients without subscriptions: MBG/NBD (Batislam et al. 2007) on the BTYD summary
+      in weeks, Gamma-Gamma on the repeat customers, and
+      :func:`retention_kit.clv.customer_lifetime_value` with a monthly discount rate.
+      MBG/NBD rather than BG/NBD so that one-time buyers can have left (BG/NBD gives them
+      P(alive) = 1 however long ago they bought).
+    * Subscription clients: sBG (Fader & Hardie 2007) on the renewals, and for each
+      current subscriber margin x current MRR x sum over months k = 1..H of
+      S(n + k) / S(n) / (1 + d)^k, with n her renewals so far. Lost subscribers are worth 0.
+
+    Parameters
+    ----------
+    client : ClientData
+    horizon_months : int
+    discount_rate : float
+        Per month, a fraction.
+    margin : float
+        Gross margin on revenue, a fraction.
+
+    Returns
+    -------
+    ClvForecast
+
+    Examples
+    --------
+    >>> from retention_kit.datasets import data_dir
+    >>> from retention_kit.reports import load_client
+    >>> f = forecast_clv(load_client(data_dir() / "demo" / "subscription_box"))
+    >>> f.method.split(" ")[0], len(f.clv), bool(f.clv.max() > 0)
+    ('sBG', 3000, True)
+    """
+    if client.subscriptions is not None:
+        return _forecast_subscriptions(client, horizon_months=horizon_months,
+                                       discount_rate=discount_rate, margin=margin)
+    return _forecast_purchases(client, horizon_months=horizon_months,
+                               discount_rate=discount_rate, margin=margin)
+
+
+def _forecast_subscriptions(client: ClientData, *, horizon_months: int, discount_rate: float,
+                            margin: float) -> ClvForecast:
+    """The sBG forecast of :func:`forecast_clv` (subscription clients)."""
+    from ..clv import expected_discounted_payments
+    from ..cohorts import durations_to_renewals
+    from ..models import SBG
+
+    subs = client.subscriptions
+    assert subs is not None
+    durations = client.subscription_durations
+    model = SBG().fit(durations_to_renewals(durations))
+    current = durations.loc[~durations["churned"]]
+    last_month = subs["month"].dt.to_period("M") == pd.Period(client.observation_end, "M")
+    mrr = (subs.loc[last_month.to_numpy()].groupby("customer_id")["mrr"]
+           .sum().reindex(current.index, fill_value=0.0))
+    value, alive_h = expected_discounted_payments(
+        model, (current["duration"] - 1).to_numpy(), horizon=horizon_months,
+        discount_rate=discount_rate)
+    clv = pd.Series(0.0, index=durations.index, name="clv")
+    alive = pd.Series(0.0, index=durations.index, name="alive")
+    clv.loc[current.index] = margin * mrr.to_numpy() * value
+    alive.loc[current.index] = alive_h
+    method = ("sBG for each subscriber's chance to keep paying month by month, times her "
+              f"current MRR, discounted at {discount_rate:.2%} a month")
+    return ClvForecast(clv=clv, alive=alive, model=model, spend_model=None, method=method,
+                       horizon_months=horizon_months)
+
+
+def _forecast_purchases(client: ClientData, *, horizon_months: int, discount_rate: float,
+                        margin: float) -> ClvForecast:
+    """The MBG/NBD + Gamma-Gamma forecast of :func:`forecast_clv` (other clients)."""
+    from ..clv import customer_lifetime_value
+    from ..models import MBGNBD, GammaGamma
+
+    summary = client.btyd_summary
+    model = MBGNBD().fit(summary)
+    repeat = summary.loc[(summary["frequency"] > 0) & (summary["monetary_value"] > 0)]
+    spend = GammaGamma().fit(repeat)
+    clv = customer_lifetime_value(model, spend, summary, time_unit="W", horizon=horizon_months,
+                                  discount_period="M", discount_rate=discount_rate,
+                                  margin=margin)
+    alive = model.probability_alive(summary).rename("alive")
+    method = ("MBG/NBD for purchases and Gamma-Gamma for spend, discounted at "
+              f"{discount_rate:.2%} a month")
+    return ClvForecast(clv=clv.rename("clv"), alive=alive, model=model, spend_model=spend,
+                       method=method, horizon_months=horizon_months)
+
+
+@dataclass(frozen=True)
+class FitCheck:
+    """The forecast model checked on a holdout period (see :func:`holdout_check`)."""
+
+    model: str
+    calibration_end: str
+    holdout_end: str
+    what: str
+    """What was predicted: "repeat purchases" or "subscribers still paying"."""
+    actual: float
+    predicted: float
+    tracking_error: float
+    """predicted / actual - 1."""
+    mae: float | None
+    """Mean absolute error per customer (purchases), None for subscriptions."""
+
+    @property
+    def grade(self) -> str:
+        """"good" (|tracking error| <= 10%), "fair" (<= 25%) or "poor"."""
+        err = abs(self.tracking_error)
+        return "good" if err <= 0.10 else "fair" if err <= 0.25 else "poor"
+
+    def sentence(self) -> str:
+        """One sentence for the report."""
+        if self.what == "repeat purchases":
+            claim = (f"predicted {self.predicted:,.0f} repeat purchases by its customers "
+                     f"between then and {self.holdout_end}; they made {self.actual:,.0f}")
+        else:
+            claim = (f"predicted that {self.predicted:,.0f} of the subscribers of "
+                     f"{self.calibration_end} would still pay on {self.holdout_end}; "
+                     f"{self.actual:,.0f} did")
+        return (f"Fitted on the data up to {self.calibration_end}, the {self.model} model "
+                f"{claim} (error {self.tracking_error:+.1%}): a {self.grade} fit.")
+
+
+def holdout_check(client: ClientData, *, holdout_months: int = 6) -> FitCheck:
+    """Refit the forecast model without the last ``holdout_months`` and compare.
+
+    Clients without subscriptions: MBG/NBD's expected repeat purchases of the
+    calibration customers in the holdout against the actual ones
+    (:func:`retention_kit.evaluation.holdout_evaluation`). Subscription clients: sBG's
+    expected number of the calibration's current subscribers still paying at the end
+    against the actual number.
+
+    Examples
+    --------
+    >>> from retention_kit.datasets import data_dir
+    >>> from retention_kit.reports import load_client
+    >>> check = holdout_check(load_client(data_dir() / "demo" / "retailer"))
+    >>> check.calibration_end, check.grade
+    ('2024-06-30', 'good')
+    """
+    end = client.observation_end
+    cal_end = (pd.Period(end, "M") - holdout_months).end_time.normalize()
+    if cal_end <= client.transactions["date"].min():
+        raise data_error(f"the holdout of {holdout_months} months leaves no calibration data",
+                         fix="use a shorter holdout_months")
+    if client.subscriptions is not None:
+        return _holdout_subscriptions(client, cal_end)
+    return _holdout_purchases(client, cal_end)
+
+
+def _holdout_subscriptions(client: ClientData, cal_end: pd.Timestamp) -> FitCheck:
+    """sBG fitted up to ``cal_end``: its subscribers still paying at the end, vs actual."""
+    from ..cohorts import churn_durations, durations_to_renewals
+    from ..evaluation import duration_holdout_evaluation
+    from ..models import SBG
+
+    subs = client.subscriptions
+    assert subs is not None
+    end = client.observation_end
+    cal = churn_durations(subs.loc[subs["month"] <= cal_end], observation_end=cal_end)
+    model = SBG().fit(durations_to_renewals(cal))
+    months = int(round((end - cal_end).days / 30.4375))
+    metrics = duration_holdout_evaluation(model, cal, client.subscription_durations,
+                                          periods=months).metrics
+    return FitCheck(model="sBG", calibration_end=str(cal_end.date()),
+                    holdout_end=str(end.date()), what="subscribers still paying",
+                    actual=float(metrics["actual_total"]),
+                    predicted=float(metrics["predicted_total"]),
+                    tracking_error=float(metrics["tracking_error"]), mae=None)
+
+
+def _holdout_purchases(client: ClientData, cal_end: pd.Timestamp) -> FitCheck:
+    """MBG/NBD fitted up to ``cal_end``: repeat purchases in the holdout, vs actual."""
+    from ..data import calibration_holdout_split
+    from ..evaluation import holdout_evaluation
+    from ..models import MBGNBD
+
+    end = client.observation_end
+    split = calibration_holdout_split(client.transactions, calibration_end=cal_end,
+                                      observation_end=end, time_unit="W")
+    model = MBGNBD().fit(split)
+    metrics = holdout_evaluation(model, split).metrics
+    return FitCheck(model="MBG/NBD", calibration_end=str(cal_end.date()),
+                    holdout_end=str(end.date()), what="repeat purchases",
+                    actual=float(metrics["actual_total"]),
+                    predicted=float(metrics["predicted_total"]),
+                    tracking_error=float(metrics["tracking_error"]), mae=float(metrics["mae"]))
+
+
+# =====================================================================================
+# segments, tiers, the value of a churn cut
+# =====================================================================================
+
+
+def segment_table(client: ClientData, forecast: ClvForecast | None = None) -> pd.DataFrame:
+    """RFM segments with their share of customers, of past spend and of forecast value.
+
+    :func:`retention_kit.segments.rfm_segments` on the segmentation summary (recency in
+    days), :func:`retention_kit.segments.segment_summary` with the recommended actions of
+    :func:`retention_kit.segments.default_segment_actions`. Empty segments are dropped.
+
+    Returns
+    -------
+    DataFrame
+        Indexed by ``segment``: ``customers``, ``share_customers``, ``share_spend`` (past
+        spend), ``share_clv`` and ``mean_alive`` (with a forecast), ``strategy``,
+        ``action``. ``attrs["notes"]`` holds the scoring notes (ties).
+
+    Examples
+    --------
+    >>> from retention_kit.datasets import data_dir
+    >>> from retention_kit.reports import load_client
+    >>> t = segment_table(load_client(data_dir() / "demo" / "retailer"))
+    >>> int(t["customers"].sum()), round(float(t["share_spend"].sum()), 6)
+    (4000, 1.0)
+    """
+    from ..segments import rfm_segments, segment_summary
+
+    segmented = rfm_segments(client.segmentation_summary, warn=False)
+    past = segment_summary(segmented, actions=True)
+    out = pd.DataFrame({"customers": past["customers"],
+                        "share_customers": past["share_customers"],
+                        "share_spend": past["share_value"]})
+    if forecast is not None:
+        clv = forecast.clv.reindex(segmented.index, fill_value=0.0)
+        alive = forecast.alive.reindex(segmented.index, fill_value=0.0)
+        future = segment_summary(segmented, value=clv, alive=alive)
+        out["share_clv"] = future["share_value"]
+        out["mean_alive"] = future["mean_alive"]
+    for col in ("strategy", "action"):
+        if col in past.columns:
+            out[col] = past[col]
+    out = out.loc[out["customers"] > 0]
+    bins = segmented.attrs.get("bins")
+    out.attrs.update(kind="report_segments", notes=list(getattr(bins, "notes", []) or []))
+    return out
+
+
+def tier_table(forecast: ClvForecast, *, tiers: Sequence[float] = (0.01, 0.05, 0.2),
+               ) -> pd.DataFrame:
+    """CLV tiers (top 1 %, 1-5 %, 5-20 %, the rest) with their value and mean P(alive).
+
+    :func:`retention_kit.segments.clv_tier_summary` over the customers with a positive
+    forecast (lost subscribers are left out).
+
+    Returns
+    -------
+    DataFrame
+        Indexed by ``clv_tier``: ``customers``, ``share_customers``, ``clv_total``,
+        ``share_value``, ``mean_clv``, ``min_clv``, ``cum_share_customers``,
+        ``cum_share_value``, ``mean_alive``.
+
+    Examples
+    --------
+    >>> from retention_kit.datasets import data_dir
+    >>> from retention_kit.reports import load_client
+    >>> t = tier_table(forecast_clv(load_client(data_dir() / "demo" / "retailer")))
+    >>> list(t.index)
+    ['top 1%', 'top 1-5%', 'top 5-20%', 'bottom 80%']
+    """
+    from ..segments import clv_tier_summary
+
+    valued = forecast.clv.loc[forecast.clv > 0]
+    if valued.empty:
+        raise data_error("no customer has a positive forecast value",
+                         fix="check margin and the data's amounts")
+    return clv_tier_summary(valued, tiers=tiers, alive=forecast.alive.reindex(valued.index))
+
+
+def churn_value(client: ClientData, retention: pd.DataFrame, *, margin: float,
+                discount_rate: float, cuts: Sequence[float] = (0.1, 0.2, 0.3)) -> pd.DataFrame:
+    """What cutting this client's churn by 10, 20 or 30 % is worth.
+
+    :func:`retention_kit.experiments.churn_reduction_value` (the margin multiple
+    m r / (1 + i - r) of Gupta & Lehmann 2003) with, per report period: the margin per
+    active customer (margin x revenue of the periods in ``retention`` / active customers
+    summed over them), the pooled retention rate of those periods (retained / start), the
+    discount rate per period, and the customers active at the end.
+
+    Parameters
+    ----------
+    client : ClientData
+    retention : DataFrame
+        A :func:`period_retention` table (its periods are used, 12 or more recommended).
+    margin : float
+        Gross margin on revenue.
+    discount_rate : float
+        Per report period.
+    cuts : sequence of float
+        Relative cuts of the churn rate (0.1 = churn 10 % lower).
+
+    Returns
+    -------
+    DataFrame
+        Indexed by ``reduction`` (churn points): ``retention_rate``, ``churn_rate``,
+        ``clv``, ``gain`` (per customer), ``gain_pct``, ``total_gain`` (all active
+        customers); ``attrs``: ``margin_per_period``, ``n_customers``, ``relative_cut``.
+
+    Examples
+    --------
+    >>> from retention_kit.datasets import data_dir
+    >>> from retention_kit.reports import load_client
+    >>> box = load_client(data_dir() / "demo" / "subscription_box")
+    >>> v = churn_value(box, period_retention(box, n_periods=12), margin=0.3,
+    ...                 discount_rate=0.01)
+    >>> bool((v["gain"].diff().dropna() > 0).all()), v.attrs["relative_cut"]
+    (True, [0.0, 0.1, 0.2, 0.3])
+    """
+    from ..experiments import churn_reduction_value
+
+    table = retention.dropna(subset=["retention_rate"])
+    if table.empty:
+        raise data_error("no period with active customers to value a churn cut",
+                         fix="use a longer data window")
+    period = str(table.attrs.get("period") or retention.attrs.get("period") or "M")
+    first = table.index[0].start_time
+    last = table.index[-1].end_time
+    tx = client.transactions
+    revenue = float(tx.loc[(tx["date"] >= first) & (tx["date"] <= last), "amount"].sum())
+    active = float(table["end"].sum())
+    per_customer = margin * revenue / active
+    retained = float(table["retained"].sum()) / float(table["start"].sum())
+    churn = 1 - retained
+    relative = [0.0, *[float(c) for c in cuts]]
+    out = churn_reduction_value(per_customer, retained, discount_rate,
+                                reductions=[c * churn for c in relative],
+                                n_customers=max(int(table["end"].iloc[-1]), 1))
+    out.attrs.update(margin_per_period=per_customer, n_customers=int(table["end"].iloc[-1]),
+                     relative_cut=relative, period=period)
+    return out
+

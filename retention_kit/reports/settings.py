@@ -1,0 +1,214 @@
+"""The report notebook's parameters: validation, defaults, and the client's ``client.json``."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ..errors import data_error
+from ..notebook import check_choice
+from ._common import PERIODS
+
+
+@dataclass(frozen=True)
+class ReportSettings:
+    """The report notebook's parameters after validation (see :func:`check_parameters`)."""
+
+    client_id: str
+    data_dir: Path
+    observation_end: str
+    period: str
+    forecast_months: int
+    discount_rate: float
+    margin: float
+    currency: str
+    inactivity_days: int
+    holdout_months: int
+    fast: bool
+
+    @property
+    def period_name(self) -> str:
+        """"week", "month" or "quarter"."""
+        return PERIODS[self.period][0]
+
+    @property
+    def period_discount_rate(self) -> float:
+        """The monthly ``discount_rate`` converted to one report period."""
+        return (1 + self.discount_rate) ** PERIODS[self.period][1] - 1
+
+    @property
+    def periods_per_year(self) -> int:
+        """52, 12 or 4."""
+        return round(12 / PERIODS[self.period][1])
+
+
+def demo_folder(client_id: str) -> Path:
+    """The data folder of the bundled demo client ``client_id``.
+
+    Raises
+    ------
+    ValueError
+        ``client_id`` is not a demo client (the message names the closest one).
+    """
+    from ..datasets import data_dir, list_demo_clients
+
+    check_choice("client_id", client_id, list_demo_clients())
+    return data_dir() / "demo" / client_id
+
+
+def _whole(name: str, value: object, low: int, high: int, meaning: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int | np.integer) or not (
+            low <= value <= high):
+        raise data_error(f"parameter {name}={value!r} is not a whole number from {low} to {high}",
+                         fix=f"pass {meaning}")
+    return int(value)
+
+
+def _fraction(name: str, value: object, low: float, high: float, meaning: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating):
+        raise data_error(f"parameter {name}={value!r} is not a number", fix=f"pass {meaning}")
+    out = float(value)
+    if not (math.isfinite(out) and low <= out <= high):
+        hint = f"; {out:g} looks like a percentage, pass {out / 100:g}" if 1 < out <= 100 else ""
+        raise data_error(f"parameter {name}={value!r} is outside [{low:g}, {high:g}]{hint}",
+                         fix=f"pass {meaning}")
+    return out
+
+
+def check_parameters(
+    *,
+    client_id: str,
+    data_dir: str | os.PathLike[str] = "",
+    observation_end: str = "",
+    period: str = "M",
+    forecast_months: int = 12,
+    discount_rate: float = 0.01,
+    margin: float = 0.3,
+    currency: str = "",
+    inactivity_days: int = 180,
+    holdout_months: int = 6,
+    fast: bool = False,
+) -> ReportSettings:
+    """Validate the report notebook's parameters and resolve their defaults.
+
+    Empty strings mean "use the default": ``data_dir`` the bundled demo client named
+    ``client_id``; ``observation_end`` and ``currency`` the values of the client's
+    ``client.json`` (else the last purchase date and no currency).
+
+    Parameters
+    ----------
+    client_id : str
+        Names the client in the report.
+    data_dir : str or path
+        The client's data folder (``transactions.csv`` and optionally
+        ``subscriptions.csv`` and ``client.json``).
+    observation_end : str
+        Last day of data used, inclusive (ISO date).
+    period : {"W", "M", "Q"}
+        Period of the headline retention and churn rates.
+    forecast_months : int
+        CLV forecast horizon in months (1..120).
+    discount_rate : float
+        Discount rate per month, a fraction in [0, 0.5].
+    margin : float
+        Gross margin on revenue, a fraction in (0, 1].
+    currency : str
+        Currency code for money amounts.
+    inactivity_days : int
+        For clients without subscriptions: days without a purchase after which a
+        customer counts as churned (7..1095).
+    holdout_months : int
+        Months held out to check the forecast model (1..24).
+    fast : bool
+        Smaller figures (for tests and previews).
+
+    Returns
+    -------
+    ReportSettings
+
+    Raises
+    ------
+    ValueError
+        A parameter outside its choices (via :func:`~retention_kit.notebook.check_choice`).
+    DataError
+        A number out of range, a missing folder or an unreadable date, with how to fix it.
+
+    Examples
+    --------
+    >>> s = check_parameters(client_id="retailer")
+    >>> s.data_dir.name, s.observation_end, s.currency, s.period_name
+    ('retailer', '2024-12-31', 'EUR', 'month')
+    >>> check_parameters(client_id="retailer", period="month")
+    Traceback (most recent call last):
+    ...
+    ValueError: parameter period='month' is not one of ['W', 'M', 'Q']; did you mean 'M'?
+    >>> check_parameters(client_id="retailer", margin=30)
+    Traceback (most recent call last):
+    ...
+    retention_kit.errors.DataError: parameter margin=30 is outside [0.01, 1]; 30 looks like ...
+    """
+    if not isinstance(client_id, str) or not client_id.strip():
+        raise data_error(f"parameter client_id={client_id!r} is empty",
+                         fix="pass the client's id (the name of its data folder)")
+    check_choice("period", period, list(PERIODS))
+    if not isinstance(fast, bool):
+        raise data_error(f"parameter fast={fast!r} is not True or False", fix="pass fast=True")
+    months = _whole("forecast_months", forecast_months, 1, 120, "a horizon such as 12 (months)")
+    holdout = _whole("holdout_months", holdout_months, 1, 24, "a holdout such as 6 (months)")
+    inactivity = _whole("inactivity_days", inactivity_days, 7, 1095,
+                        "a number of days such as 180")
+    rate = _fraction("discount_rate", discount_rate, 0.0, 0.5,
+                     "a monthly rate as a fraction, such as 0.01 for 1% a month")
+    gross = _fraction("margin", margin, 0.01, 1.0, "a gross margin as a fraction, such as 0.3")
+    folder = Path(data_dir) if str(data_dir).strip() else demo_folder(client_id)
+    if not folder.is_dir():
+        raise data_error(f"the data folder {str(folder)!r} of client {client_id!r} does not exist",
+                         fix="pass data_dir as the folder holding transactions.csv")
+    info = read_client_info(folder)
+    end = str(observation_end).strip() or str(info.get("observation_end") or "")
+    if end:
+        try:
+            stamp = pd.Timestamp(end)
+        except (TypeError, ValueError) as exc:
+            raise data_error(f"parameter observation_end={end!r} is not a date",
+                             fix="pass an ISO date such as '2024-12-31'") from exc
+        end = str(stamp.date())
+    code = str(currency).strip().upper() or str(info.get("currency") or "").upper()
+    if code and not re.fullmatch(r"[A-Z]{3}", code):
+        raise data_error(f"parameter currency={currency!r} is not a three-letter code",
+                         fix="pass an ISO 4217 code such as 'EUR', or '' for none")
+    return ReportSettings(client_id=client_id, data_dir=folder, observation_end=end,
+                          period=period, forecast_months=months, discount_rate=rate,
+                          margin=gross, currency=code, inactivity_days=inactivity,
+                          holdout_months=holdout, fast=fast)
+
+
+
+def read_client_info(folder: Path) -> dict:
+    """A client folder's ``client.json`` as a dict (empty when the folder has none).
+
+    Raises
+    ------
+    DataError
+        The file is not valid JSON, or does not hold an object.
+    """
+    path = folder / "client.json"
+    if not path.is_file():
+        return {}
+    try:
+        info = json.loads(path.read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise data_error(f"{path} is not valid JSON ({exc})",
+                         fix="repair client.json or delete it (it is optional)") from exc
+    if not isinstance(info, dict):
+        raise data_error(f"{path} holds a {type(info).__name__}, not an object",
+                         fix='write client.json as {"display_name": ..., "currency": ...}')
+    return info
+

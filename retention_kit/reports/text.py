@@ -1,0 +1,260 @@
+"""The report's generated text: reading curves, what to do next, and caveats."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import pandas as pd
+
+from ._common import PERIODS, format_money, percent, points
+from .client import ClientData
+from .sections import ClvForecast, FitCheck, HeadlineKPIs
+
+
+def curve_sentence(curve: pd.DataFrame, period: str = "M", *, contractual: bool = False) -> str:
+    """One sentence reading an average retention curve at a few ages.
+
+    Examples
+    --------
+    >>> curve = pd.DataFrame({"retention": [1.0, 0.4, 0.35, 0.3], "n_cohorts": [4, 3, 2, 1]},
+    ...                      index=pd.Index([0, 1, 2, 3], name="period"))
+    >>> curve_sentence(curve)
+    "Share of a month's new customers who buy again k months later: 40.0% (k = 1), 30.0% (k = 3)."
+    """
+    name = PERIODS.get(period, ("period",))[0]
+    marks = [k for k in (1, 3, 6, 12, 24) if k in curve.index]
+    if not marks:
+        return "Too few periods yet to read a retention curve."
+    verb = "still pay" if contractual else "buy again"
+    parts = ", ".join(f"{percent(curve.loc[k, 'retention'])} (k = {k})" for k in marks)
+    return f"Share of a {name}'s new customers who {verb} k {name}s later: {parts}."
+
+
+def survival_sentence(result: Any, *, at: Sequence[float] = (6, 12, 24)) -> str:
+    """One sentence reading a Kaplan-Meier curve (months): share still customers, median.
+
+    Examples
+    --------
+    >>> from retention_kit.cohorts import survival
+    >>> d = pd.DataFrame({"duration": [1.0, 2, 3, 5, 12, 30, 36],
+    ...                   "churned": [True] * 5 + [False] * 2})
+    >>> print(survival_sentence(survival(d), at=(6, 12)))
+    Still customers after 6 months: 42.9%; after 12 months: 28.6%. Half of the customers
+    were gone after 5 months.
+    """
+    table = result.table
+    curve = table.loc[table["group"] == table["group"].iloc[0]]
+    parts = []
+    for t in at:
+        if t <= float(curve["time"].max()):
+            value = float(curve.loc[curve["time"] <= t, "survival"].iloc[-1])
+            parts.append(f"after {t:g} months: {percent(value)}")
+    text = ("Still customers " + "; ".join(parts) + ".") if parts else ""
+    median = float(result.summary["median"].iloc[0])
+    if math.isfinite(median):
+        text += f" Half of the customers were gone after {median:g} months."
+    else:
+        text += " More than half of the customers are still customers at the end of the data."
+    return text.strip()
+
+_AT_RISK = ("Can't Lose Them", "At Risk", "About to Sleep", "Need Attention")
+
+
+def next_steps(kpis: HeadlineKPIs, *, segments: pd.DataFrame | None = None,
+               tiers: pd.DataFrame | None = None, value: pd.DataFrame | None = None,
+               fit: FitCheck | None = None, horizon_months: int = 12) -> list[str]:
+    """A short, numbered-list-ready "what to do next", generated from the numbers.
+
+    Rules, in this order: a change in churn of a point or more (called seasonal when the
+    same two periods a year earlier moved the same way by at least half as much); the
+    at-risk segment holding the most past spend, with its recommended action; the
+    concentration of forecast value in the top 20 %; the value of a 10 % churn cut (what a
+    programme may cost); a low repeat purchase rate (below 40 %, shops only); revenue
+    retention below 100 % (NRR) or 90 % (GRR); a forecast model that missed the holdout by
+    more than 10 %.
+
+    Returns
+    -------
+    list of str
+
+    Examples
+    --------
+    >>> k = HeadlineKPIs(client_id="c", display_name="C", currency="EUR", period="M",
+    ...                  last_period="2024-12", previous_period="2024-11", customers=100,
+    ...                  active_customers=50, retention=0.85, retention_previous=0.9,
+    ...                  churn=0.15, churn_previous=0.10, repeat_purchase_rate=0.3, aov=20.0,
+    ...                  revenue=2000.0, orders=100, data_start="2024-01-01",
+    ...                  data_end="2024-12-31", activity_rule="a purchase in the last 180 days")
+    >>> for line in next_steps(k):
+    ...     print(line[:72])
+    Churn rose from 10.0% in 2024-11 to 15.0% in 2024-12 (+5.0 pts). Compare
+    Only 30.0% of customers bought more than once: a second-purchase offer t
+    """
+    name = PERIODS.get(kpis.period, ("period",))[0]
+    candidates = [
+        _churn_change_step(kpis, name),
+        _at_risk_segment_step(segments) if segments is not None else None,
+        _top_tiers_step(tiers, kpis.currency, name, horizon_months) if tiers is not None
+        else None,
+        _churn_cut_step(value, kpis.currency, name) if value is not None else None,
+        _repeat_purchase_step(kpis),
+        _revenue_retention_step(kpis),
+        _model_fit_step(fit) if fit is not None else None,
+    ]
+    return [step for step in candidates if step is not None]
+
+
+def _churn_change_step(kpis: HeadlineKPIs, name: str) -> str | None:
+    """A change in churn of a point or more, called seasonal when last year moved alike."""
+    delta = kpis.churn - kpis.churn_previous
+    if not (math.isfinite(delta) and abs(delta) >= 0.01):
+        return None
+    moved = "rose" if delta > 0 else "fell"
+    change = (f"Churn {moved} from {percent(kpis.churn_previous)} in {kpis.previous_period} to "
+              f"{percent(kpis.churn)} in {kpis.last_period} ({points(delta)})")
+    last_year = ""
+    seasonal = False
+    if kpis.churn_year_ago is not None and kpis.churn_previous_year_ago is not None:
+        before = kpis.churn_year_ago - kpis.churn_previous_year_ago
+        seasonal = before * delta > 0 and abs(before) >= abs(delta) / 2
+        last_year = (f"{percent(kpis.churn_previous_year_ago)} to "
+                     f"{percent(kpis.churn_year_ago)} in {kpis.year_ago_period}")
+    if seasonal:
+        return (f"{change}, as it did a year earlier ({last_year}): a seasonal swing rather "
+                f"than a trend. Judge {kpis.last_period} against {kpis.year_ago_period} "
+                f"({percent(kpis.churn_year_ago)}) rather than against the {name} before.")
+    context = f" A year earlier it did not ({last_year})." if last_year else ""
+    advice = (f"Compare the customers lost in {kpis.last_period} with those who "
+              f"stayed (product, channel, service contacts, prices) to find the cause "
+              f"before choosing a programme." if delta > 0 else
+              f"Find out what changed and keep doing it; check next {name} that the "
+              f"fall holds.")
+    return f"{change}.{context} {advice}"
+
+
+def _at_risk_segment_step(segments: pd.DataFrame) -> str | None:
+    """The at-risk segment holding the most past spend, with its recommended action."""
+    if "share_spend" not in segments.columns:
+        return None
+    risky = segments.loc[[s for s in _AT_RISK if s in segments.index]]
+    risky = risky.loc[risky["customers"] > 0]
+    if risky.empty:
+        return None
+    top = risky["share_spend"].idxmax()
+    row = risky.loc[top]
+    action = str(row.get("action", "")).rstrip(".")
+    if action:
+        return (f"Act on the '{top}' segment: {int(row['customers']):,} customers "
+                f"({percent(row['share_customers'])}) who brought {percent(row['share_spend'])} "
+                f"of past spending have gone quiet. Recommended: {action[:1].lower()}"
+                f"{action[1:]}.")
+    return (f"Act on the '{top}' segment: {int(row['customers']):,} customers who brought "
+            f"{percent(row['share_spend'])} of past spending have gone quiet.")
+
+
+def _top_tiers_step(tiers: pd.DataFrame, cur: str, name: str, horizon_months: int,
+                    ) -> str | None:
+    """How much of the forecast value the top 20 % hold."""
+    if len(tiers) < 2 or "cum_share_value" not in tiers.columns:
+        return None
+    top20 = tiers.iloc[:-1]
+    share = float(top20["cum_share_value"].iloc[-1])
+    customers = int(top20["customers"].sum())
+    total = float(top20["clv_total"].sum())
+    return (f"Protect the most valuable customers: the top {customers:,} "
+            f"({percent(float(top20['share_customers'].sum()), 0)}) hold {percent(share, 0)} "
+            f"of the next {horizon_months} months' forecast value ({format_money(total, cur)}); "
+            f"give them priority service and watch their activity every {name}.")
+
+
+def _churn_cut_step(value: pd.DataFrame, cur: str, name: str) -> str | None:
+    """What a 10 % churn cut is worth (what a programme may cost)."""
+    if len(value) < 2:
+        return None
+    row = value.iloc[1]
+    cut = value.attrs.get("relative_cut", [0, 0.1])[1]
+    return (f"Cutting churn by {cut:.0%} (from its average of the last year, "
+            f"{percent(value.iloc[0]['churn_rate'])} a {name}, to {percent(row['churn_rate'])}) "
+            f"is worth about {format_money(row['gain'], cur)} "
+            f"per active customer, {format_money(row['total_gain'], cur)} across the "
+            f"{value.attrs.get('n_customers', 0):,} active customers: a retention programme "
+            f"costing less is worth testing against a control group before rolling it out.")
+
+
+def _repeat_purchase_step(kpis: HeadlineKPIs) -> str | None:
+    """A low repeat purchase rate (below 40 %, shops only)."""
+    if kpis.nrr is not None or kpis.repeat_purchase_rate >= 0.4:
+        return None
+    return (f"Only {percent(kpis.repeat_purchase_rate)} of customers bought more than once: a "
+            f"second-purchase offer to recent first-time buyers is the cheapest lever; "
+            f"measure it on repeat purchases within 90 days.")
+
+
+def _revenue_retention_step(kpis: HeadlineKPIs) -> str | None:
+    """Revenue retention below 100 % (NRR) or 90 % (GRR)."""
+    if kpis.nrr is None or kpis.grr is None:
+        return None
+    if kpis.nrr < 1:
+        return (f"Net revenue retention is {percent(kpis.nrr)}: a year on, the subscribers of "
+                f"a year ago pay {percent(1 - kpis.nrr)} less. Reduce cancellations first; "
+                f"upgrades cannot make up for them.")
+    if kpis.grr < 0.9:
+        return (f"Expansion hides losses: net revenue retention is {percent(kpis.nrr)} but "
+                f"gross retention only {percent(kpis.grr)}. Track cancelled and downgraded "
+                f"revenue separately from upgrades.")
+    return None
+
+
+def _model_fit_step(fit: FitCheck) -> str | None:
+    """A forecast model that missed the holdout by more than 10 %."""
+    if fit.grade == "good":
+        return None
+    return (f"Treat the forecast figures as rough: the model missed the last months by "
+            f"{fit.tracking_error:+.0%} ({fit.grade} fit). Seasonality or a recent change in "
+            f"the business are the usual causes; re-check before budgeting on them.")
+
+
+def caveats(client: ClientData, kpis: HeadlineKPIs, *, fit: FitCheck | None = None,
+            forecast: ClvForecast | None = None, segments: pd.DataFrame | None = None,
+            margin: float | None = None, inactivity_days: int | None = None,
+            extra: Iterable[str] = ()) -> list[str]:
+    """What the reader should keep in mind: data window, definitions, model fit.
+
+    Examples
+    --------
+    >>> from retention_kit.datasets import data_dir
+    >>> from retention_kit.reports import headline_kpis, load_client
+    >>> shop = load_client(data_dir() / "demo" / "retailer")
+    >>> notes = caveats(shop, headline_kpis(shop), inactivity_days=180)
+    >>> notes[0][:72]
+    'The data run from 2022-01-01 to 2024-12-31 (4,000 customers, 18,481 purc'
+    >>> notes[1][:60]
+    'Customers never announce that they left: here a customer cou'
+    """
+    notes = [f"The data run from {kpis.data_start} to {kpis.data_end} ({kpis.customers:,} "
+             f"customers, {len(client.transactions):,} purchases); rates use complete periods "
+             f"only, the last one being {kpis.last_period}."]
+    if client.contractual:
+        notes.append("Churn is observed: a subscriber is active in a month she pays for, and "
+                     "lost when she stops paying.")
+    else:
+        days = inactivity_days if inactivity_days is not None else 180
+        notes.append(f"Customers never announce that they left: here a customer counts as lost "
+                     f"after {days} days without a purchase. Another rule gives other rates.")
+    if fit is not None:
+        notes.append(fit.sentence())
+    if forecast is not None:
+        gross = f"a gross margin of {margin:.0%} (an assumption; pass your own)" if (
+            margin is not None) else "the given margin"
+        notes.append(f"Forecast values are margin, not revenue: {forecast.method}, with {gross}; "
+                     f"they cover today's customers only, not the ones still to be acquired.")
+        if client.contractual and kpis.nrr is not None and kpis.nrr > 1:
+            notes.append(f"Subscription values assume today's MRR; with net revenue retention "
+                         f"of {percent(kpis.nrr)} they leave out expansion and are conservative.")
+    if segments is not None:
+        notes += [f"Segment scores: {n}" for n in segments.attrs.get("notes", [])][:2]
+    notes += [str(e) for e in extra]
+    return notes
+
