@@ -58,15 +58,16 @@ from ._checks import fraction, whole
 from .errors import DataError, NumericalWarning
 
 __all__ = [
-    "DAYS_PER_MONTH",
     "CLVSchedule",
-    "check_clv_time_unit",
-    "clv_per_row",
-    "clv_schedule",
+    "DAYS_PER_MONTH",
     "SpendModel",
     "TransactionModel",
+    "check_clv_time_unit",
     "clv_interval",
+    "clv_per_row",
+    "clv_schedule",
     "customer_lifetime_value",
+    "expected_discounted_payments",
     "unit_length",
 ]
 
@@ -671,6 +672,3 @@ def expected_discounted_payments(model: Any, renewals: np.ndarray | list[int], *
     cond = grid / s_now[:, None]
     value = cond @ (1.0 + discount_rate) ** -k.astype(float)
     return value[codes], cond[:, -1][codes]
-
-
-__all__ += ["expected_discounted_payments"]

@@ -40,6 +40,7 @@ __all__ = [
     "churn_durations",
     "cohort_sizes",
     "cohort_table",
+    "durations_to_renewals",
     "retention_curve",
     "survival",
 ]
@@ -1044,6 +1045,3 @@ def durations_to_renewals(durations: pd.DataFrame) -> pd.DataFrame:
     renewals = durations.assign(duration=durations["duration"]
                                 - (~durations["churned"]).astype(int))
     return renewals.loc[renewals["duration"] >= 1]
-
-
-__all__ += ["durations_to_renewals"]

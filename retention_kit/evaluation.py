@@ -23,6 +23,7 @@ from .units import elapsed
 __all__ = [
     "HoldoutEvaluation",
     "compare_models",
+    "duration_holdout_evaluation",
     "frequency_distribution",
     "frequency_recency_matrix",
     "holdout_by_frequency",
@@ -448,6 +449,3 @@ def duration_holdout_evaluation(model: Any, calibration: pd.DataFrame, final: pd
     metrics["tracking_error"] = (metrics["predicted_total"] / metrics["actual_total"] - 1
                                  if metrics["actual_total"] > 0 else np.inf)
     return HoldoutEvaluation(customers=customers, metrics=pd.Series(metrics, name="value"))
-
-
-__all__ += ["duration_holdout_evaluation"]

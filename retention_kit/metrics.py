@@ -43,6 +43,7 @@ __all__ = [
     "cac_payback",
     "ces",
     "churn_rate",
+    "cohort_revenue_retention",
     "csat",
     "customer_lifespan",
     "ltv_to_cac",
@@ -1517,6 +1518,3 @@ def cohort_revenue_retention(subscriptions: pd.DataFrame, *, start: object, end:
                          fix="choose a start period in which customers pay")
     return revenue_retention(float(moves["start"]), float(moves["expansion"]),
                              float(moves["contraction"]), float(moves["churn"]))
-
-
-__all__ += ["cohort_revenue_retention"]
