@@ -30,6 +30,7 @@ from .errors import DataError
 
 __all__ = [
     "SUMMARY_COLUMNS",
+    "between",
     "choice",
     "closest",
     "critical_z",
@@ -417,11 +418,12 @@ def money(name: str, value: object, *, what: str) -> float:
     return out
 
 
-def whole(name: str, value: object, *, minimum: int = 1, unit: str | None = None,
-          hint: str = "") -> int:
-    """A whole number >= ``minimum`` (12.0 is accepted as 12), as int.
+def whole(name: str, value: object, *, minimum: int = 1, maximum: int | None = None,
+          unit: str | None = None, hint: str = "", label: str = "") -> int:
+    """A whole number >= ``minimum`` (and <= ``maximum``; 12.0 is accepted as 12), as int.
 
-    ``unit`` names what is counted (``"periods"``); ``hint`` is added to the fix.
+    ``unit`` names what is counted (``"periods"``); ``hint`` is added to the fix; ``label``
+    prefixes the name (``"parameter "`` for a notebook parameter).
 
     Examples
     --------
@@ -432,17 +434,60 @@ def whole(name: str, value: object, *, minimum: int = 1, unit: str | None = None
     ...
     retention_kit.errors.DataError: t must be a whole number of periods >= 1, got 1.5. How to
     fix: pass t as a whole number such as 12.
+    >>> whole("forecast_months", 0, maximum=120, label="parameter ")
+    Traceback (most recent call last):
+    ...
+    retention_kit.errors.DataError: parameter forecast_months=0 is not a whole number from 1 to
+    120. How to fix: pass forecast_months as a whole number such as 12.
     """
     if isinstance(value, bool | np.bool_) or not isinstance(
             value, int | float | np.integer | np.floating):
-        raise DataError(f"{name}={value!r} is not a number", fix=f"pass {name} as a number")
+        raise DataError(f"{label}{name}={value!r} is not a number",
+                        fix=f"pass {name} as a number" + (f"; {hint}" if hint else ""))
     out = float(value)
-    if not math.isfinite(out) or out != round(out) or out < minimum:
-        counted = f" of {unit}" if unit else ""
-        raise DataError(f"{name} must be a whole number{counted} >= {minimum}, got {value!r}",
-                        fix=f"pass {name} as a whole number such as {max(minimum, 12)}"
+    too_big = maximum is not None and out > maximum
+    if not math.isfinite(out) or out != round(out) or out < minimum or too_big:
+        if maximum is not None:
+            problem = f"{label}{name}={value!r} is not a whole number from {minimum} to {maximum}"
+        else:
+            counted = f" of {unit}" if unit else ""
+            problem = f"{label}{name} must be a whole number{counted} >= {minimum}, got {value!r}"
+        example = min(max(minimum, 12), maximum if maximum is not None else 12)
+        raise DataError(problem, fix=f"pass {name} as a whole number such as {example}"
                         + (f"; {hint}" if hint else ""))
     return int(out)
+
+
+def between(name: str, value: object, low: float, high: float, *, low_inclusive: bool = True,
+            high_inclusive: bool = True, hint: str = "", label: str = "") -> float:
+    """A finite number within ``[low, high]`` (ends open on request).
+
+    A value in (1, 100] where the range ends at or below 1 is called a percentage.
+
+    Examples
+    --------
+    >>> between("confidence", 0.95, 0, 1, low_inclusive=False, high_inclusive=False)
+    0.95
+    >>> between("margin", 30, 0.01, 1, label="parameter ", hint="a gross margin such as 0.3")
+    Traceback (most recent call last):
+    ...
+    retention_kit.errors.DataError: parameter margin=30 is outside [0.01, 1]; 30 looks like a
+    percentage, pass 0.3. How to fix: pass a gross margin such as 0.3.
+    """
+    if isinstance(value, bool | np.bool_) or not isinstance(
+            value, int | float | np.integer | np.floating):
+        raise DataError(f"{label}{name}={value!r} is not a number",
+                        fix=f"pass {hint or name + ' as a number'}")
+    out = float(value)
+    ok_low = out >= low if low_inclusive else out > low
+    ok_high = out <= high if high_inclusive else out < high
+    if math.isfinite(out) and ok_low and ok_high:
+        return out
+    bounds = f"{'[' if low_inclusive else '('}{low:g}, {high:g}{']' if high_inclusive else ')'}"
+    percent = (f"; {out:g} looks like a percentage, pass {out / 100:g}"
+               if high <= 1 < out <= 100 else "")
+    raise DataError(f"{label}{name}={value!r} is outside {bounds}{percent}",
+                    fix=f"pass {hint or 'a value in ' + bounds}")
 
 
 def choice(name: str, value: object, allowed: Sequence[object]) -> None:

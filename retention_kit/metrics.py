@@ -29,7 +29,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from ._checks import critical_z
+from ._checks import between, critical_z
 from .errors import DataError, data_error
 
 __all__ = [
@@ -318,20 +318,9 @@ def _probability(form: _Form, name: str, arr: np.ndarray) -> None:
 
 def _option(name: str, value: Any, *, low: float = 0.0, low_inclusive: bool = False,
             high: float = math.inf, high_inclusive: bool = False) -> float:
-    """Validate a scalar keyword option."""
-    try:
-        x = float(value)
-    except (TypeError, ValueError):
-        raise data_error(f"{name} is not a number", example=f"{name} = {value!r}",
-                         fix=f"pass {name} as a single number") from None
-    ok_low = x >= low if low_inclusive else x > low
-    ok_high = x <= high if high_inclusive else x < high
-    if math.isnan(x) or not (ok_low and ok_high):
-        lo = "[" if low_inclusive else "("
-        hi = "]" if high_inclusive else ")"
-        raise data_error(f"{name} must lie in {lo}{_fmt(low)}, {_fmt(high)}{hi}",
-                         example=f"{name} = {value!r}", fix=f"pass a valid {name}")
-    return x
+    """Validate a scalar keyword option (open interval by default)."""
+    return between(name, value, low, high, low_inclusive=low_inclusive,
+                   high_inclusive=high_inclusive)
 
 
 def _integer_scores(name: str, scores: Any, low: int, high: int) -> np.ndarray:

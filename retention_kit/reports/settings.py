@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import json
-import math
 import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
+from .._checks import between, whole
 from ..errors import data_error
 from ..notebook import check_choice
 from ._common import PERIODS
@@ -61,25 +60,6 @@ def demo_folder(client_id: str) -> Path:
 
     check_choice("client_id", client_id, list_demo_clients())
     return data_dir() / "demo" / client_id
-
-
-def _whole(name: str, value: object, low: int, high: int, meaning: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | np.integer) or not (
-            low <= value <= high):
-        raise data_error(f"parameter {name}={value!r} is not a whole number from {low} to {high}",
-                         fix=f"pass {meaning}")
-    return int(value)
-
-
-def _fraction(name: str, value: object, low: float, high: float, meaning: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating):
-        raise data_error(f"parameter {name}={value!r} is not a number", fix=f"pass {meaning}")
-    out = float(value)
-    if not (math.isfinite(out) and low <= out <= high):
-        hint = f"; {out:g} looks like a percentage, pass {out / 100:g}" if 1 < out <= 100 else ""
-        raise data_error(f"parameter {name}={value!r} is outside [{low:g}, {high:g}]{hint}",
-                         fix=f"pass {meaning}")
-    return out
 
 
 def check_parameters(
@@ -160,13 +140,16 @@ def check_parameters(
     check_choice("period", period, list(PERIODS))
     if not isinstance(fast, bool):
         raise data_error(f"parameter fast={fast!r} is not True or False", fix="pass fast=True")
-    months = _whole("forecast_months", forecast_months, 1, 120, "a horizon such as 12 (months)")
-    holdout = _whole("holdout_months", holdout_months, 1, 24, "a holdout such as 6 (months)")
-    inactivity = _whole("inactivity_days", inactivity_days, 7, 1095,
-                        "a number of days such as 180")
-    rate = _fraction("discount_rate", discount_rate, 0.0, 0.5,
-                     "a monthly rate as a fraction, such as 0.01 for 1% a month")
-    gross = _fraction("margin", margin, 0.01, 1.0, "a gross margin as a fraction, such as 0.3")
+    months = whole("forecast_months", forecast_months, minimum=1, maximum=120,
+                   label="parameter ", hint="a horizon in months")
+    holdout = whole("holdout_months", holdout_months, minimum=1, maximum=24,
+                    label="parameter ", hint="a holdout in months, such as 6")
+    inactivity = whole("inactivity_days", inactivity_days, minimum=7, maximum=1095,
+                       label="parameter ", hint="a number of days such as 180")
+    rate = between("discount_rate", discount_rate, 0.0, 0.5, label="parameter ",
+                   hint="a monthly rate as a fraction, such as 0.01 for 1% a month")
+    gross = between("margin", margin, 0.01, 1.0, label="parameter ",
+                    hint="a gross margin as a fraction, such as 0.3")
     folder = Path(data_dir) if str(data_dir).strip() else demo_folder(client_id)
     if not folder.is_dir():
         raise data_error(f"the data folder {str(folder)!r} of client {client_id!r} does not exist",
