@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 
 from . import engines
-from ._checks import choice, first_example, nonnegative_columns, require_columns
+from ._checks import choice, critical_z, first_example, nonnegative_columns, require_columns
 from .data import prepare_transactions
 from .errors import DataError
 from .units import check_time_unit, elapsed
@@ -912,15 +912,27 @@ def survival(
     >>> float(res.median["all"]), round(float(res.summary.loc["all", "rmst"]), 4)
     (3.0, 2.9444)
     """
-    from lifelines import KaplanMeierFitter
-    from lifelines.statistics import logrank_test, multivariate_logrank_test
-    from lifelines.utils import restricted_mean_survival_time
-
     _validate_survival(data, duration_col, event_col, group_col)
     if not (isinstance(alpha, float | int) and 0 < alpha < 1):
         raise DataError(f"alpha={alpha!r} must be between 0 and 1", fix="pass alpha=0.05")
     durations = pd.to_numeric(data[duration_col]).to_numpy(dtype=float)
     events = data[event_col].to_numpy(dtype=bool)
+    labels, groups = _survival_groups(data, group_col)
+    if rmst_horizon is not None:
+        _check_rmst_horizon(rmst_horizon, durations, labels)
+    table, summary = _kaplan_meier_by_group(durations, events, labels, groups, alpha=alpha,
+                                            rmst_horizon=rmst_horizon, group_col=group_col)
+    unit = time_unit if time_unit is not None else data.attrs.get("time_unit")
+    result = SurvivalResult(table=table, summary=summary, group_col=group_col, time_unit=unit,
+                            alpha=float(alpha),
+                            rmst_horizon=None if rmst_horizon is None else float(rmst_horizon))
+    if group_col is not None:
+        _compare_groups(result, durations, events, labels, groups)
+    return result
+
+
+def _survival_groups(data: pd.DataFrame, group_col: str | None) -> tuple[np.ndarray, list]:
+    """Each customer's group label and the sorted groups; at least two of two customers."""
     if group_col is None:
         labels = np.full(len(data), "all", dtype=object)
     else:
@@ -942,24 +954,34 @@ def survival(
                 f"groups of {group_col!r} with a single customer cannot be compared",
                 n_rows=int(small.sum()), example=f"group {small.index[0]!r}",
                 fix="merge small groups into a larger one (e.g. 'other') or drop them")
-    if rmst_horizon is not None:
-        longest = pd.Series(durations).groupby(labels).max()
-        shortest_follow_up = float(longest.min())
-        if not (isinstance(rmst_horizon, int | float | np.number) and 0 < rmst_horizon
-                <= shortest_follow_up):
-            raise DataError(
-                f"rmst_horizon={rmst_horizon!r} is outside the follow-up: it must be positive "
-                f"and at most {shortest_follow_up:g}, the longest duration in group "
-                f"{longest.idxmin()!r}",
-                fix="choose a horizon every group was observed for")
+    return labels, groups
 
-    unit = time_unit if time_unit is not None else data.attrs.get("time_unit")
-    frames, rows, fitters = [], [], {}
+
+def _check_rmst_horizon(rmst_horizon: object, durations: np.ndarray, labels: np.ndarray) -> None:
+    """The RMST horizon must lie within every group's follow-up."""
+    longest = pd.Series(durations).groupby(labels).max()
+    shortest_follow_up = float(longest.min())
+    if not (isinstance(rmst_horizon, int | float | np.number) and 0 < rmst_horizon
+            <= shortest_follow_up):
+        raise DataError(
+            f"rmst_horizon={rmst_horizon!r} is outside the follow-up: it must be positive "
+            f"and at most {shortest_follow_up:g}, the longest duration in group "
+            f"{longest.idxmin()!r}",
+            fix="choose a horizon every group was observed for")
+
+
+def _kaplan_meier_by_group(durations: np.ndarray, events: np.ndarray, labels: np.ndarray,
+                           groups: list, *, alpha: float, rmst_horizon: float | None,
+                           group_col: str | None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The Kaplan-Meier table of every group and the per-group summary (median, RMST)."""
+    from lifelines import KaplanMeierFitter
+    from lifelines.utils import restricted_mean_survival_time
+
+    frames, rows = [], []
     for g in groups:
         mask = labels == g
         kmf = KaplanMeierFitter(alpha=alpha).fit(durations[mask], event_observed=events[mask],
                                                  label="km")
-        fitters[g] = kmf
         sf = kmf.survival_function_["km"]
         ci = kmf.confidence_interval_
         et = kmf.event_table.reindex(sf.index)
@@ -978,11 +1000,13 @@ def survival(
         rows.append(row)
     table = pd.concat(frames, ignore_index=True)
     summary = pd.DataFrame(rows, index=pd.Index(groups, name=group_col or "group"))
-    result = SurvivalResult(table=table, summary=summary, group_col=group_col, time_unit=unit,
-                            alpha=float(alpha),
-                            rmst_horizon=None if rmst_horizon is None else float(rmst_horizon))
-    if group_col is None:
-        return result
+    return table, summary
+
+
+def _compare_groups(result: SurvivalResult, durations: np.ndarray, events: np.ndarray,
+                    labels: np.ndarray, groups: list) -> None:
+    """Log-rank test across groups and RMST differences from the first group (in place)."""
+    from lifelines.statistics import logrank_test, multivariate_logrank_test
 
     if len(groups) == 2:
         a, b = (labels == groups[0]), (labels == groups[1])
@@ -993,20 +1017,20 @@ def survival(
     result.logrank_statistic = float(test.test_statistic)
     result.logrank_p_value = float(test.p_value)
     result.logrank_df = len(groups) - 1
-    if rmst_horizon is not None:
-        from scipy import stats
+    if result.rmst_horizon is None:
+        return
+    from scipy import stats
 
-        ref = groups[0]
-        z = float(stats.norm.ppf(1 - alpha / 2))
-        diff = summary["rmst"].drop(index=ref) - summary.loc[ref, "rmst"]
-        se = np.sqrt(summary["rmst_se"].drop(index=ref) ** 2 + summary.loc[ref, "rmst_se"] ** 2)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            p = 2 * stats.norm.sf(np.abs(diff / se))
-        result.reference_group = ref
-        result.rmst_difference = pd.DataFrame({
-            "difference": diff, "se": se, "ci_lower": diff - z * se, "ci_upper": diff + z * se,
-            "p_value": p})
-    return result
+    summary, ref = result.summary, groups[0]
+    z = critical_z(result.alpha)
+    diff = summary["rmst"].drop(index=ref) - summary.loc[ref, "rmst"]
+    se = np.sqrt(summary["rmst_se"].drop(index=ref) ** 2 + summary.loc[ref, "rmst_se"] ** 2)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        p = 2 * stats.norm.sf(np.abs(diff / se))
+    result.reference_group = ref
+    result.rmst_difference = pd.DataFrame({
+        "difference": diff, "se": se, "ci_lower": diff - z * se, "ci_upper": diff + z * se,
+        "p_value": p})
 
 
 def durations_to_renewals(durations: pd.DataFrame) -> pd.DataFrame:
