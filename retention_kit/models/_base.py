@@ -25,7 +25,7 @@ import inspect
 import json
 import math
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from importlib import metadata
 from typing import Any, ClassVar, Self
 
@@ -279,6 +279,29 @@ class Model:
         self
         """
         self._validated(data, weights if isinstance(weights, str) else None)
+        cols, uw, n_obs = self._fit_inputs(data, weights)
+        start = self._start_values(cols, uw)
+        objective = self._objective(cols, uw, n_obs)
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            theta, value, grad, hess, res = _maximise(objective, np.log(start), tol=self.tol,
+                                                      max_iter=self.max_iter)
+        grad_norm = float(np.max(np.abs(grad))) if np.all(np.isfinite(grad)) else np.inf
+        converged = bool(np.isfinite(value) and grad_norm < max(1e-5, 100 * self.tol))
+        if not converged:
+            raise ConvergenceError(
+                f"{type(self).__name__} did not converge: optimiser status {res.status} "
+                f"({res.message}); largest gradient {grad_norm:.2g} after {res.nit} iterations "
+                f"at {dict(zip(self.param_names, np.round(np.exp(theta), 6), strict=True))}. "
+                "Remedies: check the time unit (recency and T in weeks or months rather than "
+                "days), pass initial_params near plausible values, raise max_iter, add a small "
+                "penalizer (e.g. 0.001), or drop customers with extreme histories")
+        self._store_fit(np.exp(theta), hess, cols, uw, n_obs, converged=converged,
+                        n_iter=int(res.nit), time_unit=data.attrs.get("time_unit"))
+        return self
+
+    def _fit_inputs(self, data: pd.DataFrame, weights: str | Sequence[float] | None,
+                    ) -> tuple[Columns, np.ndarray, float]:
+        """The distinct histories, their weights and the number of customers (checked)."""
         w = self._weights(data, weights)
         n_obs = float(w.sum())
         if n_obs < self.min_customers:
@@ -293,6 +316,10 @@ class Model:
                 f"only {len(uw)} distinct customer histories for {len(self.param_names)} "
                 "parameters, so the model is not identified", n_rows=len(data),
                 fix="fit on a longer window or more varied customers")
+        return cols, uw, n_obs
+
+    def _start_values(self, cols: Columns, uw: np.ndarray) -> np.ndarray:
+        """``initial_params`` if given, else the model's deterministic start."""
         k = len(self.param_names)
         if self.initial_params is not None:
             start = np.array([float(self.initial_params[p]) for p in self.param_names])
@@ -300,6 +327,12 @@ class Model:
             start = np.asarray(self._start(cols, uw), dtype=float)
         if start.shape != (k,) or not np.all(start > 0):
             raise ValueError(f"starting values must be {k} positive numbers, got {start}")
+        return start
+
+    def _objective(self, cols: Columns, uw: np.ndarray, n_obs: float,
+                   ) -> Callable[[np.ndarray], tuple[float, np.ndarray]]:
+        """Minus the mean penalised log-likelihood and its gradient, in log-parameters."""
+        k = len(self.param_names)
 
         def objective(theta: np.ndarray) -> tuple[float, np.ndarray]:
             params = np.exp(theta)
@@ -310,59 +343,26 @@ class Model:
                 return np.inf, np.zeros(k)
             return -value, -g * params
 
-        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-            res = optimize.minimize(objective, np.log(start), jac=True, method="BFGS",
-                                    options={"gtol": self.tol, "maxiter": self.max_iter})
-            theta = res.x
-            # Newton polish with the numerical Hessian of the exact gradient: BFGS stops
-            # on its gradient tolerance, a Newton step or two lands on the optimum.
-            hess = _hessian(lambda t: objective(t)[1], theta)
-            value, grad = objective(theta)
-            moved = 0.0
-            for _ in range(3):
-                if np.max(np.abs(grad)) < 1e-12:
-                    break
-                try:
-                    step = np.linalg.solve(hess, grad)
-                except np.linalg.LinAlgError:
-                    break
-                trial = theta - step
-                trial_value, trial_grad = objective(trial)
-                if trial_value <= value + 1e-15:
-                    theta, value, grad = trial, trial_value, trial_grad
-                    moved = max(moved, float(np.max(np.abs(step))))
-                else:
-                    break
-            # The Hessian (for the covariance) is recomputed only if the polish moved the
-            # log-parameters by more than 1e-4; below that it changes by less than that.
-            if moved > 1e-4:
-                hess = _hessian(lambda t: objective(t)[1], theta)
-        grad_norm = float(np.max(np.abs(grad))) if np.all(np.isfinite(grad)) else np.inf
-        converged = bool(np.isfinite(value) and grad_norm < max(1e-5, 100 * self.tol))
-        if not converged:
-            raise ConvergenceError(
-                f"{type(self).__name__} did not converge: optimiser status {res.status} "
-                f"({res.message}); largest gradient {grad_norm:.2g} after {res.nit} iterations "
-                f"at {dict(zip(self.param_names, np.round(np.exp(theta), 6), strict=True))}. "
-                "Remedies: check the time unit (recency and T in weeks or months rather than "
-                "days), pass initial_params near plausible values, raise max_iter, add a small "
-                "penalizer (e.g. 0.001), or drop customers with extreme histories")
-        params = np.exp(theta)
-        self.params_ = pd.Series(params, index=list(self.param_names), name="estimate")
+        return objective
+
+    def _store_fit(self, params: np.ndarray, hess: np.ndarray, cols: Columns, uw: np.ndarray,
+                   n_obs: float, *, converged: bool, n_iter: int, time_unit: str | None) -> None:
+        """The learned state: estimates, log-likelihood, covariance by the delta method."""
+        names = list(self.param_names)
+        self.params_ = pd.Series(params, index=names, name="estimate")
         self.loglik_ = float(uw @ self._loglik_grad(params, cols)[0])
         self.n_obs_ = int(round(n_obs)) if float(n_obs).is_integer() else n_obs
         self.converged_ = converged
-        self.n_iter_ = int(res.nit)
-        self.time_unit_ = data.attrs.get("time_unit")
+        self.n_iter_ = n_iter
+        self.time_unit_ = time_unit
         cov_log = _invert(hess * n_obs)
         jac = np.diag(params)
         cov = jac @ cov_log @ jac
         cov = (cov + cov.T) / 2
-        self.cov_ = pd.DataFrame(cov, index=list(self.param_names), columns=list(self.param_names))
+        self.cov_ = pd.DataFrame(cov, index=names, columns=names)
         self.se_ = pd.Series(np.sqrt(np.where(np.diag(cov) >= 0, np.diag(cov), np.nan)),
-                             index=list(self.param_names), name="std_error")
+                             index=names, name="std_error")
         self._cov_log = cov_log
-        return self
 
     # ------------------------------------------------------------------ reporting
 
@@ -509,6 +509,39 @@ def _package_version() -> str:
         return metadata.version("retention_kit")
     except metadata.PackageNotFoundError:
         return "unknown"
+
+
+def _maximise(objective: Callable[[np.ndarray], tuple[float, np.ndarray]],
+              theta0: np.ndarray, *, tol: float, max_iter: int) -> tuple[Any, ...]:
+    """BFGS on ``objective`` then a Newton polish; (theta, value, grad, hessian, BFGS result).
+
+    BFGS stops on its gradient tolerance; a Newton step or two with the numerical Hessian
+    of the exact gradient lands on the optimum. The Hessian (for the covariance) is
+    recomputed only if the polish moved the log-parameters by more than 1e-4; below that
+    it changes by less than that.
+    """
+    res = optimize.minimize(objective, theta0, jac=True, method="BFGS",
+                            options={"gtol": tol, "maxiter": max_iter})
+    theta = res.x
+    hess = _hessian(lambda t: objective(t)[1], theta)
+    value, grad = objective(theta)
+    moved = 0.0
+    for _ in range(3):
+        if np.max(np.abs(grad)) < 1e-12:
+            break
+        try:
+            step = np.linalg.solve(hess, grad)
+        except np.linalg.LinAlgError:
+            break
+        trial = theta - step
+        trial_value, trial_grad = objective(trial)
+        if trial_value > value + 1e-15:
+            break
+        theta, value, grad = trial, trial_value, trial_grad
+        moved = max(moved, float(np.max(np.abs(step))))
+    if moved > 1e-4:
+        hess = _hessian(lambda t: objective(t)[1], theta)
+    return theta, value, grad, hess, res
 
 
 def _hessian(grad, theta: np.ndarray) -> np.ndarray:
