@@ -16,7 +16,6 @@ from retention_kit.metrics import (
     IntervalResult,
     NPSResult,
     RevenueRetention,
-    _check_mrr_identity,
     annualize_churn,
     average_order_value,
     cac,
@@ -38,6 +37,7 @@ from retention_kit.metrics import (
     revenue_retention,
     simple_clv,
 )
+from retention_kit.metrics.revenue import _check_mrr_identity
 
 # --------------------------------------------------------------------------------------
 # published and hand-computed numbers
