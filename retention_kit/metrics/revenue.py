@@ -83,7 +83,6 @@ def revenue_retention(start_mrr: ArrayLike, expansion: ArrayLike, contraction: A
                             grr=form.wrap((s - c - k) / s, "grr"))
 
 
-_MOVEMENT_COLUMNS = ["start", "new", "expansion", "contraction", "churn", "reactivation", "end"]
 
 
 def _check_mrr_identity(movements: pd.DataFrame) -> None:
