@@ -41,6 +41,7 @@ from .experiments import (
     sample_size,
     uplift_analysis,
 )
+from .ingest import CleanLog, DataQualityReport, TransactionSpec, clean_transactions
 from .metrics import (
     annualize_churn,
     average_order_value,
@@ -93,11 +94,13 @@ def __dir__() -> list[str]:
     return sorted(set(globals()) | {"run_reports"})
 
 __all__ = [
+    "CleanLog",
     "ConvergenceError",
     "DataError",
+    "DataQualityReport",
     "NotFittedError",
     "NumericalWarning",
-    "__version__",
+    "TransactionSpec",
     "annualize_churn",
     "average_order_value",
     "cac",
@@ -106,6 +109,7 @@ __all__ = [
     "ces",
     "churn_durations",
     "churn_rate",
+    "clean_transactions",
     "cluster_customers",
     "clv_interval",
     "clv_tier_summary",
@@ -138,10 +142,10 @@ __all__ = [
     "retention_test",
     "revenue_retention",
     "rfm_scores",
-    "run_reports",
     "rfm_segmentation_summary",
     "rfm_segments",
     "rfm_summary",
+    "run_reports",
     "sample_size",
     "score_chunks",
     "score_spark",
@@ -154,4 +158,5 @@ __all__ = [
     "simulate_transactions",
     "survival",
     "uplift_analysis",
+    "__version__",
 ]

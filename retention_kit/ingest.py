@@ -1,0 +1,716 @@
+"""Real-world logs in: a transaction spec, the rules it applies, and a data-quality report.
+
+A raw export from a shop system is rarely one row per purchase. It has order *lines*
+(several rows per order, sometimes identical ones), cancellations and returns as negative
+lines, guest checkouts without a customer id, postage and fee lines that are not products,
+free samples at price zero, dates in a local format and amounts with currency symbols. A
+:class:`TransactionSpec` names the columns and says, for each of those, what to do; every
+policy has a safe default that never loses real revenue silently. :func:`clean_transactions`
+applies it and returns a :class:`CleanLog`: one row per order (``customer_id``, ``date``,
+``amount``, ``order_id``, ``n_lines``), ready for :func:`~retention_kit.data.rfm_summary`,
+and a :class:`DataQualityReport` with every rule applied (rows and revenue affected, first
+example), the window the log covers and the warnings a human must read.
+
+The rules run in this order, each on what the previous ones kept:
+
+1. ``missing_customer``: rows without a customer id (guest checkouts): ``drop`` or ``raise``;
+2. ``excluded_products``: lines whose product code is in ``exclude_products`` (postage,
+   fees, bad-debt adjustments);
+3. ``zero_price``: lines worth exactly 0 (free samples): ``drop``, ``keep`` or ``raise``;
+4. ``negative_price``: lines with a negative unit price (manual adjustments, not returns):
+   ``drop`` or ``raise``;
+5. ``order_lines``: purchase lines summed into one row per order (per order id, or per
+   customer and timestamp without one); identical lines are kept and summed, never dropped;
+6. ``returns``: negative lines and orders whose id starts with ``cancellation_prefix``.
+   ``net`` subtracts each return from the order it references (``C536379`` references
+   ``536379``) or else from the customer's latest earlier orders; an order returned in full
+   is no longer a purchase. ``drop`` ignores returns; ``keep`` keeps them as rows of
+   negative revenue (for revenue reporting; the BTYD summaries refuse them);
+7. ``unmatched_returns``: the part of a return with no earlier purchase of the customer to
+   net against (bought before the log starts): ``drop`` or ``raise``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from ._checks import choice, closest, first_example, plain, require_columns
+from .errors import DataError
+
+__all__ = ["CleanLog", "DataQualityReport", "TransactionSpec", "clean_transactions"]
+
+DateFormat = Literal["iso", "dayfirst", "monthfirst", "epoch_s", "epoch_ms", "excel"]
+
+_POLICIES: dict[str, tuple[str, ...]] = {
+    "order_lines": ("sum", "keep"),
+    "returns": ("net", "drop", "keep"),
+    "unmatched_returns": ("drop", "raise"),
+    "missing_customer": ("drop", "raise"),
+    "zero_price": ("drop", "keep", "raise"),
+    "negative_price": ("drop", "raise"),
+}
+_DATE_FORMATS = ("iso", "dayfirst", "monthfirst", "epoch_s", "epoch_ms", "excel")
+#: Excel's day 0 (its serial dates count days from 1899-12-30, with the 1900 leap-year bug).
+_EXCEL_EPOCH = pd.Timestamp("1899-12-30")
+
+
+@dataclass(frozen=True)
+class TransactionSpec:
+    """Which columns of a raw log mean what, and what to do with each kind of odd row.
+
+    Give either ``amount`` (money per row) or ``quantity`` and ``unit_price`` (the amount
+    is their product). The same keys work in a client's ``client.json`` (under
+    ``"spec"``) and, through :meth:`from_dict`, anywhere a mapping is at hand.
+
+    Parameters
+    ----------
+    customer, date : str
+        The customer id and the purchase timestamp columns.
+    amount : str, optional
+        Money per row (purchases positive, returns negative).
+    quantity, unit_price : str, optional
+        Instead of ``amount``: items per line (negative for returns) and price per item.
+    order : str, optional
+        The order (invoice) id; without it, the lines of one customer at one timestamp
+        are one order.
+    product : str, optional
+        The product (stock) code, needed for ``exclude_products``.
+    channel, country : str, optional
+        Kept per order (first line's value); a customer id seen in two countries is
+        reported as a warning.
+    order_lines : {"sum", "keep"}, default "sum"
+        Sum the lines of an order into one purchase, or keep every row as a purchase.
+    returns : {"net", "drop", "keep"}, default "net"
+    unmatched_returns : {"drop", "raise"}, default "drop"
+    missing_customer : {"drop", "raise"}, default "drop"
+    zero_price : {"drop", "keep", "raise"}, default "drop"
+    negative_price : {"drop", "raise"}, default "drop"
+    cancellation_prefix : str, optional
+        An order id starting with it is a cancellation (``"C"`` in many retail exports);
+        its lines are returns whatever their sign.
+    exclude_products : tuple of str, default ()
+        Product codes that are not products (``("POST", "DOT", "M", "BANK CHARGES")``).
+    date_format : str, default "iso"
+        ``"iso"``, ``"dayfirst"`` (31/12/2024), ``"monthfirst"`` (12/31/2024),
+        ``"epoch_s"``, ``"epoch_ms"``, ``"excel"`` (serial day numbers), or a
+        :func:`~datetime.datetime.strptime` format such as ``"%d.%m.%Y %H:%M"``.
+    timezone : str, optional
+        The zone whose wall-clock time the analysis uses: zone-aware timestamps (and epoch
+        numbers, which are UTC) are converted to it; naive ones are taken as already in it.
+    decimal : {".", ","}, default "."
+        The decimal mark of amounts stored as text (the other mark is read as a thousands
+        separator; currency symbols and spaces are ignored).
+
+    Examples
+    --------
+    >>> spec = TransactionSpec.from_dict({"customer": "CustomerID", "date": "InvoiceDate",
+    ...     "quantity": "Quantity", "unit_price": "UnitPrice", "order": "InvoiceNo",
+    ...     "cancellation_prefix": "C", "date_format": "dayfirst"})
+    >>> spec.amount is None, spec.returns, spec.missing_customer
+    (True, 'net', 'drop')
+    """
+
+    customer: str = "customer_id"
+    date: str = "date"
+    amount: str | None = None
+    quantity: str | None = None
+    unit_price: str | None = None
+    order: str | None = None
+    product: str | None = None
+    channel: str | None = None
+    country: str | None = None
+    order_lines: Literal["sum", "keep"] = "sum"
+    returns: Literal["net", "drop", "keep"] = "net"
+    unmatched_returns: Literal["drop", "raise"] = "drop"
+    missing_customer: Literal["drop", "raise"] = "drop"
+    zero_price: Literal["drop", "keep", "raise"] = "drop"
+    negative_price: Literal["drop", "raise"] = "drop"
+    cancellation_prefix: str | None = None
+    exclude_products: tuple[str, ...] = ()
+    date_format: str = "iso"
+    timezone: str | None = None
+    decimal: Literal[".", ","] = "."
+
+    def __post_init__(self) -> None:
+        for name, allowed in _POLICIES.items():
+            choice(name, getattr(self, name), allowed)
+        choice("decimal", self.decimal, (".", ","))
+        if self.date_format not in _DATE_FORMATS and "%" not in str(self.date_format):
+            choice("date_format", self.date_format, _DATE_FORMATS + ("a strptime format",))
+        if self.amount is None and (self.quantity is None or self.unit_price is None):
+            raise DataError(
+                "the spec names no amount: give amount, or quantity and unit_price",
+                fix="pass amount='<column>' (money per row), or quantity='<column>' and "
+                "unit_price='<column>' (CLI: --map amount=<column>)")
+        if self.amount is not None and (self.quantity or self.unit_price):
+            raise DataError("the spec names both amount and quantity/unit_price",
+                            fix="keep one: amount, or quantity and unit_price")
+        if isinstance(self.exclude_products, str):
+            object.__setattr__(self, "exclude_products", (self.exclude_products,))
+        object.__setattr__(self, "exclude_products",
+                           tuple(str(c) for c in self.exclude_products))
+        if self.exclude_products and self.product is None:
+            raise DataError("exclude_products needs the product column",
+                            fix="name it with product='<column>' (CLI: --map product=<column>)")
+
+    @classmethod
+    def from_dict(cls, mapping: dict[str, Any]) -> TransactionSpec:
+        """A spec from a mapping (``client.json``'s ``"spec"``, CLI flags); unknown keys fail.
+
+        Examples
+        --------
+        >>> TransactionSpec.from_dict({"custmer": "id", "amount": "total"})
+        Traceback (most recent call last):
+        ...
+        retention_kit.errors.DataError: the spec has an unknown key 'custmer'. How to fix: did
+        you mean 'customer'? the keys are customer, date, amount, quantity, unit_price, order,
+        product, channel, country, order_lines, returns, unmatched_returns, missing_customer,
+        zero_price, negative_price, cancellation_prefix, exclude_products, date_format,
+        timezone, decimal.
+        """
+        if not isinstance(mapping, dict):
+            raise TypeError(f"a spec is a mapping of keys to values, got {type(mapping).__name__}")
+        keys = [f.name for f in fields(cls)]
+        for key in mapping:
+            if key not in keys:
+                hint = closest(str(key), keys)
+                raise DataError(f"the spec has an unknown key {key!r}",
+                                fix=(f"did you mean {hint!r}? " if hint else "")
+                                + f"the keys are {', '.join(keys)}")
+        values = dict(mapping)
+        if "exclude_products" in values and not isinstance(values["exclude_products"], str):
+            values["exclude_products"] = tuple(values["exclude_products"])
+        return cls(**values)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The spec as JSON-ready keys (the inverse of :meth:`from_dict`)."""
+        out = asdict(self)
+        out["exclude_products"] = list(self.exclude_products)
+        return out
+
+
+# --------------------------------------------------------------------------- the report
+
+
+_RULE_COLUMNS = ["rule", "policy", "rows", "revenue", "first_example"]
+
+
+@dataclass(frozen=True)
+class DataQualityReport:
+    """What :func:`clean_transactions` did to a log and what a human must look at.
+
+    Attributes
+    ----------
+    rules : DataFrame
+        One row per rule, in the order applied: ``rule``, ``policy``, ``rows`` (rows of
+        the raw log affected; for ``order_lines``, lines merged into other lines),
+        ``revenue`` (money affected, in the log's currency; returns are positive amounts
+        returned) and ``first_example`` (the first affected row, or "").
+    n_rows_in, n_orders_out, n_customers_out : int
+    revenue_in : float
+        Sum of all amounts of the raw rows that had one (purchases minus returns).
+    revenue_out : float
+        Sum of the clean orders' amounts.
+    first_date, last_date : str
+        The window of the clean log (ISO dates).
+    gaps : list of (str, str)
+        Runs of 14 or more days without any order inside the window (first and last day).
+    warnings : list of str
+        Plain sentences: what looks wrong and what it would change.
+    """
+
+    rules: pd.DataFrame
+    n_rows_in: int
+    n_orders_out: int
+    n_customers_out: int
+    revenue_in: float
+    revenue_out: float
+    first_date: str
+    last_date: str
+    gaps: list[tuple[str, str]] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    def to_frame(self) -> pd.DataFrame:
+        """The rules table (a copy)."""
+        return self.rules.copy()
+
+    def to_dict(self) -> dict[str, Any]:
+        """Everything as JSON-ready values (written next to a client's report)."""
+        rules = self.rules.astype(object).where(self.rules.notna(), None)
+        return {"rules": rules.to_dict(orient="records"), "n_rows_in": self.n_rows_in,
+                "n_orders_out": self.n_orders_out, "n_customers_out": self.n_customers_out,
+                "revenue_in": self.revenue_in, "revenue_out": self.revenue_out,
+                "first_date": self.first_date, "last_date": self.last_date,
+                "gaps": [list(g) for g in self.gaps], "warnings": list(self.warnings)}
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2, default=float)
+
+    def _repr_html_(self) -> str:
+        head = (f"<p>{self.n_rows_in:,} rows in, {self.n_orders_out:,} orders of "
+                f"{self.n_customers_out:,} customers out, {self.first_date} to "
+                f"{self.last_date}.</p>")
+        warn = "".join(f"<li>{_escape(w)}</li>" for w in self.warnings)
+        table = self.rules.to_html(index=False, float_format=lambda x: f"{x:,.2f}")
+        return head + table + (f"<p>Warnings:</p><ul>{warn}</ul>" if warn else "")
+
+
+def _escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+@dataclass(frozen=True)
+class CleanLog:
+    """The result of :func:`clean_transactions`: the orders and the data-quality report.
+
+    ``transactions`` has one row per order: ``customer_id``, ``date`` (the order's first
+    timestamp), ``amount`` (net of returns under ``returns="net"``), ``order_id``,
+    ``n_lines`` and, when the spec names them, ``channel`` and ``country``.
+    """
+
+    transactions: pd.DataFrame
+    quality: DataQualityReport
+    spec: TransactionSpec
+
+
+# --------------------------------------------------------------------------- parsing
+
+
+def _parse_dates(raw: pd.DataFrame, col: str, spec: TransactionSpec) -> pd.Series:
+    values = raw[col]
+    missing = values.isna()
+    if missing.any():
+        raise DataError(f"{int(missing.sum()):,} rows have no date in column {col!r}",
+                        n_rows=int(missing.sum()), example=first_example(raw, missing, [col]),
+                        fix="drop or repair them; every purchase needs a date")
+    fmt = spec.date_format
+    with np.errstate(all="ignore"):
+        if fmt in ("epoch_s", "epoch_ms", "excel"):
+            numbers = pd.to_numeric(values, errors="coerce")
+            if fmt == "excel":  # serial days 1 (1900-01-01) to 2958465 (9999-12-31)
+                numbers = numbers.where((numbers >= 1) & (numbers < 2958466))
+                parsed = _EXCEL_EPOCH + pd.to_timedelta(numbers, unit="D")
+            else:
+                parsed = pd.to_datetime(numbers, unit="s" if fmt == "epoch_s" else "ms",
+                                        utc=True, errors="coerce")
+        elif pd.api.types.is_datetime64_any_dtype(values):
+            parsed = values
+        else:
+            text = values.astype(str).str.strip()
+            kwargs: dict[str, Any] = {"errors": "coerce"}
+            if fmt == "dayfirst":
+                kwargs.update(dayfirst=True, format="mixed")
+            elif fmt == "monthfirst":
+                kwargs.update(dayfirst=False, format="mixed")
+            elif fmt == "iso":
+                kwargs.update(format="ISO8601")
+            else:
+                kwargs.update(format=fmt)
+            aware = text.str.contains(r"(?:[+-]\d{2}:?\d{2}|Z)$", regex=True)
+            if aware.any():
+                kwargs["utc"] = True
+            parsed = pd.to_datetime(text, **kwargs)
+    bad = parsed.isna().to_numpy()
+    if bad.any():
+        raise DataError(
+            f"dates in column {col!r} cannot be read as date_format={fmt!r}",
+            n_rows=int(bad.sum()), example=first_example(raw, bad, [col]),
+            fix="set date_format to the log's format ('dayfirst' for 31/12/2024, 'epoch_s', "
+            "'excel', or a strptime format such as '%d.%m.%Y'); CLI: --map date_format=...")
+    if isinstance(parsed.dtype, pd.DatetimeTZDtype):
+        zone = spec.timezone or "UTC"
+        parsed = parsed.dt.tz_convert(zone).dt.tz_localize(None)
+    out = pd.Series(parsed.to_numpy(dtype="datetime64[ns]"), index=raw.index)
+    far = out > pd.Timestamp.now().normalize() + pd.Timedelta(days=366 * 5)
+    early = out < pd.Timestamp("1980-01-01")
+    odd = (far | early).to_numpy()
+    if odd.any():
+        raise DataError(
+            f"dates in column {col!r} lie before 1980 or more than five years ahead, which "
+            "looks like a misread format (epoch seconds read as days, or swapped columns)",
+            n_rows=int(odd.sum()), example=first_example(raw, odd, [col]),
+            fix="check the column and set date_format ('epoch_s', 'excel', 'dayfirst')")
+    return out
+
+
+_NOT_NUMBER = re.compile(r"[^\d.,+\-eE()]")
+
+
+def _parse_money(raw: pd.DataFrame, col: str, decimal: str) -> np.ndarray:
+    values = raw[col]
+    if pd.api.types.is_bool_dtype(values):
+        raise DataError(f"column {col!r} holds True/False, not amounts", n_rows=len(raw),
+                        fix="name the money column in the spec (amount or unit_price)")
+    if pd.api.types.is_numeric_dtype(values):
+        out = values.to_numpy(dtype=float, na_value=np.nan)
+    else:
+        text = values.astype("string").str.replace(_NOT_NUMBER, "", regex=True)
+        negative = text.str.startswith("(") & text.str.endswith(")")
+        text = text.str.strip("()")
+        if decimal == ",":
+            text = text.str.replace(".", "", regex=False).str.replace(",", ".", regex=False)
+        else:
+            text = text.str.replace(",", "", regex=False)
+        out = pd.to_numeric(text, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+        out = np.where(negative.fillna(False).to_numpy(dtype=bool), -out, out)
+    bad = ~np.isfinite(out)
+    if bad.any():
+        raise DataError(
+            f"values in column {col!r} are missing, infinite or not amounts",
+            n_rows=int(bad.sum()), example=first_example(raw, bad, [col]),
+            fix="repair or drop these rows; for amounts written 1.234,50 set decimal=','")
+    return out
+
+
+# --------------------------------------------------------------------------- rules
+
+
+class _Ledger:
+    """Collects one row per rule for the report."""
+
+    def __init__(self, raw: pd.DataFrame, shown: list[str]) -> None:
+        self.raw, self.shown, self.rows = raw, shown, []
+
+    def add(self, rule: str, policy: str, mask: np.ndarray, revenue: float) -> None:
+        n = int(np.count_nonzero(mask))
+        example = first_example(self.raw, mask, self.shown) if n else ""
+        self.rows.append({"rule": rule, "policy": policy, "rows": n,
+                          "revenue": round(float(revenue), 2), "first_example": example})
+
+    def refuse(self, problem: str, mask: np.ndarray, fix: str) -> DataError:
+        return DataError(problem, n_rows=int(np.count_nonzero(mask)),
+                         example=first_example(self.raw, mask, self.shown), fix=fix)
+
+
+def _line_filters(raw: pd.DataFrame, lines: pd.DataFrame, spec: TransactionSpec,
+                  ledger: _Ledger) -> np.ndarray:
+    """Rules 1-4: which raw lines stay (guests, excluded products, zero and negative prices)."""
+    keep = np.ones(len(lines), dtype=bool)
+    amount = lines["amount"].to_numpy()
+
+    guest = lines["customer_id"].isna().to_numpy()
+    if spec.missing_customer == "raise" and guest.any():
+        raise ledger.refuse(
+            "rows without a customer id (guest checkouts)", guest,
+            fix="pass missing_customer='drop' to leave them out (the report counts them and "
+            "their revenue); CLI: --map missing_customer=drop")
+    ledger.add("missing_customer", spec.missing_customer, guest, amount[guest].sum())
+    keep &= ~guest
+
+    if spec.exclude_products:
+        codes = raw[spec.product].astype("string").str.strip().to_numpy(dtype=object)
+        excluded = keep & np.isin(codes, list(spec.exclude_products))
+        ledger.add("excluded_products", "drop", excluded, amount[excluded].sum())
+        keep &= ~excluded
+
+    zero = keep & (amount == 0)
+    if spec.zero_price == "raise" and zero.any():
+        raise ledger.refuse("lines worth 0 (free items or missing prices)", zero,
+                            fix="pass zero_price='drop' (or 'keep' to count them as "
+                            "purchases); CLI: --map zero_price=drop")
+    ledger.add("zero_price", spec.zero_price, zero, 0.0)
+    if spec.zero_price == "drop":
+        keep &= ~zero
+
+    if spec.unit_price is not None:
+        negative = keep & (lines["unit_price"].to_numpy() < 0)
+        if spec.negative_price == "raise" and negative.any():
+            raise ledger.refuse("lines with a negative unit price (adjustments)", negative,
+                                fix="pass negative_price='drop'; CLI: --map negative_price=drop")
+        ledger.add("negative_price", spec.negative_price, negative, amount[negative].sum())
+        keep &= ~negative
+    return keep
+
+
+def _orders(lines: pd.DataFrame, spec: TransactionSpec, ledger: _Ledger,
+            n_raw: int) -> pd.DataFrame:
+    """Rule 5: purchase lines summed into orders (or kept one row each)."""
+    if spec.order_lines == "keep" or len(lines) == 0:
+        out = lines.assign(n_lines=1)
+        if spec.order is None:
+            out = out.assign(order_id=[f"row{i}" for i in out["row"]])
+        ledger.add("order_lines", "keep", np.zeros(n_raw, dtype=bool), 0.0)
+        return out
+    key = ["customer_id", "order_id"] if spec.order is not None else ["customer_id", "date"]
+    agg: dict[str, Any] = {"date": ("date", "min"), "amount": ("amount", "sum"),
+                           "n_lines": ("amount", "size"), "row": ("row", "min")}
+    if "product" in lines.columns:
+        agg["products"] = ("product", frozenset)
+    for extra in ("channel", "country"):
+        if extra in lines.columns:
+            agg[extra] = (extra, "first")
+    if spec.order is None:
+        agg.pop("date")
+    grouped = lines.groupby(key, sort=False, dropna=False).agg(**agg).reset_index()
+    if spec.order is None:
+        grouped["order_id"] = [f"{c}@{d:%Y-%m-%d %H:%M:%S}" for c, d in
+                               zip(grouped["customer_id"], grouped["date"], strict=True)]
+    merged = np.zeros(n_raw, dtype=bool)
+    first_rows = set(grouped["row"].to_numpy().tolist())
+    merged[[r for r in lines["row"].to_numpy() if r not in first_rows]] = True
+    ledger.add("order_lines", "sum", merged, 0.0)
+    return grouped
+
+
+def _net_returns(orders: pd.DataFrame, returns: pd.DataFrame, spec: TransactionSpec,
+                 ledger: _Ledger, n_raw: int) -> pd.DataFrame:
+    """Rules 6-7 under ``net``: returns reduce the referenced or the latest earlier orders."""
+    orders = orders.sort_values(["customer_id", "date", "order_id"], kind="stable")
+    amount = orders["amount"].to_numpy(dtype=float).copy()
+    position = {oid: i for i, oid in enumerate(
+        zip(orders["customer_id"], orders["order_id"], strict=True))}
+    by_customer: dict[Any, np.ndarray] = {
+        c: idx for c, idx in orders.groupby("customer_id", sort=False).indices.items()}
+    dates = orders["date"].to_numpy()
+    products = orders["products"].to_numpy() if "products" in orders.columns else None
+    by_ref = np.zeros(n_raw, dtype=bool)
+    by_earlier = np.zeros(n_raw, dtype=bool)
+    unmatched = np.zeros(n_raw, dtype=bool)
+    unmatched_money = 0.0
+    prefix = spec.cancellation_prefix or ""
+    for row in returns.sort_values(["date", "row"], kind="stable").itertuples(index=False):
+        left = -float(row.amount)
+        ref = str(row.order_id)
+        ref = ref[len(prefix):] if prefix and ref.startswith(prefix) else None
+        target = position.get((row.customer_id, ref)) if ref is not None else None
+        if target is not None and amount[target] > 0:
+            take = min(left, amount[target])
+            amount[target] -= take
+            left -= take
+            by_ref[row.row] = True
+        if left > 1e-9:
+            earlier = [i for i in by_customer.get(row.customer_id, ())[::-1]
+                       if dates[i] <= row.date and amount[i] > 0]
+            if products is not None:  # orders holding the returned product first
+                earlier.sort(key=lambda i: row.product not in products[i])
+            for i in earlier:
+                take = min(left, amount[i])
+                amount[i] -= take
+                left -= take
+                by_earlier[row.row] = not by_ref[row.row]
+                if left <= 1e-9:
+                    break
+        if left > 1e-9:
+            unmatched[row.row] = True
+            unmatched_money += left
+    returned = returns.groupby("row")["amount"].sum()
+    ledger.add("returns", "net", np.isin(np.arange(n_raw), returns["row"]), -returned.sum())
+    ledger.add("returns_netted_by_reference", "net", by_ref, 0.0)
+    ledger.add("returns_netted_against_earlier_orders", "net", by_earlier, 0.0)
+    if spec.unmatched_returns == "raise" and unmatched.any():
+        raise ledger.refuse(
+            "returns with no earlier purchase of the customer in the log to net against "
+            "(bought before the log starts?)", unmatched,
+            fix="pass unmatched_returns='drop' to leave them out (counted in the report); "
+            "CLI: --map unmatched_returns=drop")
+    ledger.add("unmatched_returns", spec.unmatched_returns, unmatched, unmatched_money)
+    orders = orders.assign(amount=np.round(amount, 10))
+    gone = orders["amount"] <= 1e-9
+    gone_rows = np.zeros(n_raw, dtype=bool)
+    gone_rows[orders.loc[gone, "row"].to_numpy()] = True
+    ledger.add("orders_returned_in_full", "removed", gone_rows, 0.0)
+    return orders.loc[~gone]
+
+
+# --------------------------------------------------------------------------- the function
+
+
+def clean_transactions(raw: pd.DataFrame, spec: TransactionSpec | dict | None = None,
+                       ) -> CleanLog:
+    """Apply a :class:`TransactionSpec` to a raw log: one row per order and a quality report.
+
+    Parameters
+    ----------
+    raw : DataFrame
+        The log as exported (order lines, returns, guests...); not modified.
+    spec : TransactionSpec or dict, optional
+        Columns and policies; a dict is read with :meth:`TransactionSpec.from_dict`.
+        Default: columns ``customer_id``, ``date``, ``amount`` and the default policies.
+
+    Returns
+    -------
+    CleanLog
+        ``transactions`` (one row per order) and ``quality`` (a
+        :class:`DataQualityReport`).
+
+    Examples
+    --------
+    Two lines of order 1, a postage line, a guest's order, and a cancellation of one line
+    of order 1 a week later (``C1`` references order ``1``):
+
+    >>> raw = pd.DataFrame({
+    ...     "invoice": ["1", "1", "1", "2", "C1"],
+    ...     "customer": ["a", "a", "a", None, "a"],
+    ...     "code": ["mug", "tea", "POST", "mug", "tea"],
+    ...     "qty": [2, 1, 1, 1, -1],
+    ...     "price": ["£3.50", "£5.00", "£4.00", "£3.50", "£5.00"],
+    ...     "when": ["01/03/2024 10:00", "01/03/2024 10:00", "01/03/2024 10:00",
+    ...              "02/03/2024 09:00", "08/03/2024 12:00"]})
+    >>> log = clean_transactions(raw, {"customer": "customer", "date": "when", "order": "invoice",
+    ...                                "quantity": "qty", "unit_price": "price", "product": "code",
+    ...                                "exclude_products": ["POST"], "cancellation_prefix": "C",
+    ...                                "date_format": "dayfirst"})
+    >>> log.transactions[["customer_id", "date", "amount", "order_id", "n_lines"]]
+      customer_id                date  amount order_id  n_lines
+    0           a 2024-03-01 10:00:00     7.0        1        2
+    >>> log.quality.rules.set_index("rule")[["rows", "revenue"]].loc[
+    ...     ["missing_customer", "excluded_products", "returns", "returns_netted_by_reference"]]
+                                 rows  revenue
+    rule
+    missing_customer                1      3.5
+    excluded_products               1      4.0
+    returns                         1      5.0
+    returns_netted_by_reference     1      0.0
+    """
+    if not isinstance(raw, pd.DataFrame):
+        raise TypeError(f"the raw log must be a pandas DataFrame, got {type(raw).__name__}")
+    if spec is None:
+        spec = TransactionSpec(amount="amount")
+    elif isinstance(spec, dict):
+        spec = TransactionSpec.from_dict(spec)
+    if len(raw) == 0:
+        raise DataError("the transaction log is empty", n_rows=0,
+                        fix="check the filter or file that produced it")
+    lines, shown = _typed_lines(raw, spec)
+    ledger = _Ledger(raw, shown)
+    n_raw = len(raw)
+    revenue_in = float(lines["amount"].sum())
+    keep = _line_filters(raw, lines, spec, ledger)
+    lines = lines.loc[keep]
+    is_return = (lines["amount"] < 0).to_numpy().copy()
+    if spec.cancellation_prefix:
+        is_return |= lines["order_id"].astype("string").str.startswith(
+            spec.cancellation_prefix).fillna(False).to_numpy(dtype=bool)
+        lines = lines.assign(amount=np.where(is_return, -lines["amount"].abs(),
+                                             lines["amount"]))
+    purchases, returns = lines.loc[~is_return], lines.loc[is_return]
+    orders = _orders(purchases, spec, ledger, n_raw)
+    return_rows = np.zeros(n_raw, dtype=bool)
+    return_rows[returns["row"].to_numpy()] = True
+    returned = -float(returns["amount"].sum())
+    if spec.returns == "net" and len(returns):
+        orders = _net_returns(orders, returns, spec, ledger, n_raw)
+    elif spec.returns == "net":
+        for rule in ("returns", "returns_netted_by_reference",
+                     "returns_netted_against_earlier_orders"):
+            ledger.add(rule, "net", return_rows, 0.0)
+        ledger.add("unmatched_returns", spec.unmatched_returns, return_rows, 0.0)
+        ledger.add("orders_returned_in_full", "removed", return_rows, 0.0)
+    else:
+        ledger.add("returns", spec.returns, return_rows, returned)
+        if spec.returns == "keep":
+            kept = _orders(returns, spec, _Ledger(raw, shown), n_raw)
+            orders = pd.concat([orders, kept], ignore_index=True)
+    out = _finish(orders, spec)
+    quality = _report(ledger, out, n_raw=n_raw, revenue_in=revenue_in, raw=raw, spec=spec)
+    return CleanLog(transactions=out, quality=quality, spec=spec)
+
+
+def _typed_lines(raw: pd.DataFrame, spec: TransactionSpec) -> tuple[pd.DataFrame, list[str]]:
+    """The spec's columns, checked, parsed and renamed (``row`` is the raw position)."""
+    named = {k: getattr(spec, k) for k in ("customer", "date", "amount", "quantity",
+                                           "unit_price", "order", "product", "channel",
+                                           "country")}
+    needed = {col: f"{key} (the spec's {key!r}; CLI: --map {key}=<column>)"
+              for key, col in named.items() if col is not None}
+    require_columns(raw, needed, what="the transaction log")
+    lines = pd.DataFrame({"row": np.arange(len(raw)),
+                          "customer_id": _customer_ids(raw[spec.customer]),
+                          "date": _parse_dates(raw, spec.date, spec).to_numpy()})
+    if spec.amount is not None:
+        lines["amount"] = _parse_money(raw, spec.amount, spec.decimal)
+    else:
+        quantity = _parse_money(raw, spec.quantity, ".")
+        price = _parse_money(raw, spec.unit_price, spec.decimal)
+        lines["unit_price"] = price
+        lines["amount"] = np.round(quantity * price, 10)
+    lines["order_id"] = (raw[spec.order].astype("string").str.strip().to_numpy(dtype=object)
+                         if spec.order is not None else None)
+    for extra in ("product", "channel", "country"):
+        if getattr(spec, extra) is not None:
+            lines[extra] = raw[getattr(spec, extra)].to_numpy()
+    shown = [c for c in (spec.customer, spec.order, spec.date, spec.product, spec.amount,
+                         spec.quantity, spec.unit_price) if c is not None]
+    return lines, shown
+
+
+def _customer_ids(ids: pd.Series) -> np.ndarray:
+    """Ids as given, but whole-number floats (17850.0, from a column with blanks) as ints."""
+    if pd.api.types.is_float_dtype(ids):
+        known = ids.dropna()
+        if len(known) and bool((known == np.round(known)).all()):
+            return ids.astype("Int64").astype(object).where(ids.notna(), None).to_numpy()
+    return ids.to_numpy()
+
+
+def _finish(orders: pd.DataFrame, spec: TransactionSpec) -> pd.DataFrame:
+    cols = ["customer_id", "date", "amount", "order_id", "n_lines"]
+    cols += [c for c in ("channel", "country") if c in orders.columns]
+    out = orders.sort_values(["date", "customer_id", "order_id"], kind="stable")[cols]
+    out = out.reset_index(drop=True)
+    out["amount"] = out["amount"].astype(float).round(2)
+    out["n_lines"] = out["n_lines"].astype("int64")
+    return out
+
+
+def _report(ledger: _Ledger, out: pd.DataFrame, *, n_raw: int, revenue_in: float,
+            raw: pd.DataFrame, spec: TransactionSpec) -> DataQualityReport:
+    rules = pd.DataFrame(ledger.rows, columns=_RULE_COLUMNS)
+    if len(out):
+        first, last = out["date"].min(), out["date"].max()
+    else:
+        first = last = pd.NaT
+    gaps = _gaps(out["date"]) if len(out) else []
+    warnings = _warnings(out, gaps, raw, spec)
+    return DataQualityReport(
+        rules=rules, n_rows_in=n_raw, n_orders_out=len(out),
+        n_customers_out=int(out["customer_id"].nunique()), revenue_in=round(revenue_in, 2),
+        revenue_out=round(float(out["amount"].sum()), 2),
+        first_date="" if pd.isna(first) else str(first.date()),
+        last_date="" if pd.isna(last) else str(last.date()), gaps=gaps, warnings=warnings)
+
+
+def _gaps(dates: pd.Series, min_days: int = 14) -> list[tuple[str, str]]:
+    """Runs of ``min_days`` or more days without an order between the first and last day."""
+    days = np.unique(dates.dt.normalize().to_numpy())
+    if len(days) < 2:
+        return []
+    step = np.diff(days) / np.timedelta64(1, "D")
+    out = []
+    for i in np.flatnonzero(step > min_days):
+        start = pd.Timestamp(days[i]) + pd.Timedelta(days=1)
+        stop = pd.Timestamp(days[i + 1]) - pd.Timedelta(days=1)
+        out.append((str(start.date()), str(stop.date())))
+    return out
+
+
+def _warnings(out: pd.DataFrame, gaps: list[tuple[str, str]], raw: pd.DataFrame,
+              spec: TransactionSpec) -> list[str]:
+    notes = []
+    for start, stop in gaps:
+        notes.append(f"No orders from {start} to {stop}: a gap in the export or a closed "
+                     "shop; periods spanning it understate activity.")
+    if "country" in out.columns:
+        countries = out.groupby("customer_id")["country"].nunique()
+        multi = countries[countries > 1]
+        if len(multi):
+            notes.append(f"{len(multi):,} customer ids appear in more than one country (first: "
+                         f"{plain(multi.index[0])!r}); check that ids are not reused across shops.")
+    if len(out) >= 200:
+        first = out.groupby("customer_id")["date"].agg(["min", "size"])
+        one_day = first.loc[first["size"] == 1, "min"].dt.normalize().value_counts()
+        if len(one_day):
+            window = pd.date_range(out["date"].min().normalize(), out["date"].max(), freq="D")
+            median = float(one_day.reindex(window, fill_value=0).median())
+            day, count = one_day.index[0], int(one_day.iloc[0])
+            if count >= 20 and count > 5 * max(median, 1.0):
+                notes.append(f"{count:,} one-time buyers on {day.date()} (a typical day has "
+                             f"{median:g}): a campaign, a bulk import or test orders? They "
+                             "lower repeat rates and retention.")
+    return notes
