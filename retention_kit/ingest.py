@@ -303,19 +303,12 @@ def _parse_dates(raw: pd.DataFrame, col: str, spec: TransactionSpec) -> pd.Serie
             parsed = values
         else:
             text = values.astype(str).str.strip()
-            kwargs: dict[str, Any] = {"errors": "coerce"}
-            if fmt == "dayfirst":
-                kwargs.update(dayfirst=True, format="mixed")
-            elif fmt == "monthfirst":
-                kwargs.update(dayfirst=False, format="mixed")
-            elif fmt == "iso":
-                kwargs.update(format="ISO8601")
+            aware = bool(text.str.contains(r"(?:[+-]\d{2}:?\d{2}|Z)$", regex=True).any())
+            if fmt in ("dayfirst", "monthfirst"):
+                parsed = _parse_day_month(text, dayfirst=fmt == "dayfirst", utc=aware)
             else:
-                kwargs.update(format=fmt)
-            aware = text.str.contains(r"(?:[+-]\d{2}:?\d{2}|Z)$", regex=True)
-            if aware.any():
-                kwargs["utc"] = True
-            parsed = pd.to_datetime(text, **kwargs)
+                parsed = pd.to_datetime(text, errors="coerce", utc=aware,
+                                        format="ISO8601" if fmt == "iso" else fmt)
     bad = parsed.isna().to_numpy()
     if bad.any():
         raise DataError(
@@ -337,6 +330,28 @@ def _parse_dates(raw: pd.DataFrame, col: str, spec: TransactionSpec) -> pd.Serie
             n_rows=int(odd.sum()), example=first_example(raw, odd, [col]),
             fix="check the column and set date_format ('epoch_s', 'excel', 'dayfirst')")
     return out
+
+
+def _parse_day_month(text: pd.Series, *, dayfirst: bool, utc: bool) -> pd.Series:
+    """Day-first (or month-first) text dates: the common layouts by exact format (fast),
+    anything left by pandas' flexible parser."""
+    day_month = "%d{0}%m{0}" if dayfirst else "%m{0}%d{0}"
+    sample = text.iloc[0]
+    sep = next((c for c in "/.-" if c in sample), "/")
+    best = None
+    for year in ("%Y", "%y"):
+        for clock in (" %H:%M", " %H:%M:%S", "", "T%H:%M:%S"):
+            fmt = day_month.format(sep) + year + clock
+            parsed = pd.to_datetime(text, format=fmt, errors="coerce", utc=utc)
+            if best is None or parsed.notna().sum() > best.notna().sum():
+                best = parsed
+            if best.notna().all():
+                return best
+    rest = best.isna()
+    best = best.copy()
+    best[rest] = pd.to_datetime(text[rest], dayfirst=dayfirst, format="mixed", errors="coerce",
+                                utc=utc)
+    return best
 
 
 _NOT_NUMBER = re.compile(r"[^\d.,+\-eE()]")
@@ -440,8 +455,6 @@ def _orders(lines: pd.DataFrame, spec: TransactionSpec, ledger: _Ledger,
     key = ["customer_id", "order_id"] if spec.order is not None else ["customer_id", "date"]
     agg: dict[str, Any] = {"date": ("date", "min"), "amount": ("amount", "sum"),
                            "n_lines": ("amount", "size"), "row": ("row", "min")}
-    if "product" in lines.columns:
-        agg["products"] = ("product", frozenset)
     for extra in ("channel", "country"):
         if extra in lines.columns:
             agg[extra] = (extra, "first")
@@ -458,8 +471,8 @@ def _orders(lines: pd.DataFrame, spec: TransactionSpec, ledger: _Ledger,
     return grouped
 
 
-def _net_returns(orders: pd.DataFrame, returns: pd.DataFrame, spec: TransactionSpec,
-                 ledger: _Ledger, n_raw: int) -> pd.DataFrame:
+def _net_returns(orders: pd.DataFrame, returns: pd.DataFrame, purchases: pd.DataFrame,
+                 spec: TransactionSpec, ledger: _Ledger, n_raw: int) -> pd.DataFrame:
     """Rules 6-7 under ``net``: returns reduce the referenced or the latest earlier orders."""
     orders = orders.sort_values(["customer_id", "date", "order_id"], kind="stable")
     amount = orders["amount"].to_numpy(dtype=float).copy()
@@ -468,7 +481,11 @@ def _net_returns(orders: pd.DataFrame, returns: pd.DataFrame, spec: TransactionS
     by_customer: dict[Any, np.ndarray] = {
         c: idx for c, idx in orders.groupby("customer_id", sort=False).indices.items()}
     dates = orders["date"].to_numpy()
-    products = orders["products"].to_numpy() if "products" in orders.columns else None
+    order_ids = orders["order_id"].to_numpy()
+    held = None  # (order id, product) of the returning customers' purchase lines
+    if "product" in purchases.columns:
+        mine = purchases[purchases["customer_id"].isin(returns["customer_id"])]
+        held = set(zip(mine["order_id"], mine["product"], strict=True))
     by_ref = np.zeros(n_raw, dtype=bool)
     by_earlier = np.zeros(n_raw, dtype=bool)
     unmatched = np.zeros(n_raw, dtype=bool)
@@ -487,8 +504,8 @@ def _net_returns(orders: pd.DataFrame, returns: pd.DataFrame, spec: TransactionS
         if left > 1e-9:
             earlier = [i for i in by_customer.get(row.customer_id, ())[::-1]
                        if dates[i] <= row.date and amount[i] > 0]
-            if products is not None:  # orders holding the returned product first
-                earlier.sort(key=lambda i: row.product not in products[i])
+            if held is not None:  # orders holding the returned product first
+                earlier.sort(key=lambda i: (order_ids[i], row.product) not in held)
             for i in earlier:
                 take = min(left, amount[i])
                 amount[i] -= take
@@ -595,7 +612,7 @@ def clean_transactions(raw: pd.DataFrame, spec: TransactionSpec | dict | None = 
     return_rows[returns["row"].to_numpy()] = True
     returned = -float(returns["amount"].sum())
     if spec.returns == "net" and len(returns):
-        orders = _net_returns(orders, returns, spec, ledger, n_raw)
+        orders = _net_returns(orders, returns, purchases, spec, ledger, n_raw)
     elif spec.returns == "net":
         for rule in ("returns", "returns_netted_by_reference",
                      "returns_netted_against_earlier_orders"):
