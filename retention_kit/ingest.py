@@ -658,11 +658,17 @@ def _typed_lines(raw: pd.DataFrame, spec: TransactionSpec) -> tuple[pd.DataFrame
 
 
 def _customer_ids(ids: pd.Series) -> np.ndarray:
-    """Ids as given, but whole-number floats (17850.0, from a column with blanks) as ints."""
+    """Ids as given, but whole-number floats (17850.0: an integer column with blanks, as
+    spreadsheets export it) as the integers they are, and as text "17850" for "17850.0"."""
     if pd.api.types.is_float_dtype(ids):
         known = ids.dropna()
         if len(known) and bool((known == np.round(known)).all()):
             return ids.astype("Int64").astype(object).where(ids.notna(), None).to_numpy()
+    elif pd.api.types.is_string_dtype(ids) or ids.dtype == object:
+        known = ids.dropna()
+        if len(known) and bool(known.astype(str).str.fullmatch(r"\d+\.0").all()):
+            return ids.astype("string").str.removesuffix(".0").astype(object).where(
+                ids.notna(), None).to_numpy()
     return ids.to_numpy()
 
 

@@ -645,3 +645,41 @@ print(sorted(m for m in sys.modules if m.split(".")[0] in {
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           check=True, timeout=60)
     assert done.stdout == "[]\n" and done.stderr == ""
+
+
+# --------------------------------------------------------------------------- raw exports
+
+
+def test_a_raw_export_is_cleaned_by_its_spec_and_the_report_says_how() -> None:
+    export = load_client(DEMO / "till_export")
+    truth = export.info["truth"]
+    assert len(export.transactions) == truth["orders"] - truth["orders_cancelled_in_full"]
+    view = reports.data_quality(export, "GBP")
+    rows = {label: (n, money, action) for label, n, money, action in view.rows}
+    assert rows["Guest checkouts (no customer id)"][:2] == (
+        f"{truth['guest_lines']:,}", f"£{truth['guest_revenue']:,.0f}")
+    assert rows["Non-product lines (postage, fees)"][0] == f"{truth['postage_lines']:,}"
+    assert rows["Returns of purchases made before the data starts"][0] == str(
+        truth["unmatched_return_lines"])
+    assert rows["Orders returned in full"] == (str(truth["orders_cancelled_in_full"]), "",
+                                               "not counted as purchases")
+    assert view.warnings == [w for w in export.quality.warnings]
+    assert "quality-table" in view.to_html()
+    bundle = view._repr_mimebundle_()
+    assert bundle[reports.QUALITY_MIME]["n_rows_in"] == truth["n_lines"]
+    # a log given as one row per purchase gets one sentence and no table
+    plain = reports.data_quality(load_client(DEMO / "retailer"), "EUR")
+    assert plain.rows == [] and plain.sentence.startswith("The log was used as given: ")
+    assert reports.QUALITY_MIME not in plain._repr_mimebundle_()
+
+
+@pytest.mark.slow
+def test_the_batch_writes_the_data_quality_report_next_to_the_html(tmp_path: Path) -> None:
+    results = reports.run_reports(["till_export"], out_dir=tmp_path, workers=1, progress=False)
+    assert [r.status for r in results] == ["ok"], results[0].error
+    written = json.loads((tmp_path / "till_export.quality.json").read_text())
+    expected = load_client(DEMO / "till_export").quality.to_dict()
+    assert written["rules"] == expected["rules"] and written["warnings"] == expected["warnings"]
+    page = (tmp_path / "till_export.html").read_text()
+    assert 'id="quality-table"' in page and "Guest checkouts (no customer id)" in page
+    assert not (tmp_path / "retailer.quality.json").exists()

@@ -32,7 +32,10 @@ from retention_kit.datasets import (
 )
 from retention_kit.errors import DataError
 
-CLIENTS = ["b2b_saas", "marketplace", "retailer", "seasonal_shop", "subscription_box"]
+#: The generated demo clients (one row per purchase) ...
+GENERATED = ["b2b_saas", "marketplace", "retailer", "seasonal_shop", "subscription_box"]
+#: ... and all of them, with the raw till export that needs its spec.
+CLIENTS = [*GENERATED, "till_export"]
 
 
 # --------------------------------------------------------------------------- helpers
@@ -512,7 +515,7 @@ def test_demo_clients_are_listed_and_unknown_ones_explained() -> None:
 
 @pytest.fixture(scope="module")
 def demo() -> dict[str, DemoClient]:
-    return {c: load_demo_client(c) for c in CLIENTS}
+    return {c: load_demo_client(c) for c in GENERATED}
 
 
 def test_demo_clients_are_well_formed(demo) -> None:
@@ -542,6 +545,19 @@ def test_demo_clients_are_well_formed(demo) -> None:
                 pairs.sort_values(["customer_id", "month"]).reset_index(drop=True),
                 subs[["customer_id", "month"]].sort_values(["customer_id", "month"])
                 .reset_index(drop=True))
+
+
+def test_the_raw_export_client_loads_as_the_orders_its_spec_makes() -> None:
+    export = load_demo_client("till_export")
+    info, tx = export.info, export.transactions
+    truth = info["truth"]
+    assert list(tx.columns) == ["customer_id", "date", "amount"]
+    assert len(tx) == truth["orders"] - truth["orders_cancelled_in_full"]
+    assert tx["amount"].sum() == pytest.approx(
+        truth["purchases_revenue"] - truth["matched_returns_revenue"], abs=0.01)
+    days = tx["date"].dt.normalize()  # timestamps with times of day
+    assert days.between(info["observation_start"], info["observation_end"]).all()
+    assert export.subscriptions is None and (tx["amount"] > 0).all()
 
 
 def test_demo_clients_have_distinct_profiles(demo) -> None:
@@ -582,7 +598,7 @@ def test_demo_clients_have_distinct_profiles(demo) -> None:
 def test_demo_survey_links_to_clients_and_tracks_churn(demo) -> None:
     survey = load_survey()
     assert list(survey.columns) == ["client", "customer_id", "date", "nps", "csat", "ces"]
-    assert sorted(survey["client"].unique()) == CLIENTS
+    assert sorted(survey["client"].unique()) == GENERATED
     for client, data in demo.items():
         part = survey[survey["client"] == client]
         first = data.transactions.groupby("customer_id")["date"].min()

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 # Importable from here before the split into modules (tests and user code use them).
 from ..data import prepare_transactions, rfm_segmentation_summary, rfm_summary  # noqa: F401
-from ._common import KPI_MIME, PERIODS, format_money
+from ._common import KPI_MIME, PERIODS, QUALITY_MIME, format_money
 from .batch import (
     REPORT_NOTEBOOK,
     ReportResult,
@@ -42,10 +42,12 @@ from .client import ClientData, load_client
 from .html import external_resources, format_table, html_list, notebook_to_html, report_header
 from .sections import (
     ClvForecast,
+    DataQualityView,
     FitCheck,
     HeadlineKPIs,
     churn_value,
     cohort_period,
+    data_quality,
     forecast_clv,
     headline_kpis,
     holdout_check,
@@ -57,29 +59,32 @@ from .settings import ReportSettings, check_parameters
 from .text import caveats, curve_sentence, next_steps, survival_sentence
 
 __all__ = [
-    "KPI_MIME",
-    "PERIODS",
-    "REPORT_NOTEBOOK",
     "ClientData",
     "ClvForecast",
+    "DataQualityView",
     "FitCheck",
     "HeadlineKPIs",
+    "KPI_MIME",
+    "PERIODS",
+    "QUALITY_MIME",
+    "REPORT_NOTEBOOK",
     "ReportResult",
     "ReportSettings",
     "caveats",
     "check_parameters",
+    "churn_value",
     "cohort_period",
     "curve_sentence",
-    "churn_value",
+    "data_quality",
     "discover_clients",
     "error_page",
     "external_resources",
     "forecast_clv",
     "format_money",
     "format_table",
-    "html_list",
     "headline_kpis",
     "holdout_check",
+    "html_list",
     "load_client",
     "next_steps",
     "notebook_parameters",

@@ -13,6 +13,8 @@ from collections.abc import Sequence
 #: MIME type under which the report notebook publishes its headline KPIs (JSON); the
 #: batch reads it back from the executed notebook for the index page.
 KPI_MIME = "application/vnd.retention-kit.kpis+json"
+#: MIME type of the data-quality report (JSON); the batch writes it next to the report.
+QUALITY_MIME = "application/vnd.retention-kit.quality+json"
 
 #: Report periods: pandas frequency, its name, and its length in months.
 PERIODS: dict[str, tuple[str, float]] = {"W": ("week", 12 / 52), "M": ("month", 1.0),

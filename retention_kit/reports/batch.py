@@ -25,7 +25,7 @@ from typing import IO, Any, Literal
 
 from ..errors import data_error
 from ..notebook import check_choice
-from ._common import KPI_MIME, escape, format_money, percent
+from ._common import KPI_MIME, QUALITY_MIME, escape, format_money, percent
 from .html import notebook_to_html, standalone_page
 from .settings import demo_folder, read_client_info
 
@@ -271,13 +271,14 @@ def _step_label(source: str) -> str:
     return "a cell"
 
 
-def _find_kpis(nb: Any) -> dict[str, Any]:
+def _find_output(nb: Any, mime: str) -> dict[str, Any]:
+    """The last output of ``mime`` (JSON) in an executed notebook, or {}."""
     found: dict[str, Any] = {}
     for cell in nb.cells:
         for out in cell.get("outputs", []):
             data = out.get("data", {})
-            if KPI_MIME in data:
-                value = data[KPI_MIME]
+            if mime in data:
+                value = data[mime]
                 found = json.loads(value) if isinstance(value, str) else dict(value)
     return found
 
@@ -363,9 +364,13 @@ def _execute(job: _Job) -> ReportResult:
         stage = "running the notebook"
         nb = _run_notebook(job, nb_path, log_path)
         stage = "converting the notebook to HTML"
-        result.kpis = _find_kpis(nb)
+        result.kpis = _find_output(nb, KPI_MIME)
         title = f"{result.kpis.get('display_name') or job.client_id}: customer retention report"
         html_path.write_text(notebook_to_html(nb, title=title), encoding="utf-8")
+        quality = _find_output(nb, QUALITY_MIME)
+        if quality:  # a raw export: what its spec did, next to the report
+            _inside(folder, job.name, ".quality.json").write_text(
+                json.dumps(quality, indent=1, default=str), encoding="utf-8")
     except Exception as exc:  # noqa: BLE001 - every failure becomes an error page
         _record_failure(result, exc, stage, nb_path, log_path)
     else:

@@ -3,7 +3,10 @@
 A client's data folder (the ``--data DIR/<client>`` layout of ``datasets/demo``) holds
 ``transactions.csv`` (``customer_id``, ``date``, ``amount``), optionally
 ``subscriptions.csv`` (``customer_id``, ``month``, ``plan``, ``mrr``) and ``client.json``
-(``display_name``, ``currency``, ``observation_end``, ...).
+(``display_name``, ``currency``, ``observation_end``, ...). A ``client.json`` with a
+``"spec"`` (the keys of :class:`~retention_kit.ingest.TransactionSpec`) marks
+``transactions.csv`` as a raw export: order lines, returns, guests, in its own columns;
+the spec turns it into orders and the report shows what it did.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import pandas as pd
 
 from ..data import prepare_transactions, rfm_segmentation_summary, rfm_summary
 from ..errors import data_error
+from ..ingest import DataQualityReport, clean_transactions
 from .settings import read_client_info
 
 
@@ -42,6 +46,9 @@ class ClientData:
     """``client.json`` (empty when the folder has none)."""
     observation_end: pd.Timestamp
     """Last day of data used (inclusive)."""
+    quality: DataQualityReport | None = None
+    """What the client's transaction spec did to a raw export; None for a log given as
+    one row per purchase (``client.json`` without ``"spec"``)."""
 
     @property
     def display_name(self) -> str:
@@ -178,7 +185,7 @@ def load_client(folder: str | os.PathLike[str], *, client_id: str | None = None,
                          fix="export one row per purchase with columns customer_id, date, amount")
     info = read_client_info(path)
     end = observation_end if observation_end not in (None, "") else info.get("observation_end")
-    transactions, end_ts = _read_transactions(tx_path, end or None)
+    transactions, end_ts, quality = _read_transactions(tx_path, end or None, info.get("spec"))
     subscriptions = None
     subs_path = path / "subscriptions.csv"
     if subs_path.is_file():
@@ -187,18 +194,30 @@ def load_client(folder: str | os.PathLike[str], *, client_id: str | None = None,
             raise data_error(f"client {cid!r} has monthly subscriptions, so weekly retention "
                              "is not defined", fix="use period 'M' or 'Q' for this client")
     return ClientData(client_id=cid, transactions=transactions, subscriptions=subscriptions,
-                      info=info, observation_end=end_ts)
+                      info=info, observation_end=end_ts, quality=quality)
 
 
-def _read_transactions(path: Path, observation_end: object) -> tuple[pd.DataFrame, pd.Timestamp]:
+def _read_transactions(path: Path, observation_end: object, spec: dict | None,
+                       ) -> tuple[pd.DataFrame, pd.Timestamp, DataQualityReport | None]:
     """``transactions.csv`` validated by :func:`~retention_kit.data.prepare_transactions`
-    (purchases after ``observation_end`` dropped), and the observation end."""
-    raw = _read_csv(path, ("customer_id", "date", "amount"), dtype={"customer_id": "str"})
+    (purchases after ``observation_end`` dropped), the observation end, and the data-quality
+    report when a spec turns a raw export into orders first."""
+    quality = None
+    if spec is None:
+        raw = _read_csv(path, ("customer_id", "date", "amount"), dtype={"customer_id": "str"})
+        duplicates = "raise"
+    else:
+        if not isinstance(spec, dict):
+            raise data_error(f"client.json's spec is a {type(spec).__name__}, not an object",
+                             fix='write it as {"customer": "<column>", "date": "<column>", ...}')
+        log = clean_transactions(_read_csv(path, (), dtype=str), spec)
+        raw, quality = log.transactions, log.quality
+        duplicates = "keep"  # distinct orders (by order id) may look alike without it
     clean, end = prepare_transactions(raw, amount_col="amount", observation_end=observation_end,
-                                      after_end="drop")
+                                      after_end="drop", duplicates=duplicates)
     transactions = pd.DataFrame({"customer_id": clean["customer"].astype("str"),
                                  "date": clean["date"], "amount": clean["amount"]})
-    return transactions, end
+    return transactions, end, quality
 
 
 def _read_subscriptions(path: Path, end: pd.Timestamp) -> pd.DataFrame:

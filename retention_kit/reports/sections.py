@@ -13,7 +13,17 @@ import pandas as pd
 
 from ..errors import data_error
 from ..notebook import check_choice
-from ._common import KPI_MIME, PERIODS, format_money, percent, points, table_html
+from ._common import (
+    KPI_MIME,
+    PERIODS,
+    QUALITY_MIME,
+    HTMLText,
+    escape,
+    format_money,
+    percent,
+    points,
+    table_html,
+)
 from .client import ClientData
 
 
@@ -669,3 +679,93 @@ def churn_value(client: ClientData, retention: pd.DataFrame, *, margin: float,
                      relative_cut=relative, period=period)
     return out
 
+
+
+# --------------------------------------------------------------------------- data quality
+
+#: What each rule of :func:`retention_kit.ingest.clean_transactions` did, for a client.
+_RULE_WORDS = {
+    "missing_customer": ("Guest checkouts (no customer id)",
+                         {"drop": "left out (no customer to follow)"}),
+    "excluded_products": ("Non-product lines (postage, fees)", {"drop": "left out"}),
+    "zero_price": ("Lines worth 0 (free items)", {"drop": "left out", "keep": "kept"}),
+    "negative_price": ("Negative prices (manual adjustments)", {"drop": "left out"}),
+    "order_lines": ("Order lines of one order", {"sum": "added up into one order",
+                                                 "keep": "each counted as an order"}),
+    "returns": ("Returns and cancellations", {"net": "subtracted from the orders they return",
+                                              "drop": "left out (revenue overstated)",
+                                              "keep": "kept as negative revenue"}),
+    "returns_netted_by_reference": ("... of them naming the order they cancel",
+                                    {"net": "subtracted from that order"}),
+    "returns_netted_against_earlier_orders": (
+        "... of them naming no order", {"net": "subtracted from the customer's latest orders"}),
+    "unmatched_returns": ("Returns of purchases made before the data starts",
+                          {"drop": "left out (nothing to subtract them from)"}),
+    "orders_returned_in_full": ("Orders returned in full", {"removed": "not counted as purchases"}),
+}
+
+
+@dataclass(frozen=True)
+class DataQualityView:
+    """The report's "data behind this report" section, see :func:`data_quality`."""
+
+    sentence: str
+    rows: list[tuple[str, str, str, str]]
+    warnings: list[str]
+    quality: dict[str, Any] | None
+
+    def to_html(self) -> str:
+        parts = [f"<p>{escape(self.sentence)}</p>"]
+        if self.rows:
+            parts.append(table_html(self.rows, ["What the data held", "Rows", "Revenue",
+                                                "What the report does with it"],
+                                    table_id="quality-table", css="rk-table rk-quality"))
+        if self.warnings:
+            parts.append("<p><strong>Check before relying on the numbers:</strong></p><ul>"
+                         + "".join(f"<li>{escape(w)}</li>" for w in self.warnings) + "</ul>")
+        return HTMLText("".join(parts))
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
+        text = "\n".join([self.sentence, *(" | ".join(r) for r in self.rows), *self.warnings])
+        bundle: dict[str, Any] = {"text/html": self.to_html(), "text/plain": text}
+        if self.quality is not None:
+            bundle[QUALITY_MIME] = self.quality
+        return bundle
+
+
+def data_quality(client: ClientData, currency: str = "") -> DataQualityView:
+    """What the client's data held and what the report did with each kind of row.
+
+    For a raw export (a ``client.json`` with a ``"spec"``) the rows of
+    :attr:`ClientData.quality` that affected anything, in plain words, with the warnings
+    of the data-quality report; the full report is published under ``QUALITY_MIME`` so
+    the batch writes it next to the HTML. For a log given as one row per purchase, one
+    sentence saying so.
+
+    Examples
+    --------
+    >>> from retention_kit.datasets import data_dir
+    >>> from retention_kit.reports import load_client
+    >>> view = data_quality(load_client(data_dir() / "demo" / "till_export"), "GBP")
+    >>> view.sentence
+    'The export held 3,614 rows; they make 1,120 orders of 587 customers, 2023-12-01 to 2024-11-30.'
+    >>> view.rows[0]
+    ('Guest checkouts (no customer id)', '456', '£10,330', 'left out (no customer to follow)')
+    """
+    tx = client.transactions
+    window = f"{tx['date'].min().date()} to {tx['date'].max().date()}"
+    q = client.quality
+    if q is None:
+        return DataQualityView(
+            f"The log was used as given: {len(tx):,} purchases of "
+            f"{tx['customer_id'].nunique():,} customers, {window}.", [], [], None)
+    rows = []
+    for rule in q.rules.itertuples(index=False):
+        label, actions = _RULE_WORDS.get(rule.rule, (rule.rule, {}))
+        if rule.rows == 0:
+            continue
+        money = format_money(rule.revenue, currency) if rule.revenue else ""
+        rows.append((label, f"{rule.rows:,}", money, actions.get(rule.policy, rule.policy)))
+    sentence = (f"The export held {q.n_rows_in:,} rows; they make {len(tx):,} orders of "
+                f"{tx['customer_id'].nunique():,} customers, {window}.")
+    return DataQualityView(sentence, rows, list(q.warnings), q.to_dict())
