@@ -10,12 +10,13 @@ table, and exits with status 1 when any report failed (2 for a usage error).
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import IO, Any
 
-__all__ = ["build_parser", "main", "parse_parameter"]
+__all__ = ["build_parser", "main", "parse_map", "parse_parameter"]
 
 _TRUE = {"true", "yes", "1", "on"}
 _FALSE = {"false", "no", "0", "off"}
@@ -69,6 +70,41 @@ def parse_parameter(name: str, text: str, inferred_type: str | None = None) -> A
     return None if text == "None" else text
 
 
+def parse_map(items: Sequence[str], base: dict[str, Any] | None = None) -> dict[str, Any]:
+    """``--map KEY=VALUE`` flags as a transaction spec (``base``, e.g. a ``--spec`` file, first).
+
+    ``amount=Quantity*UnitPrice`` names the quantity and unit price columns;
+    ``exclude_products`` takes a comma-separated list; every other value is text.
+
+    Raises
+    ------
+    ValueError
+        A flag without ``=``.
+
+    Examples
+    --------
+    >>> parse_map(["customer=CustomerID", "amount=Quantity*UnitPrice",
+    ...            "exclude_products=POST,DOT", "returns=net"])  # doctest: +NORMALIZE_WHITESPACE
+    {'customer': 'CustomerID', 'quantity': 'Quantity', 'unit_price': 'UnitPrice',
+     'exclude_products': ['POST', 'DOT'], 'returns': 'net'}
+    """
+    spec = dict(base or {})
+    for item in items:
+        key, sep, value = item.partition("=")
+        key, value = key.strip(), value.strip()
+        if not sep or not key:
+            raise ValueError(f"--map {item!r} is not KEY=VALUE, e.g. --map customer=CustomerID")
+        if key == "amount" and "*" in value:
+            quantity, _, price = value.partition("*")
+            spec.pop("amount", None)
+            spec.update(quantity=quantity.strip(), unit_price=price.strip())
+        elif key == "exclude_products":
+            spec[key] = [v.strip() for v in value.split(",") if v.strip()]
+        else:
+            spec[key] = value
+    return spec
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``retention-kit``."""
     parser = argparse.ArgumentParser(
@@ -83,8 +119,17 @@ def build_parser() -> argparse.ArgumentParser:
                     "--out. Exit status 1 if any report failed.")
     report.add_argument("--data", metavar="DIR", default=None,
                         help="folder with one sub-folder per client holding transactions.csv "
-                             "(and subscriptions.csv, client.json); default: the bundled demo "
-                             "clients")
+                             "(and subscriptions.csv, client.json), or one export file (CSV); "
+                             "default: the bundled demo clients")
+    report.add_argument("--map", action="append", default=[], metavar="KEY=COLUMN",
+                        help="transaction spec of a raw export, for every client: which column "
+                             "is what (customer=CustomerID, date=InvoiceDate, "
+                             "amount=Quantity*UnitPrice, order=InvoiceNo, product=StockCode) "
+                             "and the policies (returns=net, missing_customer=drop, "
+                             "exclude_products=POST,DOT, cancellation_prefix=C, "
+                             "date_format=dayfirst, ...); overrides client.json's \"spec\"")
+    report.add_argument("--spec", metavar="FILE", default=None,
+                        help="the transaction spec as a JSON file (--map flags override it)")
     report.add_argument("--out", metavar="DIR", default="reports",
                         help="output folder (default: reports)")
     report.add_argument("--clients", nargs="+", metavar="ID",
@@ -108,7 +153,7 @@ def _summary(results: Sequence[Any], out: IO[str]) -> None:
     rows = [("client", "status", "seconds", "report / error")]
     for r in results:
         detail = str(r.html) if r.ok else f"{r.failed_step}: {r.error_type}: {r.error}"
-        rows.append((r.client_id, r.status, f"{r.seconds:.1f}", detail.replace("\n", " ")[:160]))
+        rows.append((r.client_id, r.status, f"{r.seconds:.1f}", detail.replace("\n", " ")))
     widths = [max(len(row[i]) for row in rows) for i in range(3)]
     for i, row in enumerate(rows):
         out.write("  ".join(cell.ljust(w) for cell, w in zip(row[:3], widths, strict=True))
@@ -138,6 +183,9 @@ def _report(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
                 check_choice("name", name, [k for k in known if k not in ("client_id",
                                                                           "data_dir")])
             parameters[name] = parse_parameter(name, text, known[name].get("inferred_type_name"))
+        spec = _spec(args)
+        if spec:
+            parameters["spec"] = json.dumps(spec)
     except (DataError, ValueError, FileNotFoundError) as exc:
         parser.error(str(exc))
     results = run_reports(clients, out_dir=args.out, workers=args.workers,
@@ -150,6 +198,24 @@ def _report(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     print(f"\n{len(results) - len(failed)} of {len(results)} reports produced. "
           f"Open {index.as_uri()}")
     return 1 if failed else 0
+
+
+def _spec(args: argparse.Namespace) -> dict[str, Any]:
+    """The spec of --spec and --map, checked (an unknown key or policy is a usage error)."""
+    from .ingest import TransactionSpec
+
+    base = None
+    if args.spec:
+        try:
+            base = json.loads(Path(args.spec).read_text(encoding="utf-8"))
+        except ValueError as exc:
+            raise ValueError(f"--spec {args.spec} is not JSON ({exc})") from exc
+        if not isinstance(base, dict):
+            raise ValueError(f"--spec {args.spec} holds a {type(base).__name__}, not an object")
+    spec = parse_map(args.map, base)
+    if spec:
+        TransactionSpec.from_dict(spec)
+    return spec
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -683,3 +683,43 @@ def test_the_batch_writes_the_data_quality_report_next_to_the_html(tmp_path: Pat
     page = (tmp_path / "till_export.html").read_text()
     assert 'id="quality-table"' in page and "Guest checkouts (no customer id)" in page
     assert not (tmp_path / "retailer.quality.json").exists()
+
+
+EXPORT_MAP = ["customer=CustomerID", "date=InvoiceDate", "order=InvoiceNo",
+              "amount=Quantity*UnitPrice", "product=StockCode", "exclude_products=POST",
+              "cancellation_prefix=C", "date_format=dayfirst", "country=Country"]
+
+
+def test_map_flags_make_the_spec_and_bad_keys_are_usage_errors(capsys, tmp_path: Path) -> None:
+    assert cli.parse_map(EXPORT_MAP) == {**load_client(DEMO / "till_export").info["spec"]}
+    export = tmp_path / "hearth.csv"
+    export.write_bytes((DEMO / "till_export" / "transactions.csv").read_bytes())
+    assert cli.main(["report", "--data", str(export), "--out", str(tmp_path / "out"),
+                     "--map", "custmer=CustomerID"]) == 2
+    assert "unknown key 'custmer'. How to fix: did you mean 'customer'?" in capsys.readouterr().err
+    assert cli.main(["report", "--data", str(export), "--out", str(tmp_path / "out"),
+                     "--map", "returns"]) == 2
+    assert "--map 'returns' is not KEY=VALUE" in capsys.readouterr().err
+    with pytest.raises(DataError, match="parameter spec is not JSON"):
+        check_parameters(client_id="x", data_dir=str(export), spec="{customer: 1}")
+    with pytest.raises(DataError, match="returns='nett' is not one of"):
+        check_parameters(client_id="x", data_dir=str(export),
+                         spec='{"amount": "a", "returns": "nett"}')
+
+
+@pytest.mark.slow
+def test_one_export_file_with_map_flags_gives_a_report(capsys, tmp_path: Path) -> None:
+    export = tmp_path / "hearth_2024.csv"
+    export.write_bytes((DEMO / "till_export" / "transactions.csv").read_bytes())
+    out = tmp_path / "out"
+    args = ["report", "--data", str(export), "--out", str(out), "--no-progress",
+            "-p", "fast", "true"] + [x for m in EXPORT_MAP for x in ("--map", m)]
+    assert cli.main(args) == 0, capsys.readouterr().out
+    quality = json.loads((out / "hearth_2024.quality.json").read_text())
+    truth = load_client(DEMO / "till_export").info["truth"]
+    assert quality["n_rows_in"] == truth["n_lines"]
+    assert quality["n_orders_out"] == truth["orders"] - truth["orders_cancelled_in_full"]
+    # without a spec the error names the columns it wanted and how to describe others
+    assert cli.main(["report", "--data", str(export), "--out", str(out), "--no-progress"]) == 1
+    text = capsys.readouterr().out
+    assert "has no column 'customer_id'" in text and "--map customer=<column>" in text

@@ -89,6 +89,9 @@ def discover_clients(data_dir: str | os.PathLike[str], only: Sequence[str] | Non
                      ) -> dict[str, Path]:
     """The client folders of a data folder: each sub-folder holding ``transactions.csv``.
 
+    A file instead of a folder is one client's export, named after the file (its
+    columns then come from a spec: ``retention-kit report --data export.csv --map ...``).
+
     Parameters
     ----------
     data_dir : path
@@ -113,9 +116,15 @@ def discover_clients(data_dir: str | os.PathLike[str], only: Sequence[str] | Non
     ['retailer', 'b2b_saas']
     """
     root = Path(data_dir)
+    if root.is_file():  # one export file: one client, named after the file
+        found = {root.stem: root}
+        for cid in only or ():
+            check_choice("clients", cid, list(found))
+        return found
     if not root.is_dir():
         raise data_error(f"the data folder {str(root)!r} does not exist",
-                         fix="pass --data as a folder with one sub-folder per client")
+                         fix="pass --data as a folder with one sub-folder per client, or one "
+                         "export file")
     found = {p.name: p for p in sorted(root.iterdir())
              if p.is_dir() and (p / "transactions.csv").is_file()}
     if not found:

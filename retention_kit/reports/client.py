@@ -124,7 +124,8 @@ class ClientData:
         return cache[inactivity_days]
 
 
-def _read_csv(path: Path, needed: Sequence[str], **kwargs: Any) -> pd.DataFrame:
+def _read_csv(path: Path, needed: Sequence[str], other: str = "", **kwargs: Any,
+              ) -> pd.DataFrame:
     try:
         frame = pd.read_csv(path, **kwargs)
     except (ValueError, UnicodeDecodeError, pd.errors.ParserError) as exc:
@@ -135,12 +136,13 @@ def _read_csv(path: Path, needed: Sequence[str], **kwargs: Any) -> pd.DataFrame:
     if missing:
         raise data_error(f"{path.name} has no column {missing[0]!r}; its columns are "
                          f"{[str(c) for c in frame.columns]}", n_rows=len(frame),
-                         fix=f"name the columns {', '.join(needed)}")
+                         fix=f"name the columns {', '.join(needed)}{other}")
     return frame
 
 
 def load_client(folder: str | os.PathLike[str], *, client_id: str | None = None,
-                observation_end: object = None, period: str | None = None) -> ClientData:
+                observation_end: object = None, period: str | None = None,
+                spec: dict | None = None) -> ClientData:
     """Read and validate one client's data folder.
 
     Parameters
@@ -155,6 +157,9 @@ def load_client(folder: str | os.PathLike[str], *, client_id: str | None = None,
     period : {"W", "M", "Q"}, optional
         The report period, checked against the data: subscriptions are billed monthly, so
         they need "M" or "Q".
+    spec : dict, optional
+        A transaction spec for a raw export; overrides ``client.json``'s ``"spec"``.
+        ``folder`` may then also be the export file itself.
 
     Returns
     -------
@@ -175,20 +180,25 @@ def load_client(folder: str | os.PathLike[str], *, client_id: str | None = None,
     ('Crate & Kettle', True, '2024-12-31')
     """
     path = Path(folder)
-    cid = client_id or path.name
-    if not path.is_dir():
-        raise data_error(f"client {cid!r} has no data folder at {str(path)!r}",
-                         fix="pass the folder that holds transactions.csv")
-    tx_path = path / "transactions.csv"
-    if not tx_path.is_file():
-        raise data_error(f"client {cid!r} has no transactions.csv in {str(path)!r}",
-                         fix="export one row per purchase with columns customer_id, date, amount")
-    info = read_client_info(path)
+    if path.is_file():  # one export file: its name is the client's
+        cid, tx_path, info = client_id or path.stem, path, {}
+    else:
+        cid = client_id or path.name
+        if not path.is_dir():
+            raise data_error(f"client {cid!r} has no data folder at {str(path)!r}",
+                             fix="pass the folder that holds transactions.csv")
+        tx_path = path / "transactions.csv"
+        if not tx_path.is_file():
+            raise data_error(f"client {cid!r} has no transactions.csv in {str(path)!r}",
+                             fix="export one row per purchase with columns customer_id, date, "
+                             "amount, or describe the export's columns with a spec")
+        info = read_client_info(path)
     end = observation_end if observation_end not in (None, "") else info.get("observation_end")
-    transactions, end_ts, quality = _read_transactions(tx_path, end or None, info.get("spec"))
+    transactions, end_ts, quality = _read_transactions(tx_path, end or None,
+                                                       spec or info.get("spec"))
     subscriptions = None
-    subs_path = path / "subscriptions.csv"
-    if subs_path.is_file():
+    subs_path = tx_path.parent / "subscriptions.csv"
+    if tx_path.name == "transactions.csv" and subs_path.is_file():
         subscriptions = _read_subscriptions(subs_path, end_ts)
         if period == "W":
             raise data_error(f"client {cid!r} has monthly subscriptions, so weekly retention "
@@ -204,7 +214,11 @@ def _read_transactions(path: Path, observation_end: object, spec: dict | None,
     report when a spec turns a raw export into orders first."""
     quality = None
     if spec is None:
-        raw = _read_csv(path, ("customer_id", "date", "amount"), dtype={"customer_id": "str"})
+        raw = _read_csv(path, ("customer_id", "date", "amount"), dtype={"customer_id": "str"},
+                        other=" or, for an export with its own columns (order lines, returns, "
+                        "guests), describe them with a spec: client.json's \"spec\", or "
+                        "retention-kit report --map customer=<column> --map date=<column> "
+                        "--map amount=<column>")
         duplicates = "raise"
     else:
         if not isinstance(spec, dict):

@@ -12,6 +12,7 @@ import pandas as pd
 
 from .._checks import between, whole
 from ..errors import data_error
+from ..ingest import TransactionSpec
 from ..notebook import check_choice
 from ._common import PERIODS
 
@@ -31,6 +32,8 @@ class ReportSettings:
     inactivity_days: int
     holdout_months: int
     fast: bool
+    spec: dict | None = None
+    """A transaction spec given for the run (overrides ``client.json``'s), or None."""
 
     @property
     def period_name(self) -> str:
@@ -75,6 +78,7 @@ def check_parameters(
     inactivity_days: int = 180,
     holdout_months: int = 6,
     fast: bool = False,
+    spec: str = "",
 ) -> ReportSettings:
     """Validate the report notebook's parameters and resolve their defaults.
 
@@ -108,6 +112,11 @@ def check_parameters(
         Months held out to check the forecast model (1..24).
     fast : bool
         Smaller figures (for tests and previews).
+    spec : str, default ""
+        A transaction spec as JSON (the keys of
+        :class:`~retention_kit.ingest.TransactionSpec`) for a raw export; it overrides
+        the ``"spec"`` of the client's ``client.json``. ``retention-kit report --map``
+        writes it.
 
     Returns
     -------
@@ -151,10 +160,12 @@ def check_parameters(
     gross = between("margin", margin, 0.01, 1.0, label="parameter ",
                     hint="a gross margin as a fraction, such as 0.3")
     folder = Path(data_dir) if str(data_dir).strip() else demo_folder(client_id)
-    if not folder.is_dir():
+    if not (folder.is_dir() or folder.is_file()):
         raise data_error(f"the data folder {str(folder)!r} of client {client_id!r} does not exist",
-                         fix="pass data_dir as the folder holding transactions.csv")
-    info = read_client_info(folder)
+                         fix="pass data_dir as the folder holding transactions.csv, or the "
+                         "transactions file itself")
+    info = read_client_info(folder) if folder.is_dir() else {}
+    given = _spec_parameter(spec)
     end = str(observation_end).strip() or str(info.get("observation_end") or "")
     if end:
         try:
@@ -170,7 +181,24 @@ def check_parameters(
     return ReportSettings(client_id=client_id, data_dir=folder, observation_end=end,
                           period=period, forecast_months=months, discount_rate=rate,
                           margin=gross, currency=code, inactivity_days=inactivity,
-                          holdout_months=holdout, fast=fast)
+                          holdout_months=holdout, fast=fast, spec=given)
+
+
+def _spec_parameter(text: str) -> dict | None:
+    """The ``spec`` parameter (JSON text) as a checked mapping, or None when empty."""
+    if not str(text).strip():
+        return None
+    try:
+        spec = json.loads(text)
+    except ValueError as exc:
+        raise data_error(f"parameter spec is not JSON ({exc})",
+                         fix='pass a JSON object such as {"customer": "CustomerID", '
+                         '"amount": "Total"}, or use retention-kit report --map') from exc
+    if not isinstance(spec, dict):
+        raise data_error(f"parameter spec holds a {type(spec).__name__}, not a JSON object",
+                         fix='pass {"customer": "<column>", ...}')
+    TransactionSpec.from_dict(spec)  # every key and policy checked before any data is read
+    return spec
 
 
 
