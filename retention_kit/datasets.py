@@ -35,17 +35,18 @@ from .simulate import (
 )
 
 __all__ = [
-    "SBGCohorts",
-    "data_dir",
-    "load_cdnow_summary",
-    "load_cdnow_transactions",
-    "load_donations",
-    "load_sbg_cohorts",
     "DemoClient",
     "EXPERIMENT_TRUE_EFFECTS",
+    "SBGCohorts",
+    "data_dir",
     "list_demo_clients",
+    "load_cdnow_summary",
+    "load_cdnow_transactions",
     "load_demo_client",
+    "load_demo_export",
+    "load_donations",
     "load_experiment",
+    "load_sbg_cohorts",
     "load_survey",
     "simulate_experiment",
     "simulate_subscriptions",
@@ -314,6 +315,39 @@ def load_demo_client(client_id: str) -> DemoClient:
                                     dtype={"customer_id": "str", "plan": "str",
                                            "mrr": "float64"})
     return DemoClient(transactions=transactions, subscriptions=subscriptions, info=info)
+
+
+def load_demo_export(client_id: str = "till_export") -> tuple[pd.DataFrame, dict]:
+    """A demo client's raw export as exported (all text) and its transaction spec.
+
+    Parameters
+    ----------
+    client_id : str, default "till_export"
+        A demo client whose ``client.json`` has a ``"spec"``.
+
+    Returns
+    -------
+    (DataFrame, dict)
+        The export's rows, every value as text (blanks as missing), and the spec to give
+        :func:`~retention_kit.ingest.clean_transactions`.
+
+    Examples
+    --------
+    >>> raw, spec = load_demo_export()
+    >>> list(raw.columns)
+    ['InvoiceNo', 'StockCode', 'Quantity', 'InvoiceDate', 'UnitPrice', 'CustomerID', 'Country']
+    >>> spec["cancellation_prefix"], spec["date_format"]
+    ('C', 'dayfirst')
+    """
+    client = load_demo_client(client_id)
+    if "spec" not in client.info:
+        exports = [c for c in list_demo_clients()
+                   if "spec" in json.loads((data_dir() / "demo" / c / "client.json").read_text(
+                       encoding="utf-8"))]
+        raise data_error(f"demo client {client_id!r} is not a raw export (its log is one row per "
+                         "purchase)", fix=f"use {', '.join(exports)}, or load_demo_client()")
+    raw = pd.read_csv(data_dir() / "demo" / client_id / "transactions.csv", dtype=str)
+    return raw, copy.deepcopy(client.info["spec"])
 
 
 def load_survey() -> pd.DataFrame:
