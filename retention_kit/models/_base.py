@@ -33,8 +33,10 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, stats
 
+from .._checks import between, choice, suggest, whole
 from ..data import validate_summary
 from ..errors import ConvergenceError, DataError, NotFittedError, NumericalWarning
+from ..units import TIME_UNITS
 
 __all__ = ["Model"]
 
@@ -177,6 +179,14 @@ class Model:
     def _check_data(self, data: pd.DataFrame) -> None:
         """Model-specific data rules beyond :func:`~retention_kit.data.validate_summary`."""
 
+    def _identification_problem(self, cols: Columns, weights: np.ndarray) -> str | None:
+        """Why these data cannot identify the model's parameters (plain words), or None.
+
+        Checked before the optimiser runs, so that a fit never returns start values or
+        parameters running off to the boundary without saying why.
+        """
+        return None
+
     def _prepare_columns(self, cols: Columns) -> Columns:
         """Precompute what the likelihood needs once per fit (e.g. distinct values)."""
         return cols
@@ -278,6 +288,7 @@ class Model:
         -------
         self
         """
+        self._check_options()
         self._validated(data, weights if isinstance(weights, str) else None)
         cols, uw, n_obs = self._fit_inputs(data, weights)
         start = self._start_values(cols, uw)
@@ -285,6 +296,12 @@ class Model:
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
             theta, value, grad, hess, res = _maximise(objective, np.log(start), tol=self.tol,
                                                       max_iter=self.max_iter)
+        if not np.isfinite(objective(np.log(start))[0]):
+            raise ConvergenceError(
+                f"{type(self).__name__}: the log-likelihood is not finite at the starting values "
+                f"{dict(zip(self.param_names, start.round(6).tolist(), strict=True))}, so the "
+                "optimiser cannot start. Remedies: pass initial_params nearer plausible values, "
+                "or check the data's time unit (recency and T in weeks rather than days)")
         grad_norm = float(np.max(np.abs(grad))) if np.all(np.isfinite(grad)) else np.inf
         converged = bool(np.isfinite(value) and grad_norm < max(1e-5, 100 * self.tol))
         if not converged:
@@ -299,6 +316,18 @@ class Model:
                         n_iter=int(res.nit), time_unit=data.attrs.get("time_unit"))
         return self
 
+    def _check_options(self) -> None:
+        """The options by the package's rules (the constructor only stores them)."""
+        name = type(self).__name__
+        between("penalizer", self.penalizer, 0.0, math.inf, high_inclusive=False,
+                        hint=f"a penalty >= 0 such as 0.001; 0 reproduces the papers ({name})")
+        between("tol", self.tol, 0.0, 1.0, low_inclusive=False,
+                        hint="a small positive gradient tolerance such as 1e-8")
+        whole("max_iter", self.max_iter, minimum=1, maximum=1_000_000,
+                      hint="an iteration limit such as 1000")
+        if self.initial_params is not None:
+            _check_param_values(type(self), self.initial_params, "initial_params")
+
     def _fit_inputs(self, data: pd.DataFrame, weights: str | Sequence[float] | None,
                     ) -> tuple[Columns, np.ndarray, float]:
         """The distinct histories, their weights and the number of customers (checked)."""
@@ -311,6 +340,10 @@ class Model:
                 n_rows=len(data), fix="pool more customers (or cohorts) before fitting")
         cols, uw = self._unique_rows(data, w)
         cols = self._prepare_columns(cols)
+        problem = self._identification_problem(cols, uw)
+        if problem is not None:
+            raise ConvergenceError(f"{type(self).__name__} cannot be fitted to these data: "
+                                   f"{problem}")
         if len(uw) < len(self.param_names):
             raise DataError(
                 f"only {len(uw)} distinct customer histories for {len(self.param_names)} "
@@ -432,15 +465,31 @@ class Model:
 
     @classmethod
     def from_json(cls, text: str) -> Self:
-        """Rebuild a fitted model written by :meth:`to_json` of the same class."""
-        payload = json.loads(text)
-        if payload.get("model") != cls.__name__:
-            raise DataError(
-                f"this JSON holds a {payload.get('model')!r} model, not a {cls.__name__}",
-                fix=f"load it with {payload.get('model')}.from_json(...)")
+        """Rebuild a fitted model written by :meth:`to_json` of the same class.
+
+        Everything is checked as a fit's output would be: the model name, the options,
+        positive finite parameters, a symmetric positive semi-definite covariance of the
+        right shape (or all NaN for given parameters), a known time unit, ``converged`` a
+        true boolean. A corrupted or hand-edited file gives one :class:`DataError`.
+
+        Examples
+        --------
+        >>> from retention_kit.models import BGNBD
+        >>> BGNBD.from_json('{"model": "BGNBD", "params": {"r": -1}}')
+        Traceback (most recent call last):
+        ...
+        retention_kit.errors.DataError: this JSON is not a fitted BGNBD: it has no 'options'.
+        How to fix: write it with BGNBD.to_json() and load it unchanged.
+        """
+        payload = _json_payload(cls, text)
+        unknown = sorted(set(payload["options"]) - set(cls._get_param_names()))
+        if unknown:
+            raise _json_error(cls, f"unknown option {unknown[0]!r} in 'options'")
         model = cls(**payload["options"])
-        params = np.array([payload["params"][p] for p in cls.param_names], dtype=float)
-        cov_log = np.array(payload["cov_log"], dtype=float)
+        model._check_options()
+        params = _check_param_values(cls, payload["params"], "params")
+        k = len(cls.param_names)
+        cov_log = _check_covariance(cls, payload["cov_log"], k)
         model.params_ = pd.Series(params, index=list(cls.param_names), name="estimate")
         model._cov_log = cov_log
         jac = np.diag(params)
@@ -449,11 +498,17 @@ class Model:
         diag = np.diag(model.cov_.to_numpy())
         model.se_ = pd.Series(np.sqrt(np.where(diag >= 0, diag, np.nan)),
                               index=list(cls.param_names), name="std_error")
-        model.loglik_ = float(payload["loglik"])
-        model.n_obs_ = payload["n_obs"]
-        model.n_iter_ = int(payload["n_iter"])
-        model.converged_ = bool(payload["converged"])
-        model.time_unit_ = payload.get("time_unit")
+        model.loglik_ = _json_number(cls, payload, "loglik", allow_nan=True)
+        n_obs = _json_number(cls, payload, "n_obs")
+        model.n_obs_ = int(n_obs) if float(n_obs).is_integer() else n_obs
+        model.n_iter_ = int(_json_number(cls, payload, "n_iter"))
+        if not isinstance(payload["converged"], bool):
+            raise _json_error(cls, f"'converged' is {payload['converged']!r}, not true or false")
+        model.converged_ = payload["converged"]
+        unit = payload.get("time_unit")
+        if unit is not None and unit not in TIME_UNITS:
+            raise _json_error(cls, f"'time_unit' is {unit!r}, not one of {list(TIME_UNITS)}")
+        model.time_unit_ = unit
         return model
 
     @classmethod
@@ -469,11 +524,9 @@ class Model:
         >>> BGNBD.from_params({"r": 0.243, "alpha": 4.414, "a": 0.793, "b": 2.426})
         BGNBD(r=0.243, alpha=4.414, a=0.793, b=2.426; given parameters)
         """
-        missing = [p for p in cls.param_names if p not in params]
-        values = np.array([float(params[p]) for p in cls.param_names if p in params])
-        if missing or not np.all(np.isfinite(values)) or not np.all(values > 0):
-            raise DataError(f"{cls.__name__} needs positive values for {list(cls.param_names)}",
-                            example=dict(params), fix="pass every parameter, each > 0")
+        values = _check_param_values(cls, params, "params")
+        if time_unit is not None:
+            choice("time_unit", time_unit, tuple(TIME_UNITS))
         model = cls()
         k = len(cls.param_names)
         model.params_ = pd.Series(values, index=list(cls.param_names), name="estimate")
@@ -497,6 +550,114 @@ class Model:
     @staticmethod
     def _series(values: np.ndarray, data: pd.DataFrame, name: str) -> pd.Series:
         return pd.Series(np.asarray(values, dtype=float), index=data.index, name=name)
+
+
+def repeat_buyers_problem(frequency: np.ndarray, weights: np.ndarray) -> str | None:
+    """The identification problem of a repeat-purchase model without repeat buyers, or None.
+
+    With no customer buying twice, the purchase rate and the dropout cannot be told
+    apart (the likelihood is maximised at the boundary); with one, nothing is learnt about
+    how rates differ between customers.
+    """
+    repeat = float(weights[np.asarray(frequency) > 0].sum())
+    total = float(weights.sum())
+    if repeat == 0:
+        return (f"all {total:,.0f} customers are one-time buyers (frequency 0), so how often "
+                "customers buy and when they leave cannot be told apart. A longer observation "
+                "window (customers get time to come back) or a calibration period with repeat "
+                "purchases would fix it")
+    if repeat < 2:
+        return ("only one customer bought more than once, too few to learn how purchase "
+                "rates differ between customers. A longer window or more customers would fix it")
+    return None
+
+
+_JSON_KEYS = ("model", "options", "params", "cov_log", "loglik", "n_obs", "n_iter",
+              "converged")
+
+
+def _json_error(cls: type, problem: str) -> DataError:
+    return DataError(f"this JSON is not a fitted {cls.__name__}: {problem}",
+                     fix=f"write it with {cls.__name__}.to_json() and load it unchanged")
+
+
+def _json_payload(cls: type, text: object) -> dict[str, Any]:
+    """The decoded object of a model's JSON, with its keys and model name checked."""
+    if not isinstance(text, str | bytes | bytearray):
+        raise TypeError(f"{cls.__name__}.from_json takes the JSON text of a fitted model, "
+                        f"got {type(text).__name__}")
+    try:
+        payload = json.loads(text)
+    except ValueError as exc:
+        raise _json_error(cls, f"the text is not JSON ({exc})") from None
+    if not isinstance(payload, dict):
+        raise _json_error(cls, f"it holds a {type(payload).__name__}, not an object")
+    if payload.get("model") not in (None, cls.__name__):
+        raise DataError(
+            f"this JSON holds a {payload.get('model')!r} model, not a {cls.__name__}",
+            fix=f"load it with {payload.get('model')}.from_json(...)")
+    missing = [k for k in _JSON_KEYS if k not in payload]
+    if missing:
+        raise _json_error(cls, f"it has no {missing[0]!r}")
+    if not isinstance(payload["options"], dict) or not isinstance(payload["params"], dict):
+        raise _json_error(cls, "'options' and 'params' must be objects")
+    return payload
+
+
+def _json_number(cls: type, payload: dict[str, Any], key: str, *, allow_nan: bool = False,
+                 ) -> float:
+    value = payload[key]
+    ok = isinstance(value, int | float) and not isinstance(value, bool)
+    if not ok or (not allow_nan and not math.isfinite(value)) or (
+            ok and math.isinf(value)):
+        raise _json_error(cls, f"{key!r} is {value!r}, not a number")
+    return float(value)
+
+
+def _check_param_values(cls: type, params: object, what: str) -> np.ndarray:
+    """The model's parameters from a mapping: every name, positive finite numbers only."""
+    names = list(cls.param_names)
+    if not isinstance(params, Mapping):
+        raise DataError(f"{what} must map {names} to values, got {type(params).__name__}",
+                        fix=f"pass {what} as a dict such as {dict.fromkeys(names, 1.0)}")
+    unknown = [k for k in params if k not in names]
+    missing = [k for k in names if k not in params]
+    if unknown or missing:
+        hint = suggest(str(unknown[0]), names) if unknown else ""
+        raise DataError(f"{cls.__name__} {what} must name exactly {names}",
+                        example=f"unknown {unknown}, missing {missing}",
+                        fix=f"{hint}give every parameter, each a positive number")
+    values = []
+    for name in names:
+        value = params[name]
+        if isinstance(value, bool) or not isinstance(value, int | float | np.integer
+                                                     | np.floating) or not (
+                math.isfinite(float(value)) and float(value) > 0):
+            raise DataError(f"{cls.__name__} needs positive values for {names}",
+                            example=f"{what}[{name!r}] = {value!r}",
+                            fix="pass every parameter, each a finite number > 0")
+        values.append(float(value))
+    return np.array(values)
+
+
+def _check_covariance(cls: type, cov: object, k: int) -> np.ndarray:
+    """A k x k symmetric positive semi-definite matrix, or all NaN (given parameters)."""
+    try:
+        arr = np.array(cov, dtype=float)
+    except (TypeError, ValueError):
+        raise _json_error(cls, "'cov_log' is not a matrix of numbers") from None
+    if arr.shape != (k, k):
+        raise _json_error(cls, f"'cov_log' has shape {arr.shape}, not ({k}, {k})")
+    if np.isnan(arr).all():
+        return arr
+    if not np.all(np.isfinite(arr)):
+        raise _json_error(cls, "'cov_log' mixes numbers with NaN or infinity")
+    scale = max(1.0, float(np.max(np.abs(arr))))
+    if not np.allclose(arr, arr.T, rtol=1e-8, atol=1e-10 * scale):
+        raise _json_error(cls, "'cov_log' is not symmetric")
+    if float(np.linalg.eigvalsh((arr + arr.T) / 2).min()) < -1e-8 * scale:
+        raise _json_error(cls, "'cov_log' is not positive semi-definite")
+    return arr
 
 
 def _package_version() -> str:

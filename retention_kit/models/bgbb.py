@@ -236,6 +236,17 @@ class BGBB(Model):
     def _loglik_grad(self, params: np.ndarray, cols: Columns) -> tuple[np.ndarray, np.ndarray]:
         return bgbb_loglik_grad(params, cols["frequency"], cols["recency"], cols["n_periods"])
 
+    def _identification_problem(self, cols: Columns, weights: np.ndarray) -> str | None:
+        x, n = np.asarray(cols["frequency"]), np.asarray(cols["n_periods"])
+        if not np.any(x > 0):
+            return ("no customer made a repeat transaction, so the transaction and dropout "
+                    "processes cannot be told apart. More periods of data would fix it")
+        if np.all(x == n):
+            return ("every customer transacted in every period, so nobody is seen to drop "
+                    "out and the dropout process is not identified (the estimates would run "
+                    "off to infinity). More periods, or customers who skip periods, would fix it")
+        return None
+
     def _start(self, cols: Columns, weights: np.ndarray) -> np.ndarray:
         # Transaction probability: share of the periods up to the last transaction that
         # had one; Beta(α, β) with that mean and α + β = 2. Dropout: γ = δ = 1.

@@ -15,14 +15,15 @@ stays finite for frequency in the thousands.
 
 from __future__ import annotations
 
-from typing import ClassVar
+from collections.abc import Callable
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
 from scipy.special import betaln, digamma, expit, gammaln, hyp2f1
 
 from .._checks import positive_numbers
-from ._base import Columns, Model
+from ._base import Columns, Model, repeat_buyers_problem
 
 __all__ = ["BGNBD", "MBGNBD"]
 
@@ -98,9 +99,36 @@ def _log_odds_dead(params: np.ndarray, x: np.ndarray, t_x: np.ndarray, T: np.nda
     return np.where(x > 0, log_odds, -np.inf)
 
 
+#: Half-width of the window around a = 1 where the expectations are interpolated: their
+#: closed forms divide a vanishing bracket by a - 1 (a removable singularity).
+_A_ONE = 1e-5
+
+
+def _across_a_one(f: Callable[..., np.ndarray], params: np.ndarray, *args: Any) -> np.ndarray:
+    """``f(params, *args)``, linearly interpolated in ``a`` within ``_A_ONE`` of a = 1.
+
+    The expectations are smooth in ``a``; at a = 1 exactly their formulas are 0/0 (NaN)
+    and close to it they lose digits. Interpolating between a = 1 -/+ 1e-5 gives the limit
+    with a relative error of about 1e-10.
+    """
+    a = float(params[2])
+    if abs(a - 1.0) >= _A_ONE:
+        return f(params, *args)
+    lo, hi = np.array(params, dtype=float), np.array(params, dtype=float)
+    lo[2], hi[2] = 1.0 - _A_ONE, 1.0 + _A_ONE
+    weight = (a - lo[2]) / (2 * _A_ONE)
+    return (1 - weight) * f(lo, *args) + weight * f(hi, *args)
+
+
 def _conditional_expected(params: np.ndarray, t: np.ndarray, x: np.ndarray, t_x: np.ndarray,
                           T: np.ndarray, modified: bool) -> np.ndarray:
-    """E[X(T, T+t) | x, t_x, T]; FHL 2005 eq. 10 (and Batislam et al. for MBG/NBD).
+    """E[X(T, T+t) | x, t_x, T]; FHL 2005 eq. 10 (and Batislam et al. for MBG/NBD)."""
+    return _across_a_one(_conditional_expected_at, params, t, x, t_x, T, modified)
+
+
+def _conditional_expected_at(params: np.ndarray, t: np.ndarray, x: np.ndarray,
+                             t_x: np.ndarray, T: np.ndarray, modified: bool) -> np.ndarray:
+    """E[X(T, T+t) | x, t_x, T] by the closed form (a != 1).
 
     ((α+T)/(α+T+t))^(r+x) · 2F1(r+x, b+x; a+b+x-1; z) is rewritten by Euler's
     transformation as (1-z)^(a-1) · 2F1(a+b-1-r, a-1; a+b+x-1; z), z = t/(α+T+t),
@@ -119,7 +147,12 @@ def _conditional_expected(params: np.ndarray, t: np.ndarray, x: np.ndarray, t_x:
 
 
 def _unconditional_expected(params: np.ndarray, t: np.ndarray, modified: bool) -> np.ndarray:
-    """E[X(t)] for a customer just acquired (FHL 2005 eq. 7; Batislam et al. 2007).
+    """E[X(t)] for a customer just acquired (FHL 2005 eq. 7; Batislam et al. 2007)."""
+    return _across_a_one(_unconditional_expected_at, params, t, modified)
+
+
+def _unconditional_expected_at(params: np.ndarray, t: np.ndarray, modified: bool) -> np.ndarray:
+    """E[X(t)] for a new customer by the closed form (a != 1).
 
     The bracket uses the same Euler transformation as the conditional expectation.
     """
@@ -171,6 +204,9 @@ class _BGFamily(Model):
     def _loglik_grad(self, params: np.ndarray, cols: Columns) -> tuple[np.ndarray, np.ndarray]:
         return bgnbd_loglik_grad(params, cols["frequency"], cols["recency"], cols["T"],
                                  modified=self._modified, x_groups=cols.get("x_groups"))
+
+    def _identification_problem(self, cols: Columns, weights: np.ndarray) -> str | None:
+        return repeat_buyers_problem(cols["frequency"], weights)
 
     def _start(self, cols: Columns, weights: np.ndarray) -> np.ndarray:
         # r/alpha = mean purchase rate of repeat purchasing over the customers' ages.

@@ -149,6 +149,14 @@ class GammaGamma(Model):
         return gammagamma_loglik_grad(params, cols["frequency"], cols["monetary_value"],
                                       x_groups=cols.get("x_groups"))
 
+    def _identification_problem(self, cols: Columns, weights: np.ndarray) -> str | None:
+        spend = np.asarray(cols["monetary_value"], dtype=float)
+        if np.ptp(spend) == 0:
+            return (f"every customer's mean spend is the same ({spend[0]:g}), so how spend "
+                    "varies between customers cannot be estimated. Use the model only where "
+                    "spend varies (subscriptions at one price need no spend model: use the price)")
+        return None
+
     def _start(self, cols: Columns, weights: np.ndarray) -> np.ndarray:
         # p = 1 (exponential spend per transaction), q = 2, and gamma such that the
         # population mean γp/(q−1) equals the weighted mean of the customers' means.

@@ -59,7 +59,7 @@ import pandas as pd
 from scipy.special import digamma, expit, exprel, gammaln
 
 from .._checks import positive_numbers
-from ._base import Columns, Model
+from ._base import Columns, Model, repeat_buyers_problem
 
 __all__ = ["ParetoNBD", "paretonbd_loglik_grad"]
 
@@ -598,6 +598,9 @@ class ParetoNBD(Model):
         if pairs is None:
             pairs = _pairs(*(_as_float(cols[c]) for c in ("frequency", "recency", "T")))
         return _loglik_grad_pairs(np.asarray(params, dtype=float), pairs)
+
+    def _identification_problem(self, cols: Columns, weights: np.ndarray) -> str | None:
+        return repeat_buyers_problem(cols["frequency"], weights)
 
     def _start(self, cols: Columns, weights: np.ndarray) -> np.ndarray:
         # r/alpha = mean repeat-purchase rate; beta/s = a lifetime of the order of the

@@ -335,6 +335,17 @@ class _DurationModel(Model):
                 fix="churned is True (or 1) for a customer who left, False (or 0) for one "
                 "still a customer")
 
+    def _identification_problem(self, cols: Columns, weights: np.ndarray) -> str | None:
+        churned = np.asarray(cols["churned"], dtype=float) > 0
+        if not churned.any():
+            return ("no customer churned, so nothing is known about how long customers stay "
+                    "(the retention estimate would run off to 100%). Wait for renewals to be "
+                    "observed, or report the observed retention without a model")
+        if churned.all() and np.all(np.asarray(cols["duration"]) == 1):
+            return ("every customer churned at the first renewal, so nobody is seen to stay "
+                    "and the churn model is not identified. Report the observed churn instead")
+        return None
+
     def _start(self, cols: Columns, weights: np.ndarray) -> np.ndarray:
         # sBG mean churn at the first renewal is α/(α+β): start at α = 1 and β from the
         # share of customers who left at the first renewal.
