@@ -62,7 +62,9 @@ __all__ = [
     "DAYS_PER_MONTH",
     "SpendModel",
     "TransactionModel",
+    "MAX_HORIZON_YEARS",
     "check_clv_time_unit",
+    "check_models",
     "clv_interval",
     "clv_per_row",
     "clv_schedule",
@@ -72,6 +74,9 @@ __all__ = [
 ]
 
 TimeUnit = Literal["D", "W", "M", "Q", "Y"]
+
+#: Longest CLV horizon accepted, in years.
+MAX_HORIZON_YEARS = 100
 
 #: Default length of a month in days: a Julian year of 365.25 days over 12.
 DAYS_PER_MONTH = 365.25 / 12
@@ -141,6 +146,29 @@ def _days(unit: str, days_per_month: float, what: str) -> float:
 # --------------------------------------------------------------------------- checks
 
 
+def check_models(transaction_model: Any, spend_model: Any) -> None:
+    """The transaction model predicts purchases and the spend model spend (not swapped).
+
+    Raises
+    ------
+    TypeError
+        Naming the missing method and, when the two are swapped, saying so.
+    """
+    buys = hasattr(transaction_model, "expected_purchases")
+    spends = hasattr(spend_model, "expected_spend")
+    if buys and spends:
+        return
+    if hasattr(transaction_model, "expected_spend") and hasattr(spend_model,
+                                                                "expected_purchases"):
+        raise TypeError("the models are swapped: the transaction model (first) must predict "
+                        "purchases (e.g. BGNBD) and the spend model (second) spend (e.g. "
+                        "GammaGamma); pass them in that order")
+    role, obj, method = (("transaction_model", transaction_model, "expected_purchases")
+                         if not buys else ("spend_model", spend_model, "expected_spend"))
+    raise TypeError(f"{role} is a {type(obj).__name__}, which has no {method}(); pass a "
+                    + ("fitted BGNBD, MBGNBD or ParetoNBD" if not buys else "fitted GammaGamma"))
+
+
 def check_clv_time_unit(data: pd.DataFrame, transaction_model: Any, time_unit: str) -> None:
     """Refuse a ``time_unit`` that differs from the data's or the fitted model's unit.
 
@@ -178,6 +206,14 @@ def _check_options(horizon: int, time_unit: str, discount_period: str, discount_
     _check_days_per_month(days_per_month)
     horizon = whole("horizon", horizon, hint="horizon counts discount periods: for 18 months "
                     "use horizon=18, discount_period='M'")
+    years = horizon * _days(discount_period, days_per_month, "discount_period") / (
+        12 * days_per_month)
+    if years > MAX_HORIZON_YEARS:
+        raise DataError(
+            f"horizon={horizon} {discount_period!r} periods is {years:,.1f} years, beyond what "
+            "a model fitted on a few years of purchases can say (and the cost grows with it)",
+            fix=f"use a horizon of at most {MAX_HORIZON_YEARS} years; a customer's whole "
+            "remaining value is the expected residual lifetime of the model, not a longer sum")
     steps = whole("steps_per_period", steps_per_period)
     check_discount_rate(discount_rate, per=f"discount period ({discount_period!r})")
     fraction("margin", margin, open_low=False, open_high=False, example="0.3",
@@ -319,6 +355,7 @@ def clv_per_row(transaction_model: TransactionModel, spend_model: SpendModel,
     The engine of :func:`customer_lifetime_value` and of the chunked and Spark scoring in
     :mod:`retention_kit.scoring`: the models are evaluated once per distinct history.
     """
+    check_models(transaction_model, spend_model)
     check_clv_time_unit(data, transaction_model, schedule.time_unit)
     values, _, codes = _compute(transaction_model, spend_model, data, schedule.times,
                                 schedule.discount, schedule.margin)
@@ -572,6 +609,7 @@ margin, steps_per_period, days_per_month
     """
     horizon, steps = _check_options(horizon, time_unit, discount_period, discount_rate, margin,
                                     steps_per_period, days_per_month)
+    check_models(transaction_model, spend_model)
     fraction("level", level, example="0.9")
     n_draws = whole("n_draws", n_draws, minimum=2)
     check_clv_time_unit(data, transaction_model, time_unit)

@@ -115,7 +115,11 @@ def elapsed(later: pd.Series | pd.Timestamp, earlier: pd.Series, time_unit: str)
 
 
 def to_naive_timestamp(value: object, what: str) -> pd.Timestamp:
-    """A date argument (text, datetime, Timestamp) as a pandas Timestamp, or a DataError.
+    """A date argument (text, datetime, Timestamp) as a naive pandas Timestamp, or a DataError.
+
+    A time-zone-aware date is refused: the logs' dates are naive wall-clock times (a raw
+    export's zone is converted by its spec's ``timezone``), and comparing the two would
+    shift the window by the zone's offset.
 
     Examples
     --------
@@ -134,4 +138,8 @@ def to_naive_timestamp(value: object, what: str) -> pd.Timestamp:
                         fix="pass a date such as '1997-09-30' or a pandas Timestamp") from exc
     if ts is pd.NaT:
         raise DataError(f"{what} is missing (NaT)", fix="pass a date such as '1997-09-30'")
+    if ts.tzinfo is not None:
+        raise DataError(
+            f"{what} {value!r} is timezone-aware but the dates are naive",
+            fix="pass a naive date (the log's dates are compared as local wall-clock time)")
     return ts

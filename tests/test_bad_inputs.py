@@ -179,7 +179,41 @@ FROM_PARAMS = [
      DataError, "time_unit='weeks' is not one of"),
 ]
 
-CASES = MODEL_OPTIONS + MODEL_DATA + FROM_JSON + FROM_PARAMS
+GG = GammaGamma().fit(CDNOW[CDNOW["frequency"] > 0])
+CLV_OPTIONS = {"time_unit": "W", "horizon": 12, "discount_period": "M", "discount_rate": 0.01}
+LOG = rk.load_cdnow_transactions(sample=True)
+
+CLV_AND_METRICS = [
+    ("clv models swapped", lambda: rk.customer_lifetime_value(GG, BG, CDNOW, **CLV_OPTIONS),
+     TypeError, "the models are swapped"),
+    ("clv spend model missing", lambda: rk.customer_lifetime_value(BG, BG, CDNOW,
+                                                                   **CLV_OPTIONS),
+     TypeError, "spend_model is a BGNBD, which has no expected_spend()"),
+    ("clv interval swapped", lambda: rk.clv_interval(GG, BG, CDNOW, **CLV_OPTIONS), TypeError,
+     "the models are swapped"),
+    ("clv horizon beyond 100 years", lambda: rk.customer_lifetime_value(
+        BG, GG, CDNOW, **{**CLV_OPTIONS, "horizon": 100_000}), DataError,
+     "horizon=100000 'M' periods is 8,333.3 years"),
+    ("clv discount as a percentage", lambda: rk.customer_lifetime_value(
+        BG, GG, CDNOW, **{**CLV_OPTIONS, "discount_rate": 8}), DataError,
+     "discount_rate=8 looks like a percentage"),
+    ("simple_clv discount as a percentage", lambda: rk.simple_clv(4, 50, 5, discount_rate=8),
+     DataError, "discount_rate looks like a percentage: as given it means 800% per period"),
+    ("margin multiple discount as a percentage",
+     lambda: rk.margin_multiple_clv(80, 0.75, 10), DataError, "looks like a percentage"),
+    ("sbg lifetime rate as a percentage",
+     lambda: SBG.from_params({"alpha": 0.7, "beta": 1.2}).expected_lifetime(10), DataError,
+     "discount_rate=10 looks like a percentage"),
+    ("tz-aware calibration end", lambda: rk.calibration_holdout_split(
+        LOG, calibration_end=pd.Timestamp("1997-09-30", tz="UTC"), duplicates="keep"),
+     DataError, "calibration_end Timestamp('1997-09-30 00:00:00+0000', tz='UTC') is "
+     "timezone-aware"),
+    ("tz-aware observation end", lambda: rk.rfm_summary(
+        LOG, observation_end="1998-06-30T00:00:00+02:00", duplicates="keep"),
+     DataError, "is timezone-aware but the dates are naive"),
+]
+
+CASES = MODEL_OPTIONS + MODEL_DATA + FROM_JSON + FROM_PARAMS + CLV_AND_METRICS
 
 
 @pytest.mark.parametrize(("case", "call", "error", "fragment"), CASES,
@@ -226,3 +260,17 @@ def test_json_round_trip_of_given_parameters_keeps_their_unknown_covariance() ->
     back = SBG.from_json(given.to_json())
     assert back.time_unit_ == "M" and np.isnan(back.cov_.to_numpy()).all()
     assert back.survival(3) == pytest.approx(given.survival(3))
+
+
+def test_a_retention_test_of_identical_arms_says_no_evidence_not_nan() -> None:
+    import retention_kit.experiments as ex
+
+    everyone = pd.DataFrame({"arm": ["control"] * 50 + ["treat"] * 50, "retained": 1})
+    row = ex.retention_test(everyone, arm_col="arm", outcome_col="retained",
+                            control="control", reached_col=None).comparisons.loc["treat"]
+    assert (row["difference"], row["z"], row["p_value"], row["significant"]) == (0, 0, 1, False)
+    nobody_in_control = everyone.assign(retained=[0] * 50 + [1] * 10 + [0] * 40)
+    row = ex.retention_test(nobody_in_control, arm_col="arm", outcome_col="retained",
+                            control="control", reached_col=None).comparisons.loc["treat"]
+    assert row["difference"] == pytest.approx(0.2) and row["p_value"] < 0.01
+    assert np.isnan(row["ratio"])  # undefined with no one retained in control (documented)

@@ -126,8 +126,10 @@ class RetentionTest:
     comparisons : DataFrame
         One row per treatment arm against control: ``difference`` (rate minus control's),
         ``se`` (unpooled), Wald interval ``ci_lower``, ``ci_upper``; ``ratio`` and its
-        log-method interval ``ratio_ci_lower``, ``ratio_ci_upper``; the pooled two-proportion
-        ``z`` and ``p_value``; ``p_adjusted`` (by ``correction``) and ``significant``
+        log-method interval ``ratio_ci_lower``, ``ratio_ci_upper`` (NaN when the control arm
+        retained nobody: the ratio is undefined there); the pooled two-proportion ``z`` and
+        ``p_value`` (0 and 1 when both arms retained everyone, or no one: identical arms);
+        ``p_adjusted`` (by ``correction``) and ``significant``
         (``p_adjusted < alpha``). Intervals are per comparison, not simultaneous.
     control, outcome, correction : str
     alpha : float
@@ -407,9 +409,15 @@ def _retention_comparisons(arms_table: pd.DataFrame, wanted: list[str], control:
         with np.errstate(all="ignore"):
             d_lo, d_hi = confint_proportions_2indep(xt, nt, xc, nc, method="wald",
                                                     compare="diff", alpha=alpha)
-            r_lo, r_hi = confint_proportions_2indep(xt, nt, xc, nc, method="log",
-                                                    compare="ratio", alpha=alpha)
-            z, p = proportions_ztest([xt, xc], [nt, nc])
+            if xc > 0:
+                r_lo, r_hi = confint_proportions_2indep(xt, nt, xc, nc, method="log",
+                                                        compare="ratio", alpha=alpha)
+            else:  # nobody retained in control: the ratio is undefined
+                r_lo = r_hi = math.nan
+            if 0 < xt + xc < nt + nc:
+                z, p = proportions_ztest([xt, xc], [nt, nc])
+            else:  # every customer retained, or none: identical arms, no evidence of a change
+                z, p = 0.0, 1.0
         comp[arm] = {"difference": pt - pc, "se": se, "ci_lower": float(d_lo),
                      "ci_upper": float(d_hi), "ratio": pt / pc if pc > 0 else math.nan,
                      "ratio_ci_lower": float(r_lo), "ratio_ci_upper": float(r_hi),

@@ -160,6 +160,20 @@ def nonnegative(form: Form, name: str, arr: np.ndarray, fix: str) -> None:
     fail_where(form, arr < 0, f"{name} is negative", fix, **{name: arr})
 
 
+def rate_per_period(form: Form, name: str, arr: np.ndarray) -> None:
+    """A discount (or interest) rate per period: >= 0, and a value above 1 is a percentage.
+
+    The array twin of :func:`retention_kit._checks.discount_rate` (same rule, same words).
+    """
+    nonnegative(form, name, arr, f"give {name} per period as a fraction, e.g. 0.10")
+    bad = np.atleast_1d(arr > 1)
+    if bad.any():
+        value = float(np.atleast_1d(arr)[int(np.flatnonzero(bad)[0])])
+        fail_where(form, bad, f"{name} looks like a percentage: as given it means "
+                   f"{100 * value:,.0f}% per period",
+                   f"pass the rate as a fraction: {value / 100:g} for {value:g}%", **{name: arr})
+
+
 def probability(form: Form, name: str, arr: np.ndarray) -> None:
     fail_where(form, (arr < 0) | (arr > 1), f"{name} is outside [0, 1]",
                 "give rates as fractions (0.05 for 5 %), not percentages", **{name: arr})

@@ -21,6 +21,7 @@ from ._inputs import (
     nonnegative,
     positive,
     probability,
+    rate_per_period,
 )
 
 __all__ = ["average_order_value", "margin_multiple_clv", "purchase_frequency",
@@ -213,7 +214,7 @@ def simple_clv(purchases_per_period: ArrayLike, average_order_value: ArrayLike,
     nonnegative(form, "average_order_value", aov, "use gross order values")
     nonnegative(form, "lifespan_periods", life, "a lifespan cannot be negative")
     probability(form, "margin", m)
-    nonnegative(form, "discount_rate", d, "give the discount rate per period, e.g. 0.10")
+    rate_per_period(form, "discount_rate", d)
     value = f * aov * m
     safe_d = np.where(d > 0, d, 1.0)
     annuity = np.where(d > 0, -np.expm1(-life * np.log1p(d)) / safe_d, life)
@@ -265,7 +266,7 @@ def margin_multiple_clv(margin: ArrayLike, retention_rate: ArrayLike,
     form, (m, r, i) = coerce(margin=margin, retention_rate=retention_rate,
                               discount_rate=discount_rate)
     probability(form, "retention_rate", r)
-    nonnegative(form, "discount_rate", i, "give the discount rate per period, e.g. 0.10")
+    rate_per_period(form, "discount_rate", i)
     fail_where(form, 1 + i - r <= 0, "retention_rate = 1 with discount_rate = 0 makes the "
                 "value infinite", "use a positive discount rate or a retention rate below 1",
                 retention_rate=r, discount_rate=i)
