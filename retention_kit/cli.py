@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import sys
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 from typing import IO, Any
@@ -188,9 +190,19 @@ def _report(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
             parameters["spec"] = json.dumps(spec)
     except (DataError, ValueError, FileNotFoundError) as exc:
         parser.error(str(exc))
-    results = run_reports(clients, out_dir=args.out, workers=args.workers,
-                          parameters=parameters, progress=not args.no_progress,
-                          notebook=args.notebook, timeout=args.timeout)
+    from .reports import ReportsCancelled
+
+    try:
+        results = run_reports(clients, out_dir=args.out, workers=args.workers,
+                              parameters=parameters, progress=not args.no_progress,
+                              notebook=args.notebook, timeout=args.timeout)
+    except ReportsCancelled as stop:
+        print()
+        _summary(stop.results, sys.stdout)
+        done = sum(r.ok for r in stop.results)
+        print(f"\nCancelled: {done} of {len(stop.results)} reports produced before the stop. "
+              f"Open {stop.index.as_uri()}")
+        return 130
     print()
     _summary(results, sys.stdout)
     failed = [r for r in results if not r.ok]
@@ -222,10 +234,26 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``retention-kit`` console script; returns the exit status."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    previous = _terminate_as_interrupt()
     try:
         return _report(args, args.subparser)
     except SystemExit as exc:  # the sub-parser's error(): a usage error
         return int(exc.code or 0)
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _terminate_as_interrupt() -> Any:
+    """Let SIGTERM stop a run as Ctrl-C does (index written, kernels stopped); the old
+    handler, or None when not in the main thread (signals can only be set there)."""
+    if threading.current_thread() is not threading.main_thread():
+        return None
+
+    def interrupt(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    return signal.signal(signal.SIGTERM, interrupt)
 
 
 if __name__ == "__main__":

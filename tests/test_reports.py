@@ -723,3 +723,78 @@ def test_one_export_file_with_map_flags_gives_a_report(capsys, tmp_path: Path) -
     assert cli.main(["report", "--data", str(export), "--out", str(out), "--no-progress"]) == 1
     text = capsys.readouterr().out
     assert "has no column 'customer_id'" in text and "--map customer=<column>" in text
+
+
+# --------------------------------------------------------------------------- stopping a batch
+
+
+def _kernels_of(runtime: Path) -> list[str]:
+    """Live processes started with a connection file in ``runtime`` (report kernels)."""
+    ps = subprocess.run(["ps", "-ww", "-eo", "pid,args"], capture_output=True, text=True, check=True)
+    return [line for line in ps.stdout.splitlines() if str(runtime) in line]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("signum", ["SIGINT", "SIGTERM"])
+def test_a_signal_stops_the_batch_cleanly(tmp_path: Path, signum: str) -> None:
+    import signal
+    import time
+
+    runtime = tmp_path / "runtime"
+    runtime.mkdir()
+    out = tmp_path / "out"
+    clients = ["retailer", "marketplace", "seasonal_shop", "till_export", "b2b_saas"]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "retention_kit.cli", "report", "--out", str(out),
+         "--workers", "2", "--no-progress", "--clients", *clients],
+        # kernels' connection files go to the temporary folder (papermill's tempfile)
+        env={**os.environ, "TMPDIR": str(runtime), "JUPYTER_RUNTIME_DIR": str(runtime)},
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 90
+    while not _kernels_of(runtime) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert _kernels_of(runtime), "no kernel started"
+    time.sleep(1.0)
+    sent = time.monotonic()
+    proc.send_signal(getattr(signal, signum))
+    stdout, stderr = proc.communicate(timeout=60)
+    assert time.monotonic() - sent < 30, "the batch did not stop within seconds"
+    assert proc.returncode == 130, stderr[-2000:]
+    assert "Cancelled:" in stdout and "Traceback" not in stderr
+    index = json.loads((out / "index.json").read_text())
+    statuses = {r["client_id"]: r["status"] for r in index}
+    assert list(statuses) == clients and "cancelled" in statuses.values()
+    assert set(statuses.values()) <= {"ok", "cancelled"}
+    page = (out / "index.html").read_text()
+    assert "cancelled" in page
+    time.sleep(1.0)  # killed kernels take a moment to be reaped
+    left = [p.name for p in runtime.glob("*.json") if "shell_port" in p.read_text()]
+    assert left == [], "connection files (with keys) left behind"
+    assert _kernels_of(runtime) == []
+
+
+def test_an_unwritable_report_fails_its_client_only_and_links_are_not_followed(
+        tmp_path: Path) -> None:
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
+                                 "language": "python"}
+    params = nbformat.v4.new_code_cell('client_id = ""\ndata_dir = ""')
+    params.metadata["tags"] = ["parameters"]
+    nb.cells = [params, nbformat.v4.new_code_cell("# Say hello\nprint(client_id)")]
+    path = tmp_path / "echo.ipynb"
+    nbformat.write(nb, path)
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "blocked.html").mkdir()  # a directory where the report should go
+    secret = tmp_path / "secret.txt"
+    secret.write_text("keep me")
+    (out / "index.html").symlink_to(secret)
+    (out / "fine.ipynb").symlink_to(secret)
+    results = reports.run_reports(["blocked", "fine"], out_dir=out, workers=1, notebook=path,
+                                  progress=False)
+    assert [r.status for r in results] == ["failed", "ok"]
+    assert results[0].failed_step == "writing the report"
+    assert "error page could not be written either" in results[0].error
+    assert secret.read_text() == "keep me"  # the links were replaced, their target kept
+    assert not (out / "index.html").is_symlink() and "blocked" in (out / "index.html").read_text()
+    assert json.loads((out / "index.json").read_text())[1]["status"] == "ok"

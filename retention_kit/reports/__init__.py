@@ -31,6 +31,7 @@ from ._common import KPI_MIME, PERIODS, QUALITY_MIME, format_money
 from .batch import (
     REPORT_NOTEBOOK,
     ReportResult,
+    ReportsCancelled,
     discover_clients,
     error_page,
     notebook_parameters,
@@ -70,6 +71,7 @@ __all__ = [
     "REPORT_NOTEBOOK",
     "ReportResult",
     "ReportSettings",
+    "ReportsCancelled",
     "caveats",
     "check_parameters",
     "churn_value",

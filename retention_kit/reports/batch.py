@@ -11,11 +11,13 @@ status. papermill and nbconvert are imported inside the functions that run them.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
 import re
 import sys
+import threading
 import time
 import unicodedata
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -77,12 +79,41 @@ def safe_name(client_id: object) -> str:
 
 
 def _inside(folder: Path, name: str, suffix: str) -> Path:
-    """``folder / (name + suffix)``, refusing anything that would resolve elsewhere."""
-    path = (folder / f"{name}{suffix}").resolve()
-    if path.parent != folder.resolve() or not re.fullmatch(r"[a-z0-9_-]+", name) or (
-            "/" in suffix or ".." in suffix):
+    """``folder / (name + suffix)``, refusing anything that would land elsewhere.
+
+    The last component is not resolved: a symbolic link there is replaced by the file
+    (see :func:`_write_atomic`), never written through.
+    """
+    path = folder.resolve() / f"{name}{suffix}"
+    if not re.fullmatch(r"[a-z0-9_-]+", name) or "/" in suffix or ".." in suffix:
         raise ValueError(f"refusing to write {path}: outside {folder}")
     return path
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` through a temporary file renamed over it.
+
+    A reader never sees half a file, and a symbolic link at ``path`` is replaced, never
+    followed (its target is left alone).
+    """
+    import tempfile
+
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _clear_links(folder: Path, name: str) -> None:
+    """Remove symbolic links where a client's files go (papermill would write through)."""
+    for suffix in (".html", ".ipynb", ".quality.json", ".kernel.log"):
+        path = _inside(folder, name, suffix)
+        if path.is_symlink():
+            path.unlink()
 
 
 def discover_clients(data_dir: str | os.PathLike[str], only: Sequence[str] | None = None,
@@ -146,7 +177,8 @@ class ReportResult:
     client_id: str
     name: str
     """The safe file name (without extension)."""
-    status: Literal["ok", "failed"]
+    status: Literal["ok", "failed", "cancelled"]
+    """"cancelled": stopped by Ctrl-C or SIGTERM before it finished (no report)."""
     html: Path
     """The report, or the error page of a failed report."""
     notebook: Path | None
@@ -233,9 +265,13 @@ def write_index(results: Sequence[ReportResult], out_dir: str | os.PathLike[str]
         link = f'<a href="{escape(r.html.name)}">{escape(name)}</a>'
         nb = (f' · <a href="{escape(r.notebook.name)}">notebook</a>'
               if r.notebook is not None and r.notebook.exists() else "")
-        status = ('<span class="status-ok">ok</span>' if r.ok else
-                  f'<span class="status-failed">failed</span>: {escape(r.failed_step or "")} '
-                  f"({escape(r.error_type or 'error')})")
+        if r.ok:
+            status = '<span class="status-ok">ok</span>'
+        elif r.status == "cancelled":
+            status = '<span class="status-cancelled">cancelled</span> before it finished'
+        else:
+            status = (f'<span class="status-failed">failed</span>: '
+                      f'{escape(r.failed_step or "")} ({escape(r.error_type or "error")})')
 
         def num(key: str, fmt: Callable[[Any], str], k: dict = k) -> str:
             value = k.get(key)
@@ -252,9 +288,12 @@ def write_index(results: Sequence[ReportResult], out_dir: str | os.PathLike[str]
             f"<td>{num('nrr', percent)}</td>"
             f"<td>{r.seconds:.1f}</td></tr>")
     n_ok = sum(r.ok for r in results)
+    n_cancelled = sum(r.status == "cancelled" for r in results)
+    n_failed = len(results) - n_ok - n_cancelled
+    missing = "".join([f"; {n_failed} failed (their pages say why)" if n_failed else "",
+                       f"; {n_cancelled} cancelled" if n_cancelled else ""])
     body = f"""<h1>{escape(title)}</h1>
-<p>{n_ok} of {len(results)} reports produced{'' if n_ok == len(results) else
-        f"; {len(results) - n_ok} failed (their pages say why)"}. Rates are for each client's
+<p>{n_ok} of {len(results)} reports produced{missing}. Rates are for each client's
 last complete period.</p>
 <table id="report-index">
 <thead><tr><th>Client</th><th>Status</th><th>Customers</th><th>Retention</th><th>Churn</th>
@@ -264,9 +303,9 @@ last complete period.</p>
 </tbody>
 </table>"""
     index = folder / "index.html"
-    index.write_text(standalone_page(title, body), encoding="utf-8")
-    (folder / "index.json").write_text(
-        json.dumps([r.to_dict() for r in results], indent=1, default=str), encoding="utf-8")
+    _write_atomic(index, standalone_page(title, body))
+    _write_atomic(folder / "index.json",
+                  json.dumps([r.to_dict() for r in results], indent=1, default=str))
     return index
 
 
@@ -310,8 +349,57 @@ def _kernel_manager_class(log_path: Path) -> Any:
                 kw.setdefault("stdout", log)
                 kw.setdefault("stderr", log)
                 await super().start_kernel(**kw)
+            with _LIVE_LOCK:
+                _LIVE_KERNELS.add(self)
+            if _CANCEL.is_set():  # cancelled while it started: stop it now
+                _stop_kernel(self)
+
+        async def shutdown_kernel(self, *args: Any, **kw: Any) -> None:  # type: ignore[override]
+            try:
+                await super().shutdown_kernel(*args, **kw)
+            finally:
+                with _LIVE_LOCK:
+                    _LIVE_KERNELS.discard(self)
 
     return ReportKernelManager
+
+
+#: Set by Ctrl-C or SIGTERM: queued reports are skipped, running kernels stopped.
+_CANCEL = threading.Event()
+_LIVE_KERNELS: set[Any] = set()
+_LIVE_LOCK = threading.Lock()
+
+
+def _stop_kernel(km: Any) -> None:
+    """Kill a report kernel's process and remove its connection file (it holds a key)."""
+    process = getattr(getattr(km, "provisioner", None), "process", None)
+    try:
+        if process is not None and process.poll() is None:
+            process.kill()
+    except OSError:  # pragma: no cover - already gone
+        pass
+    with contextlib.suppress(OSError, AttributeError):
+        km.cleanup_connection_file()
+
+
+def _stop_all_kernels() -> None:
+    with _LIVE_LOCK:
+        live = list(_LIVE_KERNELS)
+        _LIVE_KERNELS.clear()
+    for km in live:
+        _stop_kernel(km)
+
+
+class ReportsCancelled(KeyboardInterrupt):
+    """Ctrl-C (or SIGTERM) stopped :func:`run_reports`; ``results`` has every client's status.
+
+    The index was written before this was raised: finished reports are in it, the
+    others are marked "cancelled".
+    """
+
+    def __init__(self, results: list[ReportResult], index: Path) -> None:
+        super().__init__("report generation cancelled")
+        self.results, self.index = results, index
 
 
 def _running_cell(nb_path: Path) -> tuple[int | None, str]:
@@ -363,11 +451,15 @@ def _execute(job: _Job) -> ReportResult:
     html_path = _inside(folder, job.name, ".html")
     nb_path = _inside(folder, job.name, ".ipynb")
     log_path = _inside(folder, job.name, ".kernel.log")
-    log_path.unlink(missing_ok=True)
     result = ReportResult(client_id=job.client_id, name=job.name, status="ok", html=html_path,
                           notebook=nb_path, seconds=0.0, display_name=job.display_name)
-    stage = "starting the notebook's kernel"
+    if _CANCEL.is_set():
+        return _cancelled(job, html_path)
+    stage = "preparing the output files"
     try:
+        _clear_links(folder, job.name)
+        log_path.unlink(missing_ok=True)
+        stage = "starting the notebook's kernel"
         import papermill  # noqa: F401 - a missing papermill fails this stage
 
         stage = "running the notebook"
@@ -375,17 +467,27 @@ def _execute(job: _Job) -> ReportResult:
         stage = "converting the notebook to HTML"
         result.kpis = _find_output(nb, KPI_MIME)
         title = f"{result.kpis.get('display_name') or job.client_id}: customer retention report"
-        html_path.write_text(notebook_to_html(nb, title=title), encoding="utf-8")
+        page = notebook_to_html(nb, title=title)
+        stage = "writing the report"
+        _write_atomic(html_path, page)
         quality = _find_output(nb, QUALITY_MIME)
         if quality:  # a raw export: what its spec did, next to the report
-            _inside(folder, job.name, ".quality.json").write_text(
-                json.dumps(quality, indent=1, default=str), encoding="utf-8")
+            _write_atomic(_inside(folder, job.name, ".quality.json"),
+                          json.dumps(quality, indent=1, default=str))
     except Exception as exc:  # noqa: BLE001 - every failure becomes an error page
+        if _CANCEL.is_set():  # its kernel was stopped by Ctrl-C / SIGTERM
+            return _cancelled(job, html_path, seconds=time.perf_counter() - start)
         _record_failure(result, exc, stage, nb_path, log_path)
     else:
         log_path.unlink(missing_ok=True)  # kept only to debug a failed report
     result.seconds = time.perf_counter() - start
     return result
+
+
+def _cancelled(job: _Job, html_path: Path, seconds: float = 0.0) -> ReportResult:
+    return ReportResult(client_id=job.client_id, name=job.name, status="cancelled",
+                        html=html_path, notebook=None, seconds=seconds,
+                        failed_step="cancelled by the user", display_name=job.display_name)
 
 
 def _run_notebook(job: _Job, nb_path: Path, log_path: Path) -> Any:
@@ -434,7 +536,16 @@ def _record_failure(result: ReportResult, exc: Exception, stage: str, nb_path: P
             result.traceback += f"\n--- kernel log ({log_path.name}) ---\n{tail}"
     if not nb_path.exists():
         result.notebook = None
-    result.html.write_text(error_page(result), encoding="utf-8")
+    _write_error_page(result)
+
+
+def _write_error_page(result: ReportResult) -> None:
+    """The error page of a failed report; if even that cannot be written, say so."""
+    try:
+        _write_atomic(result.html, error_page(result))
+    except OSError as exc:
+        result.error = (f"{result.error} (its error page could not be written either: "
+                        f"{type(exc).__name__}: {exc})")
 
 
 class _Progress:
@@ -575,7 +686,18 @@ def run_reports(
         stream.write(f"Generating {len(jobs)} report(s) with {min(workers, len(jobs))} "
                      f"worker(s) into {out}\n")
         stream.flush()
-    results = _run_jobs(jobs, out, workers=workers, executor=executor, bar=bar)
+    _CANCEL.clear()
+    results: dict[str, ReportResult] = {}
+    try:
+        _run_jobs(jobs, out, workers=workers, executor=executor, bar=bar, results=results)
+    except KeyboardInterrupt:
+        _CANCEL.set()
+        _stop_all_kernels()
+        ordered = [results.get(job.name) or _cancelled(job, _inside(out, job.name, ".html"))
+                   for job in jobs]
+        raise ReportsCancelled(ordered, write_index(ordered, out)) from None
+    finally:
+        _CANCEL.clear()
     ordered = [results[job.name] for job in jobs]
     write_index(ordered, out)
     return ordered
@@ -603,16 +725,20 @@ def _plan_jobs(items: list[tuple[str, str]], out: Path, nb_path: Path,
 
 
 def _run_jobs(jobs: list[_Job], out: Path, *, workers: int, executor: str,
-              bar: _Progress) -> dict[str, ReportResult]:
-    """Run the jobs one after the other, or in a thread or process pool; name -> result."""
+              bar: _Progress, results: dict[str, ReportResult]) -> None:
+    """Run the jobs one after the other, or in a thread or process pool, into ``results``.
+
+    On Ctrl-C (KeyboardInterrupt in the driver) queued jobs are cancelled and running
+    kernels killed; the jobs that were running end as "cancelled" within seconds, and the
+    interrupt is re-raised once they have.
+    """
     from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor, as_completed
 
-    results: dict[str, ReportResult] = {}
     if workers == 1 or len(jobs) <= 1:
         for job in jobs:
             results[job.name] = _execute(job)
             bar.update(results[job.name])
-        return results
+        return
     if executor == "thread":
         pool: Any = ThreadPoolExecutor(max_workers=workers)
     else:
@@ -622,17 +748,32 @@ def _run_jobs(jobs: list[_Job], out: Path, *, workers: int, executor: str,
                                    mp_context=multiprocessing.get_context("spawn"))
     with pool:
         futures = {pool.submit(_execute, job): job for job in jobs}
-        for future in as_completed(futures):
-            job = futures[future]
-            try:
-                res = future.result()
-            except Exception as exc:  # noqa: BLE001 - a dead worker fails one client
-                res = ReportResult(client_id=job.client_id, name=job.name, status="failed",
-                                   html=_inside(out, job.name, ".html"), notebook=None,
-                                   seconds=0.0, error_type=type(exc).__name__,
-                                   error=str(exc), failed_step="running the worker",
-                                   display_name=job.display_name)
-                res.html.write_text(error_page(res), encoding="utf-8")
-            results[job.name] = res
-            bar.update(res)
-    return results
+        try:
+            _collect(futures, out, bar, results, as_completed)
+        except KeyboardInterrupt:
+            _CANCEL.set()
+            for future in futures:
+                future.cancel()
+            _stop_all_kernels()
+            with contextlib.suppress(KeyboardInterrupt):
+                _collect({f: j for f, j in futures.items() if not f.cancelled()}, out, bar,
+                         results, as_completed)
+            raise
+
+
+def _collect(futures: dict[Any, _Job], out: Path, bar: _Progress,
+             results: dict[str, ReportResult], as_completed: Callable[..., Any]) -> None:
+    """Results of the futures as they finish; a dead worker fails only its client."""
+    for future in as_completed(futures):
+        job = futures[future]
+        try:
+            res = future.result()
+        except Exception as exc:  # noqa: BLE001 - a dead worker fails one client
+            res = ReportResult(client_id=job.client_id, name=job.name, status="failed",
+                               html=_inside(out, job.name, ".html"), notebook=None,
+                               seconds=0.0, error_type=type(exc).__name__,
+                               error=str(exc), failed_step="running the worker",
+                               display_name=job.display_name)
+            _write_error_page(res)
+        results[job.name] = res
+        bar.update(res)
