@@ -729,7 +729,7 @@ def test_one_export_file_with_map_flags_gives_a_report(capsys, tmp_path: Path) -
 
 
 def _kernels_of(runtime: Path) -> list[str]:
-    """Live processes started with a connection file in ``runtime`` (report kernels)."""
+    """Live processes with a connection file in ``runtime`` (report kernels)."""
     ps = subprocess.run(["ps", "-ww", "-eo", "pid,args"], capture_output=True, text=True, check=True)
     return [line for line in ps.stdout.splitlines() if str(runtime) in line]
 
@@ -798,3 +798,15 @@ def test_an_unwritable_report_fails_its_client_only_and_links_are_not_followed(
     assert secret.read_text() == "keep me"  # the links were replaced, their target kept
     assert not (out / "index.html").is_symlink() and "blocked" in (out / "index.html").read_text()
     assert json.loads((out / "index.json").read_text())[1]["status"] == "ok"
+
+
+@pytest.mark.parametrize(("dates", "fragment"), [
+    (["2124-01-01", "2124-02-01", "2124-03-01"], "has purchases after today"),
+    (["1900-01-01", "2024-02-01", "2024-03-01"], "spans 124 years (1900-01-01 to 2024-03-01)"),
+])
+def test_a_log_in_the_future_or_over_a_century_is_refused(tmp_path: Path, dates, fragment):
+    pd.DataFrame({"customer_id": ["a", "a", "b"], "date": dates,
+                  "amount": [1.0, 2.0, 3.0]}).to_csv(tmp_path / "transactions.csv", index=False)
+    with pytest.raises(DataError, match=re.escape(fragment)) as err:
+        load_client(tmp_path)
+    assert "date_format" in err.value.fix

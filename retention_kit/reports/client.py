@@ -231,7 +231,35 @@ def _read_transactions(path: Path, observation_end: object, spec: dict | None,
                                       after_end="drop", duplicates=duplicates)
     transactions = pd.DataFrame({"customer_id": clean["customer"].astype("str"),
                                  "date": clean["date"], "amount": clean["amount"]})
+    _check_window(transactions, path)
     return transactions, end, quality
+
+
+#: The longest window a report believes: a longer one is a misread date, not a history.
+_MAX_WINDOW_YEARS = 50
+
+
+def _check_window(transactions: pd.DataFrame, path: Path) -> None:
+    """Refuse a log that ends in the future or spans an implausible number of years."""
+    first, last = transactions["date"].min(), transactions["date"].max()
+    tomorrow = pd.Timestamp.now().normalize() + pd.Timedelta(days=1)
+    if last >= tomorrow:
+        late = transactions["date"] >= tomorrow
+        raise data_error(
+            f"{path.name} has purchases after today ({tomorrow.date() - pd.Timedelta(days=1)}), "
+            f"up to {last.date()}: the dates are misread (a day-first or numeric format) or "
+            "the export's clock is wrong", n_rows=int(late.sum()),
+            example=f"customer {transactions.loc[late, 'customer_id'].iloc[0]!r}, "
+            f"{transactions.loc[late, 'date'].iloc[0]}",
+            fix="check the date column; for an export in another format describe it with a "
+            "spec (date_format 'dayfirst', 'epoch_s', 'excel')")
+    years = (last - first) / pd.Timedelta(days=365.25)
+    if years > _MAX_WINDOW_YEARS:
+        raise data_error(
+            f"{path.name} spans {years:,.0f} years ({first.date()} to {last.date()}), which "
+            "no customer history does: some dates are misread",
+            fix="check the earliest dates (epoch numbers read as 1970, two-digit years); "
+            "describe the export's format with a spec (date_format 'epoch_s', 'excel', ...)")
 
 
 def _read_subscriptions(path: Path, end: pd.Timestamp) -> pd.DataFrame:
