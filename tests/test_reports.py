@@ -730,7 +730,8 @@ def test_one_export_file_with_map_flags_gives_a_report(capsys, tmp_path: Path) -
 
 def _kernels_of(runtime: Path) -> list[str]:
     """Live processes with a connection file in ``runtime`` (report kernels)."""
-    ps = subprocess.run(["ps", "-ww", "-eo", "pid,args"], capture_output=True, text=True, check=True)
+    ps = subprocess.run(["ps", "-ww", "-eo", "pid,args"], capture_output=True, text=True,
+                        check=True)
     return [line for line in ps.stdout.splitlines() if str(runtime) in line]
 
 
