@@ -213,7 +213,26 @@ CLV_AND_METRICS = [
      DataError, "is timezone-aware but the dates are naive"),
 ]
 
-CASES = MODEL_OPTIONS + MODEL_DATA + FROM_JSON + FROM_PARAMS + CLV_AND_METRICS
+def _cuped(**columns):
+    import retention_kit.experiments as ex
+
+    data = pd.DataFrame({"arm": ["control"] * 50 + ["treat"] * 50,
+                         "retained": np.r_[np.zeros(25), np.ones(25), np.zeros(20), np.ones(30)],
+                         "pre": np.arange(100.0)})
+    return ex.cuped(data.assign(**columns), arm_col="arm", outcome_col="retained",
+                    covariate_col="pre", control="control", reached_col=None)
+
+
+EXPERIMENTS = [
+    ("cuped infinite covariate", lambda: _cuped(pre=np.r_[np.inf, np.arange(99.0)]), DataError,
+     "covariate 'pre' has infinite values"),
+    ("cuped infinite outcome", lambda: _cuped(retained=np.r_[np.zeros(99), np.inf]), DataError,
+     "outcome 'retained' has infinite values"),
+    ("cuped constant covariate", lambda: _cuped(pre=1.0), DataError, "covariate 'pre' is constant"),
+]
+
+CASES = (MODEL_OPTIONS + MODEL_DATA + FROM_JSON + FROM_PARAMS + CLV_AND_METRICS
+         + EXPERIMENTS)
 
 
 @pytest.mark.parametrize(("case", "call", "error", "fragment"), CASES,

@@ -587,6 +587,13 @@ def _cuped_numbers(data: pd.DataFrame, sub: pd.DataFrame,
             "none (e.g. 0 orders before enrolment, plus a 0/1 'was missing' covariate), or "
             "drop those customers from every arm (the covariate was measured before "
             "randomisation, so this keeps the arms comparable)")
+    infinite = np.isinf(x_raw.to_numpy(dtype=float))
+    if infinite.any():
+        raise DataError(f"covariate {covariate_col!r} has infinite values",
+                        n_rows=int(infinite.sum()),
+                        example=_args.first_example(sub, infinite, cols),
+                        fix="repair or drop these customers (from every arm); an infinite "
+                        "pre-period value is a data error, not a measurement")
     y_raw = data.loc[sub.index, outcome_col]
     if pd.api.types.is_bool_dtype(y_raw.dtype):
         y_num = y_raw.astype("Float64")
@@ -599,7 +606,13 @@ def _cuped_numbers(data: pd.DataFrame, sub: pd.DataFrame,
                         example=_args.first_example(sub, ymiss, cols),
                         fix="exclude customers who have not reached the horizon (reached_col) "
                         "and code the outcome as numbers")
-    return x_raw.to_numpy(dtype=float), y_num.to_numpy(dtype=float)
+    y = y_num.to_numpy(dtype=float)
+    if np.isinf(y).any():
+        raise DataError(f"outcome {outcome_col!r} has infinite values",
+                        n_rows=int(np.isinf(y).sum()),
+                        example=_args.first_example(sub, np.isinf(y), cols),
+                        fix="repair or drop these customers; an outcome is a finite number")
+    return x_raw.to_numpy(dtype=float), y
 
 
 def _cuped_adjustment(x: np.ndarray, y: np.ndarray,
