@@ -118,7 +118,7 @@ def _shown(value: object) -> object:
 
 def _group(text: Any, pattern: str, i: int) -> Any:
     """Capture group ``i`` as int64 (NULL when it did not take part)."""
-    return text.re_extract(pattern, i).nullif("").try_cast("int64")
+    return text.re_extract(pattern, i).nullif("").cast("int64")  # digits or NULL
 
 
 def _from_parts(y: Any, m: Any, d: Any, hh: Any, mm: Any, ss: Any) -> Any:
@@ -133,7 +133,8 @@ def _from_parts(y: Any, m: Any, d: Any, hh: Any, mm: Any, ss: Any) -> Any:
     return ok.ifelse(ts, ibis.null("timestamp"))
 
 
-def _parsed_dates(table: ir.Table, col: str, spec: Any) -> tuple[ir.Table, Any, Any]:
+def _parsed_dates(table: ir.Table, col: str, spec: Any,
+                  cached: list) -> tuple[ir.Table, Any, Any]:
     """(table, timestamp expression, aware-flag expression or None) of the date column."""
     ibis = _ibis()
     raw = table[col]
@@ -141,7 +142,7 @@ def _parsed_dates(table: ir.Table, col: str, spec: Any) -> tuple[ir.Table, Any, 
     fmt = spec.date_format
     zone_ok = spec.timezone in (None, "UTC", "Etc/UTC")
     if fmt in ("epoch_s", "epoch_ms", "excel"):
-        numbers = raw.cast("float64") if kind.is_numeric() else raw.try_cast("float64")
+        numbers = raw.cast("float64") if kind.is_numeric() else _to_float(raw.strip())
         if fmt == "excel":
             valid = (numbers >= 1) & (numbers < 2958466)
             us = (valid.ifelse(numbers, 0) * 86_400e6).round().cast("int64")
@@ -172,7 +173,7 @@ def _parsed_dates(table: ir.Table, col: str, spec: Any) -> tuple[ir.Table, Any, 
     if fmt in ("dayfirst", "monthfirst"):
         g = [_group(text, _DAY_MONTH, i) for i in range(1, 7)]
         day, month = (g[0], g[1]) if fmt == "dayfirst" else (g[1], g[0])
-        p = _layer(table, _rk_y=g[2], _rk_ylen=text.re_extract(_DAY_MONTH, 3).length(),
+        p = _layer(table, cached, _rk_y=g[2], _rk_ylen=text.re_extract(_DAY_MONTH, 3).length(),
                    _rk_mo=month, _rk_d=day, _rk_h=g[3].fill_null(0), _rk_mi=g[4].fill_null(0),
                    _rk_s=g[5].fill_null(0), _rk_aware=aware)
         year = (p._rk_ylen == 2).ifelse((p._rk_y < 69).ifelse(2000 + p._rk_y, 1900 + p._rk_y),
@@ -180,22 +181,22 @@ def _parsed_dates(table: ir.Table, col: str, spec: Any) -> tuple[ir.Table, Any, 
         return p, _from_parts(year, p._rk_mo, p._rk_d, p._rk_h, p._rk_mi, p._rk_s), p._rk_aware
     if fmt == "iso":
         g = [_group(text, _ISO, i) for i in range(1, 7)]
-        p = _layer(table, _rk_y=g[0], _rk_mo=g[1], _rk_d=g[2], _rk_h=g[3].fill_null(0),
+        p = _layer(table, cached, _rk_y=g[0], _rk_mo=g[1], _rk_d=g[2], _rk_h=g[3].fill_null(0),
                    _rk_mi=g[4].fill_null(0), _rk_s=g[5].fill_null(0),
                    _rk_frac=text.re_extract(_ISO, 7).nullif(""),
                    _rk_zone=text.re_extract(_ISO, 8).nullif(""), _rk_aware=aware)
         ts = _from_parts(p._rk_y, p._rk_mo, p._rk_d, p._rk_h, p._rk_mi, p._rk_s)
-        us = p._rk_frac.rpad(6, "0").try_cast("int64").fill_null(0)
+        us = p._rk_frac.rpad(6, "0").cast("int64").fill_null(0)
         zone = p._rk_zone
         sign = zone.startswith("-").ifelse(-1, 1)
         digits = zone.re_replace(r"[^0-9]", "")
-        minutes = (sign * (digits.substr(0, 2).try_cast("int64") * 60
-                           + digits.substr(2, 2).nullif("").try_cast("int64").fill_null(0)))
+        minutes = (sign * (digits.substr(0, 2).nullif("").cast("int64") * 60
+                           + digits.substr(2, 2).nullif("").cast("int64").fill_null(0)))
         shift = (zone.notnull() & (zone != "Z")).ifelse(minutes, 0)
         return p, ts + us.as_interval("us") - shift.as_interval("m"), p._rk_aware
     pattern, order = _strptime_regex(fmt, col)
     g = {key: _group(text, pattern, i + 1) for i, key in enumerate(order)}
-    p = _layer(table, _rk_matched=text.re_search(pattern), _rk_aware=aware,
+    p = _layer(table, cached, _rk_matched=text.re_search(pattern), _rk_aware=aware,
                **{_part(k): v for k, v in g.items()})
     if "Y" in g:
         year = p[_part("Y")]
@@ -216,10 +217,22 @@ def _part(directive: str) -> str:
     return f"_rk_{directive.lower()}{'_upper' if directive.isupper() else ''}"
 
 
-def _layer(table: ir.Table, **columns: Any) -> ir.Table:
+def _layer(table: ir.Table, cached: list, **columns: Any) -> ir.Table:
     """New columns behind a named subquery, so later expressions refer to them by name
-    (Ibis would otherwise paste each parsing expression into every use)."""
-    return table.mutate(**columns).alias(f"_rk_{uuid.uuid4().hex[:12]}")
+    (Ibis would otherwise paste each parsing expression into every use).
+
+    DuckDB computes a shared subquery once; other engines (PostgreSQL inlines it and
+    evaluates the pasted expressions again in every aggregate) get a temporary table.
+    """
+    out = table.mutate(**columns)
+    if _materialize(table):
+        out = out.cache()
+        cached.append(out)
+    return out.alias(f"_rk_{uuid.uuid4().hex[:12]}")
+
+
+def _materialize(table: ir.Table) -> bool:
+    return table.get_backend().name != "duckdb"
 
 
 def _strptime_regex(fmt: str, col: str) -> tuple[str, list[str]]:
@@ -248,12 +261,22 @@ def _zone_error(col: str, spec: Any) -> DataError:
                      fix="convert them to naive local time in the table, or " + _PANDAS)
 
 
+#: What pandas.to_numeric and the engines' casts read as a number (after the stripping).
+_NUMBER = r"^[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?$"
+
+
+def _to_float(text: Any) -> Any:
+    """float64, NULL where the text is not a number (a CAST that never fails, on any engine:
+    PostgreSQL has no TRY_CAST)."""
+    return text.re_search(_NUMBER).ifelse(text, _ibis().null("string")).cast("float64")
+
+
 def _money(table: ir.Table, col: str, decimal: str) -> tuple[Any, bool]:
     """(float64 amount expression, raw is boolean)."""
     raw = table[col]
     kind = raw.type()
     if kind.is_boolean():
-        return raw.cast("float64"), True
+        return raw.ifelse(1.0, 0.0), True
     if kind.is_numeric():
         return raw.cast("float64"), False
     text = raw.cast("string").re_replace(r"[^0-9.,+\-eE()]", "")
@@ -263,7 +286,7 @@ def _money(table: ir.Table, col: str, decimal: str) -> tuple[Any, bool]:
         text = text.replace(".", "").replace(",", ".")
     else:
         text = text.replace(",", "")
-    value = text.try_cast("float64")
+    value = _to_float(text)
     return negative.fill_null(False).ifelse(-value, value), False
 
 
@@ -272,6 +295,15 @@ def _money(table: ir.Table, col: str, decimal: str) -> tuple[Any, bool]:
 
 def stage_lines(source: Any, spec: Any) -> StagedLog:
     """Rules 1-5 of ``spec`` on the engine; the orders and returns collected to pandas."""
+    cached: list = []  # temporary tables on engines other than DuckDB
+    try:
+        return _stage(source, spec, cached)
+    finally:  # the numbered table (first) stays for the report's examples, until collected
+        for table in cached[1:]:
+            table.release()
+
+
+def _stage(source: Any, spec: Any, cached: list) -> StagedLog:
     ibis = _ibis()
     table = _open(source, spec)
     named = {k: getattr(spec, k) for k in ("customer", "date", "amount", "quantity",
@@ -289,9 +321,12 @@ def stage_lines(source: Any, spec: Any) -> StagedLog:
     shown = [c for c in (spec.customer, spec.order, spec.date, spec.product, spec.amount,
                          spec.quantity, spec.unit_price) if c is not None]
     t = table.mutate(**{ROW: ibis.row_number()})
+    if _materialize(t):  # number the rows once: every later query sees the same numbers
+        t = t.cache()
+        cached.append(t)
     describe = _describer(t, shown)
 
-    t, date, aware = _parsed_dates(t, spec.date, spec)
+    t, date, aware = _parsed_dates(t, spec.date, spec, cached)
     if spec.amount is not None:
         amount, boolean = _money(t, spec.amount, spec.decimal)
         money_cols = [(spec.amount, amount, boolean)]
@@ -309,7 +344,7 @@ def stage_lines(source: Any, spec: Any) -> StagedLog:
         typed["_rk_aware"] = aware
     if price is not None:
         typed["_rk_price"] = price
-    t = _layer(t, **typed)
+    t = _layer(t, cached, **typed)
     date, amount = t["_rk_date"], t["_rk_amount"]
     money_cols = [(c, t[f"_rk_money{i}"], b) for i, (c, _v, b) in enumerate(money_cols)]
     aware = t["_rk_aware"] if aware is not None else None

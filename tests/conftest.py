@@ -227,6 +227,9 @@ def postgres():
         con = ibis.postgres.connect(host=str(base), port=port, user="rk",
                                     database="postgres")
         yield _Postgres(con, con.con)
+        import gc
+
+        gc.collect()  # drops the temporary tables of collected Ibis caches while connected
         con.disconnect()
     finally:
         run("pg_ctl", "-D", str(data), "-m", "fast", "-w", "stop")
