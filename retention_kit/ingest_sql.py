@@ -212,6 +212,24 @@ def _parsed_dates(table: ir.Table, col: str, spec: Any,
     return p, p._rk_matched.ifelse(ts, ibis.null("timestamp")), p._rk_aware
 
 
+def _date_columns(d: ir.Table, spec: Any, cached: list) -> tuple[ir.Table, dict[str, Any]]:
+    d, date, aware = _parsed_dates(d, spec.date, spec, cached)
+    return d, {"_rk_pdate": date} | ({"_rk_paware": aware} if aware is not None else {})
+
+
+def _by_value(t: ir.Table, col: str, parse: Any, cached: list) -> tuple[ir.Table, dict]:
+    """Parse each distinct value of a text column once and join the results back (dates and
+    prices repeat: a year has 525,600 minutes, a catalogue a few hundred prices)."""
+    distinct = t.select(t[col]).distinct()
+    parsed, exprs = parse(distinct)
+    values = parsed.select(parsed[col].name("_rk_key"), **exprs)
+    values = values.cache()  # small
+    cached.append(values)
+    joined = t.left_join(values, t[col] == values["_rk_key"]).drop("_rk_key")
+    joined = joined.alias(f"_rk_{uuid.uuid4().hex[:12]}")
+    return joined, {name: joined[name] for name in exprs}
+
+
 def _part(directive: str) -> str:
     """A column name per strptime directive (SQL names ignore case: %m is not %M)."""
     return f"_rk_{directive.lower()}{'_upper' if directive.isupper() else ''}"
@@ -298,8 +316,8 @@ def stage_lines(source: Any, spec: Any) -> StagedLog:
     cached: list = []  # temporary tables on engines other than DuckDB
     try:
         return _stage(source, spec, cached)
-    finally:  # the numbered table (first) stays for the report's examples, until collected
-        for table in cached[1:]:
+    finally:
+        for table in cached:
             table.release()
 
 
@@ -322,18 +340,32 @@ def _stage(source: Any, spec: Any, cached: list) -> StagedLog:
                          spec.quantity, spec.unit_price) if c is not None]
     t = table.mutate(**{ROW: ibis.row_number()})
     if _materialize(t):  # number the rows once: every later query sees the same numbers
-        t = t.cache()
-        cached.append(t)
+        t = t.cache()  # kept (not released) for the report's examples, until collected
     describe = _describer(t, shown)
 
-    t, date, aware = _parsed_dates(t, spec.date, spec, cached)
+    # each distinct text (dates, prices) is parsed once and joined back
+    text_date = t[spec.date].type().is_string()
+    if text_date:
+        t, _ = _by_value(t, spec.date, lambda d: _date_columns(d, spec, cached), cached)
+    money_specs = ([("a", spec.amount, spec.decimal)] if spec.amount is not None else
+                   [("q", spec.quantity, "."), ("p", spec.unit_price, spec.decimal)])
+    for name, col, decimal in money_specs:
+        if t[col].type().is_string():
+            t, _ = _by_value(t, col, lambda d, c=col, m=decimal, n=name: (
+                d, {f"_rk_{n}": _money(d, c, m)[0]}), cached)
+    if text_date:
+        date = t["_rk_pdate"]
+        aware = t["_rk_paware"] if "_rk_paware" in t.columns else None
+    else:
+        t, date, aware = _parsed_dates(t, spec.date, spec, cached)
+    money = {name: (t[f"_rk_{name}"], False) if f"_rk_{name}" in t.columns
+             else _money(t, col, decimal) for name, col, decimal in money_specs}
     if spec.amount is not None:
-        amount, boolean = _money(t, spec.amount, spec.decimal)
+        amount, boolean = money["a"]
         money_cols = [(spec.amount, amount, boolean)]
         price = None
     else:
-        quantity, qbool = _money(t, spec.quantity, ".")
-        price, pbool = _money(t, spec.unit_price, spec.decimal)
+        (quantity, qbool), (price, pbool) = money["q"], money["p"]
         money_cols = [(spec.quantity, quantity, qbool), (spec.unit_price, price, pbool)]
         amount = (quantity * price).round(10)
     # typed once, so the rules below read columns instead of repeating the parsing
@@ -480,7 +512,9 @@ def _stage(source: Any, spec: Any, cached: list) -> StagedLog:
     for extra in ("channel", "country"):
         if getattr(spec, extra) is not None:
             fields[extra] = t[getattr(spec, extra)]
-    lines = t.select(**fields, _rk_purchase=purchase, _rk_return=ret)
+    lines = t.filter(purchase | ret).select(**fields, _rk_purchase=purchase, _rk_return=ret)
+    lines = lines.cache()  # read by the order, return and example queries below
+    cached.append(lines)
     purchases = lines.filter(lines["_rk_purchase"]).drop("_rk_purchase", "_rk_return")
     returns = lines.filter(lines["_rk_return"]).drop("_rk_purchase", "_rk_return")
     orders = _orders(purchases, spec, ledger, n_raw, stats["purchase_n"], cust_kind)
@@ -566,10 +600,10 @@ def _collect(expr: ir.Table, cust_kind: str) -> pd.DataFrame:
     for c in frame.columns:
         values = frame[c]
         if c == "customer_id":
-            arr = values.to_numpy(dtype=object)
-            if cust_kind == "int":
-                arr = np.array([int(v) for v in arr], dtype=object)
-            out[c] = arr
+            if cust_kind == "int":  # Python ints, as the pandas path holds them
+                out[c] = values.to_numpy(dtype="int64").astype(object)
+            else:
+                out[c] = values.to_numpy(dtype=object)
         elif c in ("order_id", "product", "channel", "country"):
             out[c] = values.astype(object).where(values.notna(), None).to_numpy(dtype=object)
         elif c == "date":
