@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: test lint unit notebooks lab setup clean reports browser course
+.PHONY: test lint unit notebooks lab setup clean reports browser postgres course
 
 $(STAMP): pyproject.toml
 	@if [ ! -x $(BIN)/python ]; then \
@@ -20,7 +20,7 @@ setup: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check retention_kit tests benchmarks
 
-unit: $(STAMP) browser
+unit: $(STAMP) browser postgres
 	$(BIN)/python -m pytest -q retention_kit tests
 
 notebooks: $(STAMP)
@@ -49,6 +49,18 @@ browser:
 	  LOG=$$(mktemp); \
 	  { $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install \
 	    -y -qq --no-install-recommends chromium; } >$$LOG 2>&1 || { cat $$LOG; exit 1; }; \
+	  rm -f $$LOG; fi
+
+# A PostgreSQL server for the tests of raw logs in a database (tests/conftest.py starts a
+# throwaway one with initdb, as `nobody` when run as root). Debian's package is installed only
+# when no server binary is found on PATH or under /usr/lib/postgresql/*/bin.
+postgres:
+	@if ! command -v initdb >/dev/null 2>&1 && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then \
+	  echo "Installing Debian's postgresql for the database tests"; \
+	  SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+	  LOG=$$(mktemp); \
+	  { $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install \
+	    -y -qq --no-install-recommends postgresql; } >$$LOG 2>&1 || { cat $$LOG; exit 1; }; \
 	  rm -f $$LOG; fi
 
 # JupyterLab gets its own environment: its import chain slows every Python start of the

@@ -103,21 +103,23 @@ def _ibis() -> Any:
     return ibis
 
 
-def _paths(source: str | os.PathLike | list | tuple) -> list[str]:
+def source_paths(source: str | os.PathLike | list | tuple) -> list[str]:
+    """The files a path, glob, folder or list of them names (all Parquet or all CSV)."""
     items = [source] if isinstance(source, str | os.PathLike) else list(source)
     out = []
     for item in items:
         path = os.fspath(item)
         if os.path.isdir(path):
-            found = sorted(p for p in os.listdir(path) if _kind(p) is not None)
+            found = sorted(p for p in os.listdir(path) if file_kind(p) is not None)
             if not found:
                 raise DataError(f"the folder {path!r} holds no Parquet or CSV files",
                                 fix="pass a file, a glob such as 'logs/*.parquet' or a folder "
                                 "of .parquet or .csv files")
-            out += [os.path.join(path, p) for p in found if _kind(p) == _kind(found[0])]
+            out += [os.path.join(path, p) for p in found
+                    if file_kind(p) == file_kind(found[0])]
         else:
             out.append(path)
-    kinds = {_kind(p) for p in out}
+    kinds = {file_kind(p) for p in out}
     if None in kinds or len(kinds) != 1:
         raise DataError(
             f"cannot tell the file format of {out[:3]!r}: the names must all end in .parquet "
@@ -127,7 +129,8 @@ def _paths(source: str | os.PathLike | list | tuple) -> list[str]:
     return out
 
 
-def _kind(path: str) -> str | None:
+def file_kind(path: str) -> str | None:
+    """"parquet", "csv" or None, from the file name."""
     name = path.lower()
     if name.endswith((".parquet", ".pq", ".parquet*", "*.parquet")):
         return "parquet"
@@ -171,14 +174,14 @@ def to_ibis(source: object) -> ir.Table:
         raise DataError(f"cannot read transactions from a {type(source).__name__}",
                         fix="pass a pandas DataFrame, a path to Parquet or CSV files, an "
                         "ibis.Table or a pyspark.sql.DataFrame")
-    paths = _paths(source)  # type: ignore[arg-type]
+    paths = source_paths(source)  # type: ignore[arg-type]
     try:
         con = ibis.duckdb.connect()
     except (ImportError, ModuleNotFoundError) as exc:  # pragma: no cover
         raise ImportError(f"reading files needs DuckDB: {_INSTALL}") from exc
     target = paths[0] if len(paths) == 1 else paths
     try:
-        if _kind(paths[0]) == "parquet":
+        if file_kind(paths[0]) == "parquet":
             return con.read_parquet(target)
         return con.read_csv(target)
     except Exception as exc:

@@ -33,6 +33,7 @@ The rules run in this order, each on what the previous ones kept:
 from __future__ import annotations
 
 import json
+import os
 import re
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any, Literal
@@ -42,6 +43,7 @@ import pandas as pd
 
 from ._checks import choice, closest, first_example, plain, require_columns
 from .errors import DataError
+from .ingest_rules import Ledger, StagedLog
 
 __all__ = ["CleanLog", "DataQualityReport", "TransactionSpec", "clean_transactions"]
 
@@ -196,9 +198,6 @@ class TransactionSpec:
 
 
 # --------------------------------------------------------------------------- the report
-
-
-_RULE_COLUMNS = ["rule", "policy", "rows", "revenue", "first_example"]
 
 
 @dataclass(frozen=True)
@@ -386,25 +385,8 @@ def _parse_money(raw: pd.DataFrame, col: str, decimal: str) -> np.ndarray:
 # --------------------------------------------------------------------------- rules
 
 
-class _Ledger:
-    """Collects one row per rule for the report."""
-
-    def __init__(self, raw: pd.DataFrame, shown: list[str]) -> None:
-        self.raw, self.shown, self.rows = raw, shown, []
-
-    def add(self, rule: str, policy: str, mask: np.ndarray, revenue: float) -> None:
-        n = int(np.count_nonzero(mask))
-        example = first_example(self.raw, mask, self.shown) if n else ""
-        self.rows.append({"rule": rule, "policy": policy, "rows": n,
-                          "revenue": round(float(revenue), 2), "first_example": example})
-
-    def refuse(self, problem: str, mask: np.ndarray, fix: str) -> DataError:
-        return DataError(problem, n_rows=int(np.count_nonzero(mask)),
-                         example=first_example(self.raw, mask, self.shown), fix=fix)
-
-
 def _line_filters(raw: pd.DataFrame, lines: pd.DataFrame, spec: TransactionSpec,
-                  ledger: _Ledger) -> np.ndarray:
+                  ledger: Ledger) -> np.ndarray:
     """Rules 1-4: which raw lines stay (guests, excluded products, zero and negative prices)."""
     keep = np.ones(len(lines), dtype=bool)
     amount = lines["amount"].to_numpy()
@@ -443,7 +425,7 @@ def _line_filters(raw: pd.DataFrame, lines: pd.DataFrame, spec: TransactionSpec,
     return keep
 
 
-def _orders(lines: pd.DataFrame, spec: TransactionSpec, ledger: _Ledger,
+def _orders(lines: pd.DataFrame, spec: TransactionSpec, ledger: Ledger,
             n_raw: int) -> pd.DataFrame:
     """Rule 5: purchase lines summed into orders (or kept one row each)."""
     if spec.order_lines == "keep" or len(lines) == 0:
@@ -471,21 +453,27 @@ def _orders(lines: pd.DataFrame, spec: TransactionSpec, ledger: _Ledger,
     return grouped
 
 
-def _net_returns(orders: pd.DataFrame, returns: pd.DataFrame, purchases: pd.DataFrame,
-                 spec: TransactionSpec, ledger: _Ledger, n_raw: int) -> pd.DataFrame:
-    """Rules 6-7 under ``net``: returns reduce the referenced or the latest earlier orders."""
+def net_returns(orders: pd.DataFrame, returns: pd.DataFrame,
+                held: set[tuple[Any, Any, Any]] | None, spec: TransactionSpec, ledger: Ledger,
+                n_raw: int) -> pd.DataFrame:
+    """Rules 6-7 under ``net``: returns reduce the referenced or the latest earlier orders.
+
+    Sequential (each return sees what the earlier ones left), so it runs in pandas for both
+    paths: ``orders`` are all purchase orders, ``returns`` the return lines, ``held`` the
+    (customer, order, product) of the returning customers' purchase lines (None without a
+    product column).
+    """
     orders = orders.sort_values(["customer_id", "date", "order_id"], kind="stable")
     amount = orders["amount"].to_numpy(dtype=float).copy()
-    position = {oid: i for i, oid in enumerate(
-        zip(orders["customer_id"], orders["order_id"], strict=True))}
-    by_customer: dict[Any, np.ndarray] = {
-        c: idx for c, idx in orders.groupby("customer_id", sort=False).indices.items()}
-    dates = orders["date"].to_numpy()
+    customers = orders["customer_id"].to_numpy()
     order_ids = orders["order_id"].to_numpy()
-    held = None  # (order id, product) of the returning customers' purchase lines
-    if "product" in purchases.columns:
-        mine = purchases[purchases["customer_id"].isin(returns["customer_id"])]
-        held = set(zip(mine["order_id"], mine["product"], strict=True))
+    returning = np.flatnonzero(pd.Series(customers).isin(returns["customer_id"]).to_numpy())
+    position = {(customers[i], order_ids[i]): i for i in returning}
+    by_customer: dict[Any, np.ndarray] = {
+        c: returning[idx] for c, idx in
+        pd.Series(customers[returning]).groupby(customers[returning], sort=False)
+        .indices.items()}
+    dates = orders["date"].to_numpy()
     by_ref = np.zeros(n_raw, dtype=bool)
     by_earlier = np.zeros(n_raw, dtype=bool)
     unmatched = np.zeros(n_raw, dtype=bool)
@@ -505,7 +493,8 @@ def _net_returns(orders: pd.DataFrame, returns: pd.DataFrame, purchases: pd.Data
             earlier = [i for i in by_customer.get(row.customer_id, ())[::-1]
                        if dates[i] <= row.date and amount[i] > 0]
             if held is not None:  # orders holding the returned product first
-                earlier.sort(key=lambda i: (order_ids[i], row.product) not in held)
+                earlier.sort(key=lambda i: (row.customer_id, order_ids[i], row.product)
+                             not in held)
             for i in earlier:
                 take = min(left, amount[i])
                 amount[i] -= take
@@ -516,8 +505,9 @@ def _net_returns(orders: pd.DataFrame, returns: pd.DataFrame, purchases: pd.Data
         if left > 1e-9:
             unmatched[row.row] = True
             unmatched_money += left
-    returned = returns.groupby("row")["amount"].sum()
-    ledger.add("returns", "net", np.isin(np.arange(n_raw), returns["row"]), -returned.sum())
+    rows = returns["row"].to_numpy()
+    ledger.record("returns", "net", len(rows), -float(returns["amount"].sum()),
+                  int(rows.min()) if len(rows) else None)
     ledger.add("returns_netted_by_reference", "net", by_ref, 0.0)
     ledger.add("returns_netted_against_earlier_orders", "net", by_earlier, 0.0)
     if spec.unmatched_returns == "raise" and unmatched.any():
@@ -538,14 +528,18 @@ def _net_returns(orders: pd.DataFrame, returns: pd.DataFrame, purchases: pd.Data
 # --------------------------------------------------------------------------- the function
 
 
-def clean_transactions(raw: pd.DataFrame, spec: TransactionSpec | dict | None = None,
+def clean_transactions(raw: Any, spec: TransactionSpec | dict | None = None,
                        ) -> CleanLog:
     """Apply a :class:`TransactionSpec` to a raw log: one row per order and a quality report.
 
     Parameters
     ----------
-    raw : DataFrame
-        The log as exported (order lines, returns, guests...); not modified.
+    raw : DataFrame, path(s) to Parquet or CSV files, or ibis.Table
+        The log as exported (order lines, returns, guests...); not modified. Files and Ibis
+        tables (DuckDB, PostgreSQL, ...) are filtered, typed, counted and summed into orders
+        by their engine (:mod:`retention_kit.ingest_sql`); only the orders and the returns
+        come back to pandas, and the results equal the pandas path's. Rows of an engine
+        table are numbered in the engine's scan order (the file order for files).
     spec : TransactionSpec or dict, optional
         Columns and policies; a dict is read with :meth:`TransactionSpec.from_dict`.
         Default: columns ``customer_id``, ``date``, ``amount`` and the default policies.
@@ -585,17 +579,57 @@ def clean_transactions(raw: pd.DataFrame, spec: TransactionSpec | dict | None = 
     returns                         1      5.0
     returns_netted_by_reference     1      0.0
     """
-    if not isinstance(raw, pd.DataFrame):
-        raise TypeError(f"the raw log must be a pandas DataFrame, got {type(raw).__name__}")
     if spec is None:
         spec = TransactionSpec(amount="amount")
     elif isinstance(spec, dict):
         spec = TransactionSpec.from_dict(spec)
+    if is_engine_input(raw):
+        from . import ingest_sql  # needs Ibis; the pandas path does not
+
+        staged = ingest_sql.stage_lines(raw, spec)
+    elif isinstance(raw, pd.DataFrame):
+        staged = _stage_lines(raw, spec)
+    else:
+        raise TypeError("the raw log must be a pandas DataFrame, a path to Parquet or CSV "
+                        f"files or an ibis.Table, got {type(raw).__name__}")
+    ledger, n_raw, orders = staged.ledger, staged.n_raw, staged.orders
+    if spec.returns == "net" and staged.n_returns:
+        orders = net_returns(orders, staged.returns, staged.held, spec, ledger, n_raw)
+    elif spec.returns == "net":
+        for rule in ("returns", "returns_netted_by_reference",
+                     "returns_netted_against_earlier_orders"):
+            ledger.record(rule, "net", 0, 0.0, None)
+        ledger.record("unmatched_returns", spec.unmatched_returns, 0, 0.0, None)
+        ledger.record("orders_returned_in_full", "removed", 0, 0.0, None)
+    else:
+        ledger.record("returns", spec.returns, staged.n_returns, staged.returned,
+                      staged.first_return_row)
+        if spec.returns == "keep":
+            orders = pd.concat([orders, staged.return_orders], ignore_index=True)
+    out = _finish(orders, spec)
+    quality = _report(ledger, out, n_raw=n_raw, revenue_in=staged.revenue_in, spec=spec)
+    return CleanLog(transactions=out, quality=quality, spec=spec)
+
+
+def is_engine_input(obj: object) -> bool:
+    """A path, a list of paths or an ibis.Table (imports nothing; see engines.is_engine_input)."""
+    if isinstance(obj, pd.DataFrame):
+        return False
+    if isinstance(obj, str | os.PathLike):
+        return True
+    if isinstance(obj, list | tuple):
+        return len(obj) > 0 and all(isinstance(p, str | os.PathLike) for p in obj)
+    return type(obj).__module__.startswith("ibis.") and type(obj).__name__ == "Table"
+
+
+def _stage_lines(raw: pd.DataFrame, spec: TransactionSpec) -> StagedLog:
+    """Rules 1-5 in pandas."""
     if len(raw) == 0:
         raise DataError("the transaction log is empty", n_rows=0,
                         fix="check the filter or file that produced it")
     lines, shown = _typed_lines(raw, spec)
-    ledger = _Ledger(raw, shown)
+    ledger = Ledger(lambda rows: {r: first_example(raw.iloc[[r]], np.ones(1, dtype=bool),
+                                                   shown) for r in rows})
     n_raw = len(raw)
     revenue_in = float(lines["amount"].sum())
     keep = _line_filters(raw, lines, spec, ledger)
@@ -608,25 +642,18 @@ def clean_transactions(raw: pd.DataFrame, spec: TransactionSpec | dict | None = 
                                              lines["amount"]))
     purchases, returns = lines.loc[~is_return], lines.loc[is_return]
     orders = _orders(purchases, spec, ledger, n_raw)
-    return_rows = np.zeros(n_raw, dtype=bool)
-    return_rows[returns["row"].to_numpy()] = True
-    returned = -float(returns["amount"].sum())
-    if spec.returns == "net" and len(returns):
-        orders = _net_returns(orders, returns, purchases, spec, ledger, n_raw)
-    elif spec.returns == "net":
-        for rule in ("returns", "returns_netted_by_reference",
-                     "returns_netted_against_earlier_orders"):
-            ledger.add(rule, "net", return_rows, 0.0)
-        ledger.add("unmatched_returns", spec.unmatched_returns, return_rows, 0.0)
-        ledger.add("orders_returned_in_full", "removed", return_rows, 0.0)
-    else:
-        ledger.add("returns", spec.returns, return_rows, returned)
-        if spec.returns == "keep":
-            kept = _orders(returns, spec, _Ledger(raw, shown), n_raw)
-            orders = pd.concat([orders, kept], ignore_index=True)
-    out = _finish(orders, spec)
-    quality = _report(ledger, out, n_raw=n_raw, revenue_in=revenue_in, raw=raw, spec=spec)
-    return CleanLog(transactions=out, quality=quality, spec=spec)
+    held = None  # (customer, order, product) of the returning customers' purchase lines
+    if "product" in purchases.columns and spec.returns == "net":
+        mine = purchases[purchases["customer_id"].isin(returns["customer_id"])]
+        held = set(zip(mine["customer_id"], mine["order_id"], mine["product"], strict=True))
+    return_orders = None
+    if spec.returns == "keep":
+        return_orders = _orders(returns, spec, Ledger(ledger.describe), n_raw)
+    rows = returns["row"].to_numpy()
+    return StagedLog(orders=orders, returns=returns, return_orders=return_orders, held=held,
+                     n_returns=len(rows), first_return_row=int(rows[0]) if len(rows) else None,
+                     returned=-float(returns["amount"].sum()), ledger=ledger, n_raw=n_raw,
+                     revenue_in=revenue_in)
 
 
 def _typed_lines(raw: pd.DataFrame, spec: TransactionSpec) -> tuple[pd.DataFrame, list[str]]:
@@ -682,15 +709,15 @@ def _finish(orders: pd.DataFrame, spec: TransactionSpec) -> pd.DataFrame:
     return out
 
 
-def _report(ledger: _Ledger, out: pd.DataFrame, *, n_raw: int, revenue_in: float,
-            raw: pd.DataFrame, spec: TransactionSpec) -> DataQualityReport:
-    rules = pd.DataFrame(ledger.rows, columns=_RULE_COLUMNS)
+def _report(ledger: Ledger, out: pd.DataFrame, *, n_raw: int, revenue_in: float,
+            spec: TransactionSpec) -> DataQualityReport:
+    rules = ledger.table()
     if len(out):
         first, last = out["date"].min(), out["date"].max()
     else:
         first = last = pd.NaT
     gaps = _gaps(out["date"]) if len(out) else []
-    warnings = _warnings(out, gaps, raw, spec)
+    warnings = _warnings(out, gaps)
     return DataQualityReport(
         rules=rules, n_rows_in=n_raw, n_orders_out=len(out),
         n_customers_out=int(out["customer_id"].nunique()), revenue_in=round(revenue_in, 2),
@@ -713,8 +740,7 @@ def _gaps(dates: pd.Series, min_days: int = 14) -> list[tuple[str, str]]:
     return out
 
 
-def _warnings(out: pd.DataFrame, gaps: list[tuple[str, str]], raw: pd.DataFrame,
-              spec: TransactionSpec) -> list[str]:
+def _warnings(out: pd.DataFrame, gaps: list[tuple[str, str]]) -> list[str]:
     notes = []
     for start, stop in gaps:
         notes.append(f"No orders from {start} to {stop}: a gap in the export or a closed "

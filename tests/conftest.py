@@ -137,3 +137,100 @@ def chromium():
                                     args=CHROMIUM_ARGS)
         yield browser
         browser.close()
+
+
+# --------------------------------------------------------------------------- PostgreSQL
+
+
+def _postgres_bin() -> Path | None:
+    """The folder of initdb, pg_ctl and postgres (PATH first, then Debian's versions)."""
+    found = shutil.which("initdb")
+    if found and shutil.which("pg_ctl") and shutil.which("postgres"):
+        return Path(found).resolve().parent
+    versions = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"),
+                      key=lambda p: int(p.parent.parent.name) if p.parent.parent.name.isdigit()
+                      else 0)
+    return versions[-1].parent if versions else None
+
+
+class _Postgres:
+    """A throwaway PostgreSQL server: ``load(frame)`` COPYs a frame into a new table."""
+
+    TYPES = {"f": "double precision", "i": "bigint", "u": "bigint", "b": "boolean",
+             "M": "timestamp"}
+
+    def __init__(self, con, raw_connection) -> None:
+        self.con, self.raw, self.n = con, raw_connection, 0
+
+    def load(self, frame: pd.DataFrame):
+        import io
+
+        self.n += 1
+        name = f"log_{self.n}"
+        cols = ", ".join(f'"{c}" {self.TYPES.get(frame[c].dtype.kind, "text")}'
+                         for c in frame.columns)
+        text = io.StringIO()
+        frame.to_csv(text, index=False, header=False, date_format="%Y-%m-%d %H:%M:%S.%f")
+        with self.raw.cursor() as cur:
+            cur.execute(f'CREATE TABLE "{name}" ({cols})')
+            with cur.copy(f'COPY "{name}" FROM STDIN WITH (FORMAT csv)') as copy:
+                copy.write(text.getvalue())
+        self.raw.commit()
+        return self.con.table(name)
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    """A real PostgreSQL server for the session, on a unix socket in a temporary folder.
+
+    The binaries come from PATH or /usr/lib/postgresql/<version>/bin (``make postgres``
+    installs Debian's package when neither has them). initdb refuses to run as root, so as
+    root (CI) the server runs as ``nobody``. Skipped, saying why, only when no server binary
+    is installed.
+    """
+    import subprocess
+    import tempfile
+
+    ibis = pytest.importorskip("ibis")
+    pytest.importorskip("psycopg", reason="psycopg is in the test extra: make setup")
+    bin_dir = _postgres_bin()
+    if bin_dir is None:
+        pytest.skip("no PostgreSQL server binaries (initdb, pg_ctl, postgres): run "
+                    "`make postgres` (apt-get install postgresql)")
+    import socket
+
+    base = Path(tempfile.mkdtemp(prefix="rk-postgres-"))
+    data = base / "data"
+    as_user: list[str] = []
+    if os.geteuid() == 0:
+        import pwd
+
+        user = pwd.getpwnam("nobody")
+        os.chown(base, user.pw_uid, user.pw_gid)
+        as_user = ["runuser", "-u", "nobody", "--"]
+    base.chmod(0o755)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+
+    def run(*args: str) -> None:
+        out = subprocess.run(as_user + [str(bin_dir / args[0]), *args[1:]], cwd=base,
+                             capture_output=True, text=True)
+        if out.returncode:
+            pytest.fail(f"{args[0]} failed: {out.stdout}\n{out.stderr}")
+
+    run("initdb", "-D", str(data), "-U", "rk", "--auth=trust", "-E", "UTF8",
+        "--locale=C")
+    run("pg_ctl", "-D", str(data), "-l", str(base / "server.log"), "-w", "-o",
+        f"-k {base} -p {port} -c listen_addresses='' -c fsync=off", "start")
+    try:
+        con = ibis.postgres.connect(host=str(base), port=port, user="rk",
+                                    database="postgres")
+        yield _Postgres(con, con.con)
+        import gc
+
+        gc.collect()  # drops the temporary tables of collected Ibis caches while connected
+        con.disconnect()
+    finally:
+        run("pg_ctl", "-D", str(data), "-m", "fast", "-w", "stop")
+        shutil.rmtree(base, ignore_errors=True)

@@ -1,0 +1,89 @@
+"""What the two paths of :func:`~retention_kit.ingest.clean_transactions` share.
+
+The pandas path (:mod:`retention_kit.ingest`) and the engine path
+(:mod:`retention_kit.ingest_sql`) both apply rules 1-5 of a
+:class:`~retention_kit.ingest.TransactionSpec` and hand over a :class:`StagedLog`: the
+purchase orders, the return lines and the ledger of what each rule did. The returns netting,
+the clean frame and the data-quality report are then made by the same functions, whichever
+engine filtered and counted the rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .errors import DataError
+
+__all__ = ["RULE_COLUMNS", "Ledger", "StagedLog"]
+
+RULE_COLUMNS = ["rule", "policy", "rows", "revenue", "first_example"]
+
+
+class Ledger:
+    """One row per rule for the report: rows affected, revenue and the first example.
+
+    ``describe`` turns raw row positions into ``"row <n>: col=value, ..."`` texts; it is
+    called once, for all rules together, when :meth:`table` is built (one query on an
+    engine), and at once for a refusal.
+    """
+
+    def __init__(self, describe: Callable[[list[int]], dict[int, str]]) -> None:
+        self.describe = describe
+        self.rows: list[dict[str, Any]] = []
+
+    def add(self, rule: str, policy: str, mask: np.ndarray, revenue: float) -> None:
+        hits = np.flatnonzero(mask)
+        self.record(rule, policy, len(hits), revenue, int(hits[0]) if len(hits) else None)
+
+    def record(self, rule: str, policy: str, n: int, revenue: float,
+               first_row: int | None) -> None:
+        self.rows.append({"rule": rule, "policy": policy, "rows": int(n),
+                          "revenue": round(float(revenue), 2),
+                          "first_example": first_row if n else None})
+
+    def refuse(self, problem: str, mask: np.ndarray, fix: str) -> DataError:
+        hits = np.flatnonzero(mask)
+        return self.refuse_counted(problem, len(hits), int(hits[0]), fix)
+
+    def refuse_counted(self, problem: str, n: int, first_row: int, fix: str) -> DataError:
+        return DataError(problem, n_rows=int(n), example=self.describe([first_row])[first_row],
+                         fix=fix)
+
+    def table(self) -> pd.DataFrame:
+        wanted = sorted({r["first_example"] for r in self.rows
+                         if r["first_example"] is not None})
+        text = self.describe(wanted) if wanted else {}
+        rows = [{**r, "first_example": "" if r["first_example"] is None
+                 else text[r["first_example"]]} for r in self.rows]
+        return pd.DataFrame(rows, columns=RULE_COLUMNS)
+
+
+@dataclass
+class StagedLog:
+    """A log after rules 1-5, in pandas, whichever engine ran them.
+
+    ``orders``: purchase orders in the order of their first line (``customer_id``,
+    ``order_id``, ``date``, ``amount``, ``n_lines``, ``row`` (first raw line), ``channel``,
+    ``country``); ``returns``: the return lines (``row``, ``customer_id``, ``order_id``,
+    ``date``, ``amount`` (negative), ``product``) when ``returns="net"``, else None;
+    ``return_orders``: the returns as orders when ``returns="keep"``; ``held``: (customer,
+    order, product) of the returning customers' purchase lines (None without a product
+    column); ``n_returns``, ``first_return_row``, ``returned``: how many return lines, the
+    first one, and the money returned (positive).
+    """
+
+    orders: pd.DataFrame
+    returns: pd.DataFrame | None
+    return_orders: pd.DataFrame | None
+    held: set[tuple[Any, Any, Any]] | None
+    n_returns: int
+    first_return_row: int | None
+    returned: float
+    ledger: Ledger
+    n_raw: int
+    revenue_in: float

@@ -1,0 +1,654 @@
+"""Rules 1-5 of a transaction spec on DuckDB, PostgreSQL or any Ibis backend.
+
+:func:`retention_kit.ingest.clean_transactions` hands a path (Parquet or CSV files, globs,
+folders, lists) or an :class:`ibis.Table` to :func:`stage_lines`. Everything that touches
+raw lines runs in the engine, written once as Ibis expressions:
+
+* typing: text dates parsed with regular expressions and integer arithmetic (day-first,
+  month-first, ISO 8601, simple strptime formats, epoch numbers, Excel serial days), amounts
+  stripped of currency symbols and thousands separators, decimal commas, ``(5.00)`` as -5;
+* every check and rule count (rows, revenue, first row) in **one** aggregation query;
+* purchase lines summed into orders (one grouped query, collected: the clean log is a
+  pandas frame of orders).
+
+Only the orders, the return lines and, for the product-first netting, the returning
+customers' lines of the products they returned come back; the sequential netting, the clean
+frame and the report are the pandas path's own functions, so both paths give the same
+frame and the same report. Rows are numbered in the engine's scan order (file order for
+DuckDB files; insertion order of a freshly loaded PostgreSQL table); examples name that
+number. Where the engine cannot read a value exactly as pandas would (dates that only
+pandas' flexible parser reads, time-zone conversions to a named zone, strptime directives
+other than ``%d %m %Y %y %H %M %S``), a :class:`~retention_kit.errors.DataError` says so and
+names the alternative instead of returning different numbers.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+import uuid
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from . import _checks as checks
+from ._checks import plain
+from .engines import file_kind, source_paths, to_ibis
+from .errors import DataError
+from .ingest_rules import Ledger, StagedLog
+
+if TYPE_CHECKING:  # pragma: no cover
+    import ibis.expr.types as ir
+
+__all__ = ["stage_lines"]
+
+ROW = "_rk_row"
+_EXCEL_EPOCH = dt.datetime(1899, 12, 30)
+_UNIX_EPOCH = dt.datetime(1970, 1, 1)
+_DAY_MONTH = (r"^(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{4}|\d{2})"
+              r"(?:[ T](\d{1,2}):(\d{1,2})(?::(\d{1,2}))?)?$")
+_ISO = (r"^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,6}))?)?)?"
+        r"(Z|[+-]\d{2}(?::?\d{2})?)?$")
+_AWARE = r"(?:[+-]\d{2}:?\d{2}|Z)$"
+_DIRECTIVES = {"d": r"(\d{1,2})", "m": r"(\d{1,2})", "Y": r"(\d{4})", "y": r"(\d{2})",
+               "H": r"(\d{1,2})", "M": r"(\d{1,2})", "S": r"(\d{1,2})"}
+_PANDAS = ("read the file into pandas (pd.read_csv / pd.read_parquet, or .to_pandas() of the "
+           "table) and pass the DataFrame: the pandas path reads it")
+
+
+def _ibis() -> Any:
+    try:
+        import ibis
+    except ImportError as exc:  # pragma: no cover
+        raise ImportError('raw logs in files or Ibis tables need Ibis: pip install '
+                          '"retention_kit[scale]"') from exc
+    return ibis
+
+
+def _open(source: Any, spec: Any) -> ir.Table:
+    """The log as an Ibis table; CSV text columns of the spec are read as text."""
+    ibis = _ibis()
+    if isinstance(source, ibis.Table) or not isinstance(source, str | os.PathLike | list
+                                                             | tuple):
+        return to_ibis(source)
+    paths = source_paths(source)
+    if file_kind(paths[0]) != "csv":
+        return to_ibis(paths)
+    text = [spec.order, spec.product, spec.channel, spec.country]
+    if spec.date_format not in ("epoch_s", "epoch_ms", "excel"):
+        text.append(spec.date)
+    con = ibis.duckdb.connect()
+    header = con.read_csv(paths[0] if len(paths) == 1 else paths)
+    types = {c: "VARCHAR" for c in text if c is not None and c in header.columns}
+    return con.read_csv(paths[0] if len(paths) == 1 else paths, types=types,
+                        sample_size=-1)
+
+
+# --------------------------------------------------------------------------- examples
+
+
+def _describer(table: ir.Table, cols: list[str]) -> Any:
+    """rows -> {row: "row <n>: col=value, ..."} in one query, as first_example writes it."""
+    ibis = _ibis()
+
+    def describe(rows: list[int]) -> dict[int, str]:
+        found = table.filter(table[ROW].isin([int(r) for r in rows])).select(
+            ROW, *cols).to_pandas().set_index(ROW)
+        out = {}
+        for r in rows:
+            values = found.loc[r]
+            shown = ", ".join(f"{c}={_shown(values[c])!r}" for c in cols)
+            out[r] = f"row {int(r)!r}: {shown}"
+        return out
+
+    del ibis
+    return describe
+
+
+def _shown(value: object) -> object:
+    if value is None or value is pd.NA or value is pd.NaT:
+        return float("nan")
+    return plain(value)
+
+
+# --------------------------------------------------------------------------- parsing
+
+
+def _group(text: Any, pattern: str, i: int) -> Any:
+    """Capture group ``i`` as int64 (NULL when it did not take part)."""
+    return text.re_extract(pattern, i).nullif("").cast("int64")  # digits or NULL
+
+
+def _from_parts(y: Any, m: Any, d: Any, hh: Any, mm: Any, ss: Any) -> Any:
+    """A timestamp from integer parts, NULL where they are not a real date and time."""
+    ibis = _ibis()
+    leap = ((y % 4 == 0) & (y % 100 != 0)) | (y % 400 == 0)
+    days = ibis.cases((m == 2, leap.ifelse(29, 28)), (m.isin([4, 6, 9, 11]), 30), else_=31)
+    ok = (m.between(1, 12) & (d >= 1) & (d <= days) & hh.between(0, 23) & mm.between(0, 59)
+          & ss.between(0, 59) & y.between(1, 9999))
+    ts = ibis.timestamp(ok.ifelse(y, 2000), ok.ifelse(m, 1), ok.ifelse(d, 1),
+                        ok.ifelse(hh, 0), ok.ifelse(mm, 0), ok.ifelse(ss, 0))
+    return ok.ifelse(ts, ibis.null("timestamp"))
+
+
+def _parsed_dates(table: ir.Table, col: str, spec: Any,
+                  cached: list) -> tuple[ir.Table, Any, Any]:
+    """(table, timestamp expression, aware-flag expression or None) of the date column."""
+    ibis = _ibis()
+    raw = table[col]
+    kind = raw.type()
+    fmt = spec.date_format
+    zone_ok = spec.timezone in (None, "UTC", "Etc/UTC")
+    if fmt in ("epoch_s", "epoch_ms", "excel"):
+        numbers = raw.cast("float64") if kind.is_numeric() else _to_float(raw.strip())
+        if fmt == "excel":
+            valid = (numbers >= 1) & (numbers < 2958466)
+            us = (valid.ifelse(numbers, 0) * 86_400e6).round().cast("int64")
+            return table, valid.ifelse(ibis.literal(_EXCEL_EPOCH) + us.as_interval("us"),
+                                       ibis.null("timestamp")), None
+        if not zone_ok:
+            raise _zone_error(col, spec)
+        scale = 1e6 if fmt == "epoch_s" else 1e3
+        valid = numbers.abs() < 1e17 / scale
+        us = (valid.ifelse(numbers, 0) * scale).round().cast("int64")
+        return table, valid.ifelse(ibis.literal(_UNIX_EPOCH) + us.as_interval("us"),
+                                   ibis.null("timestamp")), None
+    if kind.is_timestamp():
+        if kind.timezone is not None:
+            raise DataError(f"column {col!r} holds time-zone-aware timestamps; the engine path "
+                            "does not convert them to a wall clock",
+                            fix="store naive local timestamps in the table, or " + _PANDAS)
+        return table, raw, None
+    if kind.is_date():
+        return table, raw.cast("timestamp"), None
+    if not kind.is_string():
+        raise DataError(f"column {col!r} holds {kind} values, not dates",
+                        fix="store dates as text, a date or a timestamp, or set date_format "
+                        "('epoch_s', 'epoch_ms', 'excel') for numbers")
+    text = raw.strip()
+    aware = text.re_search(_AWARE)
+    zero = ibis.literal(0)
+    if fmt in ("dayfirst", "monthfirst"):
+        g = [_group(text, _DAY_MONTH, i) for i in range(1, 7)]
+        day, month = (g[0], g[1]) if fmt == "dayfirst" else (g[1], g[0])
+        p = _layer(table, cached, _rk_y=g[2], _rk_ylen=text.re_extract(_DAY_MONTH, 3).length(),
+                   _rk_mo=month, _rk_d=day, _rk_h=g[3].fill_null(0), _rk_mi=g[4].fill_null(0),
+                   _rk_s=g[5].fill_null(0), _rk_aware=aware)
+        year = (p._rk_ylen == 2).ifelse((p._rk_y < 69).ifelse(2000 + p._rk_y, 1900 + p._rk_y),
+                                        p._rk_y)
+        return p, _from_parts(year, p._rk_mo, p._rk_d, p._rk_h, p._rk_mi, p._rk_s), p._rk_aware
+    if fmt == "iso":
+        g = [_group(text, _ISO, i) for i in range(1, 7)]
+        p = _layer(table, cached, _rk_y=g[0], _rk_mo=g[1], _rk_d=g[2], _rk_h=g[3].fill_null(0),
+                   _rk_mi=g[4].fill_null(0), _rk_s=g[5].fill_null(0),
+                   _rk_frac=text.re_extract(_ISO, 7).nullif(""),
+                   _rk_zone=text.re_extract(_ISO, 8).nullif(""), _rk_aware=aware)
+        ts = _from_parts(p._rk_y, p._rk_mo, p._rk_d, p._rk_h, p._rk_mi, p._rk_s)
+        us = p._rk_frac.rpad(6, "0").cast("int64").fill_null(0)
+        zone = p._rk_zone
+        sign = zone.startswith("-").ifelse(-1, 1)
+        digits = zone.re_replace(r"[^0-9]", "")
+        minutes = (sign * (digits.substr(0, 2).nullif("").cast("int64") * 60
+                           + digits.substr(2, 2).nullif("").cast("int64").fill_null(0)))
+        shift = (zone.notnull() & (zone != "Z")).ifelse(minutes, 0)
+        return p, ts + us.as_interval("us") - shift.as_interval("m"), p._rk_aware
+    pattern, order = _strptime_regex(fmt, col)
+    g = {key: _group(text, pattern, i + 1) for i, key in enumerate(order)}
+    p = _layer(table, cached, _rk_matched=text.re_search(pattern), _rk_aware=aware,
+               **{_part(k): v for k, v in g.items()})
+    if "Y" in g:
+        year = p[_part("Y")]
+    elif "y" in g:
+        y = p[_part("y")]
+        year = (y < 69).ifelse(2000 + y, 1900 + y)
+    else:
+        year = ibis.literal(1900)
+    parts = {k: p[_part(k)] if k in g else default
+             for k, default in (("m", ibis.literal(1)), ("d", ibis.literal(1)), ("H", zero),
+                                ("M", zero), ("S", zero))}
+    ts = _from_parts(year, parts["m"], parts["d"], parts["H"], parts["M"], parts["S"])
+    return p, p._rk_matched.ifelse(ts, ibis.null("timestamp")), p._rk_aware
+
+
+def _date_columns(d: ir.Table, spec: Any, cached: list) -> tuple[ir.Table, dict[str, Any]]:
+    d, date, aware = _parsed_dates(d, spec.date, spec, cached)
+    return d, {"_rk_pdate": date} | ({"_rk_paware": aware} if aware is not None else {})
+
+
+def _by_value(t: ir.Table, col: str, parse: Any, cached: list) -> tuple[ir.Table, dict]:
+    """Parse each distinct value of a text column once and join the results back (dates and
+    prices repeat: a year has 525,600 minutes, a catalogue a few hundred prices)."""
+    distinct = t.select(t[col]).distinct()
+    parsed, exprs = parse(distinct)
+    values = parsed.select(parsed[col].name("_rk_key"), **exprs)
+    values = values.cache()  # small
+    cached.append(values)
+    joined = t.left_join(values, t[col] == values["_rk_key"]).drop("_rk_key")
+    joined = joined.alias(f"_rk_{uuid.uuid4().hex[:12]}")
+    return joined, {name: joined[name] for name in exprs}
+
+
+def _part(directive: str) -> str:
+    """A column name per strptime directive (SQL names ignore case: %m is not %M)."""
+    return f"_rk_{directive.lower()}{'_upper' if directive.isupper() else ''}"
+
+
+def _layer(table: ir.Table, cached: list, **columns: Any) -> ir.Table:
+    """New columns behind a named subquery, so later expressions refer to them by name
+    (Ibis would otherwise paste each parsing expression into every use).
+
+    DuckDB computes a shared subquery once; other engines (PostgreSQL inlines it and
+    evaluates the pasted expressions again in every aggregate) get a temporary table.
+    """
+    out = table.mutate(**columns)
+    if _materialize(table):
+        out = out.cache()
+        cached.append(out)
+    return out.alias(f"_rk_{uuid.uuid4().hex[:12]}")
+
+
+def _materialize(table: ir.Table) -> bool:
+    return table.get_backend().name != "duckdb"
+
+
+def _strptime_regex(fmt: str, col: str) -> tuple[str, list[str]]:
+    parts, order, i = ["^"], [], 0
+    while i < len(fmt):
+        c = fmt[i]
+        if c == "%" and i + 1 < len(fmt):
+            d = fmt[i + 1]
+            if d not in _DIRECTIVES or d in order:
+                raise DataError(
+                    f"the engine path reads only %d %m %Y %y %H %M %S (each once) in a "
+                    f"date_format, not %{d} (column {col!r}, date_format={fmt!r})",
+                    fix="store the dates as ISO text or timestamps in the table, or " + _PANDAS)
+            parts.append(_DIRECTIVES[d])
+            order.append(d)
+            i += 2
+        else:
+            parts.append(r"\s+" if c == " " else re.escape(c))
+            i += 1
+    return "".join(parts) + "$", order
+
+
+def _zone_error(col: str, spec: Any) -> DataError:
+    return DataError(f"converting the dates in column {col!r} to timezone={spec.timezone!r} is "
+                     "not done on the engine path",
+                     fix="convert them to naive local time in the table, or " + _PANDAS)
+
+
+#: What pandas.to_numeric and the engines' casts read as a number (after the stripping).
+_NUMBER = r"^[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?$"
+
+
+def _to_float(text: Any) -> Any:
+    """float64, NULL where the text is not a number (a CAST that never fails, on any engine:
+    PostgreSQL has no TRY_CAST)."""
+    return text.re_search(_NUMBER).ifelse(text, _ibis().null("string")).cast("float64")
+
+
+def _money(table: ir.Table, col: str, decimal: str) -> tuple[Any, bool]:
+    """(float64 amount expression, raw is boolean)."""
+    raw = table[col]
+    kind = raw.type()
+    if kind.is_boolean():
+        return raw.ifelse(1.0, 0.0), True
+    if kind.is_numeric():
+        return raw.cast("float64"), False
+    text = raw.cast("string").re_replace(r"[^0-9.,+\-eE()]", "")
+    negative = text.startswith("(") & text.endswith(")")
+    text = text.re_replace(r"^[()]+|[()]+$", "")
+    if decimal == ",":
+        text = text.replace(".", "").replace(",", ".")
+    else:
+        text = text.replace(",", "")
+    value = _to_float(text)
+    return negative.fill_null(False).ifelse(-value, value), False
+
+
+# --------------------------------------------------------------------------- the rules
+
+
+def stage_lines(source: Any, spec: Any) -> StagedLog:
+    """Rules 1-5 of ``spec`` on the engine; the orders and returns collected to pandas."""
+    cached: list = []  # temporary tables on engines other than DuckDB
+    try:
+        return _stage(source, spec, cached)
+    finally:
+        for table in cached:
+            table.release()
+
+
+def _stage(source: Any, spec: Any, cached: list) -> StagedLog:
+    ibis = _ibis()
+    table = _open(source, spec)
+    named = {k: getattr(spec, k) for k in ("customer", "date", "amount", "quantity",
+                                           "unit_price", "order", "product", "channel",
+                                           "country")}
+    needed = {col: f"{key} (the spec's {key!r}; CLI: --map {key}=<column>)"
+              for key, col in named.items() if col is not None}
+    if checks.missing_column(list(table.columns), needed, what="the log") is not None:
+        n = int(table.count().to_pandas())
+        if n == 0:
+            raise DataError("the transaction log is empty", n_rows=0,
+                            fix="check the filter or file that produced it")
+        raise checks.missing_column(list(table.columns), needed,
+                                    what="the transaction log", n_rows=n)
+    shown = [c for c in (spec.customer, spec.order, spec.date, spec.product, spec.amount,
+                         spec.quantity, spec.unit_price) if c is not None]
+    t = table.mutate(**{ROW: ibis.row_number()})
+    if _materialize(t):  # number the rows once: every later query sees the same numbers
+        t = t.cache()  # kept (not released) for the report's examples, until collected
+    describe = _describer(t, shown)
+
+    # each distinct text (dates, prices) is parsed once and joined back
+    text_date = t[spec.date].type().is_string()
+    if text_date:
+        t, _ = _by_value(t, spec.date, lambda d: _date_columns(d, spec, cached), cached)
+    money_specs = ([("a", spec.amount, spec.decimal)] if spec.amount is not None else
+                   [("q", spec.quantity, "."), ("p", spec.unit_price, spec.decimal)])
+    for name, col, decimal in money_specs:
+        if t[col].type().is_string():
+            t, _ = _by_value(t, col, lambda d, c=col, m=decimal, n=name: (
+                d, {f"_rk_{n}": _money(d, c, m)[0]}), cached)
+    if text_date:
+        date = t["_rk_pdate"]
+        aware = t["_rk_paware"] if "_rk_paware" in t.columns else None
+    else:
+        t, date, aware = _parsed_dates(t, spec.date, spec, cached)
+    money = {name: (t[f"_rk_{name}"], False) if f"_rk_{name}" in t.columns
+             else _money(t, col, decimal) for name, col, decimal in money_specs}
+    if spec.amount is not None:
+        amount, boolean = money["a"]
+        money_cols = [(spec.amount, amount, boolean)]
+        price = None
+    else:
+        (quantity, qbool), (price, pbool) = money["q"], money["p"]
+        money_cols = [(spec.quantity, quantity, qbool), (spec.unit_price, price, pbool)]
+        amount = (quantity * price).round(10)
+    # typed once, so the rules below read columns instead of repeating the parsing
+    typed = {"_rk_date": date, "_rk_amount": amount}
+    for i, (_col, value, _b) in enumerate(money_cols):
+        typed[f"_rk_money{i}"] = value
+    if aware is not None:
+        typed["_rk_aware"] = aware
+    if price is not None:
+        typed["_rk_price"] = price
+    t = _layer(t, cached, **typed)
+    date, amount = t["_rk_date"], t["_rk_amount"]
+    money_cols = [(c, t[f"_rk_money{i}"], b) for i, (c, _v, b) in enumerate(money_cols)]
+    aware = t["_rk_aware"] if aware is not None else None
+    price = t["_rk_price"] if price is not None else None
+    customer = t[spec.customer]
+    ctype = customer.type()
+    if spec.order is not None:
+        order_id = t[spec.order].cast("string").strip()
+    else:
+        order_id = ibis.null("string")
+    guest = customer.isnull()
+    never = t[ROW] < 0  # a column that is always false
+    excluded = never
+    if spec.exclude_products:
+        code = t[spec.product].cast("string").strip()
+        excluded = (~guest & code.isin(list(spec.exclude_products))).fill_null(False)
+    kept = ~guest & ~excluded
+    zero = kept & (amount == 0)
+    if spec.zero_price == "drop":
+        kept = kept & ~zero
+    negative = never
+    if price is not None:
+        negative = kept & (price < 0)
+        kept = kept & ~negative
+    is_return = amount < 0
+    if spec.cancellation_prefix:
+        is_return = is_return | order_id.startswith(spec.cancellation_prefix).fill_null(False)
+    ret = kept & is_return
+    purchase = kept & ~is_return
+
+    def count(mask: Any) -> Any:
+        return mask.ifelse(1, 0).sum()
+
+    def first(mask: Any) -> Any:
+        return t[ROW].min(where=mask)
+
+    def money(mask: Any) -> Any:
+        return amount.sum(where=mask)
+
+    now = pd.Timestamp.now().normalize()
+    late = (now + pd.Timedelta(days=366 * 5)).to_pydatetime()
+    raw_date = t[spec.date]
+    odd = (date > ibis.literal(late)) | (date < ibis.literal(dt.datetime(1980, 1, 1)))
+    metrics: dict[str, Any] = {
+        "n": t.count(), "revenue_in": amount.sum(),
+        "no_date": count(raw_date.isnull()), "no_date_row": first(raw_date.isnull()),
+        "bad_date": count(raw_date.notnull() & date.isnull()),
+        "bad_date_row": first(raw_date.notnull() & date.isnull()),
+        "odd_date": count(odd), "odd_date_row": first(odd),
+    }
+    if aware is not None:
+        metrics["aware"] = count(aware)
+    for i, (_col, value, _b) in enumerate(money_cols):
+        bad = value.isnull() | value.isnan() | value.isinf()
+        metrics[f"bad_money{i}"] = count(bad)
+        metrics[f"bad_money{i}_row"] = first(bad)
+    if ctype.is_floating():
+        known = customer.notnull()
+        metrics["id_known"] = count(known)
+        metrics["id_fraction"] = count(known & (customer != customer.round(0)))
+    elif ctype.is_string():
+        known = customer.notnull()
+        metrics["id_known"] = count(known)
+        metrics["id_not_float_text"] = count(known & ~customer.re_search(r"^\d+\.0$"))
+    for name, mask in (("guest", guest), ("excluded", excluded), ("zero", zero),
+                       ("negative", negative), ("ret", ret)):
+        metrics[f"{name}_n"] = count(mask)
+        metrics[f"{name}_row"] = first(mask)
+        metrics[f"{name}_money"] = money(mask)
+    metrics["ret_money"] = (-amount.abs()).sum(where=ret)
+    metrics["purchase_n"] = count(purchase)
+    stats = {k: plain(v) for k, v in t.aggregate(**metrics).to_pandas().iloc[0].items()}
+    for k, v in stats.items():
+        if k.endswith(("_n", "_row")) or k in ("n", "no_date", "bad_date", "odd_date", "aware",
+                                                "id_known", "id_fraction",
+                                                "id_not_float_text") or k.startswith(
+                                                    "bad_money"):
+            stats[k] = None if pd.isna(v) else int(v)
+        elif pd.isna(v):
+            stats[k] = 0.0
+    n_raw = stats["n"]
+    if n_raw == 0:
+        raise DataError("the transaction log is empty", n_rows=0,
+                        fix="check the filter or file that produced it")
+
+    def example(row: int, cols: list[str]) -> str:
+        return _describer(t, cols)([row])[row]
+
+    def unread(limit: int = 1000) -> list[str]:  # text dates the engine could not read
+        bad = t.filter(raw_date.notnull() & date.isnull())
+        return bad.select(v=bad[spec.date].cast("string").strip()).distinct().limit(
+            limit).to_pandas()["v"].tolist()
+
+    _refuse_bad_values(stats, spec, money_cols, example, aware is not None, unread)
+
+    # customer ids as the pandas path types them
+    cust_kind = "asis"
+    if ctype.is_floating() and stats["id_known"] and not stats["id_fraction"]:
+        customer, cust_kind = customer.cast("int64"), "int"
+    elif ctype.is_string() and stats["id_known"] and not stats["id_not_float_text"]:
+        customer = customer.re_replace(r"\.0$", "")
+    ledger = Ledger(describe)
+    if spec.missing_customer == "raise" and stats["guest_n"]:
+        raise ledger.refuse_counted(
+            "rows without a customer id (guest checkouts)", stats["guest_n"], stats["guest_row"],
+            fix="pass missing_customer='drop' to leave them out (the report counts them and "
+            "their revenue); CLI: --map missing_customer=drop")
+    ledger.record("missing_customer", spec.missing_customer, stats["guest_n"],
+                  stats["guest_money"], stats["guest_row"])
+    if spec.exclude_products:
+        ledger.record("excluded_products", "drop", stats["excluded_n"], stats["excluded_money"],
+                      stats["excluded_row"])
+    if spec.zero_price == "raise" and stats["zero_n"]:
+        raise ledger.refuse_counted("lines worth 0 (free items or missing prices)",
+                                    stats["zero_n"], stats["zero_row"],
+                                    fix="pass zero_price='drop' (or 'keep' to count them as "
+                                    "purchases); CLI: --map zero_price=drop")
+    ledger.record("zero_price", spec.zero_price, stats["zero_n"], 0.0, stats["zero_row"])
+    if price is not None:
+        if spec.negative_price == "raise" and stats["negative_n"]:
+            raise ledger.refuse_counted("lines with a negative unit price (adjustments)",
+                                        stats["negative_n"], stats["negative_row"],
+                                        fix="pass negative_price='drop'; CLI: --map "
+                                        "negative_price=drop")
+        ledger.record("negative_price", spec.negative_price, stats["negative_n"],
+                      stats["negative_money"], stats["negative_row"])
+
+    fields: dict[str, Any] = {ROW: t[ROW], "customer_id": customer, "date": date,
+                              "amount": ibis.cases((ret, -amount.abs()), else_=amount),
+                              "order_id": order_id}
+    if spec.product is not None:
+        fields["product"] = t[spec.product]
+    for extra in ("channel", "country"):
+        if getattr(spec, extra) is not None:
+            fields[extra] = t[getattr(spec, extra)]
+    lines = t.filter(purchase | ret).select(**fields, _rk_purchase=purchase, _rk_return=ret)
+    lines = lines.cache()  # read by the order, return and example queries below
+    cached.append(lines)
+    purchases = lines.filter(lines["_rk_purchase"]).drop("_rk_purchase", "_rk_return")
+    returns = lines.filter(lines["_rk_return"]).drop("_rk_purchase", "_rk_return")
+    orders = _orders(purchases, spec, ledger, n_raw, stats["purchase_n"], cust_kind)
+    returned_lines, return_orders, held = None, None, None
+    if spec.returns == "net" and stats["ret_n"]:
+        returned_lines = _collect(returns.order_by(ROW), cust_kind).rename(columns={ROW: "row"})
+        if spec.product is not None:
+            pairs = returns.select("customer_id", "product").distinct()
+            mine = purchases.semi_join(pairs, ["customer_id", "product"]).select(
+                "customer_id", "order_id", "product").distinct()
+            got = _collect(mine, cust_kind)
+            held = set(zip(got["customer_id"], got["order_id"], got["product"], strict=True))
+    if spec.returns == "keep":
+        return_orders = _orders(returns, spec, Ledger(describe), n_raw, stats["ret_n"],
+                                cust_kind)
+    return StagedLog(orders=orders, returns=returned_lines, return_orders=return_orders,
+                     held=held, n_returns=stats["ret_n"], first_return_row=stats["ret_row"],
+                     returned=-stats["ret_money"] if stats["ret_n"] else 0.0, ledger=ledger,
+                     n_raw=n_raw, revenue_in=float(stats["revenue_in"]))
+
+
+def _refuse_bad_values(stats: dict[str, Any], spec: Any, money_cols: list, example: Any,
+                       text_dates: bool, unread: Any) -> None:
+    """The pandas path's parsing errors, in its order: dates, then amounts."""
+    col = spec.date
+    if stats["no_date"]:
+        raise DataError(f"{stats['no_date']:,} rows have no date in column {col!r}",
+                        n_rows=stats["no_date"], example=example(stats["no_date_row"], [col]),
+                        fix="drop or repair them; every purchase needs a date")
+    if text_dates and stats.get("aware") and spec.timezone not in (None, "UTC", "Etc/UTC"):
+        raise _zone_error(col, spec)
+    if stats["bad_date"]:
+        fix = ("set date_format to the log's format ('dayfirst' for 31/12/2024, 'epoch_s', "
+               "'excel', or a strptime format such as '%d.%m.%Y'); CLI: --map date_format=...")
+        if text_dates and _pandas_reads(unread(), spec.date_format):
+            raise DataError(
+                f"dates in column {col!r} are in layouts the engine path does not read for "
+                f"date_format={spec.date_format!r} (only pandas' flexible parser does)",
+                n_rows=stats["bad_date"], example=example(stats["bad_date_row"], [col]),
+                fix="store them as ISO text or timestamps, pass a strptime format that fits "
+                "them all, or " + _PANDAS)
+        raise DataError(f"dates in column {col!r} cannot be read as "
+                        f"date_format={spec.date_format!r}", n_rows=stats["bad_date"],
+                        example=example(stats["bad_date_row"], [col]), fix=fix)
+    if stats["odd_date"]:
+        raise DataError(
+            f"dates in column {col!r} lie before 1980 or more than five years ahead, which "
+            "looks like a misread format (epoch seconds read as days, or swapped columns)",
+            n_rows=stats["odd_date"], example=example(stats["odd_date_row"], [col]),
+            fix="check the column and set date_format ('epoch_s', 'excel', 'dayfirst')")
+    for i, (name, _value, boolean) in enumerate(money_cols):
+        if boolean:
+            raise DataError(f"column {name!r} holds True/False, not amounts",
+                            n_rows=stats["n"],
+                            fix="name the money column in the spec (amount or unit_price)")
+        if stats[f"bad_money{i}"]:
+            raise DataError(
+                f"values in column {name!r} are missing, infinite or not amounts",
+                n_rows=stats[f"bad_money{i}"], example=example(stats[f"bad_money{i}_row"],
+                                                                [name]),
+                fix="repair or drop these rows; for amounts written 1.234,50 set decimal=','")
+
+
+def _pandas_reads(values: list[str], fmt: str) -> bool:
+    """Whether the pandas path would read any of these text dates (its fallbacks)."""
+    if not values:
+        return False
+    text = pd.Series(values, dtype=object)
+    with np.errstate(all="ignore"):
+        if fmt in ("dayfirst", "monthfirst"):
+            got = pd.to_datetime(text, dayfirst=fmt == "dayfirst", format="mixed",
+                                 errors="coerce", utc=True)
+        else:
+            got = pd.to_datetime(text, format="ISO8601" if fmt == "iso" else fmt,
+                                 errors="coerce", utc=True)
+    return bool(got.notna().any())
+
+
+def _collect(expr: ir.Table, cust_kind: str) -> pd.DataFrame:
+    """Collected to pandas with the pandas path's types (ids as Python objects)."""
+    frame = expr.to_pandas()
+    out = {}
+    for c in frame.columns:
+        values = frame[c]
+        if c == "customer_id":
+            if cust_kind == "int":  # Python ints, as the pandas path holds them
+                out[c] = values.to_numpy(dtype="int64").astype(object)
+            else:
+                out[c] = values.to_numpy(dtype=object)
+        elif c in ("order_id", "product", "channel", "country"):
+            out[c] = values.astype(object).where(values.notna(), None).to_numpy(dtype=object)
+        elif c == "date":
+            out[c] = values.to_numpy(dtype="datetime64[ns]")
+        else:
+            out[c] = values.to_numpy()
+    return pd.DataFrame(out)
+
+
+def _orders(lines: ir.Table, spec: Any, ledger: Ledger, n_raw: int, n_lines: int,
+            cust_kind: str) -> pd.DataFrame:
+    """Rule 5 on the engine: one grouped query, collected in the order of first lines."""
+    ibis = _ibis()
+    if spec.order_lines == "keep" or n_lines == 0:
+        out = _collect(lines.order_by(ROW), cust_kind).rename(columns={ROW: "row"})
+        out = out.assign(n_lines=1)
+        if spec.order is None:
+            out = out.assign(order_id=[f"row{i}" for i in out["row"]])
+        ledger.record("order_lines", "keep", 0, 0.0, None)
+        return out
+    key = ["customer_id", "order_id"] if spec.order is not None else ["customer_id", "date"]
+    agg: dict[str, Any] = {"amount": lines.amount.sum(), "n_lines": lines.count(),
+                           "row": lines[ROW].min()}
+    if spec.order is not None:
+        agg["date"] = lines.date.min()
+    for extra in ("channel", "country"):
+        if extra in lines.columns:
+            agg[extra] = lines[extra].argmin(lines[ROW], where=lines[extra].notnull())
+    grouped = lines.group_by(key).aggregate(**agg)
+    out = _collect(grouped.order_by("row"), cust_kind)
+    for col in key:  # group keys are typed as pandas types its groupby keys
+        out[col] = pd.Series(out[col].to_numpy(dtype=object)).infer_objects().to_numpy()
+    if spec.order is None:
+        out["order_id"] = [f"{c}@{d:%Y-%m-%d %H:%M:%S}" for c, d in
+                           zip(out["customer_id"], pd.to_datetime(out["date"]), strict=True)]
+    cols = key + [c for c in ("order_id", "date", "amount", "n_lines", "row", "channel",
+                              "country")
+                  if c in out.columns and c not in key]
+    out = out[cols]
+    merged = n_lines - len(out)
+    first_row = None
+    if merged:
+        firsts = grouped.select(first=grouped["row"])
+        later = lines.filter(~lines[ROW].isin(firsts["first"]))
+        first_row = int(later[ROW].min().to_pandas())
+    del ibis
+    ledger.record("order_lines", "sum", merged, 0.0, first_row)
+    return out

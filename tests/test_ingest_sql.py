@@ -1,0 +1,225 @@
+"""The engine path of clean_transactions gives the pandas path's results, exactly.
+
+Every test runs the same raw log through pandas (a DataFrame) and through an engine (Parquet
+and CSV files read by DuckDB, a DuckDB table, and a table on a real PostgreSQL server when
+one can be started: see ``postgres`` in conftest.py), and compares the clean frame (columns,
+dtypes, values, order) and the whole data-quality report (rules table with rows, revenue and
+first example, window, gaps, warnings), or the DataError message.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from retention_kit.errors import DataError
+from retention_kit.ingest import clean_transactions
+from retention_kit.simulate import simulate_order_lines
+
+ibis = pytest.importorskip("ibis")
+pytest.importorskip("duckdb")
+
+RETAIL = {"customer": "CustomerID", "date": "InvoiceDate", "order": "InvoiceNo",
+          "quantity": "Quantity", "unit_price": "UnitPrice", "product": "StockCode",
+          "country": "Country", "exclude_products": ["POST"], "cancellation_prefix": "C",
+          "date_format": "dayfirst"}
+
+
+def assert_same(expected, got) -> None:
+    pd.testing.assert_frame_equal(expected.transactions, got.transactions)
+    pd.testing.assert_frame_equal(expected.quality.rules, got.quality.rules)
+    assert expected.quality.to_dict() == got.quality.to_dict()
+
+
+def as_parquet(raw: pd.DataFrame, tmp_path) -> str:
+    path = tmp_path / "log.parquet"
+    raw.to_parquet(path, index=False)
+    return str(path)
+
+
+def as_csv(raw: pd.DataFrame, tmp_path) -> str:
+    path = tmp_path / "log.csv"
+    raw.to_csv(path, index=False)
+    return str(path)
+
+
+def as_duckdb_table(raw: pd.DataFrame, tmp_path) -> object:
+    con = ibis.duckdb.connect()
+    return con.create_table("log", raw)
+
+
+ENGINES = {"parquet": as_parquet, "duckdb_table": as_duckdb_table}
+
+
+@pytest.fixture(params=["parquet", "duckdb_table", "postgres"])
+def engine(request, tmp_path):
+    """A function raw -> the same log on an engine."""
+    if request.param == "postgres":
+        pg = request.getfixturevalue("postgres")
+        return lambda raw: pg.load(raw)
+    make = ENGINES[request.param]
+    return lambda raw: make(raw, tmp_path)
+
+
+def both(raw: pd.DataFrame, spec: dict, engine) -> None:
+    assert_same(clean_transactions(raw, spec), clean_transactions(engine(raw), spec))
+
+
+# --------------------------------------------------------------------------- the messy export
+
+
+@pytest.fixture(scope="module", params=[0, 1, 7])
+def messy(request) -> pd.DataFrame:
+    return simulate_order_lines(800, random_state=request.param)[0]
+
+
+@pytest.mark.parametrize("policies", [
+    {}, {"returns": "drop"}, {"returns": "keep"}, {"order_lines": "keep"},
+    {"zero_price": "keep"}, {"order": None, "cancellation_prefix": None},
+])
+def test_the_simulated_export_as_csv_and_parquet(messy, policies, tmp_path) -> None:
+    spec = {**RETAIL, **policies}
+    expected = clean_transactions(messy, spec)
+    assert_same(expected, clean_transactions(as_csv(messy, tmp_path), spec))
+    assert_same(expected, clean_transactions(as_parquet(messy, tmp_path), spec))
+
+
+def test_a_list_of_files_and_a_folder_are_one_log(messy, tmp_path) -> None:
+    half = len(messy) // 2
+    first, second = tmp_path / "a", tmp_path / "b"
+    first.mkdir()
+    messy.iloc[:half].to_parquet(first / "part1.parquet", index=False)
+    messy.iloc[half:].to_parquet(first / "part2.parquet", index=False)
+    messy.iloc[:half].to_csv(tmp_path / "p1.csv", index=False)
+    messy.iloc[half:].to_csv(tmp_path / "p2.csv", index=False)
+    expected = clean_transactions(messy.reset_index(drop=True), RETAIL)
+    assert_same(expected, clean_transactions(str(first), RETAIL))
+    assert_same(expected, clean_transactions([str(tmp_path / "p1.csv"),
+                                              str(tmp_path / "p2.csv")], RETAIL))
+    del second
+
+
+def test_the_simulated_export_on_the_engines(messy, engine) -> None:
+    both(messy, RETAIL, engine)
+
+
+# --------------------------------------------------------------------------- each rule by hand
+
+
+ORDERS = pd.DataFrame({
+    "invoice": ["1", "1", "1", "2", "C1", "3", "3", "4", "5", "6", "C9", "C7"],
+    "customer": ["a", "a", "a", None, "a", "b", "b", "b", "c", "c", "c", "d"],
+    "code": ["mug", "tea", "POST", "mug", "tea", "mug", "mug", "free", "tea", "adj", "mug",
+             "tea"],
+    "qty": [2, 1, 1, 1, -1, 1, 1, 1, 3, 1, -1, -2],
+    "price": ["£3.50", "£5.00", "£4.00", "£3.50", "£5.00", "£1,003.50", "£1,003.50", "£0.00",
+              "£2.00", "-£1.00", "£3.50", "£5.00"],
+    "when": ["01/03/2024 10:00", "01/03/2024 10:00", "01/03/2024 10:00", "02/03/2024 09:00",
+             "08/03/2024 12:00", "15/03/2024 08:30", "15/03/2024 08:30", "16/03/2024 08:30",
+             "01/04/2024 19:59", "02/04/2024 10:00:05", "03/04/2024 10:00",
+             "05/04/2024 10:00"],
+})
+HAND = {"customer": "customer", "date": "when", "order": "invoice", "quantity": "qty",
+        "unit_price": "price", "product": "code", "exclude_products": ["POST"],
+        "cancellation_prefix": "C", "date_format": "dayfirst"}
+
+
+@pytest.mark.parametrize("policies", [
+    {}, {"returns": "drop"}, {"returns": "keep"}, {"order_lines": "keep"}, {"zero_price": "keep"},
+    {"order": None}, {"exclude_products": []},
+])
+def test_each_rule_on_a_small_log(policies, engine) -> None:
+    both(ORDERS, {**HAND, **policies}, engine)
+
+
+@pytest.mark.parametrize(("values", "fmt"), [
+    (["31/01/2024 14:05", "1/2/24 9:00"], "dayfirst"),
+    (["01/02/2024", "12/31/2024 23:59:59"], "monthfirst"),
+    ([1704067200, 1706745600], "epoch_s"),
+    ([1704067200123, 1706745600000], "epoch_ms"),
+    ([45292, 45323.5], "excel"),
+    (["05.03.2024 10:00", "06.03.2024 11:30"], "%d.%m.%Y %H:%M"),
+    (["2024-01-05 10:00", "2024-02-29T23:59:59.25"], "iso"),
+    (["2024-03-31T23:30:00+00:00", "2024-06-01T08:00:00+02:00"], "iso"),
+    (["2024-03-31T23:30:00Z", "2024-06-01 08:00:00"], "iso"),
+])
+def test_date_formats(values, fmt, engine) -> None:
+    raw = pd.DataFrame({"customer_id": [1, 2], "date": values, "amount": [1.0, 2.0]})
+    both(raw, {"amount": "amount", "date_format": fmt}, engine)
+
+
+def test_native_timestamps_and_dates(engine) -> None:
+    raw = pd.DataFrame({"customer_id": [1, 2, 1],
+                        "date": pd.to_datetime(["2024-01-01 10:00", "2024-01-02", "2024-02-01"],
+                                              format="ISO8601"),
+                        "amount": [1.0, 2.0, -0.5]})
+    both(raw, {"amount": "amount"}, engine)
+
+
+def test_amounts_as_text(engine) -> None:
+    raw = pd.DataFrame({"customer_id": [1, 2, 3, 1], "date": ["2024-01-01"] * 4,
+                        "amount": ["1.234,50 €", "€ 12,00", "(5,25)", "7"]})
+    both(raw, {"amount": "amount", "decimal": ",", "returns": "keep"}, engine)
+    both(raw.assign(amount=["1,234.50", "$12", "(5.25)", "+7.5"]),
+         {"amount": "amount", "returns": "keep"}, engine)
+
+
+def test_a_return_nets_against_the_latest_earlier_orders(engine) -> None:
+    raw = pd.DataFrame({"customer_id": ["a"] * 4 + ["b"],
+                        "date": ["2024-01-01", "2024-02-01", "2024-03-01", "2024-03-05",
+                                 "2024-01-01"],
+                        "amount": [10.0, 8.0, 5.0, -9.0, -3.0]})
+    both(raw, {"amount": "amount"}, engine)
+
+
+def test_whole_float_and_text_ids(engine) -> None:
+    raw = pd.DataFrame({"customer_id": ["17850.0", "17851.0", "17850.0"],
+                        "date": ["2024-01-01", "2024-01-02", "2024-03-01"],
+                        "amount": [1.0, 2.0, 3.0]})
+    both(raw, {"amount": "amount"}, engine)
+    both(raw.assign(customer_id=[1.5, 2.0, 1.5]), {"amount": "amount"}, engine)
+
+
+# --------------------------------------------------------------------------- the same errors
+
+
+BAD = [
+    (ORDERS, {**HAND, "missing_customer": "raise"}),
+    (ORDERS, {**HAND, "zero_price": "raise"}),
+    (ORDERS, {**HAND, "negative_price": "raise"}),
+    (ORDERS, {**HAND, "unmatched_returns": "raise"}),
+    (ORDERS, {**HAND, "customer": "CustomerID"}),
+    (ORDERS, {**HAND, "date_format": "iso"}),
+    (ORDERS.assign(when=["x"] + ORDERS["when"].tolist()[1:]), HAND),
+    (ORDERS.assign(when=[None] + ORDERS["when"].tolist()[1:]), HAND),
+    (ORDERS.assign(price=["£3.50", "two"] + ORDERS["price"].tolist()[2:]), HAND),
+    (ORDERS.assign(qty=[2.0, None] + ORDERS["qty"].tolist()[2:]), HAND),
+    (pd.DataFrame({"customer_id": [1, 2], "date": [45292, 45323], "amount": [1.0, 2.0]}),
+     {"amount": "amount", "date_format": "epoch_s"}),
+    (pd.DataFrame({"customer_id": [1, 2], "date": ["2024-01-01"] * 2, "amount": [True, False]}),
+     {"amount": "amount"}),
+]
+
+
+@pytest.mark.parametrize(("raw", "spec"), BAD, ids=range(len(BAD)))
+def test_bad_input_gives_the_same_message(raw, spec, engine) -> None:
+    with pytest.raises(DataError) as on_pandas:
+        clean_transactions(raw, spec)
+    with pytest.raises(DataError) as on_engine:
+        clean_transactions(engine(raw), spec)
+    assert str(on_engine.value) == str(on_pandas.value)
+    assert on_engine.value.n_rows == on_pandas.value.n_rows
+
+
+def test_what_the_engine_cannot_do_the_same_way_is_refused_with_the_alternative(
+        tmp_path) -> None:
+    raw = pd.DataFrame({"customer_id": [1, 2], "amount": [1.0, 2.0],
+                        "date": ["2024-03-31T23:30:00+00:00", "2024-06-01T08:00:00+02:00"]})
+    path = as_parquet(raw, tmp_path)
+    with pytest.raises(DataError, match=r"timezone='Europe/Berlin'.*pass the DataFrame"):
+        clean_transactions(path, {"amount": "amount", "timezone": "Europe/Berlin"})
+    with pytest.raises(DataError, match=r"not %b.*pass the DataFrame"):
+        clean_transactions(path, {"amount": "amount", "date_format": "%d %b %Y"})
+    odd = as_parquet(raw.assign(date=["31 March 2024", "1/6/2024"]), tmp_path)
+    with pytest.raises(DataError, match=r"flexible parser"):  # pandas' dateutil fallback
+        clean_transactions(odd, {"amount": "amount", "date_format": "dayfirst"})
