@@ -286,12 +286,6 @@ def negative_amounts(amount_col: str, n_rows: int, example: str) -> DataError:
                      "before summarising; a refund is not a purchase and must not count as one")
 
 
-def aware_observation_end(observation_end: object) -> DataError:
-    return DataError(
-        f"observation_end {observation_end!r} is timezone-aware but the dates are naive",
-        fix="pass a naive date (the log's dates are compared as local wall-clock time)")
-
-
 def purchases_after_end(end: pd.Timestamp, n_rows: int, example: str) -> DataError:
     return DataError(f"purchases after the observation end {end.date()}", n_rows=n_rows,
                      example=example,

@@ -201,9 +201,7 @@ def prepare_transactions(
     if observation_end is None:
         end = out["date"].max()
     else:
-        end = to_naive_timestamp(observation_end, "observation_end")
-        if end.tzinfo is not None:
-            raise checks.aware_observation_end(observation_end)
+        end = to_naive_timestamp(observation_end, "observation_end")  # refuses aware dates
     # Purchases are counted by day: anything on the observation end's day is inside.
     cutoff = end.normalize() + pd.Timedelta(days=1)
     late = (out["date"] >= cutoff).to_numpy()
