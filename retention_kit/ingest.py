@@ -33,7 +33,6 @@ The rules run in this order, each on what the previous ones kept:
 from __future__ import annotations
 
 import json
-import os
 import re
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any, Literal
@@ -41,6 +40,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from . import engines
 from ._checks import choice, closest, first_example, plain, require_columns
 from .errors import DataError
 from .ingest_rules import Ledger, StagedLog
@@ -612,14 +612,17 @@ def clean_transactions(raw: Any, spec: TransactionSpec | dict | None = None,
 
 
 def is_engine_input(obj: object) -> bool:
-    """A path, a list of paths or an ibis.Table (imports nothing; see engines.is_engine_input)."""
-    if isinstance(obj, pd.DataFrame):
+    """A path, a list of paths or an ibis.Table: :func:`engines.is_engine_input`, less Spark.
+
+    A Spark DataFrame is not cleaned by a spec yet: it gets a ``TypeError`` saying so.
+    """
+    if not engines.is_engine_input(obj):
         return False
-    if isinstance(obj, str | os.PathLike):
-        return True
-    if isinstance(obj, list | tuple):
-        return len(obj) > 0 and all(isinstance(p, str | os.PathLike) for p in obj)
-    return type(obj).__module__.startswith("ibis.") and type(obj).__name__ == "Table"
+    if type(obj).__module__.startswith("pyspark."):
+        raise TypeError("clean_transactions does not run on Spark DataFrames yet: write the "
+                        "export to Parquet (df.write.parquet(path)) and pass the path, or "
+                        "pass a pandas DataFrame")
+    return True
 
 
 def _stage_lines(raw: pd.DataFrame, spec: TransactionSpec) -> StagedLog:
