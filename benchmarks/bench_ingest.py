@@ -5,7 +5,7 @@ Run by hand::
     .venv/bin/python benchmarks/bench_ingest.py [--sizes 1M 10M] [--out-dir build/bench_ingest]
 
 1. **Generate** (cached): seeded retail exports from
-   :func:`retention_kit.simulate.simulate_order_lines` (guests, postage, free samples,
+   :func:`retention_kit.simulate_exports.simulate_order_lines` (guests, postage, free samples,
    cancellations, day-first text dates, prices as ``"£1,234.50"`` text, float customer ids),
    in blocks of about 1M lines (175,000 customers, block ``b`` seeded ``b``), one Parquet
    file per block; block ``b``'s customer ids are shifted by ``b * 10**7`` and its invoice
@@ -48,7 +48,7 @@ def block_path(out_dir: Path, b: int) -> Path:
 def generate_block(out_dir: Path, b: int) -> int:
     import pandas as pd  # noqa: F401
 
-    from retention_kit.simulate import simulate_order_lines
+    from retention_kit.simulate_exports import simulate_order_lines
 
     path = block_path(out_dir, b)
     if path.exists():

@@ -27,12 +27,12 @@ from .simulate import (
     RandomState,
     as_generator,
     simulate_experiment,
-    simulate_order_lines,
     simulate_subscriptions,
     simulate_summary,
     simulate_survey,
     simulate_transactions,
 )
+from .simulate_exports import simulate_order_lines
 
 __all__ = [
     "DemoClient",

@@ -32,6 +32,7 @@ The rules run in this order, each on what the previous ones kept:
 
 from __future__ import annotations
 
+import html
 import json
 import re
 from dataclasses import asdict, dataclass, field, fields
@@ -41,7 +42,15 @@ import numpy as np
 import pandas as pd
 
 from . import engines
-from ._checks import choice, closest, first_example, plain, require_columns
+from ._checks import (
+    choice,
+    closest,
+    empty_log,
+    first_example,
+    missing_dates,
+    plain,
+    require_columns,
+)
 from .errors import DataError
 from .ingest_rules import Ledger, StagedLog
 
@@ -255,13 +264,9 @@ class DataQualityReport:
         head = (f"<p>{self.n_rows_in:,} rows in, {self.n_orders_out:,} orders of "
                 f"{self.n_customers_out:,} customers out, {self.first_date} to "
                 f"{self.last_date}.</p>")
-        warn = "".join(f"<li>{_escape(w)}</li>" for w in self.warnings)
+        warn = "".join(f"<li>{html.escape(w)}</li>" for w in self.warnings)
         table = self.rules.to_html(index=False, float_format=lambda x: f"{x:,.2f}")
         return head + table + (f"<p>Warnings:</p><ul>{warn}</ul>" if warn else "")
-
-
-def _escape(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 @dataclass(frozen=True)
@@ -285,9 +290,7 @@ def _parse_dates(raw: pd.DataFrame, col: str, spec: TransactionSpec) -> pd.Serie
     values = raw[col]
     missing = values.isna()
     if missing.any():
-        raise DataError(f"{int(missing.sum()):,} rows have no date in column {col!r}",
-                        n_rows=int(missing.sum()), example=first_example(raw, missing, [col]),
-                        fix="drop or repair them; every purchase needs a date")
+        raise missing_dates(col, int(missing.sum()), first_example(raw, missing, [col]))
     fmt = spec.date_format
     with np.errstate(all="ignore"):
         if fmt in ("epoch_s", "epoch_ms", "excel"):
@@ -628,8 +631,7 @@ def is_engine_input(obj: object) -> bool:
 def _stage_lines(raw: pd.DataFrame, spec: TransactionSpec) -> StagedLog:
     """Rules 1-5 in pandas."""
     if len(raw) == 0:
-        raise DataError("the transaction log is empty", n_rows=0,
-                        fix="check the filter or file that produced it")
+        raise empty_log()
     lines, shown = _typed_lines(raw, spec)
     ledger = Ledger(lambda rows: {r: first_example(raw.iloc[[r]], np.ones(1, dtype=bool),
                                                    shown) for r in rows})

@@ -332,8 +332,7 @@ def _stage(source: Any, spec: Any, cached: list) -> StagedLog:
     if checks.missing_column(list(table.columns), needed, what="the log") is not None:
         n = int(table.count().to_pandas())
         if n == 0:
-            raise DataError("the transaction log is empty", n_rows=0,
-                            fix="check the filter or file that produced it")
+            raise checks.empty_log()
         raise checks.missing_column(list(table.columns), needed,
                                     what="the transaction log", n_rows=n)
     shown = [c for c in (spec.customer, spec.order, spec.date, spec.product, spec.amount,
@@ -459,8 +458,7 @@ def _stage(source: Any, spec: Any, cached: list) -> StagedLog:
             stats[k] = 0.0
     n_raw = stats["n"]
     if n_raw == 0:
-        raise DataError("the transaction log is empty", n_rows=0,
-                        fix="check the filter or file that produced it")
+        raise checks.empty_log()
 
     def example(row: int, cols: list[str]) -> str:
         return _describer(t, cols)([row])[row]
@@ -541,9 +539,7 @@ def _refuse_bad_values(stats: dict[str, Any], spec: Any, money_cols: list, examp
     """The pandas path's parsing errors, in its order: dates, then amounts."""
     col = spec.date
     if stats["no_date"]:
-        raise DataError(f"{stats['no_date']:,} rows have no date in column {col!r}",
-                        n_rows=stats["no_date"], example=example(stats["no_date_row"], [col]),
-                        fix="drop or repair them; every purchase needs a date")
+        raise checks.missing_dates(col, stats["no_date"], example(stats["no_date_row"], [col]))
     if text_dates and stats.get("aware") and spec.timezone not in (None, "UTC", "Etc/UTC"):
         raise _zone_error(col, spec)
     if stats["bad_date"]:

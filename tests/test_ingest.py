@@ -1,6 +1,6 @@
 """Raw logs through a TransactionSpec: every rule's count against the generator's truth.
 
-The messy log comes from :func:`retention_kit.simulate.simulate_order_lines`, which records
+The messy log comes from :func:`retention_kit.simulate_exports.simulate_order_lines`, which records
 how every odd row was made (guest checkouts, postage, free samples, referenced and
 unreferenced cancellations, returns of purchases made before the log). The cleaning must
 find exactly those rows and keep revenue equal to purchases minus matched returns.
@@ -15,7 +15,7 @@ import pytest
 from retention_kit.data import rfm_summary
 from retention_kit.errors import DataError
 from retention_kit.ingest import TransactionSpec, clean_transactions
-from retention_kit.simulate import simulate_order_lines
+from retention_kit.simulate_exports import simulate_order_lines
 
 RETAIL = {"customer": "CustomerID", "date": "InvoiceDate", "order": "InvoiceNo",
           "quantity": "Quantity", "unit_price": "UnitPrice", "product": "StockCode",

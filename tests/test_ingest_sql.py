@@ -14,7 +14,7 @@ import pytest
 
 from retention_kit.errors import DataError
 from retention_kit.ingest import clean_transactions
-from retention_kit.simulate import simulate_order_lines
+from retention_kit.simulate_exports import simulate_order_lines
 
 ibis = pytest.importorskip("ibis")
 pytest.importorskip("duckdb")
