@@ -62,6 +62,19 @@ class Model:
         deterministic start.
 
     The constructor validates nothing and only stores the options.
+
+    Attributes
+    ----------
+    params_, se_, cov_ : Series, Series, DataFrame
+        Estimates, standard errors and covariance (delta method on the log scale).
+    loglik_ : float
+        Log-likelihood at the estimate (NaN for given parameters).
+    converged_ : bool
+        The optimiser reached a maximum (False for given parameters).
+    boundary_ : str or None
+        None for an interior maximum. Otherwise the maximum lies on the edge of the
+        parameter space (for example no dropout, or no heterogeneity); the sentence says
+        which limiting model the data support, and predictions use that limit.
     """
 
     param_names: ClassVar[tuple[str, ...]] = ()
@@ -71,6 +84,12 @@ class Model:
     #: Fit on the distinct rows with weights. A model whose data are continuous (mean
     #: spend) gains nothing from it and skips the grouping.
     compress_rows: ClassVar[bool] = True
+    #: What a user can do when a fit of this model fails, written for the model's own data
+    #: (quoted in every :class:`~retention_kit.errors.ConvergenceError` the base raises).
+    convergence_remedies: ClassVar[str] = (
+        "check the time unit (recency and T in weeks or months rather than days), pass "
+        "initial_params near plausible values, raise max_iter, add a small penalizer "
+        "(e.g. 0.001), or drop customers with extreme histories")
 
     def __init__(self, *, penalizer: float = 0.0, tol: float = 1e-8, max_iter: int = 1000,
                  initial_params: Mapping[str, float] | None = None) -> None:
@@ -300,8 +319,7 @@ class Model:
             raise ConvergenceError(
                 f"{type(self).__name__}: the log-likelihood is not finite at the starting values "
                 f"{dict(zip(self.param_names, start.round(6).tolist(), strict=True))}, so the "
-                "optimiser cannot start. Remedies: pass initial_params nearer plausible values, "
-                "or check the data's time unit (recency and T in weeks rather than days)")
+                f"optimiser cannot start. Remedies: {self.convergence_remedies}")
         grad_norm = float(np.max(np.abs(grad))) if np.all(np.isfinite(grad)) else np.inf
         converged = bool(np.isfinite(value) and grad_norm < max(1e-5, 100 * self.tol))
         if not converged:
@@ -309,9 +327,7 @@ class Model:
                 f"{type(self).__name__} did not converge: optimiser status {res.status} "
                 f"({res.message}); largest gradient {grad_norm:.2g} after {res.nit} iterations "
                 f"at {dict(zip(self.param_names, np.round(np.exp(theta), 6), strict=True))}. "
-                "Remedies: check the time unit (recency and T in weeks or months rather than "
-                "days), pass initial_params near plausible values, raise max_iter, add a small "
-                "penalizer (e.g. 0.001), or drop customers with extreme histories")
+                f"Remedies: {self.convergence_remedies}")
         self._store_fit(np.exp(theta), hess, cols, uw, n_obs, converged=converged,
                         n_iter=int(res.nit), time_unit=data.attrs.get("time_unit"))
         return self
@@ -386,6 +402,7 @@ class Model:
         self.loglik_ = float(uw @ self._loglik_grad(params, cols)[0])
         self.n_obs_ = int(round(n_obs)) if float(n_obs).is_integer() else n_obs
         self.converged_ = converged
+        self.boundary_: str | None = None
         self.n_iter_ = n_iter
         self.time_unit_ = time_unit
         cov_log = _invert(hess * n_obs)
@@ -459,6 +476,7 @@ class Model:
             "n_obs": self.n_obs_,
             "n_iter": self.n_iter_,
             "converged": self.converged_,
+            "boundary": self.boundary_,
             "time_unit": self.time_unit_,
         }
         return json.dumps(payload, allow_nan=True)
@@ -505,6 +523,10 @@ class Model:
         if not isinstance(payload["converged"], bool):
             raise _json_error(cls, f"'converged' is {payload['converged']!r}, not true or false")
         model.converged_ = payload["converged"]
+        boundary = payload.get("boundary")
+        if boundary is not None and not isinstance(boundary, str):
+            raise _json_error(cls, f"'boundary' is {boundary!r}, not a sentence or null")
+        model.boundary_ = boundary
         unit = payload.get("time_unit")
         if unit is not None and unit not in TIME_UNITS:
             raise _json_error(cls, f"'time_unit' is {unit!r}, not one of {list(TIME_UNITS)}")
@@ -538,6 +560,7 @@ class Model:
         model.n_obs_ = 0
         model.n_iter_ = 0
         model.converged_ = False
+        model.boundary_ = None
         model.time_unit_ = time_unit
         return model
 
