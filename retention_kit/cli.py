@@ -1,7 +1,8 @@
 """The ``retention-kit`` command line.
 
 ``retention-kit report --data DIR --out DIR [--clients a b ...] [--workers N] [-p name value ...]``
-generates one HTML retention report per client folder of ``DIR`` (see
+generates one HTML retention report per client folder of ``DIR`` (or, with ``--data URL
+--table T --client-col C``, per client of a database table) (see
 :func:`retention_kit.reports.run_reports`), prints a progress line per report and a summary
 table, and exits with status 1 when any report failed (2 for a usage error).
 ``python -m retention_kit.cli`` does the same.
@@ -121,8 +122,17 @@ def build_parser() -> argparse.ArgumentParser:
                     "--out. Exit status 1 if any report failed.")
     report.add_argument("--data", metavar="DIR", default=None,
                         help="folder with one sub-folder per client holding transactions.csv "
-                             "(and subscriptions.csv, client.json), or one export file (CSV); "
-                             "default: the bundled demo clients")
+                             "(and subscriptions.csv, client.json), one export file (CSV), or "
+                             "a database URL (postgresql://user@host/db, with --table or "
+                             "--query); default: the bundled demo clients")
+    report.add_argument("--table", metavar="NAME", default=None,
+                        help="with --data URL: the table holding the log")
+    report.add_argument("--query", metavar="SQL", default=None,
+                        help="with --data URL: a SQL query returning the log (instead of "
+                             "--table)")
+    report.add_argument("--client-col", metavar="COLUMN", default=None,
+                        help="with --data URL: the column naming the client; one report per "
+                             "value (default: the whole log is one client)")
     report.add_argument("--map", action="append", default=[], metavar="KEY=COLUMN",
                         help="transaction spec of a raw export, for every client: which column "
                              "is what (customer=CustomerID, date=InvoiceDate, "
@@ -169,8 +179,9 @@ def _report(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     from .errors import DataError
     from .reports import discover_clients, notebook_parameters, run_reports
 
-    data = Path(args.data) if args.data else data_dir() / "demo"
     try:
+        spec = _spec(args)
+        data = _data_folder(args, spec) if args.data else data_dir() / "demo"
         clients = discover_clients(data, only=args.clients)
         if args.workers < 1:
             raise ValueError(f"--workers must be at least 1, got {args.workers}")
@@ -185,10 +196,9 @@ def _report(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
                 check_choice("name", name, [k for k in known if k not in ("client_id",
                                                                           "data_dir")])
             parameters[name] = parse_parameter(name, text, known[name].get("inferred_type_name"))
-        spec = _spec(args)
-        if spec:
+        if spec and not _is_url(args.data):
             parameters["spec"] = json.dumps(spec)
-    except (DataError, ValueError, FileNotFoundError) as exc:
+    except (DataError, ValueError, FileNotFoundError, ImportError) as exc:
         parser.error(str(exc))
     from .reports import ReportsCancelled
 
@@ -210,6 +220,28 @@ def _report(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     print(f"\n{len(results) - len(failed)} of {len(results)} reports produced. "
           f"Open {index.as_uri()}")
     return 1 if failed else 0
+
+
+def _is_url(data: str | None) -> bool:
+    return bool(data) and "://" in str(data)
+
+
+def _data_folder(args: argparse.Namespace, spec: dict[str, Any]) -> Path:
+    """--data as a folder of clients; a database URL is first cleaned into ``OUT/data``."""
+    if not _is_url(args.data):
+        for flag, value in (("--table", args.table), ("--query", args.query),
+                            ("--client-col", args.client_col)):
+            if value is not None:
+                raise ValueError(f"{flag} needs --data to be a database URL "
+                                 "(postgresql://user@host/database), not a folder")
+        return Path(args.data)
+    from .reports.database import database_clients
+
+    folder = Path(args.out) / "data"
+    print(f"Cleaning the log in the database into {folder} ...", flush=True)
+    database_clients(args.data, folder, table=args.table, query=args.query,
+                     client_col=args.client_col, spec=spec or None)
+    return folder
 
 
 def _spec(args: argparse.Namespace) -> dict[str, Any]:

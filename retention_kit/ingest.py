@@ -51,8 +51,8 @@ from ._checks import (
     plain,
     require_columns,
 )
-from .errors import DataError
-from .ingest_rules import Ledger, StagedLog
+from .errors import DataError, data_error
+from .ingest_rules import RULE_COLUMNS, Ledger, StagedLog
 
 __all__ = ["CleanLog", "DataQualityReport", "TransactionSpec", "clean_transactions"]
 
@@ -259,6 +259,37 @@ class DataQualityReport:
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), indent=2, default=float)
+
+    @classmethod
+    def from_dict(cls, mapping: dict[str, Any]) -> DataQualityReport:
+        """The report written by :meth:`to_dict` (e.g. a ``quality.json`` read back).
+
+        Raises
+        ------
+        DataError
+            A key is missing or the rules are not a list of rule rows.
+
+        Examples
+        --------
+        >>> log = clean_transactions(pd.DataFrame({"customer_id": ["a"], "date": ["2024-01-02"],
+        ...                                        "amount": [5.0]}))
+        >>> back = DataQualityReport.from_dict(json.loads(log.quality.to_json()))
+        >>> back.to_dict() == log.quality.to_dict()
+        True
+        """
+        names = [f.name for f in fields(cls)]
+        missing = [n for n in names if n not in mapping]
+        rules = mapping.get("rules")
+        if missing or not isinstance(rules, list) or not all(isinstance(r, dict) for r in rules):
+            problem = (f"it has no {missing[0]!r}" if missing
+                       else "its 'rules' are not a list of rule rows")
+            raise data_error(f"this is not a data-quality report: {problem}",
+                             fix="write it with DataQualityReport.to_json() and read it unchanged")
+        table = pd.DataFrame(rules, columns=list(RULE_COLUMNS))
+        values = {n: mapping[n] for n in names if n != "rules"}
+        values["gaps"] = [tuple(g) for g in values["gaps"]]
+        values["warnings"] = list(values["warnings"])
+        return cls(rules=table, **values)
 
     def _repr_html_(self) -> str:
         head = (f"<p>{self.n_rows_in:,} rows in, {self.n_orders_out:,} orders of "

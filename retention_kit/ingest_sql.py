@@ -34,7 +34,7 @@ import numpy as np
 import pandas as pd
 
 from . import _checks as checks
-from ._checks import plain
+from ._checks import plain, suggest
 from .engines import file_kind, source_paths, to_ibis
 from .errors import DataError
 from .ingest_rules import Ledger, StagedLog
@@ -42,7 +42,7 @@ from .ingest_rules import Ledger, StagedLog
 if TYPE_CHECKING:  # pragma: no cover
     import ibis.expr.types as ir
 
-__all__ = ["stage_lines"]
+__all__ = ["connect", "stage_lines"]
 
 ROW = "_rk_row"
 _EXCEL_EPOCH = dt.datetime(1899, 12, 30)
@@ -84,6 +84,49 @@ def _open(source: Any, spec: Any) -> ir.Table:
     types = {c: "VARCHAR" for c in text if c is not None and c in header.columns}
     return con.read_csv(paths[0] if len(paths) == 1 else paths, types=types,
                         sample_size=-1)
+
+
+def connect(url: str, *, table: str | None = None, query: str | None = None) -> ir.Table:
+    """A log in a database as an Ibis table: ``table`` by name or the result of ``query``.
+
+    ``url`` is an Ibis connection URL (``postgresql://user@host/db``, ``duckdb:///file.db``).
+    The password, if the URL has one, never appears in an error.
+
+    Raises
+    ------
+    DataError
+        The connection, the table or the query fails (with the database's own message).
+    """
+    from urllib.parse import urlsplit, urlunsplit
+
+    ibis = _ibis()
+    parts = urlsplit(url)
+    shown = url
+    if parts.password:
+        netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
+        shown = urlunsplit(parts._replace(netloc=netloc))
+    try:
+        con = ibis.connect(url)
+    except Exception as exc:  # every backend raises its own driver errors
+        text = str(exc).replace(parts.password, "***") if parts.password else str(exc)
+        message = text.strip().splitlines()
+        raise DataError(f"cannot connect to {shown}: {message[0] if message else exc!r}",
+                        fix="check the URL (postgresql://user@host:port/database; a local "
+                        "socket as ?host=/path) and that the server runs") from None
+    try:
+        return con.table(table) if table is not None else con.sql(query)
+    except Exception as exc:
+        what = f"table {table!r}" if table is not None else "the query"
+        known = ""
+        if table is not None:
+            try:
+                known = f"{suggest(table, list(con.list_tables()))}"
+            except Exception:  # pragma: no cover - listing is only a courtesy
+                known = ""
+        first = str(exc).strip().splitlines()
+        raise DataError(f"{what} cannot be read from {shown}: "
+                        f"{first[0] if first else type(exc).__name__}",
+                        fix=f"{known}check the name (--table) or the SQL (--query)") from None
 
 
 # --------------------------------------------------------------------------- examples

@@ -159,8 +159,9 @@ class _Postgres:
     TYPES = {"f": "double precision", "i": "bigint", "u": "bigint", "b": "boolean",
              "M": "timestamp"}
 
-    def __init__(self, con, raw_connection) -> None:
+    def __init__(self, con, raw_connection, url: str = "") -> None:
         self.con, self.raw, self.n = con, raw_connection, 0
+        self.url = url  # for ibis.connect and the CLI's --data
 
     def load(self, frame: pd.DataFrame):
         import io
@@ -226,7 +227,8 @@ def postgres():
     try:
         con = ibis.postgres.connect(host=str(base), port=port, user="rk",
                                     database="postgres")
-        yield _Postgres(con, con.con)
+        yield _Postgres(con, con.con,
+                        f"postgresql://rk@/postgres?host={base}&port={port}")
         import gc
 
         gc.collect()  # drops the temporary tables of collected Ibis caches while connected

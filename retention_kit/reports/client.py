@@ -6,11 +6,15 @@ A client's data folder (the ``--data DIR/<client>`` layout of ``datasets/demo``)
 (``display_name``, ``currency``, ``observation_end``, ...). A ``client.json`` with a
 ``"spec"`` (the keys of :class:`~retention_kit.ingest.TransactionSpec`) marks
 ``transactions.csv`` as a raw export: order lines, returns, guests, in its own columns;
-the spec turns it into orders and the report shows what it did.
+the spec turns it into orders and the report shows what it did. A ``quality.json`` next to
+``transactions.csv`` is the data-quality report of a log a spec already cleaned elsewhere
+(:func:`~retention_kit.reports.database.database_clients` writes one per client of a
+database table).
 """
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -213,13 +217,17 @@ def _read_transactions(path: Path, observation_end: object, spec: dict | None,
     (purchases after ``observation_end`` dropped), the observation end, and the data-quality
     report when a spec turns a raw export into orders first."""
     quality = None
+    cleaned = path.with_name("quality.json")
+    if spec is None and path.name == "transactions.csv" and cleaned.is_file():
+        quality = _read_quality(cleaned)
     if spec is None:
         raw = _read_csv(path, ("customer_id", "date", "amount"), dtype={"customer_id": "str"},
                         other=" or, for an export with its own columns (order lines, returns, "
                         "guests), describe them with a spec: client.json's \"spec\", or "
                         "retention-kit report --map customer=<column> --map date=<column> "
                         "--map amount=<column>")
-        duplicates = "raise"
+        # orders a spec produced elsewhere may look alike (distinct order ids)
+        duplicates = "raise" if quality is None else "keep"
     else:
         if not isinstance(spec, dict):
             raise data_error(f"client.json's spec is a {type(spec).__name__}, not an object",
@@ -233,6 +241,19 @@ def _read_transactions(path: Path, observation_end: object, spec: dict | None,
                                  "date": clean["date"], "amount": clean["amount"]})
     _check_window(transactions, path)
     return transactions, end, quality
+
+
+def _read_quality(path: Path) -> DataQualityReport:
+    """``quality.json``: the data-quality report of a log cleaned before it was written."""
+    try:
+        payload = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise data_error(f"{str(path)!r} cannot be read as JSON ({exc})",
+                         fix="write it with DataQualityReport.to_json(), or delete it") from None
+    if not isinstance(payload, dict):
+        raise data_error(f"{str(path)!r} holds a {type(payload).__name__}, not a report",
+                         fix="write it with DataQualityReport.to_json(), or delete it")
+    return DataQualityReport.from_dict(payload)
 
 
 #: The longest window a report believes: a longer one is a misread date, not a history.
