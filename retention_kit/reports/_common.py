@@ -69,11 +69,15 @@ def points(delta: float | None) -> str:
 
     Examples
     --------
-    >>> points(0.05), points(-0.012), points(None)
-    ('+5.0 pts', '-1.2 pts', 'n/a')
+    A change that rounds to zero is "no change", never "-0.0 pts".
+
+    >>> points(0.05), points(-0.012), points(None), points(-0.0004)
+    ('+5.0 pts', '-1.2 pts', 'n/a', 'no change')
     """
     if delta is None or not math.isfinite(float(delta)):
         return "n/a"
+    if round(100 * float(delta), 1) == 0:
+        return "no change"
     return f"{100 * float(delta):+.1f} pts"
 
 
