@@ -204,7 +204,8 @@ class HeadlineKPIs:
             ("Repeat purchase rate", percent(self.repeat_purchase_rate), "",
              "customers who bought on two days or more"),
             ("Average order value", format_money(self.aov, cur), "",
-             f"{format_money(self.revenue, cur)} over {self.orders:,} orders"),
+             f"{format_money(self.revenue, cur)} over {self.orders:,} orders (purchase "
+             "days: a customer's transactions on one day count as one order)"),
         ]
         if self.nrr is not None and self.grr is not None:
             rows += [("Net revenue retention (12 months)", percent(self.nrr), "",

@@ -228,14 +228,15 @@ def caveats(client: ClientData, kpis: HeadlineKPIs, *, fit: FitCheck | None = No
     >>> from retention_kit.reports import headline_kpis, load_client
     >>> shop = load_client(data_dir() / "demo" / "retailer")
     >>> notes = caveats(shop, headline_kpis(shop), inactivity_days=180)
-    >>> notes[0][:72]
-    'The data run from 2022-01-01 to 2024-12-31 (4,000 customers, 18,481 purc'
+    >>> notes[0][43:106]
+    '(4,000 customers, 18,481 transactions on 18,255 purchase days: '
     >>> notes[1][:60]
     'Customers never announce that they left: here a customer cou'
     """
     notes = [f"The data run from {kpis.data_start} to {kpis.data_end} ({kpis.customers:,} "
-             f"customers, {len(client.transactions):,} purchases); rates use complete periods "
-             f"only, the last one being {kpis.last_period}."]
+             f"customers, {len(client.transactions):,} transactions on {kpis.orders:,} "
+             f"purchase days: a customer's transactions on one day count as one order); rates "
+             f"use complete periods only, the last one being {kpis.last_period}."]
     if client.contractual:
         notes.append("Churn is observed: a subscriber is active in a month she pays for, and "
                      "lost when she stops paying.")
