@@ -136,3 +136,155 @@ def test_a_log_cut_through_an_existing_base_is_flagged_and_the_fix_stops_the_ris
     assert fixed.iloc[2:].max() <= 1.1 * fixed.iloc[1]
     assert fixed_curve.attrs["customers_since"] == str(since.date())
     assert "left out" in fixed_curve.attrs["note"]
+
+
+# --------------------------------------------------------------------------- holdout fit
+
+
+def _split(seed: int = 1, **kw):
+    from retention_kit.data import calibration_holdout_split
+    from retention_kit.simulate import simulate_transactions
+
+    log = simulate_transactions(2000, start="2024-01-01", end="2025-06-30",
+                                acquisition_end="2024-09-30", random_state=seed, **kw)
+    return log, calibration_holdout_split(log, calibration_end="2024-12-31", time_unit="W",
+                                          duplicates="keep", amount_col="amount")
+
+
+def test_fit_words_come_from_the_thresholds() -> None:
+    from retention_kit.diagnostics import describe_error, error_verdict
+
+    assert [error_verdict(e) for e in (0.10, 0.14, -0.25, -0.527, float("inf"))] == [
+        "ok", "caution", "caution", "unreliable", "unreliable"]
+    assert describe_error(0.14).startswith("over-predicted by 14.0%: outside the ±10%")
+    assert "should not be used" in describe_error(-0.527)
+
+
+def test_holdout_fit_of_the_true_process_is_ok_and_of_a_wrong_rate_unreliable() -> None:
+    from retention_kit.diagnostics import holdout_fit
+    from retention_kit.models import BGNBD
+
+    _, split = _split()
+    good = holdout_fit(BGNBD().fit(split), split)
+    assert [f.check for f in good] == ["holdout fit", "holdout fit by frequency"]
+    assert good.verdict == "ok", good.to_frame()
+    # dropout far faster than the truth (mean p 0.83 instead of 0.25): under-predicts
+    slow = BGNBD.from_params({"r": 0.243, "alpha": 4.414, "a": 5.0, "b": 1.0})
+    bad = holdout_fit(slow, split).findings[0]
+    assert bad.verdict == "unreliable" and bad.value < -0.25
+    assert "under-predicted" in bad.reason and "should not be used" in bad.reason
+
+
+def test_choose_model_picks_the_smallest_holdout_error_up_to_a_tie() -> None:
+    from retention_kit.diagnostics import choose_model
+    from retention_kit.diagnostics.model_choice import TIE
+
+    _, split = _split()
+    choice = choose_model(split)
+    t = choice.table
+    assert list(t.index) == ["BG/NBD", "MBG/NBD", "Pareto/NBD"] and t["chosen"].sum() == 1
+    err = t["tracking_error"].abs()
+    assert err[choice.name] <= err.min() + TIE
+    tied = t.loc[err <= err.min() + TIE]
+    assert t.loc[choice.name, "loglik"] == tied["loglik"].max()
+    assert choice.reason.startswith(f"{choice.name} was chosen") and "holdout" in choice.reason
+    assert type(choice.model) is choice.model_class
+    assert choice.finding.check == "model choice"
+
+
+# --------------------------------------------------------------------------- adequacy
+
+
+def test_spend_independence_by_correlation() -> None:
+    import numpy as np
+
+    from retention_kit.diagnostics import spend_independence
+    from retention_kit.simulate import simulate_summary
+
+    s = simulate_summary(3000, T=52.0, spend={"p": 6.25, "q": 3.74, "gamma": 15.44},
+                         random_state=2)
+    assert spend_independence(s).verdict == "ok"
+    repeat = s["frequency"] > 0
+    linked = s.assign(monetary_value=np.where(repeat, 10.0 * s["frequency"]
+                                              + s["monetary_value"], 0.0))
+    f = spend_independence(linked)
+    assert f.verdict == "unreliable" and f.value >= 0.5
+    assert "frequent buyers spend more" in f.reason
+
+
+def test_a_seasonal_holdout_gets_the_seasonality_caution() -> None:
+    from retention_kit.diagnostics import holdout_seasonality
+    from retention_kit.simulate import simulate_transactions
+
+    season = [0.8, 0.8, 0.9, 0.9, 1, 1, 1, 1, 1, 1.1, 1.6, 2.0]
+    kw = {"start": "2022-01-01", "end": "2024-12-31", "random_state": 0}
+    seasonal = simulate_transactions(3000, seasonality=season, **kw)
+    flat = simulate_transactions(3000, **kw)
+    f = holdout_seasonality(seasonal, calibration_end="2024-09-30")
+    assert f.verdict == "caution" and f.value > 0.3
+    assert "Oct, Nov, Dec" in f.reason and "too low" in f.reason
+    g = holdout_seasonality(flat, calibration_end="2024-09-30")
+    assert g.verdict == "ok" and abs(g.value) <= 0.10
+    short = holdout_seasonality(flat.loc[flat["date"] >= "2024-01-01"],
+                                calibration_end="2024-09-30")
+    assert short.verdict == "caution" and "fewer than 24 complete months" in short.reason
+
+
+# --------------------------------------------------------------------------- sufficiency
+
+
+def test_a_180_day_rule_on_twelve_months_and_small_cohorts_are_flagged() -> None:
+    from retention_kit.diagnostics import data_sufficiency
+    from retention_kit.simulate import simulate_transactions
+
+    log = simulate_transactions(240, start="2024-01-01", end="2024-12-31", random_state=3)
+    d = data_sufficiency(log, inactivity=180)
+    by = {f.check: f for f in d}
+    assert by["window vs inactivity rule"].verdict == "caution"
+    assert by["window vs inactivity rule"].value == pytest.approx(366 / 180)
+    assert "flat beyond that" in by["window vs inactivity rule"].reason
+    assert data_sufficiency(log, inactivity=200).findings[1].verdict == "unreliable"
+    assert data_sufficiency(log, inactivity=60).findings[1].verdict == "ok"
+    assert by["customers per cohort"].verdict == "unreliable"  # about 20 a month
+    assert by["customers per cohort"].value < 30
+
+
+def test_window_vs_purchase_cycle_hand_computed() -> None:
+    from retention_kit.diagnostics import data_sufficiency
+
+    # 100 days; customer 1 buys every 10 days, customer 2 every 50: median of means 30
+    log = pd.DataFrame({
+        "customer_id": [1] * 10 + [2, 2, 3],
+        "date": pd.to_datetime("2024-01-01") + pd.to_timedelta(
+            [0, 10, 20, 30, 40, 50, 60, 70, 80, 90, 0, 50, 99], unit="D")})
+    f = data_sufficiency(log, period="W").findings[0]
+    assert f.check == "window vs purchase cycle"
+    assert f.value == pytest.approx(100 / 30)
+    assert f.verdict == "caution"
+
+
+# --------------------------------------------------------------------------- diagnose
+
+
+def test_diagnose_collects_every_check_the_inputs_allow() -> None:
+    import warnings
+
+    from retention_kit.data import rfm_summary
+    from retention_kit.diagnostics import diagnose
+    from retention_kit.models import BGNBD
+
+    log, split = _split()
+    summary = rfm_summary(log, time_unit="W", duplicates="keep", amount_col="amount")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = BGNBD().fit(summary)
+    d = diagnose(model, summary=summary, split=split, transactions=log, inactivity=90)
+    checks = [f.check for f in d]
+    assert checks == ["standard errors", "purchase rate identified", "dropout identified",
+                      "holdout fit", "holdout fit by frequency",
+                      "spend independent of frequency", "window vs purchase cycle",
+                      "window vs inactivity rule", "inactivity rule vs purchase cycle",
+                      "customers per cohort", "left truncation", "holdout seasonality"]
+    assert d.verdict == "caution"  # 18 months cannot be checked for seasonality
+    assert json.loads(json.dumps(d.to_dict()))["verdict"] == "caution"
+    assert diagnose(model).verdict == "ok"

@@ -46,8 +46,8 @@ def inter_purchase_days(
     Returns
     -------
     Series
-        Gaps in days (float), one per repeat purchase day, named
-        ``inter_purchase_days``; ``attrs["window_days"]`` is the length of the log
+        Gaps in days (float), one per repeat purchase day, indexed by customer,
+        named ``inter_purchase_days``; ``attrs["window_days"]`` is the length of the log
         (first purchase to ``observation_end``, in days) and ``attrs["start"]`` its
         first day.
 
@@ -56,16 +56,20 @@ def inter_purchase_days(
     >>> log = pd.DataFrame({"customer_id": [1, 1, 1, 2, 3, 3],
     ...                     "date": ["2024-01-01", "2024-01-11", "2024-01-31",
     ...                              "2024-01-05", "2024-01-02", "2024-01-02"]})
-    >>> inter_purchase_days(log).tolist()
-    [10.0, 20.0]
+    >>> gaps = inter_purchase_days(log)
+    >>> gaps.index.tolist(), gaps.tolist()
+    ([1, 1], [10.0, 20.0])
     """
     clean, end = prepare_transactions(transactions, customer_col=customer_col,
                                       date_col=date_col, observation_end=observation_end,
                                       duplicates=duplicates)  # type: ignore[arg-type]
     days = clean[["customer", "date"]].assign(date=clean["date"].dt.normalize())
     days = days.drop_duplicates().sort_values(["customer", "date"])
-    gaps = days.groupby("customer")["date"].diff().dropna().dt.days.astype(float)
-    out = pd.Series(gaps.to_numpy(), name="inter_purchase_days")
+    gaps = days.groupby("customer")["date"].diff()
+    keep = gaps.notna().to_numpy()
+    out = pd.Series(gaps[keep].dt.days.astype(float).to_numpy(),
+                    index=pd.Index(days["customer"].to_numpy()[keep], name=customer_col),
+                    name="inter_purchase_days")
     start = clean["date"].min().normalize()
     out.attrs.update(window_days=float((end.normalize() - start).days + 1),
                      start=str(start.date()))
