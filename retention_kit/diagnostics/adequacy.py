@@ -136,6 +136,9 @@ def holdout_seasonality(
     holdout error that seasonality alone causes: above :data:`SEASONAL_CAUTION`
     (10%, the holdout-fit ``ok`` band) in absolute value ``caution``. A log shorter
     than 24 complete months cannot be checked (``caution``, with the reason).
+    In ``benchmarks/calibrate_verdicts.py`` (3,000 customers over three years, an
+    October-December holdout) a process without seasonality gave shifts of -4% to
+    +3%, one with a Christmas peak (November x1.6, December x2.0) +45% to +52%.
 
     Returns
     -------
