@@ -91,6 +91,19 @@ def test_a_tiny_dropout_shape_and_a_boundary_are_reported() -> None:
     assert "every customer has the same dropout" in d.findings[0].reason
 
 
+def test_a_model_without_named_roles_is_judged_on_all_its_parameters() -> None:
+    from retention_kit.diagnostics import identification
+    from retention_kit.models import GammaGamma
+    from retention_kit.simulate import simulate_summary
+
+    s = simulate_summary(2000, T=104.0, spend={"p": 6.25, "q": 3.74, "gamma": 15.44},
+                         random_state=0)
+    d = identification(GammaGamma().fit(s.loc[s["frequency"] > 0]))
+    assert [f.check for f in d] == ["standard errors", "parameters identified"]
+    assert d.verdict == "ok" and 1 < d.findings[1].value <= 10
+    assert "gamma = " in d.findings[1].reason
+
+
 def test_identification_refuses_an_unfitted_model() -> None:
     from retention_kit.diagnostics import identification
 
@@ -257,10 +270,15 @@ def test_window_vs_purchase_cycle_hand_computed() -> None:
         "customer_id": [1] * 10 + [2, 2, 3],
         "date": pd.to_datetime("2024-01-01") + pd.to_timedelta(
             [0, 10, 20, 30, 40, 50, 60, 70, 80, 90, 0, 50, 99], unit="D")})
-    f = data_sufficiency(log, period="W").findings[0]
+    d = data_sufficiency(log, period="W")
+    f = d.findings[0]
     assert f.check == "window vs purchase cycle"
     assert f.value == pytest.approx(100 / 30)
     assert f.verdict == "caution"
+    assert "a longer window, at least 120 days" in f.fix
+    short = data_sufficiency(log, period="Y").findings[-1]
+    assert short.check == "customers per cohort" and short.verdict == "unreliable"
+    assert "one complete 'Y' period" in short.reason
 
 
 # --------------------------------------------------------------------------- diagnose

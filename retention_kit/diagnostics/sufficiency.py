@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from ..cohorts import cohort_sizes, cohort_table
+from ..errors import DataError
 from ._verdict import Diagnostics, Finding
 from .purchase_cycle import inter_purchase_days, quantile_or_nan
 
@@ -99,8 +100,17 @@ def data_sufficiency(
                             "a longer window", value=cycles, rule=rule))
     if inactivity is not None:
         findings += _inactivity_findings(float(inactivity), window, gaps)
-    table = cohort_table(transactions, customer_col=customer_col, date_col=date_col,
-                         period=period, observation_end=observation_end, duplicates="keep")
+    cohort_rule = (f"median cohort >= {COHORT_CAUTION} ok, >= {COHORT_UNRELIABLE} caution, "
+                   "else unreliable")
+    try:
+        table = cohort_table(transactions, customer_col=customer_col, date_col=date_col,
+                             period=period, observation_end=observation_end, duplicates="keep")
+    except DataError:
+        findings.append(Finding(
+            "customers per cohort", "unreliable",
+            f"The log does not cover one complete {period!r} period, so no cohort can be "
+            "followed.", fix="a longer log, or a shorter cohort period", rule=cohort_rule))
+        return Diagnostics(tuple(findings))
     sizes = cohort_sizes(table)
     med = float(sizes.median())
     verdict = _grade(med, COHORT_CAUTION, COHORT_UNRELIABLE)
@@ -110,8 +120,7 @@ def data_sufficiency(
         f"customers (smallest {int(sizes.min()):,}); a retention share from {med:,.0f} "
         f"customers is uncertain by up to ±{100 * 0.98 / np.sqrt(max(med, 1)):.0f} points.",
         fix="" if verdict == "ok" else "longer cohort periods (period='Q') or pooled cohorts",
-        value=med, rule=f"median cohort >= {COHORT_CAUTION} ok, >= {COHORT_UNRELIABLE} caution, "
-        "else unreliable"))
+        value=med, rule=cohort_rule))
     return Diagnostics(tuple(findings))
 
 
