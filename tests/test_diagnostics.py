@@ -205,6 +205,43 @@ def test_choose_model_picks_the_smallest_holdout_error_up_to_a_tie() -> None:
     assert choice.finding.check == "model choice"
 
 
+def test_choose_model_sets_aside_candidates_whose_dropout_is_not_identified() -> None:
+    from retention_kit.data import calibration_holdout_split
+    from retention_kit.diagnostics import choose_model
+    from retention_kit.simulate import simulate_transactions
+
+    # nine months of calibration of a slowly churning base: some candidates cannot pin
+    # dropout down (MBG/NBD does, on this seed)
+    log = simulate_transactions(2000, start="2024-01-01", end="2024-12-31",
+                                params=_SLOW_DROPOUT, random_state=2)
+    split = calibration_holdout_split(log, calibration_end="2024-09-30", time_unit="W",
+                                      duplicates="keep")
+    choice = choose_model(split)
+    t = choice.table
+    assert t.loc[choice.name, "dropout_verdict"] != "unreliable"
+    unidentified = t.index[(t["dropout_verdict"] == "unreliable")
+                           & (t["problem"] != "predictions not finite")]
+    assert len(unidentified) >= 1
+    assert (t.loc[unidentified, "problem"] == "dropout not identified").all()
+    assert "set aside" in choice.reason
+
+
+def test_choose_model_with_no_identified_dropout_is_a_caution() -> None:
+    from retention_kit.data import calibration_holdout_split
+    from retention_kit.diagnostics import choose_model
+    from retention_kit.simulate import simulate_transactions
+
+    log = simulate_transactions(2000, start="2024-01-01", end="2024-12-31",
+                                params=_SLOW_DROPOUT, random_state=4)
+    split = calibration_holdout_split(log, calibration_end="2024-09-30", time_unit="W",
+                                      duplicates="keep")
+    choice = choose_model(split)
+    assert (choice.table["dropout_verdict"] == "unreliable").all()
+    assert choice.finding.verdict == "caution"  # the holdout error alone would be ok
+    assert abs(choice.finding.value) <= 0.10
+    assert "no candidate's dropout is identified" in choice.reason
+
+
 # --------------------------------------------------------------------------- adequacy
 
 

@@ -59,7 +59,8 @@ def describe_error(error: float) -> str:
     'over-predicted by 3.1%: within ±10%'
     """
     if not np.isfinite(error):
-        return "could not be compared (no holdout purchases)"
+        return ("could not be compared (no holdout purchases, or predictions that are not "
+                "finite numbers)")
     side = "over-predicted" if error > 0 else "under-predicted"
     head = f"{side} by {abs(error):.1%}"
     verdict = error_verdict(error)

@@ -126,20 +126,35 @@ def choose_model(split: pd.DataFrame, *,
         raise DataError("no candidate model could be fitted to the calibration period",
                         example="; ".join(f"{k}: {v['problem']}" for k, v in rows.items()),
                         fix="use a longer calibration period or more customers")
-    pool = [n for n in fitted if rows[n]["dropout_verdict"] != "unreliable"] or list(fitted)
+    finite = [n for n in fitted if np.isfinite(rows[n]["tracking_error"])]
     for n in fitted:
+        if n not in finite:
+            table.loc[n, "problem"] = "predictions not finite"
+    if not finite:
+        raise DataError("no candidate model gives finite holdout predictions",
+                        example=", ".join(fitted),
+                        fix="use a longer calibration period; the fits are at a boundary")
+    pool = [n for n in finite if rows[n]["dropout_verdict"] != "unreliable"] or finite
+    for n in finite:
         if n not in pool:
             table.loc[n, "problem"] = "dropout not identified"
     best_err = min(abs(rows[n]["tracking_error"]) for n in pool)
     tied = [n for n in pool if abs(rows[n]["tracking_error"]) <= best_err + TIE]
     chosen = max(tied, key=lambda n: rows[n]["loglik"])
     table["chosen"] = table.index == chosen
-    reason = _reason(chosen, rows, pool, tied, fitted)
+    reason = _reason(chosen, rows, pool, tied, fitted, finite)
     err = rows[chosen]["tracking_error"]
-    finding = Finding("model choice", error_verdict(err), reason,
-                      fix="" if error_verdict(err) == "ok" else
-                      "none of the candidates predicts the holdout well: use ranges, a longer "
-                      "calibration period, or a model with seasonality",
+    verdict = error_verdict(err)
+    no_dropout = rows[chosen]["dropout_verdict"] == "unreliable"
+    if no_dropout and verdict == "ok":
+        verdict = "caution"
+    fix = ""
+    if error_verdict(err) != "ok":
+        fix = ("none of the candidates predicts the holdout well: use ranges, a longer "
+               "calibration period, or a model with seasonality")
+    elif no_dropout:
+        fix = "a longer window before trusting long-run forecasts (P(alive), CLV)"
+    finding = Finding("model choice", verdict, reason, fix=fix,
                       value=err, rule=f"smallest |holdout error|; within {TIE:.0%} the higher "
                       "log-likelihood; candidates with unidentified dropout set aside")
     return ModelChoice(name=chosen, model_class=candidates[chosen], model=fitted[chosen],
@@ -147,18 +162,26 @@ def choose_model(split: pd.DataFrame, *,
 
 
 def _reason(chosen: str, rows: dict, pool: list[str], tied: list[str],
-            fitted: dict) -> str:
+            fitted: dict, finite: list[str]) -> str:
     err = rows[chosen]["tracking_error"]
-    others = ", ".join(f"{n} {rows[n]['tracking_error']:+.1%}" for n in fitted if n != chosen)
-    text = (f"{chosen} was chosen: fitted on the calibration period it {describe_error(err)} "
-            "on the holdout")
+    others = ", ".join(f"{n} {rows[n]['tracking_error']:+.1%}" if n in finite else
+                       f"{n} not finite" for n in fitted if n != chosen)
+    text = (f"{chosen} was chosen: fitted on the calibration period, on the holdout it "
+            f"{describe_error(err)}")
     text += f" (the others: {others})" if others else ""
     if len(tied) > 1:
-        text += (f"; its error is within {TIE:.0%} of {', '.join(n for n in tied if n != chosen)}"
-                 ", so the higher log-likelihood decided")
-    set_aside = [n for n in fitted if n not in pool]
+        text += (f"; its error is within {TIE * 100:.0f} points of "
+                 f"{', '.join(n for n in tied if n != chosen)}, so the higher log-likelihood "
+                 "decided")
+    broken = [n for n in fitted if n not in finite]
+    if broken:
+        text += f"; {', '.join(broken)} set aside (predictions not finite)"
+    set_aside = [n for n in finite if n not in pool]
     if set_aside:
-        text += f"; {', '.join(set_aside)} set aside because the data do not identify its dropout"
+        text += f"; {', '.join(set_aside)} set aside (dropout not identified by the data)"
+    if rows[chosen]["dropout_verdict"] == "unreliable":
+        text += ("; no candidate's dropout is identified by the data, so the choice rests on "
+                 "a short-term holdout alone")
     failed = [n for n in rows if n not in fitted]
     if failed:
         text += f"; {', '.join(failed)} could not be fitted"
