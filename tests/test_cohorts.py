@@ -545,3 +545,13 @@ def test_customers_since_after_every_customer_is_refused() -> None:
         cohort_table(log, customers_since="2024-02-01")
     with pytest.raises(DataError, match="customers_since 'soon' is not a date"):
         cohort_table(log, customers_since="soon")
+
+
+def test_customers_since_on_an_engine_input_says_how_to_get_round_it(tmp_path) -> None:
+    pytest.importorskip("duckdb")
+    path = tmp_path / "log.parquet"
+    pd.DataFrame({"customer_id": [1, 2],
+                  "date": pd.to_datetime(["2024-01-02", "2024-02-09"])}).to_parquet(path)
+    with pytest.raises(DataError, match="not supported yet for a file.*load the log with "
+                       "pandas first"):
+        cohort_table(str(path), customers_since="2024-02-01")

@@ -343,3 +343,8 @@ def test_diagnose_collects_every_check_the_inputs_allow() -> None:
     assert d.verdict == "caution"  # 18 months cannot be checked for seasonality
     assert json.loads(json.dumps(d.to_dict()))["verdict"] == "caution"
     assert diagnose(model).verdict == "ok"
+    from retention_kit.models import GammaGamma
+
+    spend = GammaGamma().fit(summary.loc[summary["frequency"] > 0])
+    assert [f.check for f in diagnose(spend_model=spend)] == [
+        "spend: standard errors", "spend: parameters identified"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import warnings
+from dataclasses import replace
 from typing import Any
 
 import pandas as pd
@@ -21,6 +22,7 @@ __all__ = ["diagnose"]
 def diagnose(
     model: Any = None,
     *,
+    spend_model: Any = None,
     summary: pd.DataFrame | None = None,
     split: pd.DataFrame | None = None,
     transactions: pd.DataFrame | None = None,
@@ -33,6 +35,8 @@ def diagnose(
     """Run every diagnostic the inputs allow and collect the findings.
 
     * ``model`` (fitted on the whole window): :func:`identification`;
+    * ``spend_model`` (a fitted Gamma-Gamma): :func:`identification`, its findings
+      prefixed "spend: ";
     * ``model`` and ``split``: a model of the same class and options is fitted on
       the calibration columns of ``split`` and judged by :func:`holdout_fit`;
       a failing calibration fit is itself an ``unreliable`` finding;
@@ -44,6 +48,9 @@ def diagnose(
     Parameters
     ----------
     model : fitted model, optional
+        The transaction model (BG/NBD, MBG/NBD, Pareto/NBD...).
+    spend_model : fitted model, optional
+        The spend model.
     summary : DataFrame, optional
         The per-customer summary the model was fitted on.
     split : DataFrame, optional
@@ -67,6 +74,8 @@ def diagnose(
         findings += identification(model)
         if split is not None:
             findings += _holdout(model, split)
+    if spend_model is not None:
+        findings += [replace(f, check=f"spend: {f.check}") for f in identification(spend_model)]
     spend_data = summary if summary is not None else split
     if spend_data is not None and "monetary_value" in spend_data.columns:
         findings.append(spend_independence(spend_data))
