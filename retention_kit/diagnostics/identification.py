@@ -53,6 +53,11 @@ def _spread(summary: pd.DataFrame) -> pd.Series:
     return pd.Series(ratio, index=summary.index)
 
 
+def _factor(value: float) -> str:
+    """A spread as a readable number: 1,230 or 3.4e+12."""
+    return f"{value:,.0f}" if value < 1e6 else f"{value:.1e}"
+
+
 def _grade(spread: float) -> str:
     if not np.isfinite(spread) or spread > SPREAD_UNRELIABLE:
         return "unreliable"
@@ -181,7 +186,7 @@ def _group_finding(model: Any, summary: pd.DataFrame, spread: pd.Series, role: s
                   f"{SPREAD_CAUTION:g}.")
         return Finding(check, "ok", reason, value=value, rule=rule)
     span = ("has no finite interval" if not np.isfinite(value)
-            else f"has a 95% interval spanning a factor of {value:,.0f}")
+            else f"has a 95% interval spanning a factor of {_factor(value)}")
     reason = f"{label}: {intervals}. {worst_param} {span}: {_CANNOT[role]}."
     if verdict == "caution":
         reason = (f"{label}: {intervals}. {worst_param} {span}: the data only roughly tell "

@@ -29,7 +29,7 @@ def inter_purchase_days(
     Purchases on the same day count once; a customer with n purchase days
     contributes n - 1 gaps. The gaps of a finite log are right-truncated (a gap
     longer than the log cannot be seen), so their quantiles understate the true
-    cycle of slow buyers; the diagnostics that use them say so.
+    cycle of slow buyers (keep that in mind when the window is short).
 
     Parameters
     ----------
