@@ -32,7 +32,7 @@ from . import engines
 from ._checks import choice, critical_z, first_example, nonnegative_columns, require_columns
 from .data import prepare_transactions
 from .errors import DataError
-from .units import check_time_unit, elapsed
+from .units import check_time_unit, elapsed, to_naive_timestamp
 
 __all__ = [
     "CohortMode",
@@ -83,6 +83,7 @@ def cohort_table(
     include_partial: bool = False,
     after_end: Literal["raise", "drop"] = "raise",
     duplicates: Literal["raise", "keep", "drop"] = "raise",
+    customers_since: object = None,
 ) -> pd.DataFrame:
     r"""Acquisition-cohort table: activity by cohort and periods since acquisition.
 
@@ -123,6 +124,18 @@ def cohort_table(
     ``attrs["n_customers_partial"]``). ``include_partial=True`` keeps the
     partial period, whose cells are then biased low (part of the period is
     missing) and whose cohort's size is incomplete.
+
+    **Left truncation.** A log that starts after the business did cuts through an
+    existing customer base: its first periods' "new" customers include old ones,
+    who were seen first only because the log begins there. They buy more often
+    than truly new customers (they survived their early churn), so the early
+    cohorts are too large and their later cells too high, and the average curve
+    can *rise* with periods since acquisition.
+    ``customers_since`` leaves out every customer first seen before that date
+    (and all of their purchases); the table says so in ``attrs["note"]``.
+    :func:`retention_kit.diagnostics.left_truncation` detects the problem and
+    suggests the date. Pass the start of a period: a date inside one leaves
+    that period's cohort partial.
 
     **Vendor vocabulary.** Amplitude's *N-day retention* and Mixpanel's *"On"*
     retention (formerly "N-day") count users active exactly in interval N:
@@ -180,6 +193,9 @@ def cohort_table(
         as reached.
     after_end, duplicates
         Passed to :func:`retention_kit.data.prepare_transactions`.
+    customers_since : date-like, optional
+        Keep only customers whose first purchase in the log is on or after this
+        date (see *Left truncation*); pandas input only.
 
     Returns
     -------
@@ -191,6 +207,8 @@ def cohort_table(
         ``observation_end``, ``last_period`` (the last period counted as
         reached), ``n_customers_partial`` and ``cohort_size`` (a dict cohort ->
         number of customers; :func:`cohort_sizes` returns it as a Series).
+        With ``customers_since``: ``customers_since`` (the date),
+        ``n_customers_excluded`` and ``note`` (a sentence saying who was left out).
 
     Raises
     ------
@@ -261,6 +279,11 @@ def cohort_table(
                 "customer) or mode='rolling'")
 
     if engines.is_engine_input(transactions):
+        if customers_since is not None:
+            raise DataError(
+                "customers_since is not supported yet for a file, SQL or Spark input",
+                fix="load the log with pandas first, or filter out customers first seen "
+                "before the date in the query")
         return engines.cohort_table(
             transactions, customer_col=customer_col, date_col=date_col, amount_col=amount_col,
             period=period, mode=mode, window=window, values=values, relative=relative,
@@ -270,6 +293,9 @@ def cohort_table(
         transactions, customer_col=customer_col, date_col=date_col,
         amount_col=amount_col if values == "revenue" else None,
         observation_end=observation_end, after_end=after_end, duplicates=duplicates)
+    since, n_excluded = None, 0
+    if customers_since is not None:
+        clean, since, n_excluded = _customers_since(clean, customers_since)
 
     ordinal = pd.PeriodIndex(clean["date"].dt.to_period(period)).asi8
     end_period = pd.Period(end, freq=period)
@@ -312,7 +338,30 @@ def cohort_table(
         n_customers_partial=n_partial,
         cohort_size={p: int(n) for p, n in zip(index, sizes.to_numpy(), strict=True)},
     )
+    if since is not None:
+        table.attrs.update(customers_since=str(since.date()), n_customers_excluded=n_excluded,
+                           note=_since_note(since, n_excluded))
     return table
+
+
+def _customers_since(clean: pd.DataFrame, customers_since: object,
+                     ) -> tuple[pd.DataFrame, pd.Timestamp, int]:
+    """The log without customers first seen before ``customers_since``; the date; how many."""
+    since = to_naive_timestamp(customers_since, "customers_since").normalize()
+    first = clean.groupby("customer")["date"].transform("min")
+    old = first < since
+    n_excluded = int(clean.loc[old, "customer"].nunique())
+    if old.all():
+        raise DataError(
+            f"every customer was first seen before customers_since={since.date()}",
+            n_rows=len(clean), fix="pass an earlier customers_since, inside the log")
+    return clean.loc[~old], since, n_excluded
+
+
+def _since_note(since: pd.Timestamp, n_excluded: int) -> str:
+    return (f"Only customers first seen on or after {since.date()}: {n_excluded:,} customers "
+            "first seen earlier are left out, because a log that starts after the business "
+            "did shows old customers as new in its first periods.")
 
 
 def _cohort_counts(act: pd.DataFrame, *, mode: str, window: int | None, values: str,
@@ -425,7 +474,9 @@ def retention_curve(
         ``revenue_per_customer`` for revenue tables), ``retained`` (customers
         counted; ``revenue`` for revenue tables), ``at_risk`` (customers in
         the cohorts that reached the period) and ``n_cohorts``.
-        ``attrs["kind"]`` is ``"retention_curve"``.
+        ``attrs["kind"]`` is ``"retention_curve"``; a table built with
+        ``customers_since`` passes on its ``customers_since``,
+        ``n_customers_excluded`` and ``note``.
 
     Examples
     --------
@@ -490,6 +541,9 @@ def retention_curve(
     out = out.loc[out["n_cohorts"] > 0]
     out.attrs.update(kind="retention_curve", values=data.attrs.get("values", "customers"),
                      mode=data.attrs.get("mode"), period=data.attrs.get("period"))
+    for key in ("customers_since", "n_customers_excluded", "note"):
+        if key in data.attrs:
+            out.attrs[key] = data.attrs[key]
     return out
 
 

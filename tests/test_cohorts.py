@@ -520,3 +520,38 @@ def test_durations_to_renewals_shifts_only_current_customers() -> None:
     assert out["churned"].tolist() == [True, True, False]
     assert list(out.columns) == ["duration", "churned", "start"]
     assert d["duration"].tolist() == [1, 1, 3, 3]  # input untouched
+
+
+def test_customers_since_leaves_out_customers_first_seen_earlier_and_says_so() -> None:
+    log = pd.DataFrame({
+        "customer_id": ["a", "b", "c", "a", "d", "b", "d", "e"],
+        "date": ["2024-01-03", "2024-01-10", "2024-01-20", "2024-02-05",
+                 "2024-02-07", "2024-03-01", "2024-03-09", "2024-03-30"]})
+    t = cohort_table(log, observation_end="2024-03-31", customers_since="2024-02-01")
+    # a, b, c (January) are gone with all their purchases; d (Feb) and e (March) stay
+    assert [str(p) for p in t.index] == ["2024-02", "2024-03"]
+    assert t.loc["2024-02"].tolist() == [1.0, 1.0]
+    assert t.attrs["n_customers_excluded"] == 3
+    assert t.attrs["customers_since"] == "2024-02-01"
+    assert "3 customers first seen earlier are left out" in t.attrs["note"]
+    curve = retention_curve(log, observation_end="2024-03-31", customers_since="2024-02-01")
+    assert curve.attrs["note"] == t.attrs["note"]
+    assert curve["at_risk"].tolist() == [2, 1]
+
+
+def test_customers_since_after_every_customer_is_refused() -> None:
+    log = pd.DataFrame({"customer_id": [1, 2], "date": ["2024-01-02", "2024-01-09"]})
+    with pytest.raises(DataError, match="every customer was first seen before"):
+        cohort_table(log, customers_since="2024-02-01")
+    with pytest.raises(DataError, match="customers_since 'soon' is not a date"):
+        cohort_table(log, customers_since="soon")
+
+
+def test_customers_since_on_an_engine_input_says_how_to_get_round_it(tmp_path) -> None:
+    pytest.importorskip("duckdb")
+    path = tmp_path / "log.parquet"
+    pd.DataFrame({"customer_id": [1, 2],
+                  "date": pd.to_datetime(["2024-01-02", "2024-02-09"])}).to_parquet(path)
+    with pytest.raises(DataError, match="not supported yet for a file.*load the log with "
+                       "pandas first"):
+        cohort_table(str(path), customers_since="2024-02-01")
