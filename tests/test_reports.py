@@ -154,10 +154,66 @@ def test_forecast_tiers_segments_and_churn_value_fit_together() -> None:
     assert value["churn_rate"].iloc[1] == pytest.approx(0.9 * churn)
 
 
+def test_forecast_money_follows_the_verdict() -> None:
+    # ok: exact values; the chosen model and the reason are reported
+    retailer = reports.forecast_clv(load_client(DEMO / "retailer"), horizon_months=6)
+    assert retailer.verdict == "ok" and retailer.choice.name in ("MBG/NBD", "Pareto/NBD")
+    assert retailer.choice.reason.startswith(f"{retailer.choice.name} was chosen")
+    assert "clv_total_low" not in reports.tier_table(retailer).columns
+    # caution (+14% on the holdout): 90% ranges around the values, never instead of a reason
+    box = reports.forecast_clv(load_client(DEMO / "subscription_box"), horizon_months=6)
+    assert box.verdict == "caution"
+    assert [f.check for f in box.checks.concerns()] == ["holdout fit"]
+    tiers = reports.tier_table(box)
+    assert (tiers["clv_total_low"] <= tiers["clv_total"]).all()
+    assert (tiers["clv_total"] <= tiers["clv_total_high"]).all()
+    assert (tiers["clv_total_high"] > tiers["clv_total_low"]).all()
+    assert reports.trust_view(box).sentence.startswith("Values per customer are shown as 90% "
+                                                       "ranges")
+    # unreliable (a seasonal holdout no candidate predicts): no money and no P(alive)
+    season_client = load_client(DEMO / "seasonal_shop")
+    season = reports.forecast_clv(season_client, horizon_months=6)
+    assert season.verdict == "unreliable" and reports.tier_table(season) is None
+    assert "mean_alive" not in reports.segment_table(season_client, season).columns
+    assert season.withheld()[0].startswith("No value per customer is shown: ")
+    assert "What would fix it:" in season.withheld()[0]
+    steps = next_steps(_kpis(), forecast=season)
+    assert steps[-1].startswith("Do not budget on customer values yet: ")
+
+
+def test_a_log_that_starts_inside_a_customer_base_gets_new_customers_only(tmp_path) -> None:
+    from retention_kit.cohorts import retention_curve
+    from retention_kit.simulate import simulate_transactions
+
+    params = {"r": 0.5, "alpha": 5.0, "a": 1.0, "b": 30.0}  # frequent buyers, slow dropout
+    old = simulate_transactions(6000, start="2016-01-01", end="2024-12-31",
+                                acquisition_end="2023-12-31", params=params, id_prefix="O",
+                                random_state=1)
+    new = simulate_transactions(1500, start="2024-01-01", end="2024-12-31", params=params,
+                                id_prefix="N", random_state=101)
+    log = pd.concat([old, new])
+    log = log.loc[log["date"] >= "2024-01-01"].sort_values(["date", "customer_id"])
+    folder = tmp_path / "cut"
+    folder.mkdir()
+    log[["customer_id", "date", "amount"]].to_csv(folder / "transactions.csv", index=False)
+    client = load_client(folder)
+    since, finding = reports.customers_since(client)
+    assert finding.verdict in ("caution", "unreliable")
+    assert "existing customer base" in finding.reason
+    assert since is not None and pd.Timestamp("2024-02-01") <= since <= pd.Timestamp("2024-09-01")
+    raw = retention_curve(client.transactions,
+                                  observation_end=client.observation_end)["retention"]
+    fixed = retention_curve(client.transactions, observation_end=client.observation_end,
+                                    customers_since=since)
+    assert raw.iloc[-3:].mean() > 1.15 * raw.iloc[1]  # rises: old customers in month 0
+    assert fixed["retention"].iloc[2:].max() <= 1.1 * fixed["retention"].iloc[1]
+    assert "left out" in fixed.attrs["note"]
+
+
 def test_holdout_check_of_a_subscription_client() -> None:
     check = reports.holdout_check(load_client(DEMO / "b2b_saas"), holdout_months=6)
     assert check.model == "sBG" and check.calibration_end == "2024-06-30"
-    assert check.actual > 0 and check.grade in ("good", "fair", "poor")
+    assert check.actual > 0 and check.verdict in ("ok", "caution", "unreliable")
     assert "subscribers" in check.sentence()
 
 
@@ -201,8 +257,19 @@ def test_next_steps_follow_the_numbers() -> None:
     poor = FitCheck(model="MBG/NBD", calibration_end="2024-06-30", holdout_end="2024-12-31",
                     what="repeat purchases", actual=100.0, predicted=60.0,
                     tracking_error=-0.4, mae=0.5)
-    assert poor.grade == "poor"
-    assert next_steps(_kpis(), fit=poor)[0].startswith("Treat the forecast figures as rough")
+    assert poor.verdict == "unreliable"
+    assert next_steps(_kpis(), fit=poor) == [
+        "Treat the forecast figures as rough: on the last months the model under-predicted by "
+        "40.0%: more than ±25% off, so the model's numbers should not be used. Seasonality or "
+        "a recent change in the business are the usual causes; re-check before budgeting on "
+        "them."]
+    # the thresholds name the fit: +14% is a caution (the old report called it "fair")
+    fair = FitCheck(model="sBG", calibration_end="2024-06-30", holdout_end="2024-12-31",
+                    what="subscribers still paying", actual=100.0, predicted=114.0,
+                    tracking_error=0.14, mae=None)
+    assert fair.verdict == "caution" and fair.finding().verdict == "caution"
+    assert fair.sentence().endswith("it over-predicted by 14.0%: outside the ±10% within which "
+                                    "exact numbers are shown, so show ranges.")
 
 
 def test_format_money() -> None:
@@ -453,7 +520,14 @@ def test_batch_writes_every_good_report_offline_and_nothing_outside(batch: dict)
     for cid in BATCH:
         page = (out / f"{safe_name(cid)}.html").read_text(encoding="utf-8")
         assert 'id="kpi-table"' in page and 'id="segment-table"' in page
-        assert 'id="tier-table"' in page and 'id="churn-value-table"' in page
+        assert 'id="churn-value-table"' in page
+        # the forecast's checks come first, and its money follows the verdict
+        assert page.index("How far to trust the forecast") < page.index('id="trust-table"')
+        verdict = re.search(r'class="rk-verdict rk-(\w+)"', page).group(1)
+        assert ('id="tier-table"' in page) == (verdict != "unreliable"), cid
+        assert ("Forecast value, low (90%)" in page) == (verdict == "caution"), cid
+        if verdict == "unreliable":
+            assert "No value per customer is shown" in page and "Mean P(alive)" not in page
         assert "What to do next" in page and 'class="rk-next"' in page
         assert "reports.check_parameters" not in page and "import retention_kit" not in page
         assert external_resources(page) == []

@@ -13,7 +13,7 @@ thresholds are documented in its docstring and justified by a simulation
 * :func:`diagnose`: all of the above that the inputs allow.
 """
 
-from ._verdict import VERDICTS, Diagnostics, Finding, worst
+from ._verdict import VERDICTS, Diagnostics, Finding, model_name, worst
 from .adequacy import holdout_seasonality, monthly_index, spend_independence
 from .diagnose import diagnose
 from .holdout_fit import describe_error, error_verdict, holdout_fit
@@ -38,6 +38,7 @@ __all__ = [
     "identification",
     "inter_purchase_days",
     "left_truncation",
+    "model_name",
     "monthly_index",
     "spend_independence",
     "suggest_customers_since",

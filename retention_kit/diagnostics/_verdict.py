@@ -18,10 +18,28 @@ import pandas as pd
 
 from .._checks import choice
 
-__all__ = ["VERDICTS", "Diagnostics", "Finding", "worst"]
+__all__ = ["VERDICTS", "Diagnostics", "Finding", "model_name", "worst"]
 
 #: The verdicts, from best to worst.
 VERDICTS: tuple[str, ...] = ("ok", "caution", "unreliable")
+
+
+#: How the literature writes the models' names (class name -> display name).
+_MODEL_NAMES = {"BGNBD": "BG/NBD", "MBGNBD": "MBG/NBD", "ParetoNBD": "Pareto/NBD",
+                "BGBB": "BG/BB", "GammaGamma": "Gamma-Gamma", "SBG": "sBG", "BdW": "BdW"}
+
+
+def model_name(model: object) -> str:
+    """A model's name as the literature writes it (its class name for other objects).
+
+    Examples
+    --------
+    >>> from retention_kit.models import ParetoNBD
+    >>> model_name(ParetoNBD())
+    'Pareto/NBD'
+    """
+    name = type(model).__name__
+    return _MODEL_NAMES.get(name, name)
 
 
 def worst(verdicts: Iterable[str]) -> str:

@@ -9,7 +9,7 @@ from typing import Any
 import pandas as pd
 
 from ..errors import ConvergenceError, DataError
-from ._verdict import Diagnostics, Finding
+from ._verdict import Diagnostics, Finding, model_name
 from .adequacy import holdout_seasonality, spend_independence
 from .holdout_fit import holdout_fit
 from .identification import identification
@@ -98,7 +98,7 @@ def _holdout(model: Any, split: pd.DataFrame) -> Diagnostics:
     except (ConvergenceError, DataError) as exc:
         return Diagnostics((Finding(
             "holdout fit", "unreliable",
-            f"{type(model).__name__} could not be fitted on the calibration period alone "
+            f"{model_name(model)} could not be fitted on the calibration period alone "
             f"({str(exc).split('. ')[0]}), so its forecasts cannot be checked.",
             fix="a longer calibration period, or another model (see choose_model)",
             rule="calibration fit fails: unreliable"),))

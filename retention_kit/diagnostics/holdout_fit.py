@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from ..evaluation import holdout_by_frequency, holdout_evaluation
-from ._verdict import Diagnostics, Finding
+from ._verdict import Diagnostics, Finding, model_name
 
 __all__ = ["FIT_CAUTION", "FIT_OK", "GROUP_CAUTION", "describe_error", "error_verdict",
            "holdout_fit"]
@@ -116,7 +116,7 @@ def holdout_fit(model: Any, split: pd.DataFrame, *, max_frequency: int = 7,
     evaluation = holdout_evaluation(model, split)
     m = evaluation.metrics
     error = float(m["tracking_error"])
-    name = type(model).__name__
+    name = model_name(model)
     aggregate = Finding(
         "holdout fit", error_verdict(error),
         f"Fitted on the calibration period, {name} predicted {m['predicted_total']:,.0f} "

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ._verdict import Diagnostics, Finding
+from ._verdict import Diagnostics, Finding, model_name
 
 __all__ = ["SPREAD_CAUTION", "SPREAD_UNRELIABLE", "TINY_SHAPE", "HUGE_SHAPE", "identification"]
 
@@ -115,7 +115,7 @@ def identification(model: Any, *, confidence: float = 0.95) -> Diagnostics:
     """
     if not hasattr(model, "params_") or not hasattr(model, "summary"):
         raise TypeError(f"expected a fitted model, got {type(model).__name__}")
-    name = type(model).__name__
+    name = model_name(model)
     summary = model.summary(confidence=confidence)
     spread = _spread(summary)
     boundary = getattr(model, "boundary_", None)
@@ -141,7 +141,7 @@ def identification(model: Any, *, confidence: float = 0.95) -> Diagnostics:
         findings.append(Finding("standard errors", "ok",
                                 "Every parameter has a standard error.",
                                 rule="NaN standard error: unreliable (caution at a boundary)"))
-    roles = _ROLES.get(name, {"parameters": tuple(summary.index)})
+    roles = _ROLES.get(type(model).__name__, {"parameters": tuple(summary.index)})
     for role, params in roles.items():
         findings.append(_group_finding(model, summary, spread, role, params, bool(boundary),
                                        set(nan_se)))

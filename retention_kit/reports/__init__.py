@@ -8,9 +8,11 @@ modules of ``retention_kit``, never the reverse):
 * :mod:`~retention_kit.reports.client`: :func:`load_client` reads and validates a client's
   data folder once into :class:`ClientData`, which caches the per-customer summaries;
 * :mod:`~retention_kit.reports.sections`: the numbers of each section,
-  :func:`period_retention`, :func:`headline_kpis`, :func:`forecast_clv` (MBG/NBD +
-  Gamma-Gamma for shops, sBG for subscriptions), :func:`holdout_check`,
-  :func:`segment_table`, :func:`tier_table`, :func:`churn_value`;
+  :func:`period_retention`, :func:`headline_kpis`, :func:`forecast_clv` (a model chosen on
+  a holdout + Gamma-Gamma for shops, sBG for subscriptions, with its diagnostics and
+  verdict), :func:`trust_view`, :func:`holdout_check`, :func:`customers_since` (left
+  truncation), :func:`segment_table`, :func:`tier_table` (money as the verdict allows),
+  :func:`churn_value`;
 * :mod:`~retention_kit.reports.text`: generated text, :func:`next_steps`, :func:`caveats`
   and the curve sentences;
 * :mod:`~retention_kit.reports.html`: report tables and lists as HTML, and
@@ -42,29 +44,38 @@ from .batch import (
 from .client import ClientData, load_client
 from .html import external_resources, format_table, html_list, notebook_to_html, report_header
 from .sections import (
+    FORECAST_CHECKS,
+    TRUST_MIME,
     ClvForecast,
     DataQualityView,
     FitCheck,
     HeadlineKPIs,
+    TrustView,
     churn_value,
     cohort_period,
+    customers_since,
     data_quality,
     forecast_clv,
     headline_kpis,
     holdout_check,
     period_retention,
     segment_table,
+    survival_window_notes,
     tier_table,
+    trust_view,
 )
 from .settings import ReportSettings, check_parameters
 from .text import caveats, curve_sentence, next_steps, survival_sentence
 
 __all__ = [
     "ClientData",
+    "FORECAST_CHECKS",
+    "TRUST_MIME",
     "ClvForecast",
     "DataQualityView",
     "FitCheck",
     "HeadlineKPIs",
+    "TrustView",
     "KPI_MIME",
     "PERIODS",
     "QUALITY_MIME",
@@ -76,6 +87,7 @@ __all__ = [
     "check_parameters",
     "churn_value",
     "cohort_period",
+    "customers_since",
     "curve_sentence",
     "data_quality",
     "discover_clients",
@@ -96,7 +108,9 @@ __all__ = [
     "run_reports",
     "safe_name",
     "segment_table",
+    "survival_window_notes",
     "survival_sentence",
     "tier_table",
+    "trust_view",
     "write_index",
 ]

@@ -39,6 +39,8 @@ def format_table(table: pd.DataFrame, *, currency: str = "", table_id: str | Non
               "customers": "Customers", "share_customers": "Share of customers",
               "share_spend": "Share of past spend", "share_clv": "Share of forecast value",
               "share_value": "Share of value", "clv_total": "Forecast value",
+              "clv_total_low": "Forecast value, low (90%)",
+              "clv_total_high": "Forecast value, high (90%)",
               "mean_clv": "Mean CLV", "min_clv": "Lowest CLV",
               "cum_share_value": "Cumulative share of value", "mean_alive": "Mean P(alive)",
               "strategy": "Strategy", "action": "Recommended action",

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from ..errors import data_error
+from ..errors import DataError, data_error
 from ..notebook import check_choice
 from ._common import (
     KPI_MIME,
@@ -330,6 +330,13 @@ def cohort_period(client: ClientData, period: str = "M") -> str:
 # =====================================================================================
 
 
+#: Findings that decide how a forecast's money may be shown (the others describe the data).
+FORECAST_CHECKS = ("boundary", "standard errors", "purchase rate identified",
+                   "dropout identified", "parameters identified", "holdout fit",
+                   "holdout fit by frequency", "model choice", "holdout seasonality",
+                   "spend independent of frequency", "forecast ranges")
+
+
 @dataclass(frozen=True)
 class ClvForecast:
     """A CLV forecast over ``horizon_months`` (see :func:`forecast_clv`)."""
@@ -337,29 +344,64 @@ class ClvForecast:
     clv: pd.Series
     """Discounted margin per customer over the horizon (0 for lost subscribers)."""
     alive: pd.Series
-    """P(alive): MBG/NBD's probability that the customer is still active; for
-    subscriptions, the probability she still pays at the end of the horizon (0 if gone)."""
+    """P(alive): the transaction model's probability that the customer is still active;
+    for subscriptions, the probability she still pays at the end of the horizon (0 if gone)."""
     model: Any
-    """The fitted transaction (MBG/NBD) or duration (sBG) model."""
+    """The fitted transaction (chosen on a holdout) or duration (sBG) model."""
     spend_model: Any
     """The fitted Gamma-Gamma model (None for subscriptions: the current MRR is used)."""
     method: str
     """One-line description of the method, for the report."""
     horizon_months: int
+    diagnostics: Any = None
+    """Every check of the model and the data, a
+    :class:`~retention_kit.diagnostics.Diagnostics` (None: no checks were run)."""
+    choice: Any = None
+    """The :class:`~retention_kit.diagnostics.ModelChoice` (shops with a holdout)."""
+    clv_lower: pd.Series | None = None
+    """Lower end of a 90% interval per customer (parameter uncertainty), under ``caution``."""
+    clv_upper: pd.Series | None = None
+    """Upper end of that interval."""
+
+    @property
+    def checks(self) -> Any:
+        """The findings that decide how the money may be shown (:data:`FORECAST_CHECKS`)."""
+        from ..diagnostics import Diagnostics
+
+        return Diagnostics(tuple(f for f in self.diagnostics or () if f.check in
+                                 FORECAST_CHECKS or f.check.startswith("spend: ")))
+
+    @property
+    def verdict(self) -> str:
+        """``ok``: exact money; ``caution``: ranges; ``unreliable``: no money at all."""
+        return self.checks.verdict
+
+    def withheld(self) -> list[str]:
+        """Why no forecast money is shown, and what would fix it (under ``unreliable``)."""
+        return [f"No value per customer is shown: {f.sentence()}"
+                for f in self.checks.concerns() if f.verdict == "unreliable"]
 
 
 def forecast_clv(client: ClientData, *, horizon_months: int = 12, discount_rate: float = 0.01,
-                 margin: float = 0.3) -> ClvForecast:
+                 margin: float = 0.3, holdout_months: int = 6, inactivity_days: int = 180,
+                 period: str = "M", n_draws: int = 200) -> ClvForecast:
     """Forecast every customer's discounted margin over the next ``horizon_months``.
 
-    * Clients without subscriptions: MBG/NBD (Batislam et al. 2007) on the BTYD summary
-      in weeks, Gamma-Gamma on the repeat customers, and
-      :func:`retention_kit.clv.customer_lifetime_value` with a monthly discount rate.
-      MBG/NBD rather than BG/NBD so that one-time buyers can have left (BG/NBD gives them
-      P(alive) = 1 however long ago they bought).
+    * Clients without subscriptions: the transaction model is chosen on a
+      calibration/holdout split (the last ``holdout_months`` held out) between MBG/NBD
+      and Pareto/NBD by :func:`retention_kit.diagnostics.choose_model` (the reason is in
+      ``choice.reason``; BG/NBD is not a candidate because it gives every one-time buyer
+      P(alive) = 1), refitted on the whole window in weeks; Gamma-Gamma on the
+      repeat customers; :func:`retention_kit.clv.customer_lifetime_value` with a monthly
+      discount rate.
     * Subscription clients: sBG (Fader & Hardie 2007) on the renewals, and for each
       current subscriber margin x current MRR x sum over months k = 1..H of
       S(n + k) / S(n) / (1 + d)^k, with n her renewals so far. Lost subscribers are worth 0.
+
+    The forecast carries its :class:`~retention_kit.diagnostics.Diagnostics`; its
+    ``verdict`` decides what the report shows: exact money under ``ok``, a 90% interval
+    per customer (``clv_lower``/``clv_upper``, a parametric bootstrap of ``n_draws``
+    draws) under ``caution``, and no money under ``unreliable``.
 
     Parameters
     ----------
@@ -369,6 +411,12 @@ def forecast_clv(client: ClientData, *, horizon_months: int = 12, discount_rate:
         Per month, a fraction.
     margin : float
         Gross margin on revenue, a fraction.
+    holdout_months : int
+        Months held out to choose and check the model.
+    inactivity_days, period
+        The report's activity rule and cohort period (for the data checks).
+    n_draws : int
+        Bootstrap draws for the intervals under ``caution``.
 
     Returns
     -------
@@ -379,21 +427,43 @@ def forecast_clv(client: ClientData, *, horizon_months: int = 12, discount_rate:
     >>> from retention_kit.datasets import data_dir
     >>> from retention_kit.reports import load_client
     >>> f = forecast_clv(load_client(data_dir() / "demo" / "subscription_box"))
-    >>> f.method.split(" ")[0], len(f.clv), bool(f.clv.max() > 0)
-    ('sBG', 3000, True)
+    >>> f.method.split(" ")[0], len(f.clv), bool(f.clv.max() > 0), f.verdict
+    ('sBG', 3000, True, 'caution')
     """
     if client.subscriptions is not None:
         return _forecast_subscriptions(client, horizon_months=horizon_months,
-                                       discount_rate=discount_rate, margin=margin)
+                                       discount_rate=discount_rate, margin=margin,
+                                       holdout_months=holdout_months, n_draws=n_draws)
     return _forecast_purchases(client, horizon_months=horizon_months,
-                               discount_rate=discount_rate, margin=margin)
+                               discount_rate=discount_rate, margin=margin,
+                               holdout_months=holdout_months, inactivity_days=inactivity_days,
+                               period=period, n_draws=n_draws)
+
+
+def _report_candidates() -> dict[str, type]:
+    """The report's candidate transaction models. BG/NBD is left out: it gives every
+    one-time buyer P(alive) = 1 however long ago she bought, which the report's segments
+    ("lost") would contradict; MBG/NBD and Pareto/NBD let one-time buyers have left."""
+    from ..models import MBGNBD, ParetoNBD
+
+    return {"MBG/NBD": MBGNBD, "Pareto/NBD": ParetoNBD}
+
+
+def _calibration_end(client: ClientData, holdout_months: int) -> pd.Timestamp:
+    """The last day of the calibration period (checked: some data before it)."""
+    cal_end = (pd.Period(client.observation_end, "M") - holdout_months).end_time.normalize()
+    if cal_end <= client.transactions["date"].min():
+        raise data_error(f"the holdout of {holdout_months} months leaves no calibration data",
+                         fix="use a shorter holdout_months")
+    return cal_end
 
 
 def _forecast_subscriptions(client: ClientData, *, horizon_months: int, discount_rate: float,
-                            margin: float) -> ClvForecast:
+                            margin: float, holdout_months: int, n_draws: int) -> ClvForecast:
     """The sBG forecast of :func:`forecast_clv` (subscription clients)."""
     from ..clv import expected_discounted_payments
     from ..cohorts import durations_to_renewals
+    from ..diagnostics import Diagnostics, identification
     from ..models import SBG
 
     subs = client.subscriptions
@@ -404,37 +474,100 @@ def _forecast_subscriptions(client: ClientData, *, horizon_months: int, discount
     last_month = subs["month"].dt.to_period("M") == pd.Period(client.observation_end, "M")
     mrr = (subs.loc[last_month.to_numpy()].groupby("customer_id")["mrr"]
            .sum().reindex(current.index, fill_value=0.0))
-    value, alive_h = expected_discounted_payments(
-        model, (current["duration"] - 1).to_numpy(), horizon=horizon_months,
-        discount_rate=discount_rate)
+    renewals = (current["duration"] - 1).to_numpy()
+    value, alive_h = expected_discounted_payments(model, renewals, horizon=horizon_months,
+                                                  discount_rate=discount_rate)
     clv = pd.Series(0.0, index=durations.index, name="clv")
     alive = pd.Series(0.0, index=durations.index, name="alive")
     clv.loc[current.index] = margin * mrr.to_numpy() * value
     alive.loc[current.index] = alive_h
+    findings = list(identification(model))
+    fit = holdout_check(client, holdout_months=holdout_months)
+    findings.append(fit.finding())
+    diagnostics = Diagnostics(tuple(findings))
     method = ("sBG for each subscriber's chance to keep paying month by month, times her "
               f"current MRR, discounted at {discount_rate:.2%} a month")
-    return ClvForecast(clv=clv, alive=alive, model=model, spend_model=None, method=method,
-                       horizon_months=horizon_months)
+    forecast = ClvForecast(clv=clv, alive=alive, model=model, spend_model=None, method=method,
+                           horizon_months=horizon_months, diagnostics=diagnostics)
+    if forecast.verdict != "caution":
+        return forecast
+
+    def values(params: np.ndarray) -> np.ndarray:
+        drawn = SBG.from_params(dict(zip(model.param_names, params, strict=True)))
+        v, _ = expected_discounted_payments(drawn, renewals, horizon=horizon_months,
+                                            discount_rate=discount_rate)
+        return margin * mrr.to_numpy() * v
+
+    return _with_ranges(forecast, model, values, current.index, n_draws)
 
 
 def _forecast_purchases(client: ClientData, *, horizon_months: int, discount_rate: float,
-                        margin: float) -> ClvForecast:
-    """The MBG/NBD + Gamma-Gamma forecast of :func:`forecast_clv` (other clients)."""
-    from ..clv import customer_lifetime_value
-    from ..models import MBGNBD, GammaGamma
+                        margin: float, holdout_months: int, inactivity_days: int, period: str,
+                        n_draws: int) -> ClvForecast:
+    """The chosen transaction model + Gamma-Gamma forecast of :func:`forecast_clv`."""
+    from ..clv import clv_interval, customer_lifetime_value
+    from ..data import calibration_holdout_split
+    from ..diagnostics import Diagnostics, choose_model, diagnose
+    from ..models import GammaGamma
 
     summary = client.btyd_summary
-    model = MBGNBD().fit(summary)
+    split = calibration_holdout_split(client.transactions,
+                                      calibration_end=_calibration_end(client, holdout_months),
+                                      observation_end=client.observation_end, time_unit="W")
+    choice = choose_model(split, candidates=_report_candidates())
+    model = choice.model_class().fit(summary)
     repeat = summary.loc[(summary["frequency"] > 0) & (summary["monetary_value"] > 0)]
     spend = GammaGamma().fit(repeat)
-    clv = customer_lifetime_value(model, spend, summary, time_unit="W", horizon=horizon_months,
-                                  discount_period="M", discount_rate=discount_rate,
-                                  margin=margin)
+    units = {"time_unit": "W", "horizon": horizon_months, "discount_period": "M",
+             "discount_rate": discount_rate, "margin": margin}
+    clv = customer_lifetime_value(model, spend, summary, **units)
     alive = model.probability_alive(summary).rename("alive")
-    method = ("MBG/NBD for purchases and Gamma-Gamma for spend, discounted at "
-              f"{discount_rate:.2%} a month")
-    return ClvForecast(clv=clv.rename("clv"), alive=alive, model=model, spend_model=spend,
-                       method=method, horizon_months=horizon_months)
+    diagnostics = diagnose(model, spend_model=spend, summary=summary, split=split,
+                           transactions=client.transactions, inactivity=inactivity_days,
+                           period=period, observation_end=client.observation_end)
+    diagnostics = diagnostics + Diagnostics((choice.finding,))
+    method = (f"{choice.name} for purchases (chosen on a {holdout_months}-month holdout) and "
+              f"Gamma-Gamma for spend, discounted at {discount_rate:.2%} a month")
+    forecast = ClvForecast(clv=clv.rename("clv"), alive=alive, model=model, spend_model=spend,
+                           method=method, horizon_months=horizon_months,
+                           diagnostics=diagnostics, choice=choice)
+    if forecast.verdict != "caution":
+        return forecast
+    try:
+        ci = clv_interval(model, spend, summary, **units, n_draws=n_draws, random_state=0)
+    except DataError as exc:
+        return replace(forecast, diagnostics=forecast.diagnostics + _no_ranges(exc))
+    return replace(forecast, clv_lower=ci["lower"].rename("clv_lower"),
+                   clv_upper=ci["upper"].rename("clv_upper"))
+
+
+def _no_ranges(exc: Exception) -> Any:
+    """The finding for a forecast whose uncertainty cannot be drawn."""
+    from ..diagnostics import Diagnostics, Finding
+
+    return Diagnostics((Finding(
+        "forecast ranges", "unreliable",
+        f"The forecast needs ranges but its uncertainty cannot be computed ("
+        f"{str(exc).split('. ')[0]}).", fix="a longer window or more customers",
+        rule="caution needs a range; no covariance: unreliable"),))
+
+
+def _with_ranges(forecast: ClvForecast, model: Any, values: Callable[[np.ndarray], np.ndarray],
+                 index: pd.Index, n_draws: int) -> ClvForecast:
+    """90% intervals per customer from draws of the parameters on the log scale."""
+    params = model.params_.to_numpy(dtype=float)
+    cov = model.cov_.to_numpy(dtype=float) / np.outer(params, params)
+    if not np.all(np.isfinite(cov)):
+        return replace(forecast, diagnostics=forecast.diagnostics + _no_ranges(
+            ValueError("the standard errors are not finite")))
+    rng = np.random.default_rng(0)
+    draws = np.exp(rng.multivariate_normal(np.log(params), cov, size=n_draws))
+    sims = np.array([values(d) for d in draws])
+    low = pd.Series(0.0, index=forecast.clv.index, name="clv_lower")
+    high = pd.Series(0.0, index=forecast.clv.index, name="clv_upper")
+    low.loc[index] = np.quantile(sims, 0.05, axis=0)
+    high.loc[index] = np.quantile(sims, 0.95, axis=0)
+    return replace(forecast, clv_lower=low, clv_upper=high)
 
 
 @dataclass(frozen=True)
@@ -454,13 +587,29 @@ class FitCheck:
     """Mean absolute error per customer (purchases), None for subscriptions."""
 
     @property
-    def grade(self) -> str:
-        """"good" (|tracking error| <= 10%), "fair" (<= 25%) or "poor"."""
-        err = abs(self.tracking_error)
-        return "good" if err <= 0.10 else "fair" if err <= 0.25 else "poor"
+    def verdict(self) -> str:
+        """``ok``, ``caution`` or ``unreliable`` by the documented thresholds of
+        :func:`retention_kit.diagnostics.error_verdict` (10% and 25%)."""
+        from ..diagnostics import error_verdict
+
+        return error_verdict(self.tracking_error)
+
+    def finding(self) -> Any:
+        """The check as a :class:`~retention_kit.diagnostics.Finding` ("holdout fit")."""
+        from ..diagnostics import Finding, describe_error
+
+        fix = "" if self.verdict == "ok" else (
+            "a longer calibration period, or a model of the season or of the recent change")
+        return Finding("holdout fit", self.verdict,
+                       f"Fitted up to {self.calibration_end}, {self.model} "
+                       f"{describe_error(self.tracking_error)}.", fix=fix,
+                       value=self.tracking_error,
+                       rule="|error| <= 10% ok, <= 25% caution, else unreliable")
 
     def sentence(self) -> str:
-        """One sentence for the report."""
+        """One sentence for the report (the verdict's wording, from its thresholds)."""
+        from ..diagnostics import describe_error
+
         if self.what == "repeat purchases":
             claim = (f"predicted {self.predicted:,.0f} repeat purchases by its customers "
                      f"between then and {self.holdout_end}; they made {self.actual:,.0f}")
@@ -469,34 +618,33 @@ class FitCheck:
                      f"{self.calibration_end} would still pay on {self.holdout_end}; "
                      f"{self.actual:,.0f} did")
         return (f"Fitted on the data up to {self.calibration_end}, the {self.model} model "
-                f"{claim} (error {self.tracking_error:+.1%}): a {self.grade} fit.")
+                f"{claim}: it {describe_error(self.tracking_error)}.")
 
 
-def holdout_check(client: ClientData, *, holdout_months: int = 6) -> FitCheck:
+def holdout_check(client: ClientData, *, holdout_months: int = 6,
+                  forecast: ClvForecast | None = None) -> FitCheck:
     """Refit the forecast model without the last ``holdout_months`` and compare.
 
-    Clients without subscriptions: MBG/NBD's expected repeat purchases of the
-    calibration customers in the holdout against the actual ones
-    (:func:`retention_kit.evaluation.holdout_evaluation`). Subscription clients: sBG's
-    expected number of the calibration's current subscribers still paying at the end
-    against the actual number.
+    Clients without subscriptions: the expected repeat purchases of the calibration
+    customers in the holdout against the actual ones
+    (:func:`retention_kit.evaluation.holdout_evaluation`), for the model the
+    ``forecast`` chose on that split (MBG/NBD without a forecast). Subscription clients:
+    sBG's expected number of the calibration's current subscribers still paying at the
+    end against the actual number.
 
     Examples
     --------
     >>> from retention_kit.datasets import data_dir
     >>> from retention_kit.reports import load_client
     >>> check = holdout_check(load_client(data_dir() / "demo" / "retailer"))
-    >>> check.calibration_end, check.grade
-    ('2024-06-30', 'good')
+    >>> check.calibration_end, check.verdict
+    ('2024-06-30', 'ok')
     """
-    end = client.observation_end
-    cal_end = (pd.Period(end, "M") - holdout_months).end_time.normalize()
-    if cal_end <= client.transactions["date"].min():
-        raise data_error(f"the holdout of {holdout_months} months leaves no calibration data",
-                         fix="use a shorter holdout_months")
+    cal_end = _calibration_end(client, holdout_months)
     if client.subscriptions is not None:
         return _holdout_subscriptions(client, cal_end)
-    return _holdout_purchases(client, cal_end)
+    choice = forecast.choice if forecast is not None else None
+    return _holdout_purchases(client, cal_end, choice)
 
 
 def _holdout_subscriptions(client: ClientData, cal_end: pd.Timestamp) -> FitCheck:
@@ -520,8 +668,8 @@ def _holdout_subscriptions(client: ClientData, cal_end: pd.Timestamp) -> FitChec
                     tracking_error=float(metrics["tracking_error"]), mae=None)
 
 
-def _holdout_purchases(client: ClientData, cal_end: pd.Timestamp) -> FitCheck:
-    """MBG/NBD fitted up to ``cal_end``: repeat purchases in the holdout, vs actual."""
+def _holdout_purchases(client: ClientData, cal_end: pd.Timestamp, choice: Any) -> FitCheck:
+    """The chosen model fitted up to ``cal_end``: repeat purchases in the holdout, vs actual."""
     from ..data import calibration_holdout_split
     from ..evaluation import holdout_evaluation
     from ..models import MBGNBD
@@ -529,9 +677,10 @@ def _holdout_purchases(client: ClientData, cal_end: pd.Timestamp) -> FitCheck:
     end = client.observation_end
     split = calibration_holdout_split(client.transactions, calibration_end=cal_end,
                                       observation_end=end, time_unit="W")
-    model = MBGNBD().fit(split)
+    model = choice.model if choice is not None else MBGNBD().fit(split)
     metrics = holdout_evaluation(model, split).metrics
-    return FitCheck(model="MBG/NBD", calibration_end=str(cal_end.date()),
+    return FitCheck(model=choice.name if choice is not None else "MBG/NBD",
+                    calibration_end=str(cal_end.date()),
                     holdout_end=str(end.date()), what="repeat purchases",
                     actual=float(metrics["actual_total"]),
                     predicted=float(metrics["predicted_total"]),
@@ -554,7 +703,8 @@ def segment_table(client: ClientData, forecast: ClvForecast | None = None) -> pd
     -------
     DataFrame
         Indexed by ``segment``: ``customers``, ``share_customers``, ``share_spend`` (past
-        spend), ``share_clv`` and ``mean_alive`` (with a forecast), ``strategy``,
+        spend), ``share_clv`` and ``mean_alive`` (with a forecast whose verdict is not
+        ``unreliable``: an unidentified model's P(alive) is not shown), ``strategy``,
         ``action``. ``attrs["notes"]`` holds the scoring notes (ties).
 
     Examples
@@ -572,7 +722,7 @@ def segment_table(client: ClientData, forecast: ClvForecast | None = None) -> pd
     out = pd.DataFrame({"customers": past["customers"],
                         "share_customers": past["share_customers"],
                         "share_spend": past["share_value"]})
-    if forecast is not None:
+    if forecast is not None and forecast.verdict != "unreliable":
         clv = forecast.clv.reindex(segmented.index, fill_value=0.0)
         alive = forecast.alive.reindex(segmented.index, fill_value=0.0)
         future = segment_summary(segmented, value=clv, alive=alive)
@@ -588,18 +738,22 @@ def segment_table(client: ClientData, forecast: ClvForecast | None = None) -> pd
 
 
 def tier_table(forecast: ClvForecast, *, tiers: Sequence[float] = (0.01, 0.05, 0.2),
-               ) -> pd.DataFrame:
+               ) -> pd.DataFrame | None:
     """CLV tiers (top 1 %, 1-5 %, 5-20 %, the rest) with their value and mean P(alive).
 
     :func:`retention_kit.segments.clv_tier_summary` over the customers with a positive
-    forecast (lost subscribers are left out).
+    forecast (lost subscribers are left out). The claims follow the forecast's verdict:
+    under ``caution`` the table adds ``clv_total_low`` and ``clv_total_high``, the sums of
+    the customers' 90% interval bounds (parameter uncertainty moves all customers
+    together, so these are close to the interval of the total); under ``unreliable``
+    there is no table (None): see :meth:`ClvForecast.withheld`.
 
     Returns
     -------
-    DataFrame
+    DataFrame or None
         Indexed by ``clv_tier``: ``customers``, ``share_customers``, ``clv_total``,
         ``share_value``, ``mean_clv``, ``min_clv``, ``cum_share_customers``,
-        ``cum_share_value``, ``mean_alive``.
+        ``cum_share_value``, ``mean_alive`` (and the range columns).
 
     Examples
     --------
@@ -609,13 +763,23 @@ def tier_table(forecast: ClvForecast, *, tiers: Sequence[float] = (0.01, 0.05, 0
     >>> list(t.index)
     ['top 1%', 'top 1-5%', 'top 5-20%', 'bottom 80%']
     """
-    from ..segments import clv_tier_summary
+    from ..segments import clv_tier_summary, clv_tiers
 
+    if forecast.verdict == "unreliable":
+        return None
     valued = forecast.clv.loc[forecast.clv > 0]
     if valued.empty:
         raise data_error("no customer has a positive forecast value",
                          fix="check margin and the data's amounts")
-    return clv_tier_summary(valued, tiers=tiers, alive=forecast.alive.reindex(valued.index))
+    table = clv_tier_summary(valued, tiers=tiers, alive=forecast.alive.reindex(valued.index))
+    if forecast.clv_lower is not None and forecast.clv_upper is not None:
+        tier = clv_tiers(valued, tiers=tiers)
+        for col, bound in (("clv_total_low", forecast.clv_lower),
+                           ("clv_total_high", forecast.clv_upper)):
+            table[col] = bound.reindex(valued.index).groupby(tier, observed=True).sum()
+        table.attrs["ranges"] = ("90% intervals from the uncertainty of the model's "
+                                 "parameters")
+    return table
 
 
 def churn_value(client: ClientData, retention: pd.DataFrame, *, margin: float,
@@ -770,3 +934,117 @@ def data_quality(client: ClientData, currency: str = "") -> DataQualityView:
     sentence = (f"The export held {q.n_rows_in:,} rows; they make {len(tx):,} orders of "
                 f"{tx['customer_id'].nunique():,} customers, {window}.")
     return DataQualityView(sentence, rows, list(q.warnings), q.to_dict())
+
+
+# =====================================================================================
+# trust: what the numbers can and cannot support
+# =====================================================================================
+
+#: MIME type of the trust verdict a report notebook publishes (written next to the report).
+TRUST_MIME = "application/vnd.retention-kit.trust+json"
+
+_VERDICT_WORDS = {"ok": "trusted", "caution": "use with care", "unreliable": "not supported"}
+
+
+@dataclass(frozen=True)
+class TrustView:
+    """The report's "how far to trust the forecast" section, see :func:`trust_view`."""
+
+    verdict: str
+    sentence: str
+    rows: list[tuple[str, str, str]]
+    choice: str
+
+    def to_html(self) -> str:
+        parts = [f'<p class="rk-verdict rk-{escape(self.verdict)}"><strong>Verdict: '
+                 f"{escape(_VERDICT_WORDS[self.verdict])}.</strong> {escape(self.sentence)}</p>"]
+        if self.choice:
+            parts.append(f"<p>{escape(self.choice)}</p>")
+        parts.append(table_html(self.rows, ["Check", "Verdict", "What we found"],
+                                table_id="trust-table", css="rk-table rk-trust"))
+        return HTMLText("".join(parts))
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
+        text = "\n".join([f"Verdict: {self.verdict}. {self.sentence}", self.choice,
+                          *(" | ".join(r) for r in self.rows)])
+        return {"text/html": self.to_html(), "text/plain": text,
+                TRUST_MIME: {"verdict": self.verdict, "sentence": self.sentence,
+                             "checks": [list(r) for r in self.rows]}}
+
+
+def trust_view(forecast: ClvForecast) -> TrustView:
+    """Every check of the forecast and the data, with the verdict that decides the money.
+
+    The verdict is the worst of the findings that bear on the model
+    (:data:`FORECAST_CHECKS`): ``ok`` shows exact values per customer, ``caution`` shows
+    90% ranges, ``unreliable`` shows none. Checks of the data alone (window, cohorts,
+    left truncation) are listed too; they qualify the other sections.
+
+    Examples
+    --------
+    >>> from retention_kit.datasets import data_dir
+    >>> from retention_kit.reports import load_client
+    >>> view = trust_view(forecast_clv(load_client(data_dir() / "demo" / "b2b_saas")))
+    >>> view.verdict, view.rows[0][:2]
+    ('ok', ('Standard errors', 'ok'))
+    """
+    verdict = forecast.verdict
+    if verdict == "ok":
+        sentence = "The model is identified by the data and predicted the held-out months well, "
+        sentence += "so values per customer are shown as computed."
+    elif verdict == "caution":
+        worst = [f.check for f in forecast.checks.concerns()]
+        sentence = (f"Values per customer are shown as 90% ranges, not exact numbers, because of: "
+                    f"{', '.join(worst)} (see below).")
+    else:
+        sentence = ("The data cannot support values per customer: no forecast money is shown. "
+                    "The checks below say why and what would fix it.")
+    order = {"unreliable": 0, "caution": 1, "ok": 2}
+    findings = sorted(forecast.diagnostics, key=lambda f: order[f.verdict])
+    rows = [(f.check[:1].upper() + f.check[1:], f.verdict, f.sentence()) for f in findings]
+    choice = forecast.choice.reason if forecast.choice is not None else ""
+    return TrustView(verdict=verdict, sentence=sentence, rows=rows, choice=choice)
+
+
+def customers_since(client: ClientData, period: str = "M",
+                    ) -> tuple[pd.Timestamp | None, Any]:
+    """The date from which customers are new, when the log starts inside a customer base.
+
+    :func:`retention_kit.diagnostics.left_truncation` on the client's log; when it is
+    not ``ok``, :func:`retention_kit.diagnostics.suggest_customers_since` gives the first
+    date whose first purchases are probably true acquisitions (pass it to
+    ``cohort_table``/``retention_curve`` as ``customers_since``). Otherwise None.
+
+    Examples
+    --------
+    >>> from retention_kit.datasets import data_dir
+    >>> from retention_kit.reports import load_client
+    >>> since, finding = customers_since(load_client(data_dir() / "demo" / "retailer"))
+    >>> since, finding.verdict
+    (None, 'ok')
+    """
+    from ..diagnostics import left_truncation, suggest_customers_since
+
+    finding = left_truncation(client.transactions, period=period,
+                              observation_end=client.observation_end)
+    if finding.verdict == "ok":
+        return None, finding
+    return suggest_customers_since(client.transactions, period=period,
+                                   observation_end=client.observation_end), finding
+
+
+def survival_window_notes(client: ClientData, inactivity_days: int = 180) -> list[str]:
+    """Why a survival curve built on an inactivity rule looks as it does, when it must.
+
+    The ``window vs inactivity rule`` and ``inactivity rule vs purchase cycle`` findings
+    of :func:`retention_kit.diagnostics.data_sufficiency` that are not ``ok`` (none for
+    subscriptions, whose churn is observed).
+    """
+    from ..diagnostics import data_sufficiency
+
+    if client.contractual:
+        return []
+    wanted = ("window vs inactivity rule", "inactivity rule vs purchase cycle")
+    found = data_sufficiency(client.transactions, inactivity=inactivity_days,
+                             observation_end=client.observation_end)
+    return [f.sentence() for f in found if f.check in wanted and f.verdict != "ok"]

@@ -64,7 +64,8 @@ _AT_RISK = ("Can't Lose Them", "At Risk", "About to Sleep", "Need Attention")
 
 def next_steps(kpis: HeadlineKPIs, *, segments: pd.DataFrame | None = None,
                tiers: pd.DataFrame | None = None, value: pd.DataFrame | None = None,
-               fit: FitCheck | None = None, horizon_months: int = 12) -> list[str]:
+               fit: FitCheck | None = None, horizon_months: int = 12,
+               forecast: ClvForecast | None = None) -> list[str]:
     """A short, numbered-list-ready "what to do next", generated from the numbers.
 
     Rules, in this order: a change in churn of a point or more (called seasonal when the
@@ -73,7 +74,8 @@ def next_steps(kpis: HeadlineKPIs, *, segments: pd.DataFrame | None = None,
     concentration of forecast value in the top 20 %; the value of a 10 % churn cut (what a
     programme may cost); a low repeat purchase rate (below 40 %, shops only); revenue
     retention below 100 % (NRR) or 90 % (GRR); a forecast model that missed the holdout by
-    more than 10 %.
+    more than 10 % (the ``caution`` threshold), or a forecast whose verdict is
+    ``unreliable`` (what the data cannot tell, and what would fix it).
 
     Returns
     -------
@@ -101,7 +103,9 @@ def next_steps(kpis: HeadlineKPIs, *, segments: pd.DataFrame | None = None,
         _churn_cut_step(value, kpis.currency, name) if value is not None else None,
         _repeat_purchase_step(kpis),
         _revenue_retention_step(kpis),
-        _model_fit_step(fit) if fit is not None else None,
+        _model_fit_step(fit) if fit is not None and (
+            forecast is None or forecast.verdict != "unreliable") else None,
+        _unreliable_forecast_step(forecast) if forecast is not None else None,
     ]
     return [step for step in candidates if step is not None]
 
@@ -162,10 +166,13 @@ def _top_tiers_step(tiers: pd.DataFrame, cur: str, name: str, horizon_months: in
     top20 = tiers.iloc[:-1]
     share = float(top20["cum_share_value"].iloc[-1])
     customers = int(top20["customers"].sum())
-    total = float(top20["clv_total"].sum())
+    total = format_money(float(top20["clv_total"].sum()), cur)
+    if "clv_total_low" in top20.columns:  # a caution: a range, not an exact number
+        total = (f"between {format_money(float(top20['clv_total_low'].sum()), cur)} and "
+                 f"{format_money(float(top20['clv_total_high'].sum()), cur)}")
     return (f"Protect the most valuable customers: the top {customers:,} "
             f"({percent(float(top20['share_customers'].sum()), 0)}) hold {percent(share, 0)} "
-            f"of the next {horizon_months} months' forecast value ({format_money(total, cur)}); "
+            f"of the next {horizon_months} months' forecast value ({total}); "
             f"give them priority service and watch their activity every {name}.")
 
 
@@ -208,12 +215,23 @@ def _revenue_retention_step(kpis: HeadlineKPIs) -> str | None:
 
 
 def _model_fit_step(fit: FitCheck) -> str | None:
-    """A forecast model that missed the holdout by more than 10 %."""
-    if fit.grade == "good":
+    """A forecast model that missed the holdout by more than the ``ok`` threshold."""
+    from ..diagnostics import describe_error
+
+    if fit.verdict == "ok":
         return None
-    return (f"Treat the forecast figures as rough: the model missed the last months by "
-            f"{fit.tracking_error:+.0%} ({fit.grade} fit). Seasonality or a recent change in "
-            f"the business are the usual causes; re-check before budgeting on them.")
+    return (f"Treat the forecast figures as rough: on the last months the model "
+            f"{describe_error(fit.tracking_error)}. Seasonality or a recent change in the "
+            f"business are the usual causes; re-check before budgeting on them.")
+
+
+def _unreliable_forecast_step(forecast: ClvForecast) -> str | None:
+    """A forecast the data cannot support: say so, and what would fix it."""
+    if forecast.verdict != "unreliable":
+        return None
+    worst = forecast.checks.concerns()[0]
+    return (f"Do not budget on customer values yet: {worst.reason[:1].lower()}"
+            f"{worst.reason[1:]} What would fix it: {worst.fix or 'more data'}.")
 
 
 def caveats(client: ClientData, kpis: HeadlineKPIs, *, fit: FitCheck | None = None,
