@@ -411,7 +411,8 @@ def _discounted_sum(log_survival: Callable[[np.ndarray], np.ndarray], first: int
 
 
 def entry_times(data: pd.DataFrame, *, duration_col: str = "duration",
-                event_col: str = "churned", entry_col: str = "entry") -> np.ndarray:
+                event_col: str = "churned", entry_col: str = "entry",
+                integer: bool = True) -> np.ndarray:
     """The validated delayed-entry times of a duration table (zeros without the column).
 
     ``entry`` is the tenure at which a customer's observation starts: a table built from
@@ -425,6 +426,8 @@ def entry_times(data: pd.DataFrame, *, duration_col: str = "duration",
     data : DataFrame
     duration_col, event_col, entry_col : str
         Column names.
+    integer : bool, default True
+        Entries must be whole periods (False for continuous durations, e.g. days).
 
     Returns
     -------
@@ -450,7 +453,7 @@ def entry_times(data: pd.DataFrame, *, duration_col: str = "duration",
     if entry_col not in data.columns:
         return np.zeros(len(data))
     shown = [duration_col, event_col, entry_col]
-    nonnegative_columns(data, [entry_col], integer=[entry_col], shown=shown,
+    nonnegative_columns(data, [entry_col], integer=[entry_col] if integer else [], shown=shown,
                         negative_fix="entry is the tenure (whole periods since acquisition) "
                         "at which the customer's observation starts, 0 if observed from "
                         "acquisition")
