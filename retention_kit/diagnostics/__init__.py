@@ -5,5 +5,6 @@ thresholds are documented in its docstring and justified by a simulation or a so
 """
 
 from ._verdict import VERDICTS, Diagnostics, Finding, worst
+from .snapshot import snapshot_findings
 
-__all__ = ["VERDICTS", "Diagnostics", "Finding", "worst"]
+__all__ = ["VERDICTS", "Diagnostics", "Finding", "snapshot_findings", "worst"]
