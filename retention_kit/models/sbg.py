@@ -23,7 +23,16 @@ start of period t (after t renewals), and ``S(0) = 1``.
 Data: one row per customer with ``duration`` (whole periods: the renewal opportunity at
 which a churner left, or the number of renewals a current customer has made so far) and
 ``churned`` (boolean; False = still a customer, a right-censored duration). A churner
-with duration t contributes log P(T = t), a current customer log S(t).
+with duration t contributes log P(T = t), a current customer log S(t). An optional
+``entry`` column (delayed entry, left truncation) gives the tenure from which a customer
+is observed, as in a snapshot table; her contribution is then divided by S(entry).
+
+Boundaries. As α, β → ∞ with μ = α/(α+β) fixed, θ stops varying between customers and
+the sBG becomes the geometric model S(t) = (1-μ)^t (the BdW the discrete Weibull
+S(t) = (1-μ)^(t^c)). Survival is computed in a mean/spread form that tends to exactly
+that (:func:`log_beta_ratio`), and a fit whose maximum lies there returns the limit with
+``boundary_`` saying so (see :meth:`SBG.fit`); as α, β → 0 every customer has θ = 0 or 1
+(a share μ leaves at the first renewal, the rest never), also reported in ``boundary_``.
 
 Money conventions (Fader & Hardie 2010, "Customer-base valuation in a contractual
 setting: the perils of ignoring heterogeneity", *Marketing Science* 29(1), 85-93): a
