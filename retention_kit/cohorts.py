@@ -711,8 +711,8 @@ class SurvivalResult:
         every observed duration): ``group``, ``time``, ``survival`` (share
         still customers after ``time``), ``ci_lower``, ``ci_upper``
         (pointwise, log(-log) "exponential Greenwood" interval), ``at_risk``
-        (customers with duration >= time), ``churned`` and ``censored`` (at
-        that time). Ungrouped data have the single group ``"all"``.
+        (customers with duration >= time and, with delayed entry, entry < time),
+        ``churned`` and ``censored`` (at that time). Ungrouped data have the single group ``"all"``.
     summary : DataFrame
         One row per group: ``n_customers``, ``n_churned``, ``median`` (first
         time survival is <= 0.5; ``inf`` if it never drops that low) and, with

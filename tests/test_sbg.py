@@ -525,13 +525,18 @@ def test_95_percent_churn_at_period_one_is_the_polarised_limit() -> None:
     # log-likelihood of the two-point limit: 950 log 0.95 + 50 log 0.05
     assert model.loglik_ == pytest.approx(950 * math.log(0.95) + 50 * math.log(0.05), abs=1e-5)
     assert model.survival(12) == pytest.approx(0.05, abs=1e-6)
+    assert np.isfinite(model.expected_residual_lifetime([0, 12], 0.1)).all()
 
 
-def test_duration_models_remedies_are_about_durations() -> None:
+def test_duration_models_remedies_are_about_durations(customers) -> None:
     for cls in (SBG, BdW):
         text = cls.convergence_remedies
         assert "duration" in text and "churned" in text and "entry" in text
         assert "recency" not in text and " T " not in text
+    # A fit stopped early (the limit is not the maximum here) quotes them.
+    with pytest.raises(ConvergenceError, match=r"BdW did not converge: .* Remedies: check "
+                                               r"that duration counts whole renewal periods"):
+        BdW(max_iter=1).fit(customers["regular"])
 
 
 # ----------------------------------------------------------------- delayed entry

@@ -691,11 +691,17 @@ class _DurationModel(Model):
 
     def _limit_is_maximum(self, limit: np.ndarray, limit_ll: float, cols: Columns,
                           uw: np.ndarray) -> bool:
-        """Moving from the limit into the interior (α+β = 1e6) does not raise the likelihood."""
-        mu, size = float(limit[0]), 1e6
-        params = np.array([mu * size, (1 - mu) * size, *limit[1:]])
-        inside = float(uw @ self._loglik_grad(params, cols)[0])
-        return bool(inside <= limit_ll + _BOUNDARY_GAIN)
+        """No interior point tried beats the limit: the start values, and the limit's mean
+        (and c) with α+β from 0.1 to 1e6 (a failed interior fit is not taken for a
+        boundary when heterogeneity clearly helps)."""
+        mu = float(limit[0])
+        candidates = [self._start_values(cols, uw)] + [
+            np.array([mu * size, (1 - mu) * size, *limit[1:]])
+            for size in (0.1, 1.0, 10.0, 100.0, 1e4, 1e6)]
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            inside = [float(uw @ self._loglik_grad(p, cols)[0]) for p in candidates]
+        best = max((v for v in inside if math.isfinite(v)), default=-math.inf)
+        return bool(best <= limit_ll + _BOUNDARY_GAIN)
 
     def _store_limit(self, limit: np.ndarray, limit_ll: float, cols: Columns, uw: np.ndarray,
                      n_obs: float, data: pd.DataFrame) -> None:
