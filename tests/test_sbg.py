@@ -503,6 +503,15 @@ def test_no_churner_is_refused() -> None:
             cls().fit(data)
 
 
+def test_fewer_churners_than_parameters_is_refused() -> None:
+    data = pd.DataFrame({"duration": np.arange(1, 41), "churned": np.arange(40) < 2})
+    with pytest.raises(ConvergenceError, match=re.escape(
+            "BdW cannot be fitted to these data: only 2 customers churned, too few for the 3 "
+            "parameters of the model.")):
+        BdW().fit(data)
+    assert SBG().fit(data).n_obs_ == 40
+
+
 def test_single_renewal_observed_is_refused() -> None:
     data = pd.DataFrame({"duration": 1, "churned": np.arange(40) < 30})
     with pytest.raises(ConvergenceError, match="every customer was observed for a single "

@@ -594,6 +594,12 @@ class _DurationModel(Model):
             return ("no customer churned, so nothing is known about how long customers stay "
                     "(the retention estimate would run off to 100%). Wait for renewals to be "
                     "observed, or report the observed retention without a model")
+        n_churned = float(weights @ churned)
+        k = len(self.param_names)
+        if n_churned < k:
+            return (f"only {n_churned:g} customer{'s' if n_churned != 1 else ''} churned, too "
+                    f"few for the {k} parameters of the model. Wait for more renewals, pool "
+                    "cohorts or periods, or report the observed retention without a model")
         if churned.all() and np.all(observed == 1):
             return ("every customer churned at the first renewal observed, so nobody is seen "
                     "to stay and the churn model is not identified. Report the observed churn "
