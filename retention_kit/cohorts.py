@@ -32,6 +32,7 @@ from . import engines
 from ._checks import choice, critical_z, first_example, nonnegative_columns, require_columns
 from .data import prepare_transactions
 from .errors import DataError
+from .models.sbg import entry_times
 from .units import check_time_unit, elapsed, to_naive_timestamp
 
 __all__ = [
@@ -764,8 +765,8 @@ class SurvivalResult:
         every observed duration): ``group``, ``time``, ``survival`` (share
         still customers after ``time``), ``ci_lower``, ``ci_upper``
         (pointwise, log(-log) "exponential Greenwood" interval), ``at_risk``
-        (customers with duration >= time), ``churned`` and ``censored`` (at
-        that time). Ungrouped data have the single group ``"all"``.
+        (customers with duration >= time and, with delayed entry, entry < time),
+        ``churned`` and ``censored`` (at that time). Ungrouped data have the single group ``"all"``.
     summary : DataFrame
         One row per group: ``n_customers``, ``n_churned``, ``median`` (first
         time survival is <= 0.5; ``inf`` if it never drops that low) and, with
@@ -844,7 +845,7 @@ def _rmst_se(kmf: Any, tau: float) -> float:
 
 
 def _validate_survival(data: pd.DataFrame, duration_col: str, event_col: str,
-                       group_col: str | None) -> None:
+                       group_col: str | None, entry_col: str | None = None) -> None:
     if not isinstance(data, pd.DataFrame):
         raise DataError(f"expected a per-customer DataFrame, got {type(data).__name__}",
                         fix="build one with churn_durations()")
@@ -855,6 +856,8 @@ def _validate_survival(data: pd.DataFrame, duration_col: str, event_col: str,
               event_col: "event_col (True = churned, False = censored)"}
     if group_col is not None:
         needed[group_col] = "group_col (group to compare)"
+    if entry_col is not None:
+        needed[entry_col] = "entry_col (time from which the customer is observed)"
     require_columns(data, needed, what="the survival data")
     cols = list(needed)
     not_finite = f"durations in column {duration_col!r} are missing or not finite numbers"
@@ -882,6 +885,9 @@ def _validate_survival(data: pd.DataFrame, duration_col: str, event_col: str,
             raise DataError(f"group column {group_col!r} has missing values",
                             n_rows=int(miss.sum()), example=first_example(data, miss, cols),
                             fix="fill them with a group label or drop these customers")
+    if entry_col is not None:
+        entry_times(data, duration_col=duration_col, event_col=event_col, entry_col=entry_col,
+                    integer=False)
 
 
 def survival(
@@ -893,6 +899,7 @@ def survival(
     alpha: float = 0.05,
     rmst_horizon: float | None = None,
     time_unit: str | None = None,
+    entry_col: str | None = None,
 ) -> SurvivalResult:
     r"""Kaplan-Meier survival of customers, with log-rank test and RMST by group.
 
@@ -934,6 +941,14 @@ def survival(
         longest duration of any group (the curve is unknown beyond it).
     time_unit : str, optional
         Unit of the durations for labels; defaults to ``data.attrs["time_unit"]``.
+    entry_col : str, optional
+        Delayed entry (left truncation): the time from which each customer is observed,
+        0 <= entry <= duration (< duration for a churner). A customer with entry e is
+        known to have been a customer at e, so she is at risk only for churn *after* e:
+        :math:`n_i` counts customers with entry < :math:`t_i` <= duration. A snapshot
+        table (customers present in a window, whatever their start date) needs it;
+        without it the curve is too high, because customers who left before the window
+        are missing. With groups the log-rank test is computed on these risk sets.
 
     Returns
     -------
@@ -966,22 +981,25 @@ def survival(
     >>> float(res.median["all"]), round(float(res.summary.loc["all", "rmst"]), 4)
     (3.0, 2.9444)
     """
-    _validate_survival(data, duration_col, event_col, group_col)
+    _validate_survival(data, duration_col, event_col, group_col, entry_col)
     if not (isinstance(alpha, float | int) and 0 < alpha < 1):
         raise DataError(f"alpha={alpha!r} must be between 0 and 1", fix="pass alpha=0.05")
     durations = pd.to_numeric(data[duration_col]).to_numpy(dtype=float)
     events = data[event_col].to_numpy(dtype=bool)
+    entry = (None if entry_col is None
+             else pd.to_numeric(data[entry_col]).to_numpy(dtype=float))
     labels, groups = _survival_groups(data, group_col)
     if rmst_horizon is not None:
         _check_rmst_horizon(rmst_horizon, durations, labels)
     table, summary = _kaplan_meier_by_group(durations, events, labels, groups, alpha=alpha,
-                                            rmst_horizon=rmst_horizon, group_col=group_col)
+                                            rmst_horizon=rmst_horizon, group_col=group_col,
+                                            entry=entry)
     unit = time_unit if time_unit is not None else data.attrs.get("time_unit")
     result = SurvivalResult(table=table, summary=summary, group_col=group_col, time_unit=unit,
                             alpha=float(alpha),
                             rmst_horizon=None if rmst_horizon is None else float(rmst_horizon))
     if group_col is not None:
-        _compare_groups(result, durations, events, labels, groups)
+        _compare_groups(result, durations, events, labels, groups, entry=entry)
     return result
 
 
@@ -1026,18 +1044,28 @@ def _check_rmst_horizon(rmst_horizon: object, durations: np.ndarray, labels: np.
 
 def _kaplan_meier_by_group(durations: np.ndarray, events: np.ndarray, labels: np.ndarray,
                            groups: list, *, alpha: float, rmst_horizon: float | None,
-                           group_col: str | None) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The Kaplan-Meier table of every group and the per-group summary (median, RMST)."""
+                           group_col: str | None, entry: np.ndarray | None = None,
+                           ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The Kaplan-Meier table of every group and the per-group summary (median, RMST).
+
+    lifelines counts a customer who enters at e as at risk *at* e; ours is known to be a
+    customer at e, so at risk only after it: her entry is passed a hair above e, and the
+    rows lifelines adds at those entrance times are dropped from the table.
+    """
     from lifelines import KaplanMeierFitter
     from lifelines.utils import restricted_mean_survival_time
 
     frames, rows = [], []
     for g in groups:
         mask = labels == g
+        shifted = None if entry is None else np.nextafter(entry[mask], np.inf) * (
+            entry[mask] > 0)
         kmf = KaplanMeierFitter(alpha=alpha).fit(durations[mask], event_observed=events[mask],
-                                                 label="km")
-        sf = kmf.survival_function_["km"]
-        ci = kmf.confidence_interval_
+                                                 entry=shifted, label="km")
+        keep = np.isin(kmf.survival_function_.index.to_numpy(dtype=float),
+                       np.append(durations[mask], 0.0))
+        sf = kmf.survival_function_["km"][keep]
+        ci = kmf.confidence_interval_[keep]
         et = kmf.event_table.reindex(sf.index)
         frames.append(pd.DataFrame({
             "group": [g] * len(sf), "time": sf.index.to_numpy(dtype=float),
@@ -1057,19 +1085,50 @@ def _kaplan_meier_by_group(durations: np.ndarray, events: np.ndarray, labels: np
     return table, summary
 
 
+def _logrank_with_entry(durations: np.ndarray, events: np.ndarray, entry: np.ndarray,
+                        labels: np.ndarray, groups: list) -> tuple[float, float]:
+    """Log-rank chi-squared statistic and p-value with delayed entry (k groups, k-1 df).
+
+    At each churn time t the risk set is the customers with entry < t <= duration; the
+    observed-minus-expected churns of the first k-1 groups and their hypergeometric
+    covariance give the usual quadratic form (Klein & Moeschberger 2003, sec. 7.3).
+    """
+    from scipy import stats
+
+    k = len(groups)
+    member = np.stack([labels == g for g in groups])  # (k, n)
+    o_minus_e, cov = np.zeros(k), np.zeros((k, k))
+    for t in np.unique(durations[events]):
+        at_risk = (entry < t) & (durations >= t)
+        n_g = (member & at_risk).sum(axis=1).astype(float)
+        d_g = (member & (events & (durations == t))).sum(axis=1).astype(float)
+        n, d = n_g.sum(), d_g.sum()
+        o_minus_e += d_g - d * n_g / n
+        if n > 1:
+            cov += d * (n - d) / (n * n * (n - 1)) * (n * np.diag(n_g) - np.outer(n_g, n_g))
+    u, v = o_minus_e[:-1], cov[:-1, :-1]
+    statistic = float(u @ np.linalg.pinv(v) @ u)
+    return statistic, float(stats.chi2.sf(statistic, k - 1))
+
+
 def _compare_groups(result: SurvivalResult, durations: np.ndarray, events: np.ndarray,
-                    labels: np.ndarray, groups: list) -> None:
+                    labels: np.ndarray, groups: list, entry: np.ndarray | None = None) -> None:
     """Log-rank test across groups and RMST differences from the first group (in place)."""
     from lifelines.statistics import logrank_test, multivariate_logrank_test
 
-    if len(groups) == 2:
+    if entry is not None:
+        result.logrank_statistic, result.logrank_p_value = _logrank_with_entry(
+            durations, events, entry, labels, groups)
+        test = None
+    elif len(groups) == 2:
         a, b = (labels == groups[0]), (labels == groups[1])
         test = logrank_test(durations[a], durations[b], event_observed_A=events[a],
                             event_observed_B=events[b])
     else:
         test = multivariate_logrank_test(durations, labels, events)
-    result.logrank_statistic = float(test.test_statistic)
-    result.logrank_p_value = float(test.p_value)
+    if test is not None:
+        result.logrank_statistic = float(test.test_statistic)
+        result.logrank_p_value = float(test.p_value)
     result.logrank_df = len(groups) - 1
     if result.rmst_horizon is None:
         return

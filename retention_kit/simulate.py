@@ -36,6 +36,7 @@ from .errors import data_error
 __all__ = [
     "EXPERIMENT_TRUE_EFFECTS",
     "as_generator",
+    "simulate_contract_snapshot",
     "simulate_experiment",
     "simulate_subscriptions",
     "simulate_summary",
@@ -739,6 +740,104 @@ def simulate_subscriptions(
         "active_at_end": active,
     }, index=pd.Index(ids, name="customer_id"))
     return subs, latent
+
+
+# --------------------------------------------------------------------------- contract snapshot
+
+
+def simulate_contract_snapshot(
+    n_customers: int,
+    *,
+    params: Mapping[str, float],
+    n_periods: int = 72,
+    window: int = 1,
+    initial_share: float = 0.0,
+    return_all: bool = False,
+    random_state: RandomState,
+) -> pd.DataFrame:
+    r"""Duration table of a contract business seen only in a final window (a snapshot).
+
+    ``n_customers`` are acquired over ``n_periods`` calendar periods (uniformly, plus a
+    share ``initial_share`` at period 0: the base that existed when the records began,
+    whose tenure piles up at ``n_periods``). Each leaves at renewal T drawn from the sBG
+    (``params`` with ``alpha, beta``: θ ~ Beta(α, β), P(T > t | θ) = (1-θ)^t) or the BdW
+    (with ``c`` as well: P(T > t | θ) = (1-θ)^(t^c)). The table holds only the customers
+    who were still customers when the last ``window`` periods began, as an export of
+    "current customers and those who left recently" does: a customer acquired at period a
+    enters the table at tenure ``entry = max(0, n_periods - window - a)``; those who left
+    before are missing. Fitting it without the entry times over-represents long-lived
+    customers.
+
+    Parameters
+    ----------
+    n_customers : int
+        Customers acquired over the whole history (the table holds fewer).
+    params : mapping
+        ``{"alpha": ..., "beta": ...}`` (sBG) or with ``"c"`` (BdW).
+    n_periods : int, default 72
+        Calendar periods of history; also the largest tenure.
+    window : int, default 1
+        Periods at the end in which churn is observed (1 = the last month only).
+    initial_share : float, default 0.0
+        Share of the customers acquired at period 0.
+    return_all : bool, default False
+        Return every acquired customer (with ``in_snapshot``) instead of the snapshot.
+    random_state : int or Generator
+
+    Returns
+    -------
+    DataFrame
+        Indexed by ``customer_id``: ``acquired`` (calendar period, 0-based), ``entry``,
+        ``duration`` (renewals made, or the renewal at which she left), ``churned``,
+        ``churn_period`` (calendar period of the churn, 1..n_periods, missing for current
+        customers); ``attrs["time_unit"] = "M"`` and the truth in ``attrs["params"]``.
+
+    Examples
+    --------
+    >>> snap = simulate_contract_snapshot(2000, params={"alpha": 0.7, "beta": 1.2},
+    ...                                   random_state=1)
+    >>> bool(snap.loc[snap["churned"], "churn_period"].eq(72).all())
+    True
+    >>> bool((snap["entry"] == snap["duration"] - 1).where(snap["churned"], True).all())
+    True
+    """
+    n = _count(n_customers, "n_customers")
+    periods = _count(n_periods, "n_periods")
+    win = _count(window, "window")
+    if win > periods:
+        raise data_error(f"window={window!r} is longer than the history n_periods={n_periods!r}",
+                         fix="pass a window of at most n_periods periods")
+    names = ("alpha", "beta", "c") if isinstance(params, Mapping) and "c" in params else (
+        "alpha", "beta")
+    truth = _positive_params(params, names, "params")
+    share = _prob(initial_share, "initial_share")
+    rng = as_generator(random_state)
+    acquired = np.where(rng.uniform(size=n) < share, 0, rng.integers(0, periods, n))
+    theta = rng.beta(truth["alpha"], truth["beta"], n)
+    c = truth.get("c", 1.0)
+    # P(T > t | θ) = (1-θ)^(t^c): T = floor((log U / log(1-θ))^(1/c)) + 1.
+    with np.errstate(divide="ignore"):
+        ratio = np.log(rng.uniform(size=n)) / np.log1p(-np.minimum(theta, 1 - 1e-16))
+    lifetime = np.floor(np.minimum(ratio, 1e12) ** (1.0 / c)) + 1
+    tenure = periods - acquired
+    entry = np.maximum(0, periods - win - acquired)
+    churned = lifetime <= tenure
+    duration = np.where(churned, lifetime, tenure).astype(np.int64)
+    churn_period = pd.array(np.where(churned, acquired + lifetime, 0).astype(np.int64),
+                            dtype="Int64")
+    churn_period[~churned] = pd.NA
+    frame = pd.DataFrame({"acquired": acquired.astype(np.int64), "entry": entry.astype(np.int64),
+                          "duration": duration, "churned": churned,
+                          "churn_period": churn_period},
+                         index=pd.Index(np.arange(1, n + 1, dtype=np.int64), name="customer_id"))
+    seen = lifetime > entry
+    if return_all:
+        frame["in_snapshot"] = seen
+    else:
+        frame = frame.loc[seen].copy()
+    frame.attrs.update({"time_unit": "M", "params": truth, "n_periods": periods,
+                        "window": win})
+    return frame
 
 
 # --------------------------------------------------------------------------- survey

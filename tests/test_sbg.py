@@ -6,6 +6,7 @@ The model contract (JSON, determinism, not fitted...) is in test_model_contract.
 from __future__ import annotations
 
 import math
+import re
 import warnings
 
 import numpy as np
@@ -13,15 +14,17 @@ import pandas as pd
 import pytest
 
 from retention_kit.datasets import load_sbg_cohorts
-from retention_kit.errors import DataError
+from retention_kit.errors import ConvergenceError, DataError
 from retention_kit.models.sbg import (
     SBG,
     BdW,
     _digamma_gap,
     bdw_log_survival,
     bdw_loglik_grad,
+    log_beta_ratio,
     sbg_loglik_grad,
 )
+from retention_kit.simulate import simulate_contract_snapshot
 
 COHORTS = ("regular", "high_end")
 
@@ -370,3 +373,259 @@ def test_too_few_customers(customers) -> None:
         SBG().fit(customers["regular"].iloc[:19])
     with pytest.raises(DataError, match="BdW needs at least 30 customers"):
         BdW().fit(customers["regular"].iloc[:29])
+
+
+# ----------------------------------------------------------------- boundaries (issue 16, 17)
+
+
+def geometric_ll(mu: float, t: np.ndarray, dead: np.ndarray, e: np.ndarray | None = None,
+                 ) -> float:
+    """The geometric log-likelihood written out independently (numpy only)."""
+    e = np.zeros(len(t)) if e is None else e
+    return float(np.sum(dead * np.log(mu) + (t - e - dead) * np.log(1 - mu)))
+
+
+def weibull_ll(mu: float, c: float, t: np.ndarray, dead: np.ndarray) -> float:
+    """The discrete-Weibull log-likelihood S(t) = (1-mu)^(t^c), written out independently."""
+    surv = lambda x: (1 - mu) ** (x ** c)  # noqa: E731
+    return float(np.sum(np.where(dead, np.log(surv(t - 1) - surv(t)), np.log(surv(t)))))
+
+
+def test_log_survival_is_exact_at_huge_alpha_beta() -> None:
+    mp = pytest.importorskip("mpmath")
+    mp.mp.dps = 50
+    for a, b in ((25.0, 30.0), (1e6, 1e9), (1.9e30, 1.4e33), (0.5, 1e12), (1e12, 0.5)):
+        for t in (1.0, 7.0, 72.0, 1e4, 1e8):
+            ref = float(mp.loggamma(mp.mpf(b) + t) - mp.loggamma(b)
+                        - mp.loggamma(mp.mpf(a) + b + t) + mp.loggamma(mp.mpf(a) + b))
+            got = float(log_beta_ratio(a, b, t))
+            assert got == pytest.approx(ref, rel=1e-9, abs=1e-9), (a, b, t)
+
+
+def test_real_case_parameters_give_the_geometric_likelihood() -> None:
+    # The fit of issue 16: alpha 1.9e30, beta 1.4e33 on 3,157 customers, 214 churners. The
+    # old code said loglik 0.00 and survival 1.000; the likelihood there is the geometric's.
+    rng = np.random.default_rng(16)
+    t = rng.integers(1, 73, 3157).astype(float)
+    dead = np.zeros(3157, bool)
+    dead[rng.choice(3157, 214, replace=False)] = True
+    alpha, beta = 1.9e30, 1.4e33
+    mu = alpha / (alpha + beta)
+    ll, grad = sbg_loglik_grad(np.array([alpha, beta]), t, dead)
+    assert ll.sum() == pytest.approx(geometric_ll(mu, t, dead), rel=1e-12)
+    assert np.isfinite(grad).all()
+    model = SBG.from_params({"alpha": alpha, "beta": beta})
+    n = np.arange(0, 100)
+    np.testing.assert_allclose(model.survival(n), (1 - mu) ** n, rtol=1e-12)
+    np.testing.assert_allclose(model.retention_rate(n + 1), 1 - mu, rtol=1e-13)
+    np.testing.assert_allclose(model.probability_of_churn(n + 1), (1 - mu) ** n * mu, rtol=1e-10)
+    for d in (0.01, 0.1):
+        assert model.expected_lifetime(d) == pytest.approx((1 + d) / (d + mu), rel=1e-10)
+        np.testing.assert_allclose(model.expected_residual_lifetime([0, 50], d),
+                                   (1 - mu) * (1 + d) / (d + mu), rtol=1e-10)
+    assert model.expected_lifetime(0.0) == pytest.approx(1 / mu, rel=1e-12)
+    bdw = BdW.from_params({"alpha": alpha, "beta": beta, "c": 0.7})
+    np.testing.assert_allclose(bdw.survival(n), (1 - mu) ** (n ** 0.7), rtol=1e-12)
+    assert np.isfinite(bdw.expected_residual_lifetime([0, 50], 0.01)).all()
+
+
+def negligible_heterogeneity(seed: int, **params: float) -> pd.DataFrame:
+    """Every customer observed from acquisition over 72 (or 24) months; theta ~ Beta(huge)."""
+    periods = 24 if "c" in params else 72
+    sim = simulate_contract_snapshot(3000, params=params, n_periods=periods, window=periods,
+                                     random_state=seed)
+    assert (sim["entry"] == 0).all()
+    return sim[["duration", "churned"]]
+
+
+def test_sbg_returns_the_geometric_limit_at_negligible_heterogeneity() -> None:
+    # theta ~ Beta(5e4, 9.5e5): sd 2e-4 around 0.05. With seed 0 the maximum lies at the
+    # boundary (the geometric's likelihood is not beaten); it is returned as such.
+    data = negligible_heterogeneity(0, alpha=5e4, beta=9.5e5)
+    t, dead = data["duration"].to_numpy(float), data["churned"].to_numpy()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        model = SBG().fit(data)
+    mu = dead.sum() / t.sum()
+    assert model.boundary_.startswith("The customers do not measurably differ")
+    assert f"probability {mu:.4g}" in model.boundary_ and "geometric model" in model.boundary_
+    assert model.converged_ and model.se_.isna().all()
+    assert model.loglik_ == pytest.approx(geometric_ll(mu, t, dead), rel=1e-13)
+    assert model.loglik_ == pytest.approx(-8940.88, abs=0.01)
+    alpha, beta = model.params_
+    assert alpha / (alpha + beta) == pytest.approx(mu, rel=1e-12)
+    np.testing.assert_allclose(model.survival([0, 1, 12, 72]), (1 - mu) ** np.array(
+        [0, 1, 12, 72]), rtol=1e-10)
+    assert model.expected_lifetime(0.01) == pytest.approx(1.01 / (0.01 + mu), rel=1e-10)
+    # ... and survives JSON with its sentence.
+    again = SBG.from_json(model.to_json())
+    assert again.boundary_ == model.boundary_
+    assert again.survival(12) == pytest.approx(model.survival(12), rel=1e-15)
+
+
+def test_an_interior_maximum_beats_the_limit() -> None:
+    # Seed 2 of the same process: a small estimated spread (alpha 183, beta 3523) that
+    # beats the geometric's likelihood, so it is kept (an interior maximum is not a boundary).
+    data = negligible_heterogeneity(2, alpha=5e4, beta=9.5e5)
+    t, dead = data["duration"].to_numpy(float), data["churned"].to_numpy()
+    model = SBG().fit(data)
+    assert model.boundary_ is None
+    assert model.loglik_ > geometric_ll(dead.sum() / t.sum(), t, dead) + 1e-4
+    np.testing.assert_allclose(model.params_, [182.72, 3522.76], rtol=1e-3)
+
+
+def test_bdw_returns_the_discrete_weibull_limit() -> None:
+    data = negligible_heterogeneity(2, alpha=5e4, beta=4.5e5, c=0.8)
+    t, dead = data["duration"].to_numpy(float), data["churned"].to_numpy()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        model = BdW().fit(data)
+    alpha, beta, c = model.params_
+    mu = alpha / (alpha + beta)
+    assert model.boundary_.startswith("The customers do not measurably differ")
+    assert "discrete Weibull" in model.boundary_ and "falls with tenure" in model.boundary_
+    assert model.loglik_ == pytest.approx(weibull_ll(mu, c, t, dead), rel=1e-12)
+    # (mu, c) is the discrete Weibull's maximum: every step away lowers the likelihood.
+    for dm, dc in ((1e-4, 0), (-1e-4, 0), (0, 1e-3), (0, -1e-3)):
+        assert weibull_ll(mu + dm, c + dc, t, dead) < model.loglik_
+    assert (mu, c) == (pytest.approx(0.0965, abs=5e-4), pytest.approx(0.815, abs=1e-3))
+    np.testing.assert_allclose(model.survival([3, 24]), (1 - mu) ** (np.array([3, 24]) ** c),
+                               rtol=1e-10)
+    assert np.isfinite(model.expected_residual_lifetime([0, 24], 0.01)).all()
+
+
+def test_no_churner_is_refused() -> None:
+    data = pd.DataFrame({"duration": np.arange(1, 41), "churned": False})
+    for cls in (SBG, BdW):
+        with pytest.raises(ConvergenceError, match=re.escape(
+                f"{cls.__name__} cannot be fitted to these data: no customer churned, so "
+                "nothing is known about how long customers stay")):
+            cls().fit(data)
+
+
+def test_fewer_churners_than_parameters_is_refused() -> None:
+    data = pd.DataFrame({"duration": np.arange(1, 41), "churned": np.arange(40) < 2})
+    with pytest.raises(ConvergenceError, match=re.escape(
+            "BdW cannot be fitted to these data: only 2 customers churned, too few for the 3 "
+            "parameters of the model.")):
+        BdW().fit(data)
+    assert SBG().fit(data).n_obs_ == 40
+
+
+def test_single_renewal_observed_is_refused() -> None:
+    data = pd.DataFrame({"duration": 1, "churned": np.arange(40) < 30})
+    with pytest.raises(ConvergenceError, match="every customer was observed for a single "
+                                               "renewal, so the data show the churn rate"):
+        SBG().fit(data)
+
+
+def test_95_percent_churn_at_period_one_is_the_polarised_limit() -> None:
+    # Issue 17: sBG returned its start values with NaN standard errors. The maximum is at
+    # alpha, beta -> 0 with alpha/(alpha+beta) = 0.95 (950 leave at once, 50 never do).
+    rng = np.random.default_rng(17)
+    dead = np.arange(1000) < 950
+    data = pd.DataFrame({"duration": np.where(dead, 1, rng.integers(1, 13, 1000)),
+                         "churned": dead})
+    model = SBG().fit(data)
+    alpha, beta = model.params_
+    assert alpha + beta < 1e-6 and alpha / (alpha + beta) == pytest.approx(0.95, rel=1e-6)
+    assert model.boundary_.startswith("The customers split into two groups")
+    assert "a share 0.95 of the customers churns at the first renewal" in model.boundary_
+    # log-likelihood of the two-point limit: 950 log 0.95 + 50 log 0.05
+    assert model.loglik_ == pytest.approx(950 * math.log(0.95) + 50 * math.log(0.05), abs=1e-5)
+    assert model.survival(12) == pytest.approx(0.05, abs=1e-6)
+    assert np.isfinite(model.expected_residual_lifetime([0, 12], 0.1)).all()
+
+
+def test_duration_models_remedies_are_about_durations(customers) -> None:
+    for cls in (SBG, BdW):
+        text = cls.convergence_remedies
+        assert "duration" in text and "churned" in text and "entry" in text
+        assert "recency" not in text and " T " not in text
+    # A fit stopped early (the limit is not the maximum here) quotes them.
+    with pytest.raises(ConvergenceError, match=r"BdW did not converge: .* Remedies: check "
+                                               r"that duration counts whole renewal periods"):
+        BdW(max_iter=1).fit(customers["regular"])
+
+
+# ----------------------------------------------------------------- delayed entry
+
+
+def test_zero_entry_is_no_entry(customers, sbg: dict[str, SBG]) -> None:
+    data = customers["regular"].assign(entry=0)
+    np.testing.assert_allclose(SBG().fit(data).params_, sbg["regular"].params_, rtol=1e-12)
+
+
+def test_entry_divides_by_survival_to_entry() -> None:
+    # hand example: alpha = beta = 1, S(t) = 1/(t+1); churner at 3 seen from 1:
+    # P(T=3)/S(1) = (1/12)/(1/2) = 1/6; current at 4 seen from 2: S(4)/S(2) = 3/5.
+    ll, _ = sbg_loglik_grad(np.array([1.0, 1.0]), np.array([3.0, 4.0]),
+                            np.array([True, False]), np.array([1.0, 2.0]))
+    np.testing.assert_allclose(np.exp(ll), [1 / 6, 3 / 5], rtol=1e-14)
+    ll_bdw, _ = bdw_loglik_grad(np.array([1.0, 1.0, 1.0]), np.array([3.0, 4.0]),
+                                np.array([True, False]), np.array([1.0, 2.0]))
+    np.testing.assert_allclose(ll_bdw, ll, rtol=1e-13)
+
+
+def test_gradients_with_entry_are_exact(five_point_gradient) -> None:
+    rng = np.random.default_rng(8)
+    t = rng.integers(2, 60, 200).astype(float)
+    dead = rng.uniform(size=200) < 0.5
+    e = np.floor(rng.uniform(size=200) * (t - 1))
+    for params in ([0.7, 1.2], [30.0, 400.0], [5e5, 2e6]):
+        p = np.array(params)
+        _, grad = sbg_loglik_grad(p, t, dead, e)
+        numeric = five_point_gradient(lambda q: sbg_loglik_grad(q, t, dead, e)[0], p)
+        np.testing.assert_allclose(grad, numeric, rtol=1e-5, atol=1e-9)
+    for params in ([0.7, 1.2, 0.6], [25.0, 40.0, 1.4]):
+        p = np.array(params)
+        _, grad = bdw_loglik_grad(p, t, dead, e)
+        numeric = five_point_gradient(lambda q: bdw_loglik_grad(q, t, dead, e)[0], p)
+        np.testing.assert_allclose(grad, numeric, rtol=1e-5, atol=1e-9)
+
+
+@pytest.fixture(scope="module")
+def snapshot() -> pd.DataFrame:
+    return simulate_contract_snapshot(40_000, params={"alpha": 0.7, "beta": 1.2},
+                                      n_periods=72, window=12, random_state=0)
+
+
+def test_snapshot_with_entry_recovers_the_truth(snapshot: pd.DataFrame) -> None:
+    # 40,000 acquired over 72 months; the table holds the 11,056 still customers 12 months
+    # before the end. With entry times the truth lies in the 95% intervals:
+    # alpha 0.704 (0.671-0.738), beta 1.192 (1.106-1.286).
+    assert len(snapshot) == 11_056
+    summary = SBG().fit(snapshot).summary()
+    for name, truth in (("alpha", 0.7), ("beta", 1.2)):
+        assert summary.loc[name, "lower"] < truth < summary.loc[name, "upper"]
+    np.testing.assert_allclose(summary["estimate"], [0.704, 1.192], atol=1e-3)
+
+
+def test_snapshot_without_entry_is_biased(snapshot: pd.DataFrame) -> None:
+    # Ignoring entry, the survivors look like a more polarised base: alpha 0.242, beta 0.830.
+    summary = SBG().fit(snapshot[["duration", "churned"]]).summary()
+    assert (summary["upper"] < np.array([0.7, 1.2])).all()
+    np.testing.assert_allclose(summary["estimate"], [0.242, 0.830], atol=1e-3)
+
+
+def test_bad_entry_times(customers) -> None:
+    data = customers["regular"].assign(entry=0.0)
+    data.loc[data.index[3], "entry"] = 5
+    with pytest.raises(DataError, match=re.escape(
+            "entry is after the duration. Rows affected: 1. First example: row 3: "
+            "duration=1, churned=True, entry=5.")):
+        SBG().fit(data)
+    data.loc[data.index[3], "entry"] = 1
+    with pytest.raises(DataError, match=re.escape(
+            "entry is not below the duration of a churner. Rows affected: 1. First example: "
+            "row 3: duration=1, churned=True, entry=1.")):
+        SBG().fit(data)
+    data.loc[data.index[3], "entry"] = -1
+    with pytest.raises(DataError, match="'entry' has negative values"):
+        BdW().fit(data)
+    data.loc[data.index[3], "entry"] = 0.5
+    with pytest.raises(DataError, match="entry has non-integer values"):
+        SBG().fit(data)
+    data.loc[data.index[3], "entry"] = np.nan
+    with pytest.raises(DataError, match="'entry' has missing or non-numeric values"):
+        SBG().fit(data)

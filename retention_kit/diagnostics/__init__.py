@@ -10,6 +10,8 @@ thresholds are documented in its docstring and justified by a simulation
 * :func:`spend_independence`, :func:`holdout_seasonality`: model adequacy;
 * :func:`data_sufficiency`: window against purchase cycle and inactivity rule, cohort sizes;
 * :func:`left_truncation`: does the log start in the middle of an existing base?
+* :func:`snapshot_findings`: is a duration table a snapshot (churn in one window, tenure
+  piled at a cap)?
 * :func:`diagnose`: all of the above that the inputs allow.
 """
 
@@ -20,6 +22,7 @@ from .holdout_fit import describe_error, error_verdict, holdout_fit
 from .identification import identification
 from .model_choice import ModelChoice, choose_model
 from .purchase_cycle import inter_purchase_days
+from .snapshot import snapshot_findings
 from .sufficiency import data_sufficiency
 from .truncation import left_truncation, suggest_customers_since
 
@@ -40,6 +43,7 @@ __all__ = [
     "left_truncation",
     "model_name",
     "monthly_index",
+    "snapshot_findings",
     "spend_independence",
     "suggest_customers_since",
     "worst",

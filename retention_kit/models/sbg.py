@@ -23,7 +23,16 @@ start of period t (after t renewals), and ``S(0) = 1``.
 Data: one row per customer with ``duration`` (whole periods: the renewal opportunity at
 which a churner left, or the number of renewals a current customer has made so far) and
 ``churned`` (boolean; False = still a customer, a right-censored duration). A churner
-with duration t contributes log P(T = t), a current customer log S(t).
+with duration t contributes log P(T = t), a current customer log S(t). An optional
+``entry`` column (delayed entry, left truncation) gives the tenure from which a customer
+is observed, as in a snapshot table; her contribution is then divided by S(entry).
+
+Boundaries. As α, β → ∞ with μ = α/(α+β) fixed, θ stops varying between customers and
+the sBG becomes the geometric model S(t) = (1-μ)^t (the BdW the discrete Weibull
+S(t) = (1-μ)^(t^c)). Survival is computed in a mean/spread form that tends to exactly
+that (:func:`log_beta_ratio`), and a fit whose maximum lies there returns the limit with
+``boundary_`` saying so (see :meth:`SBG.fit`); as α, β → 0 every customer has θ = 0 or 1
+(a share μ leaves at the first renewal, the rest never), also reported in ``boundary_``.
 
 Money conventions (Fader & Hardie 2010, "Customer-base valuation in a contractual
 setting: the perils of ignoring heterogeneity", *Marketing Science* 29(1), 85-93): a
@@ -43,23 +52,30 @@ monthly ones).
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
-from typing import ClassVar
+import warnings
+from collections.abc import Callable, Sequence
+from typing import ClassVar, Self
 
 import numpy as np
 import pandas as pd
-from scipy.special import betaln, digamma, hyp2f1
+from scipy import optimize
+from scipy.special import betaln, hyp2f1
 
 from .._checks import discount_rate as check_discount_rate
-from .._checks import first_example, whole_numbers
-from ..errors import DataError
+from .._checks import first_example, nonnegative_columns, whole_numbers
+from ..errors import ConvergenceError, DataError
 from ._base import Columns, Model
 
 __all__ = [
+    "LIMIT_SIZE",
     "SBG",
     "BdW",
     "bdw_log_survival",
     "bdw_loglik_grad",
+    "discrete_weibull_loglik",
+    "entry_times",
+    "geometric_loglik",
+    "log_beta_ratio",
     "sbg_discounted_lifetime",
     "sbg_discounted_residual_lifetime",
     "sbg_log_survival",
@@ -100,15 +116,80 @@ def _digamma_gap(x: np.ndarray, a: np.ndarray) -> np.ndarray:
             - one_minus_q(8) * inv**8 / 240)
 
 
+#: Both Beta parameters at least this large: log-survival is taken in the mean form below.
+_LARGE = 20.0
+#: alpha + beta at which a no-heterogeneity (boundary) fit is stored: finite, so that JSON
+#: and ``from_params`` accept it, and so large that every prediction equals the limit's to
+#: about t²/1e15 relative.
+LIMIT_SIZE = 1e15
+
+
+def _stirling_tail(x: np.ndarray) -> np.ndarray:
+    """lgamma(x) - [(x-1/2)·log x - x + log(2π)/2] for x >= 20 (error below 1e-16)."""
+    inv = 1.0 / np.asarray(x, dtype=float)
+    inv2 = inv * inv
+    return inv * (1 / 12 - inv2 * (1 / 360 - inv2 * (1 / 1260 - inv2 / 1680)))
+
+
+def _lgamma_gap_excess(x: float, u: np.ndarray) -> np.ndarray:
+    """lgamma(x+u) - lgamma(x) - u·log x for x >= 20, u >= 0, without cancellation.
+
+    By Stirling: (x+u-1/2)·log1p(u/x) - u + tail(x+u) - tail(x). Its absolute error is
+    a few ulp of u, however large x is (the terms that grow with log x are left out).
+    """
+    u = np.asarray(u, dtype=float)
+    return (x + u - 0.5) * np.log1p(u / x) - u + _stirling_tail(x + u) - _stirling_tail(x)
+
+
+def log_beta_ratio(alpha: float, beta: float, u: ArrayLike) -> np.ndarray:
+    """log B(α, β+u) / B(α, β): log S(t) of the sBG (u = t) and the BdW (u = t^c).
+
+    When α and β are both >= 20 it is computed in the mean/spread form
+    ``u·log(1-μ) + [lgamma(β+u) - lgamma(β) - u·log β] - [lgamma(κ+u) - lgamma(κ) - u·log κ]``
+    with κ = α+β and μ = α/κ the mean churn probability; the bracketed terms vanish as
+    κ → ∞, so at huge α, β this is the geometric (or discrete Weibull) log-survival
+    u·log(1-μ), exact to rounding. (The direct difference of two ``betaln`` values loses
+    everything there: at α = 1.9e30, β = 1.4e33 it is 0 for every u.)
+
+    Examples
+    --------
+    >>> float(np.exp(log_beta_ratio(1.0, 1.0, 1.0)))
+    0.5
+    >>> mu, t = 0.068, np.arange(4.0)
+    >>> bool(np.allclose(log_beta_ratio(mu * 1e30, (1 - mu) * 1e30, t),
+    ...                  t * np.log1p(-mu), rtol=1e-14, atol=0))
+    True
+    """
+    u = np.asarray(u, dtype=float)
+    direct = betaln(alpha, beta + u) - betaln(alpha, beta)
+    if alpha >= _LARGE and beta >= _LARGE:
+        # The mean form's rounding grows like u; beyond u = κ the direct form is the
+        # accurate one (its terms are then of the size of the result).
+        kappa = alpha + beta
+        log_keep = math.log1p(-alpha / kappa) if alpha < beta else math.log(beta / kappa)
+        near = np.minimum(u, kappa)
+        mean_form = (near * log_keep + _lgamma_gap_excess(beta, near)
+                     - _lgamma_gap_excess(kappa, near))
+        return np.where(u <= kappa, mean_form, direct)
+    return direct
+
+
+def _entry_array(entry: np.ndarray | None, like: np.ndarray) -> np.ndarray:
+    return np.zeros(like.shape) if entry is None else np.asarray(entry, dtype=float)
+
+
 # --------------------------------------------------------------------------- sBG
 
 
 def sbg_loglik_grad(params: np.ndarray, duration: np.ndarray, churned: np.ndarray,
-                    ) -> tuple[np.ndarray, np.ndarray]:
+                    entry: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Per-customer log-likelihood of the sBG model and its exact gradient.
 
-    ``log P(T=t) = betaln(α+1, β+t-1) - betaln(α, β)`` for churners and
-    ``log S(t) = betaln(α, β+t) - betaln(α, β)`` for current customers.
+    ``log P(T=t) = log S(t-1) + log α - log(α+β+t-1)`` for churners and ``log S(t)`` for
+    current customers, with ``log S`` from :func:`log_beta_ratio` (finite and exact at
+    huge α, β). A customer observed from tenure ``e`` on (delayed entry, left
+    truncation: she is in the table only because she had not churned by then) has her
+    contribution divided by S(e).
 
     Parameters
     ----------
@@ -117,6 +198,9 @@ def sbg_loglik_grad(params: np.ndarray, duration: np.ndarray, churned: np.ndarra
     duration : array
         Whole periods (>= 1).
     churned : array of bool or 0/1
+    entry : array, optional
+        Tenure at which each customer's observation starts (0 <= entry <= duration,
+        entry < duration for churners); default 0 for everyone.
 
     Returns
     -------
@@ -135,23 +219,28 @@ def sbg_loglik_grad(params: np.ndarray, duration: np.ndarray, churned: np.ndarra
     """
     alpha, beta = (float(v) for v in params)
     t = np.asarray(duration, dtype=float)
+    e = _entry_array(entry, t)
     dead = np.asarray(churned, dtype=float) > 0.5
-    # Churners: B(α+1, β+t-1); current customers: B(α, β+t).
-    a = np.where(dead, alpha + 1, alpha)
-    b = np.where(dead, beta + t - 1, beta + t)
-    ll = betaln(a, b) - betaln(alpha, beta)
-    psi_ab, psi_abt = digamma(alpha + beta), digamma(alpha + beta + t)
+    kappa = alpha + beta
+    # Churners: S(t-1)·α/(κ+t-1); current customers: S(t); both over S(e).
+    last = np.where(dead, t - 1, t)
+    ll = log_beta_ratio(alpha, beta, last) - log_beta_ratio(alpha, beta, e)
+    ll = ll + np.where(dead, math.log(alpha) - np.log(kappa + t - 1), 0.0)
+    # d/dα of log S(u) is ψ(κ) - ψ(κ+u); d/dβ is [ψ(β+u) - ψ(β)] - [ψ(κ+u) - ψ(κ)]:
+    # differences of digamma values, taken without cancellation at large arguments.
+    gap_k_t, gap_k_e = _digamma_gap(np.full(t.shape, kappa), t), _digamma_gap(
+        np.full(t.shape, kappa), e)
     grad = np.empty((len(t), 2))
-    grad[:, 0] = digamma(a) - psi_abt - digamma(alpha) + psi_ab
-    # ψ(b) - ψ(α+β+t), with α+β+t - b = a: a small gap between large arguments.
-    grad[:, 1] = -_digamma_gap(b, a) - digamma(beta) + psi_ab
+    grad[:, 0] = np.where(dead, 1.0 / alpha, 0.0) - gap_k_t + gap_k_e
+    grad[:, 1] = (_digamma_gap(np.full(t.shape, beta), last) - gap_k_t
+                  - _digamma_gap(np.full(t.shape, beta), e) + gap_k_e)
     return ll, grad
 
 
 def sbg_log_survival(params: np.ndarray, t: np.ndarray) -> np.ndarray:
     """log S(t) = betaln(α, β+t) - betaln(α, β) of the sBG model."""
     alpha, beta = (float(v) for v in params)
-    return betaln(alpha, beta + t) - betaln(alpha, beta)
+    return log_beta_ratio(alpha, beta, t)
 
 
 def sbg_discounted_lifetime(params: np.ndarray, discount_rate: float) -> float:
@@ -162,6 +251,10 @@ def sbg_discounted_lifetime(params: np.ndarray, discount_rate: float) -> float:
     alpha, beta = (float(v) for v in params)
     if discount_rate == 0:
         return (alpha + beta - 1) / (alpha - 1) if alpha > 1 else math.inf
+    if alpha >= _LARGE and beta >= _LARGE:
+        # scipy's hyp2f1 is not reliable at huge parameters; the series of the stable
+        # survival is (it tends to the geometric 1/(1 - (1-μ)/(1+d))).
+        return _discounted_sum(lambda t: log_beta_ratio(alpha, beta, t), 0, 0, discount_rate)
     return float(hyp2f1(1.0, beta, alpha + beta, 1.0 / (1.0 + discount_rate)))
 
 
@@ -178,6 +271,13 @@ def sbg_discounted_residual_lifetime(params: np.ndarray, n: np.ndarray,
     n = np.asarray(n, dtype=float)
     if discount_rate == 0:
         return (beta + n) / (alpha - 1) if alpha > 1 else np.full(n.shape, np.inf)
+    if alpha >= _LARGE and beta >= _LARGE:
+        out = np.empty(n.shape)
+        for value in np.unique(n):
+            k = int(value)
+            out[n == value] = _discounted_sum(lambda t: log_beta_ratio(alpha, beta, t),
+                                              k + 1, k, discount_rate)
+        return out
     return ((beta + n) / (alpha + beta + n)
             * hyp2f1(1.0, beta + n + 1, alpha + beta + n + 1, 1.0 / (1.0 + discount_rate)))
 
@@ -193,14 +293,14 @@ def _log1mexp(a: np.ndarray) -> np.ndarray:
 
 
 def bdw_log_survival(params: np.ndarray, t: np.ndarray) -> np.ndarray:
-    """log S(t) = betaln(α, β+t^c) - betaln(α, β) of the BdW model (S(0) = 1)."""
+    """log S(t) = log B(α, β+t^c)/B(α, β) of the BdW model (S(0) = 1), stable at large α, β."""
     alpha, beta, c = (float(v) for v in params)
     t = np.asarray(t, dtype=float)
-    return betaln(alpha, beta + np.power(t, c)) - betaln(alpha, beta)
+    return log_beta_ratio(alpha, beta, np.power(t, c))
 
 
 def bdw_loglik_grad(params: np.ndarray, duration: np.ndarray, churned: np.ndarray,
-                    ) -> tuple[np.ndarray, np.ndarray]:
+                    entry: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Per-customer log-likelihood of the BdW model and its exact gradient.
 
     Current customers contribute ``log S(t)``; churners ``log(S(t-1) - S(t)) =
@@ -214,7 +314,9 @@ def bdw_loglik_grad(params: np.ndarray, duration: np.ndarray, churned: np.ndarra
     and for a churner, with r = S(t)/S(t-1) and g(t) = d log S(t),
     ``d log P(T=t) = (g(t-1) - g(t))/(1 - r) + g(t)``, where the difference
     g(t-1) - g(t) is formed from the digamma terms directly (no cancellation through r),
-    and digamma differences at large t^c come from :func:`_digamma_gap`.
+    and digamma differences at large t^c come from :func:`_digamma_gap`. A customer
+    observed from tenure ``e`` on (delayed entry) has ``log S(e)`` and its gradient
+    subtracted.
 
     Parameters
     ----------
@@ -223,6 +325,8 @@ def bdw_loglik_grad(params: np.ndarray, duration: np.ndarray, churned: np.ndarra
     duration : array
         Whole periods (>= 1).
     churned : array of bool or 0/1
+    entry : array, optional
+        Tenure at which each customer's observation starts (default 0).
 
     Returns
     -------
@@ -242,35 +346,49 @@ def bdw_loglik_grad(params: np.ndarray, duration: np.ndarray, churned: np.ndarra
     """
     alpha, beta, c = (float(v) for v in params)
     t = np.asarray(duration, dtype=float)
+    e = _entry_array(entry, t)
     dead = np.asarray(churned, dtype=float) > 0.5
     t0 = t - 1.0
+    log_s1, g1 = _bdw_log_survival_grad(alpha, beta, c, t)
+    log_s0, g0 = _bdw_log_survival_grad(alpha, beta, c, t0)
+    log_se, ge = _bdw_log_survival_grad(alpha, beta, c, e)
+    delta_log = np.minimum(log_s1 - log_s0, 0.0)
+    ll = np.where(dead, log_s0 + _log1mexp(delta_log), log_s1) - log_se
+
+    kappa = alpha + beta
     with np.errstate(divide="ignore", invalid="ignore"):
-        u1 = np.power(t, c)
-        u0 = np.power(t0, c)
+        u1, u0 = np.power(t, c), np.power(t0, c)
         log_t1 = np.where(t > 0, np.log(np.where(t > 0, t, 1.0)), 0.0)
         log_t0 = np.where(t0 > 0, np.log(np.where(t0 > 0, t0, 1.0)), 0.0)
-    base = betaln(alpha, beta)
-    log_s1 = betaln(alpha, beta + u1) - base
-    log_s0 = betaln(alpha, beta + u0) - base
-    delta_log = np.minimum(log_s1 - log_s0, 0.0)
-    ll = np.where(dead, log_s0 + _log1mexp(delta_log), log_s1)
-
-    psi_ab, psi_b = digamma(alpha + beta), digamma(beta)
-    # h(u) = ψ(β+u) - ψ(α+β+u) and ψ(α+β+u1) - ψ(α+β+u0) are small gaps between large
-    # digamma values when t^c is large: take them without cancellation.
-    h1, h0 = -_digamma_gap(beta + u1, alpha), -_digamma_gap(beta + u0, alpha)
-    with np.errstate(invalid="ignore"):
         du = np.where(t0 > 0, u0 * np.expm1(c * np.log1p(1.0 / np.where(t0 > 0, t0, 1.0))),
                       u1)  # u1 - u0
-    g1 = np.column_stack([psi_ab - digamma(alpha + beta + u1), h1 - psi_b + psi_ab,
-                          h1 * u1 * log_t1])
-    diff = np.column_stack([_digamma_gap(alpha + beta + u0, du), h0 - h1,
+    h1, h0 = -_digamma_gap(beta + u1, alpha), -_digamma_gap(beta + u0, alpha)
+    # g(t-1) - g(t), formed from the digamma terms directly (no cancellation through r).
+    diff = np.column_stack([_digamma_gap(kappa + u0, du), h0 - h1,
                             h0 * u0 * log_t0 - h1 * u1 * log_t1])
     one_minus_r = -np.expm1(delta_log)
     with np.errstate(divide="ignore", invalid="ignore"):
         churn_grad = diff / one_minus_r[:, None] + g1
-    grad = np.where(dead[:, None], churn_grad, g1)
+    grad = np.where(dead[:, None], churn_grad, g1) - ge
     return ll, grad
+
+
+def _bdw_log_survival_grad(alpha: float, beta: float, c: float, t: np.ndarray,
+                           ) -> tuple[np.ndarray, np.ndarray]:
+    """log S(t) of the BdW and its gradient in (α, β, c), both stable at large α, β.
+
+    With u = t^c and κ = α+β: d/dα = ψ(κ) - ψ(κ+u), d/dβ = [ψ(β+u) - ψ(β)] - [ψ(κ+u) -
+    ψ(κ)], d/dc = [ψ(β+u) - ψ(κ+u)]·u·ln t (0 at t = 0 and t = 1).
+    """
+    t = np.asarray(t, dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        u = np.power(t, c)
+        log_t = np.where(t > 0, np.log(np.where(t > 0, t, 1.0)), 0.0)
+    kappa = alpha + beta
+    gap_k = _digamma_gap(np.full(t.shape, kappa), u)
+    grad = np.column_stack([-gap_k, _digamma_gap(np.full(t.shape, beta), u) - gap_k,
+                            -_digamma_gap(beta + u, alpha) * u * log_t])
+    return log_beta_ratio(alpha, beta, u), grad
 
 
 def _discounted_sum(log_survival: Callable[[np.ndarray], np.ndarray], first: int, anchor: int,
@@ -301,6 +419,105 @@ def _discounted_sum(log_survival: Callable[[np.ndarray], np.ndarray], first: int
 # --------------------------------------------------------------------------- classes
 
 
+def entry_times(data: pd.DataFrame, *, duration_col: str = "duration",
+                event_col: str = "churned", entry_col: str = "entry",
+                integer: bool = True) -> np.ndarray:
+    """The validated delayed-entry times of a duration table (zeros without the column).
+
+    ``entry`` is the tenure at which a customer's observation starts: a table built from
+    a snapshot (customers present in a window, whatever their start date) only holds
+    customers who had not churned before it, so each is observed from tenure ``entry``
+    on. It must be a whole, finite number with 0 <= entry <= duration, and below the
+    duration of a churner (she was seen as a customer before she left).
+
+    Parameters
+    ----------
+    data : DataFrame
+    duration_col, event_col, entry_col : str
+        Column names.
+    integer : bool, default True
+        Entries must be whole periods (False for continuous durations, e.g. days).
+
+    Returns
+    -------
+    ndarray of float
+
+    Raises
+    ------
+    DataError
+        Missing, non-finite, negative or fractional entries, entries after the duration.
+
+    Examples
+    --------
+    >>> d = pd.DataFrame({"duration": [3, 2], "churned": [True, True], "entry": [1, 2]})
+    >>> entry_times(d)
+    Traceback (most recent call last):
+    ...
+    retention_kit.errors.DataError: entry is not below the duration of a churner. Rows
+    affected: 1. First example: row 1: duration=2, churned=True, entry=2. How to fix: a
+    churner with duration t left at renewal t, so she was observed from a tenure entry <=
+    t-1; check that entry and duration count the same periods from the same start (pass
+    entry_col=...).
+    """
+    if entry_col not in data.columns:
+        return np.zeros(len(data))
+    shown = [duration_col, event_col, entry_col]
+    nonnegative_columns(data, [entry_col], integer=[entry_col] if integer else [], shown=shown,
+                        negative_fix="entry is the tenure (whole periods since acquisition) "
+                        "at which the customer's observation starts, 0 if observed from "
+                        "acquisition")
+    entry = pd.to_numeric(data[entry_col]).to_numpy(dtype=float)
+    duration = pd.to_numeric(data[duration_col]).to_numpy(dtype=float)
+    churned = pd.to_numeric(data[event_col]).to_numpy(dtype=float) > 0.5
+    checks = (
+        (entry > duration, "entry is after the duration",
+         "a customer is observed from tenure entry to tenure duration, so entry <= duration; "
+         "check that the columns are not swapped (pass entry_col=...)"),
+        (churned & (entry >= duration), "entry is not below the duration of a churner",
+         "a churner with duration t left at renewal t, so she was observed from a tenure "
+         "entry <= t-1; check that entry and duration count the same periods from the same "
+         "start (pass entry_col=...)"),
+    )
+    for bad, problem, fix in checks:
+        if bad.any():
+            raise DataError(problem, n_rows=int(bad.sum()),
+                            example=first_example(data, bad, shown), fix=fix)
+    return entry
+
+
+def geometric_loglik(churn_probability: float, duration: np.ndarray, churned: np.ndarray,
+                     entry: np.ndarray | None = None) -> np.ndarray:
+    """Per-customer log-likelihood of the geometric model (the sBG without heterogeneity).
+
+    Every customer churns at each renewal with the same probability μ: a churner at t
+    observed from e contributes ``(t-1-e)·log(1-μ) + log μ``, a current customer
+    ``(t-e)·log(1-μ)``.
+    """
+    t = np.asarray(duration, dtype=float)
+    e = _entry_array(entry, t)
+    dead = np.asarray(churned, dtype=float) > 0.5
+    log_keep = math.log1p(-churn_probability)
+    return np.where(dead, (t - 1 - e) * log_keep + math.log(churn_probability),
+                    (t - e) * log_keep)
+
+
+def discrete_weibull_loglik(churn_probability: float, c: float, duration: np.ndarray,
+                            churned: np.ndarray, entry: np.ndarray | None = None,
+                            ) -> np.ndarray:
+    """Per-customer log-likelihood of the discrete Weibull model (the BdW without heterogeneity).
+
+    S(t) = (1-μ)^(t^c) for every customer; a churner contributes log(S(t-1) - S(t)), a
+    current customer log S(t), both minus log S(e) for delayed entry.
+    """
+    t = np.asarray(duration, dtype=float)
+    e = _entry_array(entry, t)
+    dead = np.asarray(churned, dtype=float) > 0.5
+    log_keep = math.log1p(-churn_probability)
+    u1, u0, ue = np.power(t, c), np.power(t - 1, c), np.power(e, c)
+    churner = u0 * log_keep + _log1mexp(np.minimum((u1 - u0) * log_keep, 0.0))
+    return np.where(dead, churner, u1 * log_keep) - ue * log_keep
+
+
 def _shaped(values: np.ndarray, like: ArrayLike, name: str) -> float | np.ndarray | pd.Series:
     """A float for a scalar input, a Series on the input's index, or an array."""
     if isinstance(like, pd.Series):
@@ -309,11 +526,33 @@ def _shaped(values: np.ndarray, like: ArrayLike, name: str) -> float | np.ndarra
     return float(values) if values.ndim == 0 else values
 
 
+#: A fit whose log-likelihood beats the no-heterogeneity limit's by less than this is at
+#: the boundary (a likelihood-ratio statistic of 2e-4: no evidence of heterogeneity).
+_BOUNDARY_GAIN = 1e-4
+#: ... and so is any fit with alpha + beta above this (the spread of θ is then < 1e-8).
+_BOUNDARY_SIZE = 1e8
+#: A fit with alpha + beta below this is at the other edge: θ is 0 or 1 for every customer.
+_POLARISED_SIZE = 1e-6
+
+
 class _DurationModel(Model):
-    """Shared data rules and survival-based predictions of the contractual models."""
+    """Shared data rules and survival-based predictions of the contractual models.
+
+    The data may carry an optional ``entry`` column (delayed entry, left truncation): the
+    tenure from which a customer is observed. Each customer's likelihood is then
+    conditional on survival to her entry (divided by S(entry)), which is what a snapshot
+    table (customers present in a window, whatever their start date) needs; without it
+    such a table over-represents long-lived customers.
+    """
 
     data_columns: ClassVar[tuple[str, ...]] = ("duration", "churned")
     integer_columns: ClassVar[tuple[str, ...]] = ("duration",)
+    convergence_remedies: ClassVar[str] = (
+        "check that duration counts whole renewal periods since acquisition and churned "
+        "marks the customers who left; if customers are observed only from a later tenure "
+        "(a snapshot table), pass their entry times in an 'entry' column; pool cohorts or "
+        "periods to get more churners; or pass initial_params near plausible values "
+        "(alpha and beta of order 1) and raise max_iter")
 
     def _check_data(self, data: pd.DataFrame) -> None:
         cols = list(self.data_columns)
@@ -334,25 +573,156 @@ class _DurationModel(Model):
                 example=first_example(data, odd, cols),
                 fix="churned is True (or 1) for a customer who left, False (or 0) for one "
                 "still a customer")
+        entry_times(data)
+
+    def _unique_rows(self, data: pd.DataFrame, w: np.ndarray) -> tuple[Columns, np.ndarray]:
+        """Distinct (duration, churned, entry) rows with their total weights."""
+        frame = pd.DataFrame({
+            "duration": pd.to_numeric(data["duration"]).to_numpy(dtype=float),
+            "churned": (pd.to_numeric(data["churned"]).to_numpy(dtype=float) > 0.5
+                        ).astype(float),
+            "entry": entry_times(data), "__w": w})
+        grouped = frame[w > 0].groupby(["duration", "churned", "entry"], sort=True)["__w"].sum()
+        index = grouped.index.to_frame(index=False)
+        cols = {c: index[c].to_numpy(dtype=float) for c in ("duration", "churned", "entry")}
+        return cols, grouped.to_numpy(dtype=float)
 
     def _identification_problem(self, cols: Columns, weights: np.ndarray) -> str | None:
         churned = np.asarray(cols["churned"], dtype=float) > 0
+        observed = np.asarray(cols["duration"]) - np.asarray(cols["entry"])
         if not churned.any():
             return ("no customer churned, so nothing is known about how long customers stay "
                     "(the retention estimate would run off to 100%). Wait for renewals to be "
                     "observed, or report the observed retention without a model")
-        if churned.all() and np.all(np.asarray(cols["duration"]) == 1):
-            return ("every customer churned at the first renewal, so nobody is seen to stay "
-                    "and the churn model is not identified. Report the observed churn instead")
+        n_churned = float(weights @ churned)
+        k = len(self.param_names)
+        if n_churned < k:
+            return (f"only {n_churned:g} customer{'s' if n_churned != 1 else ''} churned, too "
+                    f"few for the {k} parameters of the model. Wait for more renewals, pool "
+                    "cohorts or periods, or report the observed retention without a model")
+        if churned.all() and np.all(observed == 1):
+            return ("every customer churned at the first renewal observed, so nobody is seen "
+                    "to stay and the churn model is not identified. Report the observed churn "
+                    "instead")
+        if np.all(observed <= 1) and len(np.unique(cols["entry"])) == 1:
+            return ("every customer was observed for a single renewal, so the data show the "
+                    "churn rate at that renewal but not how churn changes with tenure or "
+                    "differs between customers. Wait for more renewals, or report the "
+                    "observed churn rate")
         return None
 
     def _start(self, cols: Columns, weights: np.ndarray) -> np.ndarray:
         # sBG mean churn at the first renewal is α/(α+β): start at α = 1 and β from the
-        # share of customers who left at the first renewal.
-        first = float(weights @ ((cols["duration"] == 1) & (cols["churned"] > 0.5)))
-        share = min(max(first / float(weights.sum()), 0.02), 0.98)
+        # share of customers who left at the first renewal they were observed at.
+        first_seen = cols["duration"] - cols["entry"] == 1
+        first = float(weights @ (first_seen & (cols["churned"] > 0.5)))
+        share = min(max(first / float(weights @ first_seen) if first_seen.any() else 0.0,
+                        0.02), 0.98)
         start = [1.0, (1 - share) / share]
         return np.array(start + [1.0] * (len(self.param_names) - 2))
+
+    def _loglik_grad(self, params: np.ndarray, cols: Columns) -> tuple[np.ndarray, np.ndarray]:
+        raise NotImplementedError
+
+    def _limit_loglik(self, limit: np.ndarray, cols: Columns) -> np.ndarray:
+        """Per-row log-likelihood of the no-heterogeneity limit at (μ, [c])."""
+        raise NotImplementedError
+
+    def _fit_limit(self, cols: Columns, weights: np.ndarray) -> tuple[np.ndarray, float]:
+        """Maximum-likelihood (μ, [c]) of the no-heterogeneity limit and its log-likelihood."""
+        raise NotImplementedError
+
+    def _boundary_sentence(self, limit: np.ndarray) -> str:
+        raise NotImplementedError
+
+    def fit(self, data: pd.DataFrame, *, weights: str | Sequence[float] | np.ndarray | None = None,
+            ) -> Self:
+        """Fit the model by maximum likelihood, or return its no-heterogeneity limit.
+
+        Parameters
+        ----------
+        data : DataFrame
+            One row per customer (or per distinct history, with ``weights``) with
+            ``duration`` and ``churned`` and, optionally, ``entry``: the tenure from which
+            the customer is observed (delayed entry; default 0). A snapshot table needs
+            it (see :func:`retention_kit.diagnostics.snapshot_findings`).
+        weights : str or array-like, optional
+            Number of customers each row stands for.
+
+        Returns
+        -------
+        self
+
+        Notes
+        -----
+        When customers do not measurably differ in their churn propensity, the
+        likelihood is largest as α, β → ∞ with α/(α+β) fixed: the geometric model (sBG)
+        or the discrete Weibull (BdW). The fit then compares with that limit, fitted
+        directly, and if the limit is at least as good (log-likelihood within 1e-4, or
+        α+β > 1e8) it returns the limit: ``boundary_`` says so in a sentence,
+        ``loglik_`` is the limit's, the parameters are stored as α+β = 1e15 with the
+        limit's mean (so predictions are the limit's) and their standard errors are NaN.
+        """
+        self._check_options()
+        self._validated(data, weights if isinstance(weights, str) else None)
+        cols, uw, n_obs = self._fit_inputs(data, weights)
+        limit, limit_ll = self._fit_limit(cols, uw)
+        caught: list[warnings.WarningMessage] = []
+        try:
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                super().fit(data, weights=weights)
+        except ConvergenceError:
+            if not self._limit_is_maximum(limit, limit_ll, cols, uw):
+                raise
+            self._store_limit(limit, limit_ll, cols, uw, n_obs, data)
+            return self
+        alpha, beta = float(self.params_["alpha"]), float(self.params_["beta"])
+        if alpha + beta > _BOUNDARY_SIZE or self.loglik_ < limit_ll + _BOUNDARY_GAIN:
+            self._store_limit(limit, limit_ll, cols, uw, n_obs, data)
+            return self
+        if alpha + beta < _POLARISED_SIZE:
+            mu = alpha / (alpha + beta)
+            self.boundary_ = (
+                f"The customers split into two groups: the likelihood is largest as alpha and "
+                f"beta shrink to 0, the limit in which a share {mu:.4g} of the customers "
+                f"churns at the first renewal and the others never churn. Retention after "
+                f"the first renewal cannot be told apart from 100% with these data; the "
+                f"standard errors are not meaningful there.")
+            return self
+        for message in caught:
+            warnings.warn_explicit(message.message, message.category, message.filename,
+                                   message.lineno)
+        return self
+
+    def _limit_is_maximum(self, limit: np.ndarray, limit_ll: float, cols: Columns,
+                          uw: np.ndarray) -> bool:
+        """No interior point tried beats the limit: the start values, and the limit's mean
+        (and c) with α+β from 0.1 to 1e6 (a failed interior fit is not taken for a
+        boundary when heterogeneity clearly helps)."""
+        mu = float(limit[0])
+        candidates = [self._start_values(cols, uw)] + [
+            np.array([mu * size, (1 - mu) * size, *limit[1:]])
+            for size in (0.1, 1.0, 10.0, 100.0, 1e4, 1e6)]
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            inside = [float(uw @ self._loglik_grad(p, cols)[0]) for p in candidates]
+        best = max((v for v in inside if math.isfinite(v)), default=-math.inf)
+        return bool(best <= limit_ll + _BOUNDARY_GAIN)
+
+    def _store_limit(self, limit: np.ndarray, limit_ll: float, cols: Columns, uw: np.ndarray,
+                     n_obs: float, data: pd.DataFrame) -> None:
+        mu = float(limit[0])
+        params = np.array([mu * LIMIT_SIZE, (1 - mu) * LIMIT_SIZE, *limit[1:]])
+        k = len(self.param_names)
+        n_iter = getattr(self, "n_iter_", 0) if hasattr(self, "params_") else 0
+        self._store_fit(params, np.eye(k), cols, uw, n_obs, converged=True,
+                        n_iter=int(n_iter), time_unit=data.attrs.get("time_unit"))
+        names = list(self.param_names)
+        self.loglik_ = float(limit_ll)
+        self._cov_log = np.full((k, k), math.nan)
+        self.cov_ = pd.DataFrame(self._cov_log.copy(), index=names, columns=names)
+        self.se_ = pd.Series(math.nan, index=names, name="std_error")
+        self.boundary_ = self._boundary_sentence(limit)
 
     def _log_survival(self, t: np.ndarray) -> np.ndarray:
         raise NotImplementedError
@@ -440,7 +810,21 @@ class SBG(_DurationModel):
     param_names: ClassVar[tuple[str, ...]] = ("alpha", "beta")
 
     def _loglik_grad(self, params: np.ndarray, cols: Columns) -> tuple[np.ndarray, np.ndarray]:
-        return sbg_loglik_grad(params, cols["duration"], cols["churned"])
+        return sbg_loglik_grad(params, cols["duration"], cols["churned"], cols.get("entry"))
+
+    def _fit_limit(self, cols: Columns, weights: np.ndarray) -> tuple[np.ndarray, float]:
+        # Geometric: μ = churners / periods observed (closed form).
+        exposure = float(weights @ (cols["duration"] - cols["entry"]))
+        mu = float(weights @ (cols["churned"] > 0.5)) / exposure
+        ll = geometric_loglik(mu, cols["duration"], cols["churned"], cols["entry"])
+        return np.array([mu]), float(weights @ ll)
+
+    def _boundary_sentence(self, limit: np.ndarray) -> str:
+        return (f"The customers do not measurably differ in their churn propensity: the "
+                f"likelihood is largest as alpha and beta grow without bound, the geometric "
+                f"model in which every customer churns with the same probability "
+                f"{float(limit[0]):.4g} at each renewal (alpha/(alpha+beta)), so retention "
+                f"does not rise with tenure. Predictions use that limit.")
 
     def _log_survival(self, t: np.ndarray) -> np.ndarray:
         return sbg_log_survival(np.array(self._param_tuple()), t)
@@ -567,7 +951,39 @@ class BdW(_DurationModel):
     param_names: ClassVar[tuple[str, ...]] = ("alpha", "beta", "c")
 
     def _loglik_grad(self, params: np.ndarray, cols: Columns) -> tuple[np.ndarray, np.ndarray]:
-        return bdw_loglik_grad(params, cols["duration"], cols["churned"])
+        return bdw_loglik_grad(params, cols["duration"], cols["churned"], cols.get("entry"))
+
+    def _fit_limit(self, cols: Columns, weights: np.ndarray) -> tuple[np.ndarray, float]:
+        # Discrete Weibull: maximise over (log λ, log c) with S(t) = exp(-λ·t^c), from the
+        # geometric estimate at c = 1; μ = 1 - exp(-λ).
+        exposure = float(weights @ (cols["duration"] - cols["entry"]))
+        rate = float(weights @ (cols["churned"] > 0.5)) / exposure
+
+        def minus_ll(theta: np.ndarray) -> float:
+            mu = -math.expm1(-math.exp(theta[0]))
+            if not 0 < mu < 1:
+                return math.inf
+            ll = discrete_weibull_loglik(mu, math.exp(theta[1]), cols["duration"],
+                                         cols["churned"], cols["entry"])
+            value = -float(weights @ ll)
+            return value if math.isfinite(value) else math.inf
+
+        theta = np.array([math.log(-math.log1p(-rate)), 0.0])
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            res = optimize.minimize(minus_ll, theta, method="Nelder-Mead",
+                                    options={"xatol": 1e-10, "fatol": 1e-12, "maxiter": 4000})
+            res = optimize.minimize(minus_ll, res.x, method="BFGS", options={"gtol": 1e-9})
+        mu, c = -math.expm1(-math.exp(res.x[0])), math.exp(res.x[1])
+        return np.array([mu, c]), -float(res.fun)
+
+    def _boundary_sentence(self, limit: np.ndarray) -> str:
+        mu, c = (float(v) for v in limit)
+        trend = ("falls" if c < 1 else "rises") + " with tenure" if abs(c - 1) > 1e-3 else (
+            "stays the same at every tenure")
+        return (f"The customers do not measurably differ in their churn propensity: the "
+                f"likelihood is largest as alpha and beta grow without bound, the discrete "
+                f"Weibull model S(t) = (1 - {mu:.4g})^(t^{c:.4g}) shared by every customer "
+                f"(churn propensity {trend}, c = {c:.4g}). Predictions use that limit.")
 
     def _log_survival(self, t: np.ndarray) -> np.ndarray:
         return bdw_log_survival(np.array(self._param_tuple()), t)
