@@ -334,7 +334,8 @@ def cohort_period(client: ClientData, period: str = "M") -> str:
 FORECAST_CHECKS = ("boundary", "standard errors", "purchase rate identified",
                    "dropout identified", "parameters identified", "holdout fit",
                    "holdout fit by frequency", "model choice", "holdout seasonality",
-                   "spend independent of frequency", "forecast ranges")
+                   "spend independent of frequency", "forecast ranges",
+                   "churn in one month", "tenure piled at a cap", "churn at tenure 1")
 
 
 @dataclass(frozen=True)
@@ -463,7 +464,7 @@ def _forecast_subscriptions(client: ClientData, *, horizon_months: int, discount
     """The sBG forecast of :func:`forecast_clv` (subscription clients)."""
     from ..clv import expected_discounted_payments
     from ..cohorts import durations_to_renewals
-    from ..diagnostics import Diagnostics, identification
+    from ..diagnostics import Diagnostics, identification, snapshot_findings
     from ..models import SBG
 
     subs = client.subscriptions
@@ -482,6 +483,7 @@ def _forecast_subscriptions(client: ClientData, *, horizon_months: int, discount
     clv.loc[current.index] = margin * mrr.to_numpy() * value
     alive.loc[current.index] = alive_h
     findings = list(identification(model))
+    findings += snapshot_findings(durations, start_col="start")
     fit = holdout_check(client, holdout_months=holdout_months)
     findings.append(fit.finding())
     diagnostics = Diagnostics(tuple(findings))
