@@ -286,6 +286,122 @@ def negative_amounts(amount_col: str, n_rows: int, example: str) -> DataError:
                      "before summarising; a refund is not a purchase and must not count as one")
 
 
+#: Text dates written as day and month numbers (03/04/2024, 3.4.24, 03-04-2024).
+DAY_MONTH_PATTERN = r"^\s*\d{1,2}[/.-]\d{1,2}[/.-]\d{2,4}(?:\D|$)"
+#: Text dates ending in a UTC offset or Z (timezone-aware).
+AWARE_PATTERN = r"(?:[+-]\d{2}:?\d{2}|Z)\s*$"
+#: Text that is only a number (an epoch or an Excel serial, or an id).
+NUMBER_PATTERN = r"^\s*[+-]?\d+(?:\.\d*)?\s*$"
+#: The largest amount of one purchase accepted: larger is a misread column (ids, timestamps,
+#: a number in the wrong unit) or an overflow; sums of such values lose their cents or become
+#: infinite.
+MAX_AMOUNT = 1e12
+#: Purchase dates more than this many days after today are impossible (a misread format or a
+#: typo in the year): the observation window cannot end in the future.
+MAX_DAYS_AHEAD = 366
+
+
+def _date_fix(date_col: str, how: str, keyword: str, cli: str) -> str:
+    return (f"declare the format: parse the column yourself, df[{date_col!r}] = "
+            f"pd.to_datetime(df[{date_col!r}], {how}), or clean the raw export with "
+            f"clean_transactions(log, {{'date_format': {keyword!r}}}) (CLI: --map "
+            f"date_format={cli})")
+
+
+def numeric_dates(date_col: str, n_rows: int, example: str, low: float,
+                  high: float) -> DataError:
+    """Dates stored as numbers: an encoding the log does not name (epoch, Excel) or ids.
+
+    The encoding is guessed from the range of the values (``low`` to ``high``) for the fix;
+    the numbers are never read as nanoseconds since 1970 (which makes every date 1970-01-01).
+    """
+    if 1e4 <= low and high < 2.2e5:
+        guess, how, key = "Excel serial day numbers", "unit='D', origin='1899-12-30'", "excel"
+    elif 1.9e7 <= low and high < 2.2e7 and low == round(low):
+        guess, how, key = "dates written as YYYYMMDD", "format='%Y%m%d'", "%Y%m%d"
+    elif 1e8 <= low and high < 1e10:
+        guess, how, key = "epoch seconds", "unit='s'", "epoch_s"
+    elif 1e11 <= low and high < 1e13:
+        guess, how, key = "epoch milliseconds", "unit='ms'", "epoch_ms"
+    elif high < 1e4:
+        return DataError(
+            f"dates in column {date_col!r} are numbers ({low:.15g} to {high:.15g}), not dates; "
+            "small whole numbers look like customer ids", n_rows=n_rows, example=example,
+            fix="the customer and date columns look swapped: pass customer_col and date_col "
+            "the other way round (or name the date column with date_col)")
+    else:
+        guess, how, key = "numbers of no known date encoding", "unit=...", "epoch_s"
+    return DataError(
+        f"dates in column {date_col!r} are numbers ({low:.15g} to {high:.15g}), not dates; "
+        f"they look like {guess}, and a number is never read as a date silently",
+        n_rows=n_rows, example=example, fix=_date_fix(date_col, how, key, key))
+
+
+def ambiguous_dates(date_col: str, n_rows: int, example: str, *,
+                    day_first_seen: bool) -> DataError:
+    """Dates written as two numbers for day and month (03/04/2024): the order must be named."""
+    seen = ("some have a first number above 12, so they are probably day-first, but a date "
+            "such as 03/04/2024 is 3 April day-first and 4 March month-first"
+            if day_first_seen else "03/04/2024 is 3 April day-first and 4 March month-first")
+    return DataError(
+        f"dates in column {date_col!r} write the day and the month as numbers, which is "
+        f"ambiguous ({seen})", n_rows=n_rows, example=example,
+        fix=_date_fix(date_col, "dayfirst=True", "dayfirst", "dayfirst")
+        + "; for month-first dates use format='%m/%d/%Y' or 'monthfirst'")
+
+
+def aware_dates(date_col: str, n_rows: int, example: str) -> DataError:
+    """Timezone-aware purchase dates: one rule on every engine (refused, never converted)."""
+    return DataError(
+        f"dates in column {date_col!r} are timezone-aware; the summaries count days on one "
+        "wall clock and do not choose a zone for you", n_rows=n_rows, example=example,
+        fix=f"convert to the zone whose days you analyse and drop the zone: df[{date_col!r}] = "
+        f"pd.to_datetime(df[{date_col!r}], utc=True).dt.tz_convert('Europe/Berlin')"
+        ".dt.tz_localize(None), or clean the raw export with clean_transactions(log, "
+        "{'timezone': 'Europe/Berlin'}) (CLI: --map timezone=...)")
+
+
+def future_dates(date_col: str, n_rows: int, example: str, today: pd.Timestamp) -> DataError:
+    """Purchases dated more than :data:`MAX_DAYS_AHEAD` days after ``today``."""
+    return DataError(
+        f"dates in column {date_col!r} lie more than {MAX_DAYS_AHEAD} days after today "
+        f"({today.date()}); purchases cannot happen in the future", n_rows=n_rows,
+        example=example,
+        fix="repair the year (a typo such as 2124 for 2024) or the date format, or drop "
+        "these rows")
+
+
+def dates_as_ids(customer_col: str, n_rows: int, example: str) -> DataError:
+    """A customer id column holding dates: the id and date columns are swapped."""
+    return DataError(
+        f"customer ids in column {customer_col!r} are dates", n_rows=n_rows, example=example,
+        fix="the customer and date columns look swapped: pass customer_col and date_col the "
+        "other way round")
+
+
+def mixed_ids(customer_col: str, n_rows: int, example: str) -> DataError:
+    """Ids of two kinds (numbers and text) in one column: 1 and '1' would be two customers."""
+    return DataError(
+        f"customer ids in column {customer_col!r} mix numbers and text, so 1 and '1' would "
+        "count as two customers", n_rows=n_rows, example=example,
+        fix=f"give the ids one type: df[{customer_col!r}] = df[{customer_col!r}].astype(str) "
+        "(after checking that 1 and '1' are the same customer)")
+
+
+def boolean_amounts(amount_col: str, n_rows: int, example: str) -> DataError:
+    return DataError(f"amounts in column {amount_col!r} are True/False, not money",
+                     n_rows=n_rows, example=example,
+                     fix="pass the spend column as amount_col (a flag is not an amount)")
+
+
+def huge_amounts(amount_col: str, n_rows: int, example: str) -> DataError:
+    return DataError(
+        f"amounts in column {amount_col!r} are infinite or {MAX_AMOUNT:,.0f} or more per "
+        "purchase", n_rows=n_rows, example=example,
+        fix="repair or drop these rows; check that amount_col names the spend column (not an "
+        "id or a timestamp) and that the amounts are in currency units")
+
+
 def purchases_after_end(end: pd.Timestamp, n_rows: int, example: str) -> DataError:
     return DataError(f"purchases after the observation end {end.date()}", n_rows=n_rows,
                      example=example,
