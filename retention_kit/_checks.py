@@ -267,9 +267,12 @@ def missing_dates(date_col: str, n_rows: int, example: str) -> DataError:
                      fix="drop or repair the rows without a date; every purchase needs one")
 
 
-def unparseable_dates(date_col: str, n_rows: int, example: str, *, fix: str) -> DataError:
+def unparseable_dates(date_col: str, n_rows: int, example: str) -> DataError:
     return DataError(f"dates in column {date_col!r} cannot be parsed", n_rows=n_rows,
-                     example=example, fix=fix)
+                     example=example,
+                     fix="repair these values, store ISO dates such as '1997-01-01' or "
+                     "'1997-01-01 10:30:00', or parse them yourself with "
+                     "pd.to_datetime(..., format=...)")
 
 
 def bad_amounts(amount_col: str, n_rows: int, example: str, *, all_missing: bool) -> DataError:
@@ -288,8 +291,8 @@ def negative_amounts(amount_col: str, n_rows: int, example: str) -> DataError:
 
 #: Text dates written as day and month numbers (03/04/2024, 3.4.24, 03-04-2024).
 DAY_MONTH_PATTERN = r"^\s*\d{1,2}[/.-]\d{1,2}[/.-]\d{2,4}(?:\D|$)"
-#: Text dates ending in a UTC offset or Z (timezone-aware).
-AWARE_PATTERN = r"(?:[+-]\d{2}:?\d{2}|Z)\s*$"
+#: Text dates whose time ends in a UTC offset, Z or UTC (timezone-aware).
+AWARE_PATTERN = r"\d:\d{2}(?::\d{2}(?:\.\d+)?)?\s*(?:[+-]\d{2}(?::?\d{2})?|Z|UTC)\s*$"
 #: Text that is only a number (an epoch or an Excel serial, or an id).
 NUMBER_PATTERN = r"^\s*[+-]?\d+(?:\.\d*)?\s*$"
 #: The largest amount of one purchase accepted: larger is a misread column (ids, timestamps,
@@ -369,6 +372,14 @@ def future_dates(date_col: str, n_rows: int, example: str, today: pd.Timestamp) 
         example=example,
         fix="repair the year (a typo such as 2124 for 2024) or the date format, or drop "
         "these rows")
+
+
+def not_dates(date_col: str, kind: object) -> DataError:
+    """A date column of a type that holds no dates (booleans, lists)."""
+    return DataError(
+        f"column {date_col!r} holds {kind} values, not dates",
+        fix="store the purchase dates as a date or timestamp column, or as ISO strings "
+        "such as '1997-01-01'; check that date_col names the date column")
 
 
 def dates_as_ids(customer_col: str, n_rows: int, example: str) -> DataError:

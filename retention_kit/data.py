@@ -47,14 +47,14 @@ def _looks_like_summary(df: pd.DataFrame) -> bool:
     return all(c in df.columns for c in SUMMARY_COLUMNS)
 
 
-def _numeric_dates(df: pd.DataFrame, date_col: str, numbers: pd.Series) -> DataError:
-    values = numbers.to_numpy(dtype=float)
+def _numeric_dates(df: pd.DataFrame, date_col: str, shown: list[str]) -> DataError:
+    values = df[date_col].to_numpy(dtype=float)
     return checks.numeric_dates(date_col, len(df), first_example(df, np.ones(len(df), bool),
-                                                                 [date_col]),
+                                                                 shown),
                                 float(np.nanmin(values)), float(np.nanmax(values)))
 
 
-def _parse_dates(df: pd.DataFrame, date_col: str) -> pd.Series:
+def _parse_dates(df: pd.DataFrame, date_col: str, customer_col: str) -> pd.Series:
     """The purchase dates as naive datetime64, by the rules the engines share.
 
     Refused, in this order: missing dates; timezone-aware dates (one rule on every engine:
@@ -64,21 +64,20 @@ def _parse_dates(df: pd.DataFrame, date_col: str) -> pd.Series:
     year after today.
     """
     raw = df[date_col]
+    shown = [customer_col, date_col]
     missing = raw.isna()
     if missing.any():
         raise checks.missing_dates(date_col, int(missing.sum()),
-                                   first_example(df, missing, [date_col]))
+                                   first_example(df, missing, shown))
     everything = np.ones(len(df), dtype=bool)
     if isinstance(raw.dtype, pd.DatetimeTZDtype):
-        raise checks.aware_dates(date_col, len(df), first_example(df, everything, [date_col]))
+        raise checks.aware_dates(date_col, len(df), first_example(df, everything, shown))
     if pd.api.types.is_datetime64_any_dtype(raw):
         parsed = raw.astype("datetime64[ns]")
     elif pd.api.types.is_bool_dtype(raw):
-        raise checks.unparseable_dates(date_col, len(df),
-                                       first_example(df, everything, [date_col]),
-                                       fix="pass the purchase date column as date_col")
+        raise checks.not_dates(date_col, "boolean")
     elif pd.api.types.is_numeric_dtype(raw):
-        raise _numeric_dates(df, date_col, raw)
+        raise _numeric_dates(df, date_col, shown)
     else:
         if pd.api.types.is_string_dtype(raw) and raw.dtype != object:  # text only: no loops
             is_text = np.ones(len(raw), dtype=bool)
@@ -95,37 +94,34 @@ def _parse_dates(df: pd.DataFrame, date_col: str) -> pd.Series:
             aware = is_text & text.contains(checks.AWARE_PATTERN, regex=True).to_numpy(bool)
         if aware.any():
             raise checks.aware_dates(date_col, int(aware.sum()),
-                                     first_example(df, aware, [date_col]))
+                                     first_example(df, aware, shown))
         is_number |= is_text & text.match(checks.NUMBER_PATTERN).to_numpy(bool)
         if is_number.any():
             numbers = pd.to_numeric(raw[is_number], errors="coerce")
             raise checks.numeric_dates(
-                date_col, int(is_number.sum()), first_example(df, is_number, [date_col]),
+                date_col, int(is_number.sum()), first_example(df, is_number, shown),
                 float(numbers.min()), float(numbers.max()))
         day_month = is_text & text.contains(checks.DAY_MONTH_PATTERN, regex=True).to_numpy(bool)
         if day_month.any():
             first = pd.to_numeric(text.extract(r"^\s*(\d{1,2})", expand=False),
                                   errors="coerce")
             raise checks.ambiguous_dates(date_col, int(day_month.sum()),
-                                         first_example(df, day_month, [date_col]),
+                                         first_example(df, day_month, shown),
                                          day_first_seen=bool((first[day_month] > 12).any()))
         try:
             parsed = pd.to_datetime(raw, errors="coerce", format="mixed")
         except (TypeError, ValueError) as exc:  # pragma: no cover - pandas-version specific
             raise checks.unparseable_dates(
-                date_col, len(df), first_example(df, everything, [date_col]),
-                fix="pass ISO dates such as '1997-01-01'") from exc
+                date_col, len(df), first_example(df, everything, shown)) from exc
         bad = parsed.isna()
         if bad.any():
             raise checks.unparseable_dates(
-                date_col, int(bad.sum()), first_example(df, bad, [date_col]),
-                fix="repair these values or parse them yourself with "
-                "pd.to_datetime(..., format=...)")
+                date_col, int(bad.sum()), first_example(df, bad, shown))
         parsed = parsed.astype("datetime64[ns]")
     today = pd.Timestamp.now().normalize()
     ahead = (parsed > today + pd.Timedelta(days=checks.MAX_DAYS_AHEAD)).to_numpy()
     if ahead.any():
-        raise checks.future_dates(date_col, int(ahead.sum()), first_example(df, ahead, [date_col]),
+        raise checks.future_dates(date_col, int(ahead.sum()), first_example(df, ahead, shown),
                                   today)
     return parsed
 
@@ -287,7 +283,7 @@ def prepare_transactions(
     else:
         dup = None
 
-    dates = _parse_dates(transactions, date_col)
+    dates = _parse_dates(transactions, date_col, customer_col)
     out = pd.DataFrame({"customer": transactions[customer_col].to_numpy(),
                         "date": dates.to_numpy()})
 

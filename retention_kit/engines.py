@@ -246,12 +246,10 @@ def _example(table: ir.Table, mask: Any, cols: list[str], *, note: str = "") -> 
 
 
 def _shown(value: object) -> object:
-    """A collected value as shown in messages: None for missing, plain Python otherwise."""
-    try:
-        if pd.isna(value):
-            return None
-    except (TypeError, ValueError):
-        pass
+    """A collected value as shown in messages, as the pandas path shows it: plain Python (a
+    missing float stays NaN, a missing timestamp NaT, a missing text None)."""
+    if value is pd.NA:
+        return None
     return plain(value)
 
 
@@ -336,10 +334,7 @@ def _typed_columns(table: ir.Table, date_col: str, amount_col: str | None) -> _C
         # NULL for every row (refused later): no number is read as a date
         parsed, parseable, kind = raw_date.cast("string").try_cast("timestamp"), True, "number"
     else:
-        raise DataError(
-            f"column {date_col!r} holds {date_type} values, not dates",
-            fix="store the purchase dates as a date or timestamp column, or as ISO strings "
-            "such as '1997-01-01'")
+        raise checks.not_dates(date_col, date_type)
     amount, numeric, boolean = None, True, False
     if amount_col is not None:
         amount_type = schema[amount_col]
@@ -436,9 +431,7 @@ def _refuse_bad_rows(table: ir.Table, cols: _Columns, stats: dict[str, Any], *,
     if stats.get("bad_date"):
         raise checks.unparseable_dates(
             date_col, stats["bad_date"],
-            _example(table, raw_date.notnull() & cols.date.isnull(), [customer_col, date_col]),
-            fix="repair these values, store ISO dates such as '1997-01-01' or "
-            "'1997-01-01 10:30:00', or parse them into a date or timestamp column first")
+            _example(table, raw_date.notnull() & cols.date.isnull(), [customer_col, date_col]))
     if stats.get("ahead"):
         today = _today()
         raise checks.future_dates(

@@ -251,7 +251,7 @@ def test_missing_dates(tmp_path: Path) -> None:
     log = small_log().assign(date=["2024-01-01", None, "2024-01-15", "2024-01-10",
                                    "2024-01-02", "2024-02-01"])
     with pytest.raises(DataError, match=r"1 transactions have no date.*Rows affected: 1\. "
-                       r"First example: customer_id='a', date=None"):
+                       r"First example: customer_id='a', date=NaT"):
         rfm_summary(write_csv(tmp_path, log))
 
 
@@ -315,7 +315,7 @@ def test_purchases_after_observation_end(tmp_path: Path) -> None:
 def test_missing_customer_ids(tmp_path: Path) -> None:
     log = small_log().assign(customer_id=["a", None, "a", "b", "c", "c"])
     with pytest.raises(DataError, match=r"without a customer id.*Rows affected: 1\. First "
-                       r"example: customer_id=None, date=.*2024-01-01"):
+                       r"example: customer_id=nan, date=.*2024-01-01"):
         rfm_summary(write_csv(tmp_path, log))
 
 
