@@ -656,6 +656,20 @@ def _shown(values: object) -> str:
     return text if len(text) <= 80 else text[:77] + "..."
 
 
+def _as_numbers(values: object) -> np.ndarray:
+    """``values`` as a float array; text, booleans and other objects become NaN (refused)."""
+    try:
+        raw = np.asarray(values)
+    except (TypeError, ValueError):
+        return np.array(np.nan)
+    if raw.dtype.kind == "O":
+        ok = all(isinstance(v, int | float | np.integer | np.floating)
+                 and not isinstance(v, bool | np.bool_) for v in raw.ravel())
+    else:
+        ok = raw.dtype.kind in "iuf"
+    return raw.astype(float) if ok else np.full(raw.shape, np.nan)
+
+
 def positive_numbers(name: str, values: object) -> np.ndarray:
     """Finite, strictly positive numbers (a horizon, a duration), as a float array.
 
@@ -663,16 +677,18 @@ def positive_numbers(name: str, values: object) -> np.ndarray:
     --------
     >>> positive_numbers("t", [1, 2.5])
     array([1. , 2.5])
+    >>> positive_numbers("t", "52")
+    Traceback (most recent call last):
+    ...
+    retention_kit.errors.DataError: the horizon t must be positive and finite. First example:
+    t='52'. How to fix: pass t as a positive number of time units, e.g. t=52.
     >>> positive_numbers("t", 0)
     Traceback (most recent call last):
     ...
     retention_kit.errors.DataError: the horizon t must be positive and finite. First example:
     t=0. How to fix: pass t as a positive number of time units, e.g. t=52.
     """
-    try:
-        arr = np.asarray(values, dtype=float)
-    except (TypeError, ValueError):
-        arr = np.array(np.nan)
+    arr = _as_numbers(values)
     if not np.all(np.isfinite(arr)) or np.any(arr <= 0):
         raise DataError(f"the horizon {name} must be positive and finite",
                         example=f"{name}={_shown(values)}",
@@ -693,10 +709,7 @@ def whole_numbers(name: str, values: object, *, minimum: int = 0) -> np.ndarray:
     retention_kit.errors.DataError: t must be whole numbers of periods >= 1. First example:
     t=2.5. How to fix: pass t as whole periods, e.g. t=12.
     """
-    try:
-        arr = np.asarray(values, dtype=float)
-    except (TypeError, ValueError):
-        arr = np.array(np.nan)
+    arr = _as_numbers(values)
     if np.any(~np.isfinite(arr)) or np.any(arr < minimum) or np.any(arr != np.round(arr)):
         raise DataError(f"{name} must be whole numbers of periods >= {minimum}",
                         example=f"{name}={_shown(values)}",

@@ -574,9 +574,10 @@ PREDICTIONS = rows("models: predictions", [
      "the horizon t must be positive and finite"),
     ("t NaN", lambda: BG_W.expected_purchases(CDNOW, math.nan), DataError,
      "the horizon t must be positive and finite"),
-    ("t as text", lambda: BG_W.expected_purchases(CDNOW, "52"), DataError, "t='52'",
-     "models: a horizon given as text is read as a number (expected_purchases(data, '52') "
-     "returns values); _checks.positive_numbers takes any array-like"),
+    ("t as text", lambda: BG_W.expected_purchases(CDNOW, "52"), DataError, "t='52'"),
+    ("t boolean", lambda: BG_W.expected_purchases(CDNOW, True), DataError, "t=True"),
+    ("survival t as text", lambda: SBG_P.survival("3"), DataError,
+     "t must be whole numbers of periods >= 0"),
     ("p_alive on a log", lambda: BG_W.probability_alive(LOG), DataError,
      "looks like a transaction log"),
     ("p_alive without T", lambda: BG_W.probability_alive(CDNOW.drop(columns="T")), DataError,
@@ -912,6 +913,31 @@ def _reports():
     ])
 
 
+_JSON_BUG = "models/_base.py: from_json does not check "
+MODEL_BUGS = rows("models: from_json", [
+    ("model null", lambda: BGNBD.from_json(json_with(model=None)), DataError, "'model'",
+     _JSON_BUG + "'model' when it is null (a file naming no model loads as any model)"),
+    ("time_unit a list", lambda: BGNBD.from_json(json_with(time_unit=[])), DataError,
+     "'time_unit'", _JSON_BUG + "'time_unit' before hashing it: a list raises a raw "
+     "TypeError (unhashable type)"),
+    ("n_obs negative", lambda: BGNBD.from_json(json_with(n_obs=-1)), DataError, "'n_obs'",
+     _JSON_BUG + "that 'n_obs' is a whole number >= 0 (-1 and 2.5 load)"),
+    ("n_iter fractional", lambda: BGNBD.from_json(json_with(n_iter=2.5)), DataError,
+     "'n_iter'", _JSON_BUG + "'n_iter' (2.5 becomes 2 silently, -1 loads)"),
+]) + rows("correct result", [
+    ("BG/NBD predictions at valid large r", lambda: BGNBD.from_params(
+        {"r": 1e8, "alpha": 4.41, "a": 0.79, "b": 2.43}).expected_purchases(CDNOW.head(5), 10),
+     None, lambda out: bool(np.isfinite(out).all()),
+     "models/bgnbd.py: expected_purchases is NaN for positive finite parameters such as "
+     "r=1e8 (and r=10, alpha=a=b=0.001); from_params and from_json accept them"),
+    ("BG/NBD predictions at small alpha, a, b", lambda: BGNBD.from_params(
+        {"r": 10, "alpha": 0.001, "a": 0.001, "b": 0.001}).expected_purchases(CDNOW.head(5), 10),
+     None, lambda out: bool(np.isfinite(out).all()),
+     "models/bgnbd.py: expected_purchases is NaN (32 of 625 grid points of [1e-3, 1e3]^4 "
+     "give NaN or a raw error; Pareto/NBD and MBG/NBD none)"),
+])
+
+
 CASES: list[Case] = (
     rows("models: options", MODEL_OPTIONS) + rows("models: data", MODEL_DATA)
     + rows("models: from_json", FROM_JSON) + rows("models: from_params", FROM_PARAMS)
@@ -919,7 +945,7 @@ CASES: list[Case] = (
     + rows("models: predictions", CLV_AND_METRICS[7:8])
     + rows("data: pandas", CLV_AND_METRICS[8:]) + rows("experiments", EXPERIMENTS)
     + _per_model() + PREDICTIONS + CLV + METRICS + COHORTS + SEGMENTS + _experiments()
-    + _reports() + DATA + CORRECT
+    + _reports() + DATA + CORRECT + MODEL_BUGS
 )
 
 
