@@ -144,7 +144,7 @@ def file_kind(path: str) -> str | None:
     return None
 
 
-def to_ibis(source: object) -> ir.Table:
+def to_ibis(source: object, *, text_columns: tuple[str, ...] = ()) -> ir.Table:
     """The transactions as an Ibis table, whatever form they come in.
 
     Parameters
@@ -155,6 +155,11 @@ def to_ibis(source: object) -> ir.Table:
         detected by DuckDB); an Ibis table is returned as is; a Spark DataFrame
         is registered as a temporary view of its session and opened with
         Ibis's PySpark backend.
+    text_columns : tuple of str, default ()
+        CSV columns read as text, not typed by DuckDB's sniffer. The summaries
+        read the date column so: the sniffer would silently take 03/04/2024 as
+        day-first or month-first, which pandas' reader (and the rules of
+        :mod:`retention_kit._checks`) leave to the user to declare.
 
     Returns
     -------
@@ -188,7 +193,9 @@ def to_ibis(source: object) -> ir.Table:
     try:
         if file_kind(paths[0]) == "parquet":
             return con.read_parquet(target)
-        return con.read_csv(target)
+        table = con.read_csv(target)
+        types = {c: "VARCHAR" for c in text_columns if c in table.columns}
+        return con.read_csv(target, types=types) if types else table
     except Exception as exc:
         if "No files found" in str(exc) or "does not exist" in str(exc):
             raise DataError(f"no file matches {os.fspath(paths[0])!r}",
@@ -208,9 +215,10 @@ def _spark_table(df: Any) -> ir.Table:
 
 
 @contextmanager
-def _opened(source: object) -> Iterator[ir.Table]:
-    """to_ibis(), dropping the temporary view of a Spark DataFrame afterwards."""
-    table = to_ibis(source)
+def _opened(source: object, date_col: str) -> Iterator[ir.Table]:
+    """to_ibis() (a CSV's date column as text), dropping a Spark DataFrame's temporary view
+    afterwards."""
+    table = to_ibis(source, text_columns=(date_col,))
     try:
         yield table
     finally:
@@ -698,7 +706,8 @@ after_end, duplicates
     """
     check_time_unit(time_unit)
     _merge_unit(merge_period)
-    summary, _ = _summary_expr(to_ibis(transactions), customer_col=customer_col,
+    summary, _ = _summary_expr(to_ibis(transactions, text_columns=(date_col,)),
+                               customer_col=customer_col,
                                date_col=date_col, amount_col=amount_col,
                                observation_end=observation_end, time_unit=time_unit,
                                merge_period=merge_period, after_end=after_end,
@@ -782,7 +791,7 @@ def rfm_summary(
     """
     check_time_unit(time_unit)
     _merge_unit(merge_period)
-    with _opened(transactions) as table:
+    with _opened(transactions, date_col) as table:
         summary, end = _summary_expr(table, customer_col=customer_col, date_col=date_col,
                                      amount_col=amount_col, observation_end=observation_end,
                                      time_unit=time_unit, merge_period=merge_period,
@@ -866,7 +875,7 @@ def calibration_holdout_split_expr(
     0            1          1      9.0  30.0                  1              29.0
     1            2          0      0.0  11.0                  0              29.0
     """
-    table = to_ibis(transactions)
+    table = to_ibis(transactions, text_columns=(date_col,))
     expr, *_ = _split_parts(table, calibration_end=calibration_end,
                             observation_end=observation_end, customer_col=customer_col,
                             date_col=date_col, amount_col=amount_col, time_unit=time_unit,
@@ -905,7 +914,7 @@ def calibration_holdout_split(
     >>> split.attrs["n_holdout_only_customers"]
     1
     """
-    with _opened(transactions) as table:
+    with _opened(transactions, date_col) as table:
         expr, clean, cal_end, end, _ = _split_parts(
             table, calibration_end=calibration_end, observation_end=observation_end,
             customer_col=customer_col, date_col=date_col, amount_col=amount_col,
@@ -1007,7 +1016,7 @@ def cohort_table(
     2024-03  1.0    NaN    NaN
     """
     ibis = _ibis()
-    with _opened(transactions) as table:
+    with _opened(transactions, date_col) as table:
         clean, end, stats = _clean(
             table, customer_col=customer_col, date_col=date_col,
             amount_col=amount_col if values == "revenue" else None,

@@ -341,7 +341,7 @@ DATA_INPUTS: list[tuple[str, Callable[[], pd.DataFrame], dict, str]] = [
      "customer ids in column 'customer_id' are dates"),
     ("swapped columns, ids as text", lambda: log(customer_id=_text_dates("%Y-%m-%d"),
                                                  date=[1, 1, 2, 3, 3, 4]), {},
-     "small whole numbers look like customer ids"),
+     "the customer and date columns look swapped"),
     ("dates a century ahead", lambda: log(date=log()["date"] + pd.DateOffset(years=100)), {},
      AHEAD),
     ("one date a century ahead", lambda: second(pd.Timestamp("2124-02-10"), "date"), {}, AHEAD),
@@ -405,7 +405,20 @@ def _on(engine: str, build: Callable[[], pd.DataFrame]):
     return frame if engine == "pandas" else duck(frame)
 
 
-def _data_calls(engine: str, build: Callable[[], pd.DataFrame],
+def _csv(build: Callable[[], pd.DataFrame]) -> str:
+    """The log written to a CSV file, which DuckDB reads and types itself."""
+    import tempfile
+
+    path = tempfile.NamedTemporaryFile(suffix=".csv", delete=False).name
+    build().to_csv(path, index=False)
+    return path
+
+
+#: Inputs a CSV file cannot carry as such (a boolean column written as text is text).
+_NOT_CSV = ("boolean dates",)
+
+
+def _data_calls(engine: str, name: str, build: Callable[[], pd.DataFrame],
                 kw: dict) -> list[tuple[str, Callable[[], Any]]]:
     calls = [("rfm_summary", lambda: rk.rfm_summary(_on(engine, build), **kw))]
     if not any(k in kw for k in _NOT_SPLIT):
@@ -418,13 +431,15 @@ def _data_calls(engine: str, build: Callable[[], pd.DataFrame],
     if engine == "pandas":
         calls.append(("rfm_segmentation_summary",
                       lambda: rk.rfm_segmentation_summary(build(), **kw)))
+    elif name not in _NOT_CSV:
+        calls.append(("rfm_summary of a CSV file", lambda: rk.rfm_summary(_csv(build), **kw)))
     return calls
 
 
 DATA = [Case(f"data: {engine}", f"{func}: {name}", call, DataError, fragment)
         for name, build, kw, fragment in DATA_INPUTS
         for engine in ("pandas", "DuckDB")
-        for func, call in _data_calls(engine, build, kw)]
+        for func, call in _data_calls(engine, name, build, kw)]
 
 MIXED_IDS = "customer ids in column 'customer_id' mix numbers and text"
 DATA += rows("data: pandas", [

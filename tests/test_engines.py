@@ -251,7 +251,7 @@ def test_missing_dates(tmp_path: Path) -> None:
     log = small_log().assign(date=["2024-01-01", None, "2024-01-15", "2024-01-10",
                                    "2024-01-02", "2024-02-01"])
     with pytest.raises(DataError, match=r"1 transactions have no date.*Rows affected: 1\. "
-                       r"First example: customer_id='a', date=NaT"):
+                       r"First example: customer_id='a', date=nan"):
         rfm_summary(write_csv(tmp_path, log))
 
 
