@@ -413,3 +413,25 @@ def test_spark_bad_input(spark) -> None:
     with pytest.raises(DataError, match=r"negative.*Rows affected: 1\. First example: "
                        r"customer_id='a', date='2024-01-15', amount=-20\.0"):
         rfm_summary(spark.createDataFrame(log), amount_col="amount")
+
+
+@pytest.mark.slow
+def test_spark_refuses_what_pandas_refuses(spark) -> None:
+    """The rules of the issue "nothing silent" on Spark: the pandas path's message and count."""
+    cases = [
+        (dict(date=["03/04/2024", "25/04/2024", "05/04/2024", "06/04/2024", "28/04/2024",
+                    "30/04/2024"]), {}),
+        (dict(date=["2024-01-03T10:00:00+02:00"] * 6), {}),
+        (dict(date=[1704067200 + 86400 * i for i in range(6)]), {}),
+        (dict(date=["2124-01-03"] * 6), {}),
+        (dict(amount=[float("inf"), 1.0, 2.0, 3.0, 4.0, 5.0]), {"amount_col": "amount"}),
+        (dict(amount=[True, False] * 3), {"amount_col": "amount"}),
+    ]
+    for change, kw in cases:
+        log = small_log().assign(**change)
+        with pytest.raises(DataError) as ours:
+            rfm_summary(log, **kw)
+        with pytest.raises(DataError) as theirs:
+            rfm_summary(spark.createDataFrame(log), **kw)
+        assert (theirs.value.problem, theirs.value.n_rows, theirs.value.fix) == (
+            ours.value.problem, ours.value.n_rows, ours.value.fix)
