@@ -267,9 +267,12 @@ def missing_dates(date_col: str, n_rows: int, example: str) -> DataError:
                      fix="drop or repair the rows without a date; every purchase needs one")
 
 
-def unparseable_dates(date_col: str, n_rows: int, example: str, *, fix: str) -> DataError:
+def unparseable_dates(date_col: str, n_rows: int, example: str) -> DataError:
     return DataError(f"dates in column {date_col!r} cannot be parsed", n_rows=n_rows,
-                     example=example, fix=fix)
+                     example=example,
+                     fix="repair these values, store ISO dates such as '1997-01-01' or "
+                     "'1997-01-01 10:30:00', or parse them yourself with "
+                     "pd.to_datetime(..., format=...)")
 
 
 def bad_amounts(amount_col: str, n_rows: int, example: str, *, all_missing: bool) -> DataError:
@@ -284,6 +287,130 @@ def negative_amounts(amount_col: str, n_rows: int, example: str) -> DataError:
                      n_rows=n_rows, example=example,
                      fix="net each refund against its purchase (or drop refunded orders) "
                      "before summarising; a refund is not a purchase and must not count as one")
+
+
+#: Text dates written as day and month numbers (03/04/2024, 3.4.24, 03-04-2024).
+DAY_MONTH_PATTERN = r"^\s*\d{1,2}[/.-]\d{1,2}[/.-]\d{2,4}(?:\D|$)"
+#: Text dates whose time ends in a UTC offset, Z or UTC (timezone-aware).
+AWARE_PATTERN = r"\d:\d{2}(?::\d{2}(?:\.\d+)?)?\s*(?:[+-]\d{2}(?::?\d{2})?|Z|UTC)\s*$"
+#: Text that is only a number (an epoch or an Excel serial, or an id).
+NUMBER_PATTERN = r"^\s*[+-]?\d+(?:\.\d*)?\s*$"
+#: The largest amount of one purchase accepted: larger is a misread column (ids, timestamps,
+#: a number in the wrong unit) or an overflow; sums of such values lose their cents or become
+#: infinite.
+MAX_AMOUNT = 1e12
+#: Purchase dates more than this many days after today are impossible (a misread format or a
+#: typo in the year): the observation window cannot end in the future.
+MAX_DAYS_AHEAD = 366
+
+
+def _date_fix(date_col: str, how: str, keyword: str, cli: str) -> str:
+    return (f"declare the format: parse the column yourself, df[{date_col!r}] = "
+            f"pd.to_datetime(df[{date_col!r}], {how}), or clean the raw export with "
+            f"clean_transactions(log, {{'date_format': {keyword!r}}}) (CLI: --map "
+            f"date_format={cli})")
+
+
+def numeric_dates(date_col: str, n_rows: int, example: str, low: float,
+                  high: float) -> DataError:
+    """Dates stored as numbers: an encoding the log does not name (epoch, Excel) or ids.
+
+    The encoding is guessed from the range of the values (``low`` to ``high``) for the fix;
+    the numbers are never read as nanoseconds since 1970 (which makes every date 1970-01-01).
+    """
+    if 1e4 <= low and high < 2.2e5:
+        guess, how, key = "Excel serial day numbers", "unit='D', origin='1899-12-30'", "excel"
+    elif 1.9e7 <= low and high < 2.2e7 and low == round(low):
+        guess, how, key = "dates written as YYYYMMDD", "format='%Y%m%d'", "%Y%m%d"
+    elif 1e8 <= low and high < 1e10:
+        guess, how, key = "epoch seconds", "unit='s'", "epoch_s"
+    elif 1e11 <= low and high < 1e13:
+        guess, how, key = "epoch milliseconds", "unit='ms'", "epoch_ms"
+    elif high < 1e4:
+        return DataError(
+            f"dates in column {date_col!r} are numbers ({low:.15g} to {high:.15g}), not dates; "
+            "small whole numbers look like customer ids", n_rows=n_rows, example=example,
+            fix="the customer and date columns look swapped: pass customer_col and date_col "
+            "the other way round (or name the date column with date_col)")
+    else:
+        guess, how, key = "numbers of no known date encoding", "unit=...", "epoch_s"
+    return DataError(
+        f"dates in column {date_col!r} are numbers ({low:.15g} to {high:.15g}), not dates; "
+        f"they look like {guess}, and a number is never read as a date silently",
+        n_rows=n_rows, example=example, fix=_date_fix(date_col, how, key, key))
+
+
+def ambiguous_dates(date_col: str, n_rows: int, example: str, *,
+                    day_first_seen: bool) -> DataError:
+    """Dates written as two numbers for day and month (03/04/2024): the order must be named."""
+    seen = ("some have a first number above 12, so they are probably day-first, but a date "
+            "such as 03/04/2024 is 3 April day-first and 4 March month-first"
+            if day_first_seen else "03/04/2024 is 3 April day-first and 4 March month-first")
+    return DataError(
+        f"dates in column {date_col!r} write the day and the month as numbers, which is "
+        f"ambiguous ({seen})", n_rows=n_rows, example=example,
+        fix=_date_fix(date_col, "dayfirst=True", "dayfirst", "dayfirst")
+        + "; for month-first dates use format='%m/%d/%Y' or 'monthfirst'")
+
+
+def aware_dates(date_col: str, n_rows: int, example: str) -> DataError:
+    """Timezone-aware purchase dates: one rule on every engine (refused, never converted)."""
+    return DataError(
+        f"dates in column {date_col!r} are timezone-aware; the summaries count days on one "
+        "wall clock and do not choose a zone for you", n_rows=n_rows, example=example,
+        fix=f"convert to the zone whose days you analyse and drop the zone: df[{date_col!r}] = "
+        f"pd.to_datetime(df[{date_col!r}], utc=True).dt.tz_convert('Europe/Berlin')"
+        ".dt.tz_localize(None), or clean the raw export with clean_transactions(log, "
+        "{'timezone': 'Europe/Berlin'}) (CLI: --map timezone=...)")
+
+
+def future_dates(date_col: str, n_rows: int, example: str, today: pd.Timestamp) -> DataError:
+    """Purchases dated more than :data:`MAX_DAYS_AHEAD` days after ``today``."""
+    return DataError(
+        f"dates in column {date_col!r} lie more than {MAX_DAYS_AHEAD} days after today "
+        f"({today.date()}); purchases cannot happen in the future", n_rows=n_rows,
+        example=example,
+        fix="repair the year (a typo such as 2124 for 2024) or the date format, or drop "
+        "these rows")
+
+
+def not_dates(date_col: str, kind: object) -> DataError:
+    """A date column of a type that holds no dates (booleans, lists)."""
+    return DataError(
+        f"column {date_col!r} holds {kind} values, not dates",
+        fix="store the purchase dates as a date or timestamp column, or as ISO strings "
+        "such as '1997-01-01'; check that date_col names the date column")
+
+
+def dates_as_ids(customer_col: str, n_rows: int, example: str) -> DataError:
+    """A customer id column holding dates: the id and date columns are swapped."""
+    return DataError(
+        f"customer ids in column {customer_col!r} are dates", n_rows=n_rows, example=example,
+        fix="the customer and date columns look swapped: pass customer_col and date_col the "
+        "other way round")
+
+
+def mixed_ids(customer_col: str, n_rows: int, example: str) -> DataError:
+    """Ids of two kinds (numbers and text) in one column: 1 and '1' would be two customers."""
+    return DataError(
+        f"customer ids in column {customer_col!r} mix numbers and text, so 1 and '1' would "
+        "count as two customers", n_rows=n_rows, example=example,
+        fix=f"give the ids one type: df[{customer_col!r}] = df[{customer_col!r}].astype(str) "
+        "(after checking that 1 and '1' are the same customer)")
+
+
+def boolean_amounts(amount_col: str, n_rows: int, example: str) -> DataError:
+    return DataError(f"amounts in column {amount_col!r} are True/False, not money",
+                     n_rows=n_rows, example=example,
+                     fix="pass the spend column as amount_col (a flag is not an amount)")
+
+
+def huge_amounts(amount_col: str, n_rows: int, example: str) -> DataError:
+    return DataError(
+        f"amounts in column {amount_col!r} are infinite or {MAX_AMOUNT:,.0f} or more per "
+        "purchase", n_rows=n_rows, example=example,
+        fix="repair or drop these rows; check that amount_col names the spend column (not an "
+        "id or a timestamp) and that the amounts are in currency units")
 
 
 def purchases_after_end(end: pd.Timestamp, n_rows: int, example: str) -> DataError:
@@ -529,6 +656,20 @@ def _shown(values: object) -> str:
     return text if len(text) <= 80 else text[:77] + "..."
 
 
+def _as_numbers(values: object) -> np.ndarray:
+    """``values`` as a float array; text, booleans and other objects become NaN (refused)."""
+    try:
+        raw = np.asarray(values)
+    except (TypeError, ValueError):
+        return np.array(np.nan)
+    if raw.dtype.kind == "O":
+        ok = all(isinstance(v, int | float | np.integer | np.floating)
+                 and not isinstance(v, bool | np.bool_) for v in raw.ravel())
+    else:
+        ok = raw.dtype.kind in "iuf"
+    return raw.astype(float) if ok else np.full(raw.shape, np.nan)
+
+
 def positive_numbers(name: str, values: object) -> np.ndarray:
     """Finite, strictly positive numbers (a horizon, a duration), as a float array.
 
@@ -536,16 +677,18 @@ def positive_numbers(name: str, values: object) -> np.ndarray:
     --------
     >>> positive_numbers("t", [1, 2.5])
     array([1. , 2.5])
+    >>> positive_numbers("t", "52")
+    Traceback (most recent call last):
+    ...
+    retention_kit.errors.DataError: the horizon t must be positive and finite. First example:
+    t='52'. How to fix: pass t as a positive number of time units, e.g. t=52.
     >>> positive_numbers("t", 0)
     Traceback (most recent call last):
     ...
     retention_kit.errors.DataError: the horizon t must be positive and finite. First example:
     t=0. How to fix: pass t as a positive number of time units, e.g. t=52.
     """
-    try:
-        arr = np.asarray(values, dtype=float)
-    except (TypeError, ValueError):
-        arr = np.array(np.nan)
+    arr = _as_numbers(values)
     if not np.all(np.isfinite(arr)) or np.any(arr <= 0):
         raise DataError(f"the horizon {name} must be positive and finite",
                         example=f"{name}={_shown(values)}",
@@ -566,10 +709,7 @@ def whole_numbers(name: str, values: object, *, minimum: int = 0) -> np.ndarray:
     retention_kit.errors.DataError: t must be whole numbers of periods >= 1. First example:
     t=2.5. How to fix: pass t as whole periods, e.g. t=12.
     """
-    try:
-        arr = np.asarray(values, dtype=float)
-    except (TypeError, ValueError):
-        arr = np.array(np.nan)
+    arr = _as_numbers(values)
     if np.any(~np.isfinite(arr)) or np.any(arr < minimum) or np.any(arr != np.round(arr)):
         raise DataError(f"{name} must be whole numbers of periods >= {minimum}",
                         example=f"{name}={_shown(values)}",

@@ -47,45 +47,137 @@ def _looks_like_summary(df: pd.DataFrame) -> bool:
     return all(c in df.columns for c in SUMMARY_COLUMNS)
 
 
-def _parse_dates(df: pd.DataFrame, date_col: str) -> pd.Series:
+def _numeric_dates(df: pd.DataFrame, date_col: str, shown: list[str]) -> DataError:
+    values = df[date_col].to_numpy(dtype=float)
+    return checks.numeric_dates(date_col, len(df), first_example(df, np.ones(len(df), bool),
+                                                                 shown),
+                                float(np.nanmin(values)), float(np.nanmax(values)))
+
+
+def _parse_dates(df: pd.DataFrame, date_col: str, customer_col: str) -> pd.Series:
+    """The purchase dates as naive datetime64, by the rules the engines share.
+
+    Refused, in this order: missing dates; timezone-aware dates (one rule on every engine:
+    never converted, see :func:`retention_kit._checks.aware_dates`); numbers (epoch seconds,
+    Excel serials, ids: never read as nanoseconds since 1970); day and month written as numbers
+    (03/04/2024: the order must be declared); text that does not parse; dates more than a
+    year after today.
+    """
     raw = df[date_col]
+    shown = [customer_col, date_col]
     missing = raw.isna()
     if missing.any():
         raise checks.missing_dates(date_col, int(missing.sum()),
-                                   first_example(df, missing, [date_col]))
+                                   first_example(df, missing, shown))
+    everything = np.ones(len(df), dtype=bool)
     if isinstance(raw.dtype, pd.DatetimeTZDtype):
-        return raw.dt.tz_localize(None)
+        raise checks.aware_dates(date_col, len(df), first_example(df, everything, shown))
     if pd.api.types.is_datetime64_any_dtype(raw):
-        return raw.astype("datetime64[ns]")
-    # Objects or strings: detect a mixture of timezone-aware and naive values first.
-    values = raw.to_numpy(dtype=object)
-    aware = np.array([getattr(v, "tzinfo", None) is not None for v in values])
-    if not aware.any() and pd.api.types.is_string_dtype(raw):
-        text = raw.astype(str)
-        aware = text.str.contains(r"(?:[+-]\d{2}:?\d{2}|Z)$", regex=True).to_numpy()
-    if aware.any() and not aware.all():
-        raise DataError(
-            "the date column mixes timezone-aware and naive dates",
-            n_rows=int((~aware).sum()),
-            example=f"{first_example(df, aware, [date_col])} is aware but "
-            f"{first_example(df, ~aware, [date_col])} is naive",
-            fix="convert every date to one time zone and drop the zone: df[col] = "
-            "pd.to_datetime(df[col], utc=True).dt.tz_convert(zone).dt.tz_localize(None)",
-        )
-    try:
-        if aware.all():
-            parsed = pd.to_datetime(raw, utc=True, errors="coerce").dt.tz_localize(None)
+        parsed = raw.astype("datetime64[ns]")
+    elif pd.api.types.is_bool_dtype(raw):
+        raise checks.not_dates(date_col, "boolean")
+    elif pd.api.types.is_numeric_dtype(raw):
+        raise _numeric_dates(df, date_col, shown)
+    else:
+        if pd.api.types.is_string_dtype(raw) and raw.dtype != object:  # text only: no loops
+            is_text = np.ones(len(raw), dtype=bool)
+            aware = is_number = np.zeros(len(raw), dtype=bool)
+            text = raw.str
         else:
+            values = raw.to_numpy(dtype=object)
+            aware = np.array([getattr(v, "tzinfo", None) is not None for v in values])
+            is_number = np.array([isinstance(v, int | float | np.number)
+                                  and not isinstance(v, bool | np.bool_) for v in values])
+            is_text = np.array([isinstance(v, str) for v in values])
+            text = pd.Series(np.where(is_text, values, ""), index=raw.index, dtype=object).str
+        if not aware.any():
+            aware = is_text & text.contains(checks.AWARE_PATTERN, regex=True).to_numpy(bool)
+        if aware.any():
+            raise checks.aware_dates(date_col, int(aware.sum()),
+                                     first_example(df, aware, shown))
+        is_number |= is_text & text.match(checks.NUMBER_PATTERN).to_numpy(bool)
+        if is_number.any():
+            numbers = pd.to_numeric(raw[is_number], errors="coerce")
+            raise checks.numeric_dates(
+                date_col, int(is_number.sum()), first_example(df, is_number, shown),
+                float(numbers.min()), float(numbers.max()))
+        day_month = is_text & text.contains(checks.DAY_MONTH_PATTERN, regex=True).to_numpy(bool)
+        if day_month.any():
+            first = pd.to_numeric(text.extract(r"^\s*(\d{1,2})", expand=False),
+                                  errors="coerce")
+            raise checks.ambiguous_dates(date_col, int(day_month.sum()),
+                                         first_example(df, day_month, shown),
+                                         day_first_seen=bool((first[day_month] > 12).any()))
+        try:
             parsed = pd.to_datetime(raw, errors="coerce", format="mixed")
-    except (TypeError, ValueError) as exc:  # pragma: no cover - pandas-version specific
-        raise DataError(f"the dates in column {date_col!r} cannot be parsed ({exc})",
-                        n_rows=len(df), fix="pass ISO dates such as '1997-01-01'") from exc
-    bad = parsed.isna()
+        except (TypeError, ValueError) as exc:  # pragma: no cover - pandas-version specific
+            raise checks.unparseable_dates(
+                date_col, len(df), first_example(df, everything, shown)) from exc
+        bad = parsed.isna()
+        if bad.any():
+            raise checks.unparseable_dates(
+                date_col, int(bad.sum()), first_example(df, bad, shown))
+        parsed = parsed.astype("datetime64[ns]")
+    today = pd.Timestamp.now().normalize()
+    ahead = (parsed > today + pd.Timedelta(days=checks.MAX_DAYS_AHEAD)).to_numpy()
+    if ahead.any():
+        raise checks.future_dates(date_col, int(ahead.sum()), first_example(df, ahead, shown),
+                                  today)
+    return parsed
+
+
+def _check_ids(df: pd.DataFrame, customer_col: str, date_col: str) -> None:
+    """Customer ids of one kind: not dates (swapped columns), not numbers mixed with text."""
+    ids = df[customer_col]
+    shown = [customer_col, date_col]
+    if pd.api.types.is_datetime64_any_dtype(ids):
+        raise checks.dates_as_ids(customer_col, len(df),
+                                  first_example(df, np.ones(len(df), bool), shown))
+    if ids.dtype != object:
+        return
+    values = ids.to_numpy(dtype=object)
+    is_text = np.array([isinstance(v, str) for v in values])
+    if is_text.any() and not is_text.all():
+        minority = ~is_text if is_text.sum() * 2 >= len(values) else is_text
+        raise checks.mixed_ids(customer_col, int(minority.sum()),
+                               first_example(df, minority, shown))
+    stamps = np.array([isinstance(v, pd.Timestamp | np.datetime64) for v in values])
+    if stamps.any():
+        raise checks.dates_as_ids(customer_col, int(stamps.sum()),
+                                  first_example(df, stamps, shown))
+
+
+def _amounts(transactions: pd.DataFrame, amount_col: str, customer_col: str,
+             date_col: str) -> np.ndarray:
+    """The spend per purchase as finite, non-negative floats below MAX_AMOUNT."""
+    raw = transactions[amount_col]
+    shown = [customer_col, amount_col]
+    if pd.api.types.is_bool_dtype(raw):
+        flags = np.ones(len(raw), dtype=bool)
+    elif raw.dtype == object:
+        flags = np.array([isinstance(v, bool | np.bool_) for v in raw.to_numpy(dtype=object)])
+    else:
+        flags = np.zeros(len(raw), dtype=bool)
+    if flags.any():
+        raise checks.boolean_amounts(amount_col, int(flags.sum()),
+                                     first_example(transactions, flags, shown))
+    amount = pd.to_numeric(raw, errors="coerce")
+    bad = amount.isna()
     if bad.any():
-        raise checks.unparseable_dates(
-            date_col, int(bad.sum()), first_example(df, bad, [date_col]),
-            fix="repair these values or parse them yourself with pd.to_datetime(..., format=...)")
-    return parsed.astype("datetime64[ns]")
+        raise checks.bad_amounts(amount_col, int(bad.sum()),
+                                 first_example(transactions, bad, shown),
+                                 all_missing=bool(raw.isna()[bad].all()))
+    values = amount.to_numpy(dtype=float)
+    huge = np.abs(values) >= checks.MAX_AMOUNT
+    if huge.any():
+        raise checks.huge_amounts(amount_col, int(huge.sum()),
+                                  first_example(transactions, huge, shown))
+    negative = values < 0
+    if negative.any():
+        raise checks.negative_amounts(
+            amount_col, int(negative.sum()),
+            first_example(transactions, negative, [customer_col, date_col, amount_col]))
+    return values
 
 
 # --------------------------------------------------------------------------- validation
@@ -133,10 +225,25 @@ def prepare_transactions(
     ------
     DataError
         Empty input, a per-customer summary passed instead of transactions,
-        missing columns (with the closest name), missing customer ids, missing or
-        unparseable dates, timezone-aware mixed with naive dates, non-numeric,
-        missing or negative amounts, duplicate rows, purchases after the
-        observation end.
+        missing columns (with the closest name), missing customer ids, ids that
+        mix numbers and text (1 and "1") or are dates (swapped columns),
+        duplicate rows, missing or unparseable dates, dates that are numbers
+        (epoch seconds, Excel serials: never read as 1970), day and month written
+        as numbers (03/04/2024: declare the order), timezone-aware dates, dates
+        more than a year after today, non-numeric, boolean, missing, infinite,
+        absurd (1e12 or more) or negative amounts, purchases after the
+        observation end. DuckDB and Spark (:mod:`retention_kit.engines`) apply
+        the same rules with the same messages.
+
+    Notes
+    -----
+    One date rule on every engine: dates must be naive wall-clock times in ISO form (or
+    date/timestamp columns). Timezone-aware dates are refused, not converted (pandas would
+    keep each value's wall time, DuckDB would convert to its session zone). Other formats
+    are declared, never guessed: parse the column with :func:`pandas.to_datetime`
+    (``dayfirst=True``, ``unit="s"``, ``format=...``) or clean the raw export with
+    :func:`retention_kit.ingest.clean_transactions` and its ``date_format`` and
+    ``timezone``.
 
     Examples
     --------
@@ -165,6 +272,7 @@ def prepare_transactions(
     if no_id.any():
         raise checks.missing_ids(customer_col, int(no_id.sum()),
                                  first_example(transactions, no_id, [customer_col, date_col]))
+    _check_ids(transactions, customer_col, date_col)
 
     if duplicates != "keep":
         dup = transactions.duplicated(keep="first")
@@ -175,25 +283,12 @@ def prepare_transactions(
     else:
         dup = None
 
-    dates = _parse_dates(transactions, date_col)
+    dates = _parse_dates(transactions, date_col, customer_col)
     out = pd.DataFrame({"customer": transactions[customer_col].to_numpy(),
                         "date": dates.to_numpy()})
 
     if amount_col is not None:
-        raw = transactions[amount_col]
-        amount = pd.to_numeric(raw, errors="coerce")
-        bad = amount.isna()
-        if bad.any():
-            raise checks.bad_amounts(
-                amount_col, int(bad.sum()),
-                first_example(transactions, bad, [customer_col, amount_col]),
-                all_missing=bool(raw.isna()[bad].all()))
-        negative = amount < 0
-        if negative.any():
-            raise checks.negative_amounts(
-                amount_col, int(negative.sum()),
-                first_example(transactions, negative, [customer_col, date_col, amount_col]))
-        out["amount"] = amount.to_numpy(dtype=float)
+        out["amount"] = _amounts(transactions, amount_col, customer_col, date_col)
 
     if dup is not None and dup.any():  # duplicates == "drop"
         out = out.loc[~dup.to_numpy()].reset_index(drop=True)

@@ -24,9 +24,14 @@ Validation costs one aggregate query over the rows (two when duplicate rows are
 checked); a failing check costs one more, small, query for its first example.
 Engine-specific notes: dates held as strings are parsed by the engine
 (``TRY_CAST`` to timestamp: ISO dates such as ``1997-01-01`` or
-``1997-01-01 10:30:00``); timezone-aware timestamps are converted to the
-engine's session time zone (pandas keeps each value's own wall time); rows have
-no index, so examples name the offending values instead of a row label.
+``1997-01-01 10:30:00``). The date rules are the pandas path's, with its messages:
+timezone-aware timestamps (and text with a UTC offset) are refused on every engine,
+never converted to the session's zone; numbers in the date column (epoch seconds,
+Excel serials) and day and month written as numbers (03/04/2024) are refused until
+the format is declared; dates more than a year ahead are refused. A column has one
+type in an engine, so ids cannot mix numbers and text there (pandas object columns
+can, and are refused). Rows have no index, so examples name the offending values
+instead of a row label.
 
 Needs the ``scale`` extra (Ibis and DuckDB) or, for Spark, the ``spark`` extra.
 """
@@ -139,7 +144,7 @@ def file_kind(path: str) -> str | None:
     return None
 
 
-def to_ibis(source: object) -> ir.Table:
+def to_ibis(source: object, *, text_columns: tuple[str, ...] = ()) -> ir.Table:
     """The transactions as an Ibis table, whatever form they come in.
 
     Parameters
@@ -150,6 +155,11 @@ def to_ibis(source: object) -> ir.Table:
         detected by DuckDB); an Ibis table is returned as is; a Spark DataFrame
         is registered as a temporary view of its session and opened with
         Ibis's PySpark backend.
+    text_columns : tuple of str, default ()
+        CSV columns read as text, not typed by DuckDB's sniffer. The summaries
+        read the date column so: the sniffer would silently take 03/04/2024 as
+        day-first or month-first, which pandas' reader (and the rules of
+        :mod:`retention_kit._checks`) leave to the user to declare.
 
     Returns
     -------
@@ -183,7 +193,9 @@ def to_ibis(source: object) -> ir.Table:
     try:
         if file_kind(paths[0]) == "parquet":
             return con.read_parquet(target)
-        return con.read_csv(target)
+        table = con.read_csv(target)
+        types = {c: "VARCHAR" for c in text_columns if c in table.columns}
+        return con.read_csv(target, types=types) if types else table
     except Exception as exc:
         if "No files found" in str(exc) or "does not exist" in str(exc):
             raise DataError(f"no file matches {os.fspath(paths[0])!r}",
@@ -203,9 +215,10 @@ def _spark_table(df: Any) -> ir.Table:
 
 
 @contextmanager
-def _opened(source: object) -> Iterator[ir.Table]:
-    """to_ibis(), dropping the temporary view of a Spark DataFrame afterwards."""
-    table = to_ibis(source)
+def _opened(source: object, date_col: str) -> Iterator[ir.Table]:
+    """to_ibis() (a CSV's date column as text), dropping a Spark DataFrame's temporary view
+    afterwards."""
+    table = to_ibis(source, text_columns=(date_col,))
     try:
         yield table
     finally:
@@ -236,18 +249,15 @@ def _example(table: ir.Table, mask: Any, cols: list[str], *, note: str = "") -> 
     row = table.filter(mask).select(cols).limit(1).to_pandas()
     if row.empty:  # pragma: no cover - counted rows always have an example
         return "none found"
-    shown = ", ".join(f"{c}={_shown(v)!r}" for c, v in zip(cols, row.iloc[0].tolist(),
-                                                            strict=True))
+    shown = ", ".join(f"{c}={_shown(row[c].iloc[0])!r}" for c in cols)
     return shown + note
 
 
 def _shown(value: object) -> object:
-    """A collected value as shown in messages: None for missing, plain Python otherwise."""
-    try:
-        if pd.isna(value):
-            return None
-    except (TypeError, ValueError):
-        pass
+    """A collected value as shown in messages, as the pandas path shows it: plain Python (a
+    missing float stays NaN, a missing timestamp NaT, a missing text None)."""
+    if value is pd.NA:
+        return None
     return plain(value)
 
 
@@ -260,6 +270,8 @@ class _Columns:
     parseable: bool      # every non-null raw date converts (no string parsing)
     amount: Any | None   # float64 expression, or None without an amount column
     numeric: bool        # the raw amount column is numeric or boolean
+    kind: str = "timestamp"  # the raw date column: timestamp, date, string, aware or number
+    boolean: bool = False    # the raw amount column is boolean (refused)
 
 
 def _clean(
@@ -310,29 +322,35 @@ def _check_layout(table: ir.Table, customer_col: str, date_col: str,
 
 
 def _typed_columns(table: ir.Table, date_col: str, amount_col: str | None) -> _Columns:
-    """Dates as timestamps (strings parsed by the engine), amounts as float64."""
+    """Dates as timestamps (strings parsed by the engine), amounts as float64.
+
+    Timezone-aware timestamps and numbers in the date column are refused later, with a count
+    and an example, in the pandas path's order (:func:`_refuse_bad_rows`).
+    """
     schema = table.schema()
     raw_date = table[date_col]
     date_type = schema[date_col]
     if date_type.is_timestamp():
+        kind = "aware" if date_type.timezone else "timestamp"
         parsed = raw_date.cast("timestamp") if date_type.timezone else raw_date
         parseable = True
     elif date_type.is_date():
-        parsed, parseable = raw_date.cast("timestamp"), True
+        parsed, parseable, kind = raw_date.cast("timestamp"), True, "date"
     elif date_type.is_string():
-        parsed, parseable = raw_date.try_cast("timestamp"), False
+        parsed, parseable, kind = raw_date.try_cast("timestamp"), False, "string"
+    elif date_type.is_numeric() and not date_type.is_boolean():
+        # NULL for every row (refused later): no number is read as a date
+        parsed, parseable, kind = raw_date.cast("string").try_cast("timestamp"), True, "number"
     else:
-        raise DataError(
-            f"column {date_col!r} holds {date_type} values, not dates",
-            fix="store the purchase dates as a date or timestamp column, or as ISO strings "
-            "such as '1997-01-01'")
-    amount, numeric = None, True
+        raise checks.not_dates(date_col, date_type)
+    amount, numeric, boolean = None, True, False
     if amount_col is not None:
         amount_type = schema[amount_col]
-        numeric = amount_type.is_numeric() or amount_type.is_boolean()
+        boolean = amount_type.is_boolean()
+        numeric = amount_type.is_numeric() or boolean
         amount = (table[amount_col].cast("float64") if numeric
                   else table[amount_col].try_cast("float64"))
-    return _Columns(parsed, date_type, parseable, amount, numeric)
+    return _Columns(parsed, date_type, parseable, amount, numeric, kind, boolean)
 
 
 def _observation_end(observation_end: object) -> pd.Timestamp | None:
@@ -344,6 +362,7 @@ def _observation_end(observation_end: object) -> pd.Timestamp | None:
 def _validation_stats(table: ir.Table, cols: _Columns, customer_col: str, date_col: str,
                       amount_col: str | None, end: pd.Timestamp | None) -> dict[str, Any]:
     """Every count the rules need, from one aggregation query (plain Python values)."""
+    ibis = _ibis()
     raw_date = table[date_col]
 
     def count(mask: Any) -> Any:
@@ -356,10 +375,29 @@ def _validation_stats(table: ir.Table, cols: _Columns, customer_col: str, date_c
         "max_date": cols.date.max(),
         "min_date": cols.date.min(),
     }
+    if cols.kind == "number":
+        metrics["num_min"] = raw_date.cast("float64").min()
+        metrics["num_max"] = raw_date.cast("float64").max()
+    if cols.kind == "string":
+        text = raw_date.strip()
+        number = text.re_search(checks.NUMBER_PATTERN)
+        day_month = text.re_search(checks.DAY_MONTH_PATTERN)
+        as_number = number.ifelse(text.try_cast("float64"), ibis.null("float64"))
+        first = text.re_extract(r"^\s*(\d{1,2})", 1).nullif("").try_cast("int64")
+        metrics.update(
+            aware_text=count(text.re_search(checks.AWARE_PATTERN)),
+            number_text=count(number), num_min=as_number.min(), num_max=as_number.max(),
+            day_month=count(day_month), day_month_over_12=count(day_month & (first > 12)))
     if not cols.parseable:
         metrics["bad_date"] = count(raw_date.notnull() & cols.date.isnull())
+    metrics["ahead"] = count(cols.date > _ts(_today() + pd.Timedelta(days=checks.MAX_DAYS_AHEAD)))
+    id_type = table.schema()[customer_col]
+    if id_type.is_timestamp() or id_type.is_date():
+        metrics["date_ids"] = count(table[customer_col].notnull())
     if cols.amount is not None:
-        metrics["bad_amount"] = count(cols.amount.isnull())
+        metrics["bad_amount"] = count(cols.amount.isnull() | cols.amount.isnan())
+        metrics["huge"] = count(cols.amount.notnull() & ~cols.amount.isnan()
+                                & (cols.amount.abs() >= checks.MAX_AMOUNT))
         if not cols.numeric:
             metrics["missing_amount"] = count(table[amount_col].isnull())
         metrics["negative"] = count(cols.amount < 0)
@@ -368,7 +406,7 @@ def _validation_stats(table: ir.Table, cols: _Columns, customer_col: str, date_c
     stats = {k: plain(v) for k, v in table.aggregate(**metrics).to_pandas().iloc[0].items()}
     stats["n"] = int(stats["n"])
     for key in metrics:
-        if key not in ("max_date", "min_date", "n"):
+        if key not in ("max_date", "min_date", "n", "num_min", "num_max"):
             stats[key] = 0 if pd.isna(stats[key]) else int(stats[key])
     return stats
 
@@ -384,6 +422,10 @@ def _refuse_bad_rows(table: ir.Table, cols: _Columns, stats: dict[str, Any], *,
         raise checks.missing_ids(
             customer_col, stats["no_id"],
             _example(table, table[customer_col].isnull(), [customer_col, date_col]))
+    if stats.get("date_ids"):
+        raise checks.dates_as_ids(customer_col, stats["date_ids"],
+                                  _example(table, table[customer_col].notnull(),
+                                           [customer_col, date_col]))
     n_dup = 0
     if duplicates != "keep":
         n_dup = stats["n"] - int(table.distinct().count().to_pandas())
@@ -393,22 +435,68 @@ def _refuse_bad_rows(table: ir.Table, cols: _Columns, stats: dict[str, Any], *,
         raise checks.missing_dates(
             date_col, stats["no_date"],
             _example(table, raw_date.isnull(), [customer_col, date_col]))
+    _refuse_bad_dates(table, cols, stats, customer_col=customer_col, date_col=date_col)
     if stats.get("bad_date"):
         raise checks.unparseable_dates(
             date_col, stats["bad_date"],
-            _example(table, raw_date.notnull() & cols.date.isnull(), [customer_col, date_col]),
-            fix="repair these values, store ISO dates such as '1997-01-01' or "
-            "'1997-01-01 10:30:00', or parse them into a date or timestamp column first")
+            _example(table, raw_date.notnull() & cols.date.isnull(), [customer_col, date_col]))
+    if stats.get("ahead"):
+        today = _today()
+        raise checks.future_dates(
+            date_col, stats["ahead"],
+            _example(table, cols.date > _ts(today + pd.Timedelta(days=checks.MAX_DAYS_AHEAD)),
+                     [customer_col, date_col]), today)
+    if cols.boolean:
+        raise checks.boolean_amounts(amount_col, stats["n"],
+                                     _example(table, table[amount_col].notnull(),
+                                              [customer_col, amount_col]))
     if cols.amount is not None and stats["bad_amount"]:
         raise checks.bad_amounts(
             amount_col, stats["bad_amount"],
-            _example(table, cols.amount.isnull(), [customer_col, amount_col]),
+            _example(table, cols.amount.isnull() | cols.amount.isnan(),
+                     [customer_col, amount_col]),
             all_missing=stats.get("missing_amount", stats["bad_amount"]) == stats["bad_amount"])
+    if cols.amount is not None and stats["huge"]:
+        raise checks.huge_amounts(
+            amount_col, stats["huge"],
+            _example(table, cols.amount.abs() >= checks.MAX_AMOUNT, [customer_col, amount_col]))
     if cols.amount is not None and stats["negative"]:
         raise checks.negative_amounts(
             amount_col, stats["negative"],
             _example(table, cols.amount < 0, [customer_col, date_col, amount_col]))
     return n_dup
+
+
+def _today() -> pd.Timestamp:
+    return pd.Timestamp.now().normalize()
+
+
+def _refuse_bad_dates(table: ir.Table, cols: _Columns, stats: dict[str, Any], *,
+                      customer_col: str, date_col: str) -> None:
+    """The date rules of the pandas path, in its order: aware, numbers, day and month."""
+    raw = table[date_col]
+    shown = [customer_col, date_col]
+    if cols.kind == "aware":
+        raise checks.aware_dates(date_col, stats["n"], _example(table, raw.notnull(), shown))
+    if cols.kind == "number":
+        raise checks.numeric_dates(date_col, stats["n"], _example(table, raw.notnull(), shown),
+                                   float(stats["num_min"]), float(stats["num_max"]))
+    if cols.kind != "string":
+        return
+    text = raw.strip()
+    if stats["aware_text"]:
+        raise checks.aware_dates(date_col, stats["aware_text"],
+                                 _example(table, text.re_search(checks.AWARE_PATTERN), shown))
+    if stats["number_text"]:
+        raise checks.numeric_dates(
+            date_col, stats["number_text"],
+            _example(table, text.re_search(checks.NUMBER_PATTERN), shown),
+            float(stats["num_min"]), float(stats["num_max"]))
+    if stats["day_month"]:
+        raise checks.ambiguous_dates(
+            date_col, stats["day_month"],
+            _example(table, text.re_search(checks.DAY_MONTH_PATTERN), shown),
+            day_first_seen=bool(stats["day_month_over_12"]))
 
 
 def _duplicate_example(table: ir.Table) -> str:
@@ -618,7 +706,8 @@ after_end, duplicates
     """
     check_time_unit(time_unit)
     _merge_unit(merge_period)
-    summary, _ = _summary_expr(to_ibis(transactions), customer_col=customer_col,
+    summary, _ = _summary_expr(to_ibis(transactions, text_columns=(date_col,)),
+                               customer_col=customer_col,
                                date_col=date_col, amount_col=amount_col,
                                observation_end=observation_end, time_unit=time_unit,
                                merge_period=merge_period, after_end=after_end,
@@ -702,7 +791,7 @@ def rfm_summary(
     """
     check_time_unit(time_unit)
     _merge_unit(merge_period)
-    with _opened(transactions) as table:
+    with _opened(transactions, date_col) as table:
         summary, end = _summary_expr(table, customer_col=customer_col, date_col=date_col,
                                      amount_col=amount_col, observation_end=observation_end,
                                      time_unit=time_unit, merge_period=merge_period,
@@ -786,7 +875,7 @@ def calibration_holdout_split_expr(
     0            1          1      9.0  30.0                  1              29.0
     1            2          0      0.0  11.0                  0              29.0
     """
-    table = to_ibis(transactions)
+    table = to_ibis(transactions, text_columns=(date_col,))
     expr, *_ = _split_parts(table, calibration_end=calibration_end,
                             observation_end=observation_end, customer_col=customer_col,
                             date_col=date_col, amount_col=amount_col, time_unit=time_unit,
@@ -825,7 +914,7 @@ def calibration_holdout_split(
     >>> split.attrs["n_holdout_only_customers"]
     1
     """
-    with _opened(transactions) as table:
+    with _opened(transactions, date_col) as table:
         expr, clean, cal_end, end, _ = _split_parts(
             table, calibration_end=calibration_end, observation_end=observation_end,
             customer_col=customer_col, date_col=date_col, amount_col=amount_col,
@@ -927,7 +1016,7 @@ def cohort_table(
     2024-03  1.0    NaN    NaN
     """
     ibis = _ibis()
-    with _opened(transactions) as table:
+    with _opened(transactions, date_col) as table:
         clean, end, stats = _clean(
             table, customer_col=customer_col, date_col=date_col,
             amount_col=amount_col if values == "revenue" else None,

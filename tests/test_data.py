@@ -178,11 +178,18 @@ def test_inputs_are_not_mutated(sample: pd.DataFrame) -> None:
     pd.testing.assert_frame_equal(log, before)
 
 
-def test_timezone_aware_dates_keep_local_wall_time() -> None:
+def test_timezone_aware_dates_are_refused_and_the_fix_keeps_local_wall_time() -> None:
+    """One rule on every engine: aware dates are refused (pandas would keep each value's wall
+    time, DuckDB would convert to its session zone); the fix in the message gives the days."""
     log = pd.DataFrame({"customer_id": [1, 1],
                         "date": pd.to_datetime(["2024-01-01 23:30", "2024-01-03 08:00"])
                         .tz_localize("Europe/Berlin")})
-    s = rfm_summary(log)
+    with pytest.raises(DataError, match=r"timezone-aware.*Rows affected: 2.*tz_convert") as err:
+        rfm_summary(log)
+    assert "clean_transactions(log, {'timezone'" in err.value.fix
+    fixed = log.assign(date=pd.to_datetime(log["date"], utc=True).dt.tz_convert("Europe/Berlin")
+                       .dt.tz_localize(None))
+    s = rfm_summary(fixed)
     assert s.loc[1, ["frequency", "recency"]].tolist() == [1, 2.0]
 
 
@@ -254,14 +261,14 @@ def test_missing_dates() -> None:
 def test_timezone_aware_mixed_with_naive_dates() -> None:
     log = pd.DataFrame({"customer_id": [1, 2],
                         "date": [pd.Timestamp("2024-01-01", tz="UTC"), pd.Timestamp("2024-01-02")]})
-    with pytest.raises(DataError, match="mixes timezone-aware and naive"):
+    with pytest.raises(DataError, match=r"are timezone-aware.*Rows affected: 1"):
         rfm_summary(log)
 
 
 def test_timezone_aware_strings_mixed_with_naive_strings() -> None:
     log = pd.DataFrame({"customer_id": [1, 2], "date": ["2024-01-01T10:00:00+02:00",
                                                         "2024-01-02"]})
-    with pytest.raises(DataError, match="mixes timezone-aware and naive"):
+    with pytest.raises(DataError, match=r"are timezone-aware.*Rows affected: 1.*'2024-01-01T1"):
         rfm_summary(log)
 
 
