@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -32,39 +33,78 @@ def test_committed_exercises_are_current() -> None:
                          f"Regenerate them from the repository root with: {REGENERATE}")
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("path", SOLUTION_FILES, ids=lambda p: p.name)
-def test_solution_notebook_runs(path: Path, tmp_path: Path) -> None:
+CHECK_CELL = re.compile(r'^# CHECK\ncheck\("(\d\d\.\w+)"\)$')
+
+
+def _check_cells(nb: nbformat.NotebookNode) -> list[nbformat.NotebookNode]:
+    return [c for c in nb.cells if c.cell_type == "code" and c.source.startswith("# CHECK")]
+
+
+def _run(path: Path, tmp_path: Path) -> nbformat.NotebookNode:
+    """Run a notebook to the end (errors stop it) and return it with its outputs."""
     papermill = pytest.importorskip("papermill")
-    papermill.execute_notebook(str(path), str(tmp_path / path.name), kernel_name="python3",
+    out = tmp_path / path.name
+    papermill.execute_notebook(str(path), str(out), kernel_name="python3",
                                progress_bar=False, cwd=str(tmp_path))
+    return nbformat.read(out, as_version=4)
 
 
-def _first_check_message(path: Path) -> str:
-    nb = nbformat.read(path, as_version=4)
-    check = next(c for c in nb.cells if c.cell_type == "code" and "# CHECK" in c.source)
-    return check.source
+def _printed(cell: nbformat.NotebookNode) -> str:
+    return "".join(o.get("text", "") for o in cell.get("outputs", []))
+
+
+@pytest.mark.parametrize("path", SOLUTION_FILES + sorted(EXERCISES.glob("*.ipynb")),
+                         ids=lambda p: p.name)
+def test_check_cells_call_the_package_and_show_no_answer(path: Path) -> None:
+    """A check cell is one call with the exercise id: no expected value, no formula."""
+    from retention_kit.course_answers import ANSWERS
+    from retention_kit.course_checks import EXERCISES as SPECS
+
+    cells = _check_cells(nbformat.read(path, as_version=4))
+    assert cells
+    for cell in cells:
+        match = CHECK_CELL.match(cell.source)
+        assert match, f"{path.name}: a check cell is only '# CHECK' and check(...):\n{cell.source}"
+        assert match.group(1) in SPECS and match.group(1) in ANSWERS, match.group(1)
+
+
+def test_every_exercise_heading_has_one_check() -> None:
+    from retention_kit.course_checks import EXERCISES as SPECS
+
+    ids = []
+    for path in SOLUTION_FILES:
+        nb = nbformat.read(path, as_version=4)
+        headings = [c for c in nb.cells if c.cell_type == "markdown"
+                    and re.match(r"^#{1,6}\s*Exercise\s+\w+", c.source)]
+        checks = [CHECK_CELL.match(c.source).group(1) for c in _check_cells(nb)]
+        assert len(checks) == len(headings) == len(set(checks)), path.name
+        ids += checks
+    assert sorted(ids) == sorted(SPECS)
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("path", SOLUTION_FILES, ids=lambda p: p.name)
-def test_exercise_fails_its_first_check_as_is(path: Path, tmp_path: Path) -> None:
-    papermill = pytest.importorskip("papermill")
-    exercise = EXERCISES / exercise_name(path.name)
-    out = tmp_path / exercise.name
-    with pytest.raises(papermill.PapermillExecutionError) as info:
-        papermill.execute_notebook(str(exercise), str(out), kernel_name="python3",
-                                   progress_bar=False, cwd=str(tmp_path))
-    err = info.value
-    assert err.ename in {"NameError", "AssertionError"}, f"{err.ename}: {err.evalue}"
-    if err.ename == "AssertionError":
-        assert err.evalue and err.evalue in _first_check_message(exercise)
-    # It is the first check cell that failed, not some earlier set-up cell.
-    ran = nbformat.read(out, as_version=4)
-    failed = [c for c in ran.cells if c.cell_type == "code"
-              and any(o.get("output_type") == "error" for o in c.get("outputs", []))]
-    assert failed and "# CHECK" in failed[0].source
-    assert failed[0].source == _first_check_message(exercise)
+def test_solution_notebook_passes_every_check(path: Path, tmp_path: Path) -> None:
+    ran = _run(path, tmp_path)
+    for cell in _check_cells(ran):
+        printed = _printed(cell)
+        assert printed.startswith("✓ Correct"), f"{cell.source}:\n{printed}"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("path", SOLUTION_FILES, ids=lambda p: p.name)
+def test_blank_exercise_runs_to_the_end_and_each_check_says_what_to_define(
+        path: Path, tmp_path: Path) -> None:
+    """Run All on a blank exercise: no error anywhere, every check fails politely."""
+    ran = _run(EXERCISES / exercise_name(path.name), tmp_path)
+    errors = [o for c in ran.cells for o in c.get("outputs", []) if o.output_type == "error"]
+    assert not errors, [f"{o.ename}: {o.evalue}" for o in errors]
+    cells = _check_cells(ran)
+    assert cells
+    for cell in cells:
+        printed = _printed(cell)
+        assert printed.startswith("✗ Exercise") and "not answered yet. Define `" in printed, printed
+    assert ran.cells[-1].outputs, "the last cell did not run"
 
 
 def _tiny() -> nbformat.NotebookNode:
