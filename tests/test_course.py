@@ -229,7 +229,7 @@ def test_notebooks_open_unmodified_in_jupyterlab(path: Path) -> None:
 
 
 LOG_OR_MACHINE = re.compile(r"\b(WARN|INFO)\s+\w+:|log4j|NativeCodeLoader|[Yy]our hostname|"
-                            r"(?<![\w.])(?:\d{1,3}\.){3}\d{1,3}(?![\w.])|"
+                            r"(?<![\w.])(?!127\.0\.0\.1)(?:\d{1,3}\.){3}\d{1,3}(?![\w.])|"
                             r"(?<![\w.:/])/(?:tmp|home|root|work)/")
 
 
