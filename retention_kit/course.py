@@ -641,7 +641,7 @@ class _ExecutionProgress:
 
     >>> seen = []
     >>> p = _ExecutionProgress(seen.append)
-    >>> p.feed("reading sources... [ 50%] notebooks/01_measurement")
+    >>> p.feed("\\x1b[2K\\x1b[01mreading sources... \\x1b[39;49;00m[ 50%] notebooks/01_measurement")
     >>> p.feed("/x/notebooks/01_measurement.ipynb: Executed notebook in 12.30 seconds [mystnb]")
     >>> p.feed("reading sources... [100%] notebooks/02_segmentation")
     >>> p.feed("/x/notebooks/02_segmentation.ipynb: Using cached notebook: ID=3 [mystnb]")
@@ -664,6 +664,7 @@ class _ExecutionProgress:
     def feed(self, line: str) -> None:
         if self.report is None:
             return
+        line = re.sub(r"\x1b\[[0-9;]*[A-Za-z]", "", line)  # Sphinx's colours and line erases
         reading = self._READING.search(line)
         if reading:
             self.current = reading.group(1)

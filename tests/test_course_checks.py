@@ -99,3 +99,22 @@ def test_every_exercise_has_stored_digests_and_no_plain_values() -> None:
                     assert re.fullmatch(r"[0-9a-f]{20}", digest), (exercise, key)
     text = (ROOT / "retention_kit" / "course_answers.py").read_text(encoding="utf-8")
     assert "0.85" not in text and "171.43" not in text
+
+
+def test_money_in_the_praise_follows_the_clients_currency() -> None:
+    """The retailer reports in euros: its average order value is not printed in dollars."""
+    import retention_kit as rk
+
+    client = rk.load_demo_client("retailer")
+    log = client.transactions
+    seg = rk.rfm_segmentation_summary(log, amount_col="amount", duplicates="keep")
+    ns = {"demo_client": "retailer", "client": client, "log": log,
+          "repeat_rate": rk.repeat_purchase_rate(seg["purchases"]),
+          "aov": float(rk.average_order_value(seg["total_spend"].sum(),
+                                              seg["purchases"].sum()))}
+    result = check("01.3", ns)
+    assert result.passed, str(result)
+    assert client.info["currency"] == "EUR"
+    assert "EUR" in str(result) and "$" not in str(result)
+    wrong = check("01.3", {**ns, "aov": float(log["amount"].mean())})
+    assert "same-day purchases are one order" in str(wrong)
