@@ -77,11 +77,11 @@ def test_notebooks_show_no_math_and_open_unmodified_in_jupyterlab(lab, chromium)
         for name in NOTEBOOKS:
             page.goto(f"{base}/lab/tree/{name}?token={token}&reset")
             page.wait_for_selector(".jp-MarkdownCell .jp-RenderedMarkdown", timeout=60_000)
-            page.wait_for_timeout(2000)
-            for _ in range(30):  # JupyterLab renders the cells as they scroll into view
-                page.mouse.wheel(0, 3000)
-                page.wait_for_timeout(100)
-            page.wait_for_timeout(1000)
+            page.wait_for_timeout(800)
+            for _ in range(20):  # JupyterLab renders the cells as they scroll into view
+                page.mouse.wheel(0, 4000)
+                page.wait_for_timeout(60)
+            page.wait_for_timeout(700)
             math = page.eval_on_selector_all(
                 ".jp-MarkdownCell .jp-RenderedMarkdown mjx-container",
                 "els => els.map(e => e.closest('.jp-RenderedMarkdown').innerText.slice(0, 60))")

@@ -10,7 +10,12 @@ stored outputs are shown; ~15 s an edition here), then checked page by page:
   ``<img src>``... or CSS ``url()``/``@import`` with an ``http(s)://`` or ``//`` URL
   (plain ``<a href>`` links are fine), and Chromium with the network blocked makes no
   request but ``file://``;
-* the student edition contains no line of solution code, the instructor edition all.
+* the student edition contains no line of solution code, the instructor edition all;
+* no page shows a test marker, a log line, a host name, an IP address or a path of the
+  build machine; a check cell on a student page shows only ``check("01.2")``;
+* the landing page counts and lists the lessons found; students download the real
+  exercise notebooks; in Chromium no element is wider than the content column and code
+  wraps.
 
 A smoke build then *executes* one small lesson (05, its outputs cleared) to check that
 execution works with the environment's kernel.
