@@ -49,6 +49,7 @@ def lab(tmp_path_factory):
     port, token = free_port(), secrets.token_hex(16)
     command = [str(LAB), "lab", "--no-browser", f"--port={port}", "--ServerApp.ip=127.0.0.1",
                f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={folder}",
+               "--LabApp.expose_app_in_browser=True",
                *(["--allow-root"] if os.getuid() == 0 else [])]
     server = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                               env={**os.environ, "JUPYTER_CONFIG_DIR": str(folder.parent / "cfg")})
@@ -74,10 +75,27 @@ def test_notebooks_show_no_math_and_open_unmodified_in_jupyterlab(lab, chromium)
     problems = []
     page = chromium.new_page(viewport={"width": 1400, "height": 1000})
     try:
+        # One page load; the notebooks are then opened one at a time by the lab's own
+        # command, each in a fresh main area, as a learner double-clicking it.
+        page.goto(f"{base}/lab?token={token}&reset")
+        page.wait_for_function("() => window.jupyterapp && window.jupyterapp.started !== undefined",
+                               timeout=60_000)
+        page.wait_for_selector(".jp-DirListing-item", timeout=60_000)
         for name in NOTEBOOKS:
-            page.goto(f"{base}/lab/tree/{name}?token={token}&reset")
-            page.wait_for_selector(".jp-MarkdownCell .jp-RenderedMarkdown", timeout=60_000)
+            page.evaluate("""async (path) => {
+                const app = window.jupyterapp;
+                // Dispose (not close) the previous notebook: closing one that is
+                // modified would wait for an answer to "Save your changes?".
+                for (const widget of Array.from(app.shell.widgets('main'))) widget.dispose();
+                await app.commands.execute('docmanager:open', {path, factory: 'Notebook'});
+            }""", name)
+            page.wait_for_selector(".jp-MarkdownCell .jp-RenderedMarkdown", state="attached",
+                                   timeout=60_000)
             page.wait_for_timeout(800)
+            notebook = page.locator(".jp-NotebookPanel .jp-Notebook:visible").first
+            notebook.wait_for(state="visible", timeout=30_000)
+            box = notebook.bounding_box()
+            page.mouse.move(box["x"] + box["width"] / 2, box["y"] + 200)
             for _ in range(20):  # JupyterLab renders the cells as they scroll into view
                 page.mouse.wheel(0, 4000)
                 page.wait_for_timeout(60)
