@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: test lint unit notebooks lab setup clean reports browser postgres course
+.PHONY: test lint unit notebooks lab setup clean reports browser postgres course student
 
 $(STAMP): pyproject.toml
 	@if [ ! -x $(BIN)/python ]; then \
@@ -64,15 +64,22 @@ postgres:
 	  rm -f $$LOG; fi
 
 # JupyterLab gets its own environment: its import chain slows every Python start of the
-# test environment by seconds.
+# test environment by seconds. The scale extra (DuckDB, pyarrow, Ibis) runs lesson 06; its
+# Spark section runs when pyspark and Java are there too. Root (containers) needs --allow-root.
 LAB := .venv-lab
+LAB_EXTRAS := lab,notebooks,scale
 lab:
 	@if [ ! -x $(LAB)/bin/python ]; then \
 	  ($(PY) -m uv --version >/dev/null 2>&1 && $(PY) -m uv venv -q -p $(PY) $(LAB)) || $(PY) -m venv $(LAB); fi
 	@if $(PY) -m uv --version >/dev/null 2>&1; then \
-	  $(PY) -m uv pip install -q -p $(LAB)/bin/python -e ".[lab,notebooks]"; \
-	else $(LAB)/bin/python -m pip install -q -e ".[lab,notebooks]"; fi
-	$(LAB)/bin/jupyter lab notebooks/
+	  $(PY) -m uv pip install -q -p $(LAB)/bin/python -e ".[$(LAB_EXTRAS)]"; \
+	else $(LAB)/bin/python -m pip install -q -e ".[$(LAB_EXTRAS)]"; fi
+	$(LAB)/bin/jupyter lab $$([ "$$(id -u)" = 0 ] && echo --allow-root) $(LAB_ARGS) notebooks/
+
+# The notebooks folder as learners get it: lessons and blank exercises, no solutions, no
+# outputs of the exercises; a folder and a zip in build/student/ for trainers to hand out.
+student: $(STAMP)
+	$(BIN)/python -m retention_kit.course student --out build/student
 
 clean:
 	rm -rf $(VENV) $(LAB) .pytest_cache build *.egg-info

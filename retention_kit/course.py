@@ -23,6 +23,19 @@ The offline course site (Jupyter Book 1 with sphinx-exercise; ``make course``) i
 instructor edition shows the solutions, the student edition has none::
 
     python -m retention_kit.course site [--edition student] [--no-execute] [--out build/course]
+
+It prints one line per notebook executed (or taken from the cache) with its time, and the
+totals. Pages are cleaned for readers (:func:`clean_for_page`: no ``# NBVAL_...`` test
+markers, no tool-only cell tags); ``course/_static/course.css`` wraps code inside the
+column; the landing page's lesson count and list come from the lessons found
+(:func:`landing_substitutions`); the student site offers the real exercise notebooks for
+download. :func:`write_student_edition` writes the notebooks folder without solutions, for
+trainers to hand out (``make student``)::
+
+    python -m retention_kit.course student [--out build/student]
+
+The exercise checks (``check("01.2")`` in the check cells) are in
+:mod:`retention_kit.course_checks`.
 """
 
 from __future__ import annotations
@@ -30,6 +43,8 @@ from __future__ import annotations
 import copy
 import os
 import re
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -42,12 +57,15 @@ __all__ = [
     "PLACEHOLDER",
     "SOLUTION_ONLY_TAG",
     "build_site",
+    "clean_for_page",
     "course_pages",
     "exercise_name",
     "exercises_are_current",
     "make_exercise",
+    "landing_substitutions",
     "stage_site",
     "write_exercises",
+    "write_student_edition",
 ]
 
 BEGIN = "# BEGIN SOLUTION"
@@ -301,6 +319,43 @@ def _strip_markers(source: str) -> str:
     return "\n".join(line for line in source.split("\n") if line.strip() not in (BEGIN, END))
 
 
+#: Lines that only tell the test runner what to do (nbval): not for readers.
+_TEST_MARKER = re.compile(r"^\s*#\s*NBVAL_[A-Z_]+\s*$")
+#: Cell tags myst-nb acts on; every other tag (papermill's ``parameters``, nbval's, ours)
+#: is for tools and is dropped from the staged pages.
+_PAGE_TAGS = ("remove-", "hide-", "full-width", "margin", "output_scroll", "scroll-")
+
+
+def clean_for_page(nb: NotebookNode) -> NotebookNode:
+    """A notebook as readers see it: no test-runner marker lines, no tool-only tags.
+
+    Removes every ``# NBVAL_...`` line of the code cells and every cell tag that myst-nb
+    does not act on (``parameters``, ``raises-exception``, ``solution-only``...). The
+    notebook is changed in place and returned.
+
+    Examples
+    --------
+    >>> import nbformat
+    >>> nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(
+    ...     "# NBVAL_CHECK_OUTPUT\\nprint(1)", metadata={"tags": ["parameters", "hide-input"]})])
+    >>> cell = clean_for_page(nb).cells[0]
+    >>> cell.source, cell.metadata["tags"]
+    ('print(1)', ['hide-input'])
+    """
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            cell.source = "\n".join(line for line in cell.source.split("\n")
+                                    if not _TEST_MARKER.match(line))
+        tags = cell.get("metadata", {}).get("tags")
+        if tags is not None:
+            kept = [t for t in tags if t.startswith(_PAGE_TAGS)]
+            if kept:
+                cell.metadata["tags"] = kept
+            else:
+                del cell.metadata["tags"]
+    return nb
+
+
 def _stage_solution(path: Path, exercise_labels: set[str]) -> NotebookNode:
     """A solution notebook with each solution code cell inside a sphinx-exercise solution.
 
@@ -345,6 +400,37 @@ def _write(path: Path, data: str | bytes) -> None:
         path.write_bytes(raw)
 
 
+_NUMBERS = ("No", "One", "Two", "Three", "Four", "Five", "Six", "Seven", "Eight", "Nine", "Ten",
+            "Eleven", "Twelve")
+
+
+def _title(path: Path) -> str:
+    """The first level-1 heading of a notebook, else its file name."""
+    import nbformat
+
+    for cell in nbformat.read(os.fspath(path), as_version=4).cells:
+        if cell.cell_type == "markdown":
+            for line in cell.source.split("\n"):
+                if line.startswith("# "):
+                    return line[2:].strip()
+    return path.stem
+
+
+def landing_substitutions(lessons: list[Path]) -> dict[str, str]:
+    """MyST substitutions of the landing page, from the lessons of the table of contents.
+
+    ``lesson_count`` is the number in words ("Six"), ``lesson_count_lower`` the same in
+    lower case, ``lesson_list`` a numbered Markdown list of links to the lessons with their
+    titles.
+    """
+    count = len(lessons)
+    word = _NUMBERS[count] if count < len(_NUMBERS) else str(count)
+    items = [f"{number}. **[{_title(p)}](notebooks/{p.name})**"
+             for number, p in enumerate(lessons, start=1)]
+    return {"lesson_count": word, "lesson_count_lower": word.lower(),
+            "lesson_list": "\n".join(items)}
+
+
 def stage_site(stage: str | os.PathLike[str], *, edition: str = "instructor",
                execute: bool = False, cache: str | os.PathLike[str] | None = None,
                timeout: int | None = None, root: str | os.PathLike[str] | None = None,
@@ -374,8 +460,12 @@ def stage_site(stage: str | os.PathLike[str], *, edition: str = "instructor",
     config["sphinx"]["config"]["hide_solutions"] = edition == "student"
     if edition == "student":
         config["title"] += " (student edition)"
+    # The landing page's counts and lesson list come from the lessons found, not from prose.
+    config["parse"]["myst_substitutions"] = landing_substitutions(pages["lessons"])
     _write(stage / "_config.yml", yaml.safe_dump(config, sort_keys=False))
     _write(stage / "index.md", (root / "course" / "index.md").read_bytes())
+    for asset in sorted((root / "course" / "_static").glob("*")):
+        _write(stage / "_static" / asset.name, asset.read_bytes())
     for doc in ("GLOSSARY.md", "TRAINER_GUIDE.md"):
         _write(stage / doc, (root / doc).read_bytes())
 
@@ -387,15 +477,17 @@ def stage_site(stage: str | os.PathLike[str], *, edition: str = "instructor",
         if old.relative_to(stage).as_posix() not in wanted:
             old.unlink()  # a notebook removed since the last build, or the other edition's
     for path in pages["lessons"]:
-        _write(stage / path.relative_to(root), path.read_bytes())
+        nb = clean_for_page(nbformat.read(os.fspath(path), as_version=4))
+        _write(stage / path.relative_to(root), nbformat.writes(nb))
     labels: set[str] = set()
     for path in pages["exercises"]:
-        nb = _stage_exercise(path)
+        nb = clean_for_page(_stage_exercise(path))
         labels |= {m.group(1) for c in nb.cells if c.cell_type == "markdown"
                    for m in re.finditer(r"^:label: (\S+)$", c.source, re.MULTILINE)}
         _write(stage / path.relative_to(root), nbformat.writes(nb))
     for path in pages["solutions"]:
-        _write(stage / path.relative_to(root), nbformat.writes(_stage_solution(path, labels)))
+        _write(stage / path.relative_to(root),
+               nbformat.writes(clean_for_page(_stage_solution(path, labels))))
 
     chapters: list[dict[str, Any]] = []
     extra = pages["exercises"] + pages["solutions"]
@@ -445,7 +537,8 @@ def build_site(edition: str = "instructor", *, execute: bool = True,
                out: str | os.PathLike[str] | None = None,
                root: str | os.PathLike[str] | None = None, timeout: int | None = None,
                only: list[str] | None = None, quiet: bool = True,
-               strict: bool = False) -> Path:
+               strict: bool = False,
+               progress: Callable[[str], None] | None = None) -> Path:
     """Build one edition of the offline course site (Jupyter Book 1) and return its index.
 
     Parameters
@@ -471,6 +564,10 @@ def build_site(edition: str = "instructor", *, execute: bool = True,
     strict : bool
         Fail on any Sphinx warning (a broken cross-reference, a bad directive...). A
         subset built with ``only`` has links to missing lessons: not strict then.
+    progress : callable, optional
+        Called with one line per notebook executed (or taken from the cache), with its
+        time, and a last line with the totals; Jupyter Book then runs without ``--quiet``
+        (its log still goes to the build log, not to the screen).
 
     Returns
     -------
@@ -498,14 +595,23 @@ def build_site(edition: str = "instructor", *, execute: bool = True,
     stage = stage_site(out.parent / "_source" / edition, edition=edition, execute=execute,
                        cache=out.parent / ".jupyter_cache", timeout=timeout, root=root,
                        only=only)
+    quiet = quiet and progress is None
     command = [sys.executable, "-c", "from jupyter_book.cli.main import main; main()",
                "build", os.fspath(stage), "--builder", "html", *(["--quiet"] if quiet else []),
                *(["-W", "--keep-going"] if strict else [])]
     # Fresh HTML each time (the doctrees stay, so unchanged pages are not read again): no
     # page of a lesson removed since the last build survives.
     shutil.rmtree(stage / "_build" / "html", ignore_errors=True)
-    run = subprocess.run(command, cwd=stage, capture_output=True, text=True)
-    log = run.stdout + run.stderr
+    started = time.perf_counter()
+    watcher = _ExecutionProgress(progress)
+    lines: list[str] = []
+    with subprocess.Popen(command, cwd=stage, stdout=subprocess.PIPE,
+                          stderr=subprocess.STDOUT, text=True, bufsize=1) as run:
+        assert run.stdout is not None
+        for line in run.stdout:
+            lines.append(line)
+            watcher.feed(line)
+    log = "".join(lines)
     (stage / "_build").mkdir(exist_ok=True)
     (stage / "_build" / "build.log").write_text(log, encoding="utf-8")
     html = stage / "_build" / "html"
@@ -513,10 +619,71 @@ def build_site(edition: str = "instructor", *, execute: bool = True,
         raise RuntimeError(f"jupyter-book build of the {edition} edition failed "
                            f"(exit {run.returncode}); full log in "
                            f"{stage / '_build' / 'build.log'}:\n{_failure_summary(log)}")
+    # Downloads: the page's .ipynb is the staged copy (exercise boxes as MyST directives);
+    # learners get the real exercise notebook instead, as in notebooks/exercises/.
+    for path in course_pages(root, edition=edition, only=only)["exercises"]:
+        offered = html / "_sources" / path.relative_to(root)
+        if offered.is_file():
+            shutil.copyfile(path, offered)
     if out.exists():
         shutil.rmtree(out)
     shutil.copytree(html, out)
+    watcher.finish(time.perf_counter() - started)
     return out / "index.html"
+
+
+class _ExecutionProgress:
+    """Turns Jupyter Book's log into one line per notebook executed, and a total.
+
+    Sphinx announces each document it reads (``reading sources... [ 40%] notebooks/x``)
+    and myst-nb then logs ``Executed notebook in 12.34 seconds`` or ``Using cached
+    notebook``.
+
+    >>> seen = []
+    >>> p = _ExecutionProgress(seen.append)
+    >>> p.feed("\\x1b[2K\\x1b[01mreading sources... \\x1b[39;49;00m[ 50%] notebooks/01_measurement")
+    >>> p.feed("/x/notebooks/01_measurement.ipynb: Executed notebook in 12.30 seconds [mystnb]")
+    >>> p.feed("reading sources... [100%] notebooks/02_segmentation")
+    >>> p.feed("/x/notebooks/02_segmentation.ipynb: Using cached notebook: ID=3 [mystnb]")
+    >>> p.finish(40.0)
+    >>> print("\\n".join(seen))
+      executed notebooks/01_measurement in 12.3 s
+      cached   notebooks/02_segmentation (unchanged since the last build)
+      1 notebook executed in 12.3 s, 1 from the cache; build 40 s
+    """
+
+    _READING = re.compile(r"reading sources\.\.\.\s*\[\s*\d+%\]\s*(\S+)")
+    _EXECUTED = re.compile(r"Executed notebook in ([0-9.]+) seconds")
+
+    def __init__(self, report: Callable[[str], None] | None) -> None:
+        self.report = report
+        self.current = "?"
+        self.executed: list[float] = []
+        self.cached = 0
+
+    def feed(self, line: str) -> None:
+        if self.report is None:
+            return
+        line = re.sub(r"\x1b\[[0-9;]*[A-Za-z]", "", line)  # Sphinx's colours and line erases
+        reading = self._READING.search(line)
+        if reading:
+            self.current = reading.group(1)
+        executed = self._EXECUTED.search(line)
+        if executed:
+            seconds = float(executed.group(1))
+            self.executed.append(seconds)
+            self.report(f"  executed {self.current} in {seconds:.1f} s")
+        elif "Using cached notebook" in line:
+            self.cached += 1
+            self.report(f"  cached   {self.current} (unchanged since the last build)")
+
+    def finish(self, seconds: float) -> None:
+        if self.report is None:
+            return
+        n = len(self.executed)
+        self.report(f"  {n} notebook{'' if n == 1 else 's'} executed in "
+                    f"{sum(self.executed):.1f} s, {self.cached} from the cache; "
+                    f"build {seconds:.0f} s")
 
 
 def _site_main(args: list[str]) -> int:
@@ -537,15 +704,88 @@ def _site_main(args: list[str]) -> int:
                         help="build only these lessons, e.g. 05_common_mistakes")
     options = parser.parse_args(args)
     editions = EDITIONS if options.edition == "both" else (options.edition,)
+
+    def say(line: str) -> None:
+        sys.stdout.write(line + "\n")
+        sys.stdout.flush()
+
+    started = time.perf_counter()
     for edition in editions:
+        say(f"Building the {edition} edition"
+            + (" (executing the notebooks not in the cache)" if options.execute else ""))
         try:
             index = build_site(edition, execute=options.execute,
                                out=Path(options.out) / edition, timeout=options.timeout,
-                               only=options.only, root=Path.cwd())
+                               only=options.only, root=Path.cwd(), progress=say)
         except (RuntimeError, ValueError) as error:
             sys.stderr.write(f"{error}\n")
             return 1
-        sys.stdout.write(f"{edition} edition: open {index} in a browser\n")
+        say(f"{edition} edition: open {index} in a browser")
+    say(f"Course site built in {time.perf_counter() - started:.0f} s")
+    return 0
+
+
+def write_student_edition(out: str | os.PathLike[str], *,
+                          root: str | os.PathLike[str] | None = None) -> Path:
+    """The notebooks folder as learners get it, for trainers to hand out.
+
+    Writes the lessons (``notebooks/0*.ipynb``, without test-runner markers) and the
+    blank exercise notebooks (``notebooks/exercises/``) to ``out/notebooks``, and the same
+    as ``out/retention_kit_course_notebooks.zip``; no solution notebook. ``out`` is
+    replaced if it is a previous student edition.
+
+    Returns
+    -------
+    Path
+        The zip file.
+    """
+    import shutil
+    import zipfile
+
+    import nbformat
+
+    root = Path(root if root is not None else _repository_root()).resolve()
+    out = Path(out).resolve()
+    if out == root or out in root.parents:
+        raise ValueError(f"out={out} would replace the repository; choose a build folder")
+    zip_path = out / "retention_kit_course_notebooks.zip"
+    if out.exists() and any(out.iterdir()) and not zip_path.is_file():
+        raise ValueError(f"refusing to replace {out}: it is not a previous student edition")
+    shutil.rmtree(out, ignore_errors=True)
+    pages = course_pages(root, edition="student")
+    files: list[Path] = []
+    for path in pages["lessons"]:
+        target = out / path.relative_to(root)
+        nb = clean_for_page(nbformat.read(os.fspath(path), as_version=4))
+        _write(target, nbformat.writes(nb))
+        files.append(target)
+    for path in pages["exercises"]:
+        target = out / path.relative_to(root)
+        _write(target, path.read_bytes())
+        files.append(target)
+    with zipfile.ZipFile(zip_path, "w", zipfile.ZIP_DEFLATED) as archive:
+        for path in files:
+            archive.write(path, path.relative_to(out).as_posix())
+    return zip_path
+
+
+def _student_main(args: list[str]) -> int:
+    """``python -m retention_kit.course student [--out DIR]``."""
+    import argparse
+    import sys
+
+    parser = argparse.ArgumentParser(
+        prog="python -m retention_kit.course student",
+        description="Write the notebooks folder without solutions, and a zip of it.")
+    parser.add_argument("--out", default="build/student")
+    options = parser.parse_args(args)
+    try:
+        zip_path = write_student_edition(options.out, root=Path.cwd())
+    except ValueError as error:
+        sys.stderr.write(f"{error}\n")
+        return 1
+    sys.stdout.write(f"Student edition in {zip_path.parent / 'notebooks'}; "
+                     f"to hand out: {zip_path}\n")
     return 0
 
 
@@ -556,6 +796,8 @@ def _main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     if args[:1] == ["site"]:
         return _site_main(args[1:])
+    if args[:1] == ["student"]:
+        return _student_main(args[1:])
     solutions_dir = args[0] if args else "notebooks/solutions"
     exercises_dir = args[1] if len(args) > 1 else "notebooks/exercises"
     if not _solutions(solutions_dir):

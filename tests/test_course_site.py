@@ -10,7 +10,12 @@ stored outputs are shown; ~15 s an edition here), then checked page by page:
   ``<img src>``... or CSS ``url()``/``@import`` with an ``http(s)://`` or ``//`` URL
   (plain ``<a href>`` links are fine), and Chromium with the network blocked makes no
   request but ``file://``;
-* the student edition contains no line of solution code, the instructor edition all.
+* the student edition contains no line of solution code, the instructor edition all;
+* no page shows a test marker, a log line, a host name, an IP address or a path of the
+  build machine; a check cell on a student page shows only ``check("01.2")``;
+* the landing page counts and lists the lessons found; students download the real
+  exercise notebooks; in Chromium no element is wider than the content column and code
+  wraps.
 
 A smoke build then *executes* one small lesson (05, its outputs cleared) to check that
 execution works with the environment's kernel.
@@ -343,3 +348,134 @@ def test_a_notebook_that_fails_stops_the_build(tmp_path: Path):
     with pytest.raises(RuntimeError, match="ZeroDivisionError"):
         build_site("student", execute=True, out=tmp_path / "site" / "student", root=root)
     assert not (tmp_path / "site" / "student").exists()
+
+
+def visible_text(page: Path) -> str:
+    """The text a reader sees on a page (scripts and styles dropped, entities decoded)."""
+    text = re.sub(r"<script\b.*?</script>|<style\b.*?</style>", " ", page.read_text("utf-8"),
+                  flags=re.DOTALL)
+    return html.unescape(re.sub(r"<[^>]+>", " ", text))
+
+
+#: What a reader must never see: test-runner markers, JVM/Spark logs, the build machine.
+LEAKS = {
+    "test marker": re.compile(r"NBVAL_[A-Z_]+"),
+    "log line": re.compile(r"\b(WARN|INFO|DEBUG)\s+\w+:|log4j|NativeCodeLoader|"
+                           r"setLogLevel\(newLevel\)|Kernel is running over TCP"),
+    "IP address": re.compile(r"(?<![\w.])(?!127\.0\.0\.1)(?:\d{1,3}\.){3}\d{1,3}(?![\w.])"),
+    "host name": re.compile(r"[Yy]our hostname|hostname,"),
+    "absolute path": re.compile(r"(?<![\w.:/])/(?:tmp|home|root|work|Users|var/folders)/"),
+}
+
+
+def test_the_leak_patterns_catch_what_they_should():
+    samples = {"test marker": "# NBVAL_CHECK_OUTPUT",
+               "log line": "26/11/22 18:39:28 WARN Utils: Your hostname",
+               "IP address": "using 192.0.2.2 instead", "host name": "Your hostname, vm, resolves",
+               "absolute path": "written to /tmp/retention_kit_scale_x/summary.parquet"}
+    for name, sample in samples.items():
+        assert LEAKS[name].search(sample), name
+    assert not LEAKS["IP address"].search("python 3.11.7, numpy 2.4.6, loopback 127.0.0.1")
+    assert not LEAKS["absolute path"].search("see https://x.org/tmp/a and notebooks/tmp/")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("edition", EDITIONS)
+def test_no_page_shows_markers_logs_hosts_ips_or_build_paths(site: dict[str, Path],
+                                                            edition: str):
+    out = site[edition]
+    found = []
+    for page in html_files(out):
+        text = visible_text(page)
+        for name, pattern in LEAKS.items():
+            match = pattern.search(text)
+            if match:
+                found.append(f"{page.relative_to(out)}: {name} {match.group(0)!r}")
+        for path in (str(ROOT), str(out.parent)):
+            if path in text:
+                found.append(f"{page.relative_to(out)}: build path {path}")
+    assert not found, "\n".join(found[:20])
+
+
+@pytest.mark.slow
+def test_landing_page_counts_and_lists_the_lessons_of_the_toc(site: dict[str, Path]):
+    from retention_kit.course import landing_substitutions
+
+    lessons = course_pages(ROOT)["lessons"]
+    words = landing_substitutions(lessons)
+    for edition in EDITIONS:
+        text = " ".join(visible_text(site[edition] / "index.html").split())
+        assert f"{words['lesson_count']} lessons" in text
+        assert "{{" not in text
+        page = (site[edition] / "index.html").read_text("utf-8")
+        for lesson in lessons:
+            assert f'href="notebooks/{lesson.stem}.html"' in page, lesson.name
+    other = [w for w in ("Four", "Five", "Six", "Seven", "Eight") if w != words["lesson_count"]]
+    assert not any(f"{w} lessons" in visible_text(site["student"] / "index.html")
+                   for w in other)
+
+
+@pytest.mark.slow
+def test_check_cells_on_student_pages_show_only_the_call(site: dict[str, Path]):
+    """A check cell shows `check("01.2")`: no expected value, no formula producing it."""
+    pages = sorted((site["student"] / "notebooks" / "exercises").glob("*.html"))
+    assert pages
+    for page in pages:
+        cells = re.findall(r'<div class="cell docutils container">(.*?)</div>\s*</div>\s*</div>',
+                           page.read_text("utf-8"), flags=re.DOTALL)
+        checks = [" ".join(html.unescape(re.sub(r"<[^>]+>", "", c)).split()) for c in cells
+                  if "# CHECK" in html.unescape(re.sub(r"<[^>]+>", "", c))]
+        assert checks, page.name
+        for text in checks:
+            assert re.fullmatch(r'# CHECK check\("\d\d\.\w+"\)', text), f"{page.name}: {text}"
+
+
+@pytest.mark.slow
+def test_student_downloads_are_the_real_exercise_notebooks(site: dict[str, Path]):
+    for path in course_pages(ROOT, edition="student")["exercises"]:
+        offered = site["student"] / "_sources" / path.relative_to(ROOT)
+        assert offered.read_bytes() == path.read_bytes(), path.name
+        page = site["student"] / path.relative_to(ROOT).with_suffix(".html")
+        assert f"_sources/notebooks/exercises/{path.name}" in page.read_text("utf-8")
+
+
+@pytest.mark.slow
+def test_no_element_is_wider_than_the_content_column(site: dict[str, Path], chromium):
+    """Code wraps and outputs scroll inside their block: nothing runs off the column.
+
+    Without course/_static/course.css 15 of the 17 code cells of lesson 03 are cut at the
+    right edge (measured at 1280 px).
+    """
+    pages = [site["instructor"] / "notebooks" / "03_clv_models.html",
+             site["instructor"] / "notebooks" / "06_at_scale.html",
+             site["student"] / "notebooks" / "exercises" / "02_segmentation_exercises.html",
+             site["instructor"] / "notebooks" / "solutions" / "03_clv_models_solutions.html"]
+    script = """() => {
+      const column = document.querySelector('article.bd-article') || document.querySelector('main');
+      const right = column.getBoundingClientRect().right + 1;
+      const wide = [];
+      for (const el of column.querySelectorAll('pre, table, div.cell_output, div.highlight, img')) {
+        let clipped = false;
+        for (let p = el.parentElement; p && p !== column; p = p.parentElement) {
+          const s = getComputedStyle(p);
+          if (s.overflowX === 'auto' || s.overflowX === 'scroll' || s.overflowX === 'hidden') {
+            clipped = p.getBoundingClientRect().right <= right; break;
+          }
+        }
+        if (!clipped && el.getBoundingClientRect().right > right)
+          wide.push(el.tagName + ': ' + el.textContent.slice(0, 60));
+      }
+      // Code wraps: a reader sees all of it without scrolling sideways.
+      for (const pre of column.querySelectorAll('div.cell_input pre'))
+        if (pre.scrollWidth > pre.clientWidth + 1)
+          wide.push('code cut at the edge: ' + pre.textContent.slice(0, 60));
+      return wide;
+    }"""
+    for path in pages:
+        page = chromium.new_page(viewport={"width": 1280, "height": 900})
+        try:
+            page.goto(path.as_uri(), wait_until="load")
+            wide = page.evaluate(script)
+        finally:
+            page.close()
+        assert not wide, f"{path.name}: {len(wide)} elements wider than the column: {wide[:5]}"
