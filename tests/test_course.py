@@ -187,8 +187,6 @@ def test_command_line_regenerates(tmp_path: Path) -> None:
 
 
 ALL_NOTEBOOKS = sorted(p for p in NOTEBOOKS.rglob("*.ipynb") if ".ipynb_checkpoints" not in p.parts)
-#: Notebooks the lead edits: they get the same fixes when this branch is merged.
-LEAD_PENDING = {"03_clv_models.ipynb", "client_report.ipynb"}
 CODE_SPAN = re.compile(r"(```.*?```|`[^`\n]*`)", re.DOTALL)
 
 
@@ -221,8 +219,6 @@ def test_money_in_markdown_is_not_math(path: Path) -> None:
 @pytest.mark.parametrize("path", ALL_NOTEBOOKS, ids=lambda p: p.name)
 def test_notebooks_open_unmodified_in_jupyterlab(path: Path) -> None:
     """The stored kernel name is the one JupyterLab shows, so opening does not modify it."""
-    if path.name in LEAD_PENDING:
-        pytest.skip("edited by the lead: set its display name when merging")
     spec = nbformat.read(path, as_version=4).metadata.get("kernelspec", {})
     assert spec.get("name") == "python3"
     assert spec.get("display_name") == "Python 3 (ipykernel)"

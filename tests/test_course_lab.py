@@ -28,8 +28,6 @@ LAB = ROOT / ".venv-lab" / "bin" / "jupyter"
 NOTEBOOKS = sorted(p.relative_to(ROOT / "notebooks").as_posix()
                    for p in (ROOT / "notebooks").rglob("*.ipynb")
                    if ".ipynb_checkpoints" not in p.parts)
-#: Edited by the lead: they get the display-name fix when this branch is merged.
-LEAD_PENDING = {"03_clv_models.ipynb", "client_report.ipynb"}
 
 
 def free_port() -> int:
@@ -107,7 +105,7 @@ def test_notebooks_show_no_math_and_open_unmodified_in_jupyterlab(lab, chromium)
                 problems.append(f"{name}: math in Markdown: {math[:2]}")
             dirty = page.eval_on_selector_all(".lm-TabBar-tab.jp-mod-current.jp-mod-dirty",
                                               "els => els.length")
-            if dirty and name not in LEAD_PENDING:
+            if dirty:
                 problems.append(f"{name}: opens modified")
     finally:
         page.close()
