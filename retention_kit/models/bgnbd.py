@@ -15,15 +15,23 @@ stays finite for frequency in the thousands.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any, ClassVar
+from typing import ClassVar
 
 import numpy as np
 import pandas as pd
-from scipy.special import betaln, digamma, expit, gammaln, hyp2f1
+from scipy.special import digamma, expit, gammaln, hyp2f1
 
 from .._checks import positive_numbers
-from ._base import Columns, Model, repeat_buyers_problem
+from ._base import (
+    Columns,
+    Limit,
+    Model,
+    log_beta_ratio,
+    log_pochhammer,
+    logconcave_nodes,
+    nbd_loglik_grad,
+    repeat_buyers_problem,
+)
 
 __all__ = ["BGNBD", "MBGNBD"]
 
@@ -55,7 +63,7 @@ def bgnbd_loglik_grad(params: np.ndarray, x: np.ndarray, t_x: np.ndarray, T: np.
     shift = 1.0 if modified else 0.0
     xu, inv = x_groups if x_groups is not None else np.unique(x, return_inverse=True)
     # Terms depending on the frequency only, on its distinct values.
-    head_u = gammaln(r + xu) - gammaln(r) + betaln(a, b + xu + shift) - betaln(a, b)
+    head_u = log_pochhammer(r, xu) + log_beta_ratio(a, b, 0.0, xu + shift)
     psi_ab = digamma(a + b)
     d_r_u = digamma(r + xu) - digamma(r)
     d_a_u = psi_ab - digamma(a + b + xu + shift)
@@ -99,73 +107,99 @@ def _log_odds_dead(params: np.ndarray, x: np.ndarray, t_x: np.ndarray, T: np.nda
     return np.where(x > 0, log_odds, -np.inf)
 
 
-#: Half-width of the window around a = 1 where the expectations are interpolated: their
-#: closed forms divide a vanishing bracket by a - 1 (a removable singularity).
-_A_ONE = 1e-5
+#: From this value of ``a`` on, the expectations integrate over the dropout probability
+#: (:func:`_mean_over_dropout`) instead of using the hypergeometric closed form. Below it
+#: (a < 1, where the Beta posterior piles up at p = 0) the closed form is exact and cheap;
+#: at a = 1 it is 0/0 and for large ``a`` its factors overflow (see the module docstring).
+A_QUADRATURE = 0.99
+def _mean_over_dropout(a: float, b: np.ndarray, r: np.ndarray, u: np.ndarray) -> np.ndarray:
+    """E[(1 - (1 + p·u)^-r) / p] for p ~ Beta(a, b): purchases until dropout or horizon.
 
-
-def _across_a_one(f: Callable[..., np.ndarray], params: np.ndarray, *args: Any) -> np.ndarray:
-    """``f(params, *args)``, linearly interpolated in ``a`` within ``_A_ONE`` of a = 1.
-
-    The expectations are smooth in ``a``; at a = 1 exactly their formulas are 0/0 (NaN)
-    and close to it they lose digits. Interpolating between a = 1 -/+ 1e-5 gives the limit
-    with a relative error of about 1e-10.
+    Given λ and p, a customer alive at the start makes (1 - e^(-λ p t))/p purchases in
+    expectation over the next t periods (dropout after each purchase with probability
+    p, FHL 2005 appendix); the Gamma mixture over λ (shape r, rate α', u = t/α') turns
+    e^(-λ p t) into (1 + p u)^-r. The Beta mixture over p is integrated by the
+    log-concave Gauss-Legendre quadrature in y = logit p, where the Beta density
+    p^a (1-p)^b is log-concave with its mode at log(a/b), and normalised by the same
+    nodes. Used where the hypergeometric closed form overflows (large ``a``); it
+    tends to u·r as p → 0 and to 1 - (1+u)^-r as p → 1, so it stays finite everywhere.
     """
-    a = float(params[2])
-    if abs(a - 1.0) >= _A_ONE:
-        return f(params, *args)
-    lo, hi = np.array(params, dtype=float), np.array(params, dtype=float)
-    lo[2], hi[2] = 1.0 - _A_ONE, 1.0 + _A_ONE
-    weight = (a - lo[2]) / (2 * _A_ONE)
-    return (1 - weight) * f(lo, *args) + weight * f(hi, *args)
+    b, r, u = np.broadcast_arrays(*(np.asarray(v, dtype=float) for v in (b, r, u)))
+    shape = b.shape
+    b, r, u = b.ravel(), r.ravel(), u.ravel()
+
+    def log_f(y: np.ndarray, i: np.ndarray) -> np.ndarray:
+        return a * y - (a + b[i]) * np.logaddexp(0.0, y)
+
+    def slope(y: np.ndarray, i: np.ndarray) -> np.ndarray:
+        return a - (a + b[i]) * expit(y)
+
+    def curvature(y: np.ndarray, i: np.ndarray) -> np.ndarray:
+        return -(a + b[i]) * expit(y) * expit(-y)
+
+    mode = np.log(a) - np.log(b)
+    inf = np.full_like(b, np.inf)
+    owner, y, w, top = logconcave_nodes(log_f, slope, curvature, -inf, inf, mode)
+    mass = w * np.exp(log_f(y, owner) - top[owner])
+    p = expit(y)
+    g = -np.expm1(-r[owner] * np.log1p(p * u[owner])) / p
+    out = np.bincount(owner, mass * g, minlength=len(b)) / np.bincount(owner, mass,
+                                                                      minlength=len(b))
+    return out.reshape(shape)
+
+
+
+def _expected_given_alive(params: np.ndarray, t: np.ndarray | float, x: np.ndarray,
+                          T: np.ndarray, modified: bool) -> np.ndarray:
+    """E[X(T, T+t) | alive at T, x, T]: expected purchases of a customer still alive.
+
+    Given alive, λ ~ Gamma(r+x, α+T) and p ~ Beta(a, b+x) (MBG/NBD: b+x+1), so this is
+    :func:`_mean_over_dropout` at those values, with u = t/(α+T). For a < ``A_QUADRATURE``
+    the closed form (FHL 2005 eq. 10)::
+
+        c/(a-1) · [1 - ((α+T)/(α+T+t))^(r+x) · 2F1(r+x, b+x; c; z)],  c = a+b+x-1,
+
+    rewritten by Euler's transformation as ``c/(a-1) · [1 - (1-z)^(a-1) ·
+    2F1(c-r-x, a-1; c; z)]``, z = t/(α+T+t), whose parameters stay moderate however
+    large x is. Each distinct (x, T) pair is computed once.
+    """
+    r, alpha, a, b = params
+    shift = 1.0 if modified else 0.0
+    x, T, t = np.broadcast_arrays(_as_float(x), _as_float(T), _as_float(t))
+    keys, inverse = np.unique(np.column_stack([x.ravel(), T.ravel(), t.ravel()]), axis=0,
+                              return_inverse=True)
+    xu, Tu, tu = keys.T
+    if a >= A_QUADRATURE:
+        values = _mean_over_dropout(a, b + xu + shift, r + xu, tu / (alpha + Tu))
+    else:
+        c = a + b + xu - 1 + shift
+        z = tu / (alpha + Tu + tu)
+        hyp = hyp2f1(c - r - xu, a - 1, c, z)
+        # 1 - (1-z)^(a-1) · F, computed to avoid cancellation for small t.
+        values = c / (a - 1) * -np.expm1((a - 1) * np.log1p(-z) + np.log(hyp))
+    return values[inverse.reshape(-1)].reshape(x.shape)
 
 
 def _conditional_expected(params: np.ndarray, t: np.ndarray, x: np.ndarray, t_x: np.ndarray,
                           T: np.ndarray, modified: bool) -> np.ndarray:
-    """E[X(T, T+t) | x, t_x, T]; FHL 2005 eq. 10 (and Batislam et al. for MBG/NBD)."""
-    return _across_a_one(_conditional_expected_at, params, t, x, t_x, T, modified)
-
-
-def _conditional_expected_at(params: np.ndarray, t: np.ndarray, x: np.ndarray,
-                             t_x: np.ndarray, T: np.ndarray, modified: bool) -> np.ndarray:
-    """E[X(T, T+t) | x, t_x, T] by the closed form (a != 1).
-
-    ((α+T)/(α+T+t))^(r+x) · 2F1(r+x, b+x; a+b+x-1; z) is rewritten by Euler's
-    transformation as (1-z)^(a-1) · 2F1(a+b-1-r, a-1; a+b+x-1; z), z = t/(α+T+t),
-    whose parameters stay moderate however large x is.
-    """
-    r, alpha, a, b = params
-    shift = 1.0 if modified else 0.0
-    c = a + b + x - 1 + shift
-    z = t / (alpha + T + t)
-    log1mz = np.log1p(-z)
-    hyp = hyp2f1(c - r - x, a - 1, c, z)
-    # 1 - (1-z)^(a-1) · F, computed to avoid cancellation for small t.
-    bracket = -np.expm1((a - 1) * log1mz + np.log(hyp))
-    head = c / (a - 1) * bracket
-    return head * expit(-_log_odds_dead(params, x, t_x, T, modified))
+    """E[X(T, T+t) | x, t_x, T] = P(alive) · E[X(T, T+t) | alive]; FHL 2005 eq. 10
+    (Batislam et al. 2007 for MBG/NBD)."""
+    alive = expit(-_log_odds_dead(params, x, t_x, T, modified))
+    return alive * _expected_given_alive(params, t, x, T, modified)
 
 
 def _unconditional_expected(params: np.ndarray, t: np.ndarray, modified: bool) -> np.ndarray:
-    """E[X(t)] for a customer just acquired (FHL 2005 eq. 7; Batislam et al. 2007)."""
-    return _across_a_one(_unconditional_expected_at, params, t, modified)
+    """E[X(t)] for a customer just acquired (FHL 2005 eq. 7; Batislam et al. 2007).
 
-
-def _unconditional_expected_at(params: np.ndarray, t: np.ndarray, modified: bool) -> np.ndarray:
-    """E[X(t)] for a new customer by the closed form (a != 1).
-
-    The bracket uses the same Euler transformation as the conditional expectation.
+    BG/NBD: the customer is alive at 0 with no purchase, the conditional expectation at
+    x = 0, T = 0. MBG/NBD: she may drop out at time 0 with probability p, so the mean is
+    b/(a+b) (the chance to survive it) times the expectation with p ~ Beta(a, b+1).
     """
     r, alpha, a, b = params
-    shift = 1.0 if modified else 0.0
-    z = t / (alpha + t)
-    c = a + b - 1 + shift
-    hyp = hyp2f1(c - r, a - 1, c, z)
-    bracket = -np.expm1((a - 1) * np.log1p(-z) + np.log(hyp))
-    # Expected repeat purchases before dropout: E[1/p] = (a+b-1)/(a-1) when a customer
-    # can only drop out after a repeat purchase, E[(1-p)/p] = b/(a-1) when also at 0.
-    limit = b if modified else a + b - 1
-    return limit / (a - 1) * bracket
+    zero = np.zeros_like(_as_float(t))
+    if not modified:
+        return _expected_given_alive(params, t, zero, zero, False)
+    return b / (a + b) * _expected_given_alive(params, t, zero, zero, True)
 
 
 def _probability_of_purchases(params: np.ndarray, n: np.ndarray, t: np.ndarray,
@@ -175,8 +209,8 @@ def _probability_of_purchases(params: np.ndarray, n: np.ndarray, t: np.ndarray,
     shift = 1.0 if modified else 0.0
     log_q = np.log(alpha) - np.log(alpha + t)
     log_p = np.log(t) - np.log(alpha + t)
-    nb_term = gammaln(r + n) - gammaln(r) - gammaln(n + 1) + r * log_q + n * log_p
-    first = np.exp(betaln(a, b + n + shift) - betaln(a, b) + nb_term)
+    nb_term = log_pochhammer(r, n) - gammaln(n + 1) + r * log_q + n * log_p
+    first = np.exp(log_beta_ratio(a, b, 0.0, n + shift) + nb_term)
     # 1 - sum_{j<n} NBD(j): the NBD survival function, as a regularised incomplete beta.
     from scipy.special import betainc
 
@@ -185,11 +219,28 @@ def _probability_of_purchases(params: np.ndarray, n: np.ndarray, t: np.ndarray,
     second_n = np.maximum(n - 1 + shift, 0)
     second = np.where(
         (n > 0) | modified,
-        np.exp(betaln(a + 1, b + second_n) - betaln(a, b))
+        np.exp(log_beta_ratio(a, b, 1.0, second_n))
         * np.where(n > 0, tail, 1.0),
         0.0,
     )
     return first + second
+
+
+#: Where a boundary fit puts the parameters that run to the edge: a = NO_DROPOUT_A (and
+#: b = 1, which the limit does not depend on) for no dropout, a + b = HOMOGENEOUS_KAPPA
+#: for a common dropout probability (predictions there equal the limit's to ~1e-12).
+NO_DROPOUT_A = 1e-12
+HOMOGENEOUS_KAPPA = 1e12
+
+
+def _odds_to_ab(eta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(r, α, odds p/(1-p)) -> (r, α, a, b) with a + b = HOMOGENEOUS_KAPPA, and the Jacobian
+    of the log-parameters."""
+    r, alpha, odds = eta
+    p = odds / (1 + odds)
+    full = np.array([r, alpha, HOMOGENEOUS_KAPPA * p, HOMOGENEOUS_KAPPA * (1 - p)])
+    jac = np.array([[1.0, 0, 0], [0, 1.0, 0], [0, 0, 1 - p], [0, 0, -p]])
+    return full, jac
 
 
 class _BGFamily(Model):
@@ -197,6 +248,36 @@ class _BGFamily(Model):
     data_columns: ClassVar[tuple[str, ...]] = ("frequency", "recency", "T")
     integer_columns: ClassVar[tuple[str, ...]] = ("frequency",)
     _modified: ClassVar[bool] = False
+    convergence_remedies: ClassVar[str] = (
+        "check the time unit (recency and T in weeks or months rather than days), fit on a "
+        "longer window (dropout needs time to show), pass initial_params near plausible "
+        "values, raise max_iter, or drop customers with implausible histories (thousands of "
+        "purchases in a few days)")
+
+    def limits(self) -> tuple[Limit, ...]:
+        """No dropout (a → 0: the NBD model) and a common dropout probability
+        (a, b → ∞ with p = a/(a+b) fixed)."""
+        return (
+            Limit("no dropout",
+                  "a → 0: the data cannot identify dropout (nobody is seen to leave); this is "
+                  "the NBD model without dropout, every customer is alive and b is not "
+                  "identified",
+                  ("r", "alpha"),
+                  lambda eta: (np.array([eta[0], eta[1], NO_DROPOUT_A, 1.0]),
+                               np.array([[1.0, 0], [0, 1.0], [0, 0], [0, 0]])),
+                  lambda full: full[:2],
+                  lambda eta, cols: nbd_loglik_grad(eta, cols["frequency"], cols["T"])),
+            Limit("common dropout",
+                  "a, b → ∞ with p = a/(a+b) fixed: the data show no heterogeneity in the "
+                  "dropout probability; every customer drops out after a purchase with the "
+                  "same probability p = a/(a+b), and a, b themselves are not identified",
+                  ("r", "alpha", "odds"),
+                  _odds_to_ab,
+                  lambda full: np.array([full[0], full[1], full[2] / full[3]])),
+        )
+
+    def _no_dropout(self) -> bool:
+        return getattr(self, "limit_", None) == "no dropout"
 
     def _prepare_columns(self, cols: Columns) -> Columns:
         return {**cols, "x_groups": np.unique(cols["frequency"], return_inverse=True)}
@@ -234,6 +315,10 @@ class _BGFamily(Model):
         """
         cols = self._columns(data)
         horizon = positive_numbers("t", t)
+        if self._no_dropout():
+            r, alpha = self._param_tuple()[:2]
+            values = (r + cols["frequency"]) / (alpha + cols["T"]) * horizon
+            return self._series(values, data, "expected_purchases")
         values = _conditional_expected(np.array(self._param_tuple()), horizon,
                                        cols["frequency"], cols["recency"], cols["T"],
                                        self._modified)
@@ -255,6 +340,8 @@ class _BGFamily(Model):
             raise ValueError(f"t must be a non-negative number, got {t!r}")
         log_odds = _log_odds_dead(np.array(self._param_tuple()), cols["frequency"],
                                   cols["recency"], cols["T"] + float(t), self._modified)
+        if self._no_dropout():
+            log_odds = np.full(len(data), -np.inf)
         return self._series(expit(-log_odds), data, "probability_alive")
 
     def expected_purchases_new(self, t: float | np.ndarray) -> float | np.ndarray:
@@ -265,6 +352,10 @@ class _BGFamily(Model):
         """
         self._check_fitted()
         horizon = positive_numbers("t", t)
+        if self._no_dropout():
+            r, alpha = self._param_tuple()[:2]
+            out = r / alpha * np.asarray(horizon, dtype=float)
+            return float(out) if np.ndim(out) == 0 else out
         out = _unconditional_expected(np.array(self._param_tuple()), horizon, self._modified)
         return float(out) if np.ndim(out) == 0 else out
 
@@ -277,8 +368,15 @@ class _BGFamily(Model):
         counts = np.asarray(n, dtype=float)
         if np.any(counts < 0) or np.any(counts != np.round(counts)):
             raise ValueError(f"n must be non-negative integers, got {n!r}")
-        out = _probability_of_purchases(np.array(self._param_tuple()), counts,
-                                        positive_numbers("t", t), self._modified)
+        params = np.array(self._param_tuple())
+        horizon = positive_numbers("t", t)
+        if self._no_dropout():  # the NBD probability
+            r, alpha = params[:2]
+            out = np.exp(log_pochhammer(r, counts) - gammaln(counts + 1)
+                         + r * np.log(alpha / (alpha + horizon))
+                         + counts * np.log(horizon / (alpha + horizon)))
+        else:
+            out = _probability_of_purchases(params, counts, horizon, self._modified)
         return float(out) if np.ndim(out) == 0 else out
 
 
