@@ -45,6 +45,7 @@ __all__ = [
     "Limit",
     "LogFn",
     "Model",
+    "digamma_difference",
     "log_beta_ratio",
     "log_pochhammer",
     "logconcave_nodes",
@@ -488,8 +489,8 @@ class Model:
     def _set_covariance(self, cov_log: np.ndarray) -> None:
         names = list(self.param_names)
         params = self.params_.to_numpy()
-        jac = np.diag(params)
-        cov = jac @ cov_log @ jac
+        # delta method, elementwise so that NaN rows (boundary) stay in their rows
+        cov = cov_log * np.outer(params, params)
         cov = (cov + cov.T) / 2
         self._cov_log = cov_log
         self.cov_ = pd.DataFrame(cov, index=names, columns=names)
@@ -676,9 +677,8 @@ class Model:
         cov_log = _check_covariance(cls, payload["cov_log"], k)
         model.params_ = pd.Series(params, index=list(cls.param_names), name="estimate")
         model._cov_log = cov_log
-        jac = np.diag(params)
-        model.cov_ = pd.DataFrame(jac @ cov_log @ jac, index=list(cls.param_names),
-                                  columns=list(cls.param_names))
+        model.cov_ = pd.DataFrame(cov_log * np.outer(params, params),
+                                  index=list(cls.param_names), columns=list(cls.param_names))
         diag = np.diag(model.cov_.to_numpy())
         model.se_ = pd.Series(np.sqrt(np.where(diag >= 0, diag, np.nan)),
                               index=list(cls.param_names), name="std_error")
@@ -792,6 +792,37 @@ def log_pochhammer(z: np.ndarray | float, n: np.ndarray | float) -> np.ndarray:
     zs = np.where(big, 1.0, z)
     direct = gammaln(zs + np.where(big, 0.0, n)) - gammaln(zs)
     return np.where(big, stirling, direct)
+
+
+def _digamma_tail(z: np.ndarray) -> np.ndarray:
+    """ψ(z) - [log z - 1/(2z)] for z >= 30 (asymptotic series, error below 1e-18)."""
+    inv2 = 1.0 / (z * z)
+    return -inv2 * (1 / 12 - inv2 * (1 / 120 - inv2 * (1 / 252 - inv2 * (1 / 240
+                                                                       - inv2 / 132))))
+
+
+def digamma_difference(z: np.ndarray | float, n: np.ndarray | float) -> np.ndarray:
+    """ψ(z + n) - ψ(z), the derivative of :func:`log_pochhammer` in z, accurate for any z.
+
+    ``digamma(z + n) - digamma(z)`` is about n/z for large z but is computed with an
+    absolute error of ``eps·log z``: at z = 1e12 and n = 1 a relative error of 3e-4,
+    which made gradients at a boundary noise. For z >= 30 the asymptotic series is
+    differenced analytically: log1p(n/z) + n/(2z(z+n)) + tail(z+n) - tail(z).
+
+    Examples
+    --------
+    >>> round(float(digamma_difference(1e12, 1.0)) * 1e12, 9)
+    1.0
+    """
+    z, n = np.broadcast_arrays(np.asarray(z, dtype=float), np.asarray(n, dtype=float))
+    big = (z >= _STIRLING_FROM) & (z + n >= _STIRLING_FROM)
+    zb = np.where(big, z, _STIRLING_FROM)
+    nb = np.where(big, n, 0.0)
+    series = (np.log1p(nb / zb) + nb / (2 * zb * (zb + nb))
+              + _digamma_tail(zb + nb) - _digamma_tail(zb))
+    zs = np.where(big, 1.0, z)
+    direct = digamma(zs + np.where(big, 0.0, n)) - digamma(zs)
+    return np.where(big, series, direct)
 
 
 def log_beta_ratio(a: np.ndarray | float, b: np.ndarray | float, da: np.ndarray | float,

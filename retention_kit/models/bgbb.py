@@ -28,7 +28,7 @@ from scipy.special import digamma, gammaln, hyp2f1, logsumexp, polygamma
 from .._checks import discount_rate as check_discount_rate
 from .._checks import first_example, whole
 from ..errors import DataError
-from ._base import Columns, Limit, Model, log_beta_ratio, log_pochhammer
+from ._base import Columns, Limit, Model, digamma_difference, log_beta_ratio, log_pochhammer
 
 __all__ = ["BGBB", "bgbb_loglik", "bgbb_loglik_grad"]
 
@@ -38,6 +38,10 @@ _BLOCK_CELLS = 1_000_000
 _GAMMA_ONE = 0.05
 #: Horizons up to this many periods sum log1p terms instead of differencing gammaln.
 _PRODUCT_HORIZON = 4096
+#: DERT's 2F1(1, b; c; 1/(1+d)) by its series when c exceeds this (scipy loses digits or
+#: returns NaN for large b, c), with at most this many terms (enough for d >= 1e-4).
+_HYP_SERIES_FROM = 1e3
+_HYP_SERIES_TERMS = 500_000
 
 
 def bgbb_loglik_grad(params: np.ndarray, x: np.ndarray, t_x: np.ndarray, n: np.ndarray,
@@ -131,17 +135,16 @@ def _loglik_block(params: np.ndarray, x: np.ndarray, t_x: np.ndarray, n: np.ndar
     if not gradient:
         return ll, np.empty((len(x), 0))
     w = np.exp(log_terms - top[:, None])
-    psi_ab, psi_gd = digamma(alpha + beta), digamma(gamma + delta)
-    psi_abxm = digamma(alpha + beta + xa + m_ab)
-    psi_gdsq = digamma(gamma + delta + s_gd + q_gd)
+    # Digamma differences (the weights w sum to 1), exact however large the parameters.
+    d_ab = np.where(valid, digamma_difference(alpha + beta, xa + m_ab), 0.0)
+    d_gd = np.where(valid, digamma_difference(gamma + delta, s_gd + q_gd), 0.0)
     grad = np.empty((len(x), 4))
-    grad[:, 0] = digamma(alpha + x) - digamma(alpha) + psi_ab - np.sum(w * psi_abxm, axis=1)
-    grad[:, 1] = (psi_ab - digamma(beta)
-                  + np.sum(w * (digamma(beta + m_ab) - psi_abxm), axis=1))
-    grad[:, 2] = (psi_gd - digamma(gamma)
-                  + np.sum(w * (digamma(gamma + s_gd) - psi_gdsq), axis=1))
-    grad[:, 3] = (psi_gd - digamma(delta)
-                  + np.sum(w * (digamma(delta + q_gd) - psi_gdsq), axis=1))
+    grad[:, 0] = digamma_difference(alpha, x) - np.sum(w * d_ab, axis=1)
+    grad[:, 1] = np.sum(w * (np.where(valid, digamma_difference(beta, m_ab), 0.0) - d_ab),
+                        axis=1)
+    grad[:, 2] = np.sum(w * (digamma_difference(gamma, s_gd) - d_gd), axis=1)
+    grad[:, 3] = np.sum(w * (np.where(valid, digamma_difference(delta, q_gd), 0.0) - d_gd),
+                        axis=1)
     return ll, grad
 
 
@@ -164,8 +167,9 @@ def _log_sum_alive(gamma: float, delta: float, n: np.ndarray, horizon: int) -> n
     n = np.asarray(n, dtype=float)
     eps = gamma - 1.0
     a = delta + n + 1
-    # Γ(γ+δ)/Γ(δ) · Γ(a)/Γ(γ+δ+n) = (δ)_γ / (a)_(γ-1), by rising factorials.
-    head = log_pochhammer(delta, gamma) - log_pochhammer(a, eps)
+    # Γ(γ+δ)/Γ(δ) · Γ(a)/Γ(γ+δ+n) = (δ)_(n+1) / (γ+δ)_n: rising factorials of length n,
+    # exact however large γ and δ are.
+    head = log_pochhammer(delta, n + 1) - log_pochhammer(gamma + delta, n)
     if abs(eps) < _GAMMA_ONE:
         ratio = np.zeros_like(a)  # -log(R)/ε > 0
         scale = 1.0
@@ -203,7 +207,27 @@ def _log_hyp_one(b: np.ndarray, c: np.ndarray, discount_rate: float) -> np.ndarr
         with np.errstate(divide="ignore", invalid="ignore"):
             return np.where(excess > 0, np.log(c - 1) - np.log(np.where(excess > 0, excess, 1.0)),
                             np.inf)
-    return np.log(hyp2f1(1.0, b, c, 1.0 / (1.0 + discount_rate)))
+    z = 1.0 / (1.0 + discount_rate)
+    with np.errstate(all="ignore"):
+        out = np.log(hyp2f1(1.0, b, c, z))
+    # scipy's hyp2f1 fails (NaN) or loses digits when b and c are large (a large delta);
+    # there the series of positive terms, whose ratio (b+k)/(c+k)·z is at most z, is summed.
+    redo = ~np.isfinite(out) | (c > _HYP_SERIES_FROM)
+    if redo.any():
+        out[redo] = _log_hyp_one_series(b[redo], c[redo], z)
+    return out
+
+
+def _log_hyp_one_series(b: np.ndarray, c: np.ndarray, z: float) -> np.ndarray:
+    """log Σ_k (b)_k/(c)_k z^k by summing the terms (positive, ratio below z < 1)."""
+    total = np.ones_like(b)
+    term = np.ones_like(b)
+    for k in range(_HYP_SERIES_TERMS):
+        term = term * (b + k) / (c + k) * z
+        total += term
+        if k % 16 == 0 and not np.any(term > 1e-17 * total):
+            break
+    return np.log(total)
 
 
 #: Where a boundary fit puts the parameters that run to the edge: gamma = NO_DROPOUT_GAMMA

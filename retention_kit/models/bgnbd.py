@@ -19,13 +19,14 @@ from typing import ClassVar
 
 import numpy as np
 import pandas as pd
-from scipy.special import digamma, expit, gammaln, hyp2f1
+from scipy.special import expit, gammaln, hyp2f1
 
 from .._checks import positive_numbers
 from ._base import (
     Columns,
     Limit,
     Model,
+    digamma_difference,
     log_beta_ratio,
     log_pochhammer,
     logconcave_nodes,
@@ -64,10 +65,9 @@ def bgnbd_loglik_grad(params: np.ndarray, x: np.ndarray, t_x: np.ndarray, T: np.
     xu, inv = x_groups if x_groups is not None else np.unique(x, return_inverse=True)
     # Terms depending on the frequency only, on its distinct values.
     head_u = log_pochhammer(r, xu) + log_beta_ratio(a, b, 0.0, xu + shift)
-    psi_ab = digamma(a + b)
-    d_r_u = digamma(r + xu) - digamma(r)
-    d_a_u = psi_ab - digamma(a + b + xu + shift)
-    d_b_u = psi_ab + digamma(b + xu + shift) - digamma(b) - digamma(a + b + xu + shift)
+    d_r_u = digamma_difference(r, xu)
+    d_a_u = -digamma_difference(a + b, xu + shift)
+    d_b_u = digamma_difference(b, xu + shift) + d_a_u
     second_u = np.ones_like(xu, dtype=bool) if modified else xu > 0
     denom_u = np.where(second_u, b + xu - 1 + shift, 1.0)
     log_c_u = np.where(second_u, np.log(a) - np.log(denom_u), -np.inf)
@@ -101,7 +101,7 @@ def _log_odds_dead(params: np.ndarray, x: np.ndarray, t_x: np.ndarray, T: np.nda
     denom = b + x - 1 + (1.0 if modified else 0.0)
     with np.errstate(divide="ignore", invalid="ignore"):
         log_odds = (np.log(a) - np.log(np.where(denom > 0, denom, 1.0))
-                    + (r + x) * (np.log(alpha + T) - np.log(alpha + t_x)))
+                    + (r + x) * np.log1p((T - t_x) / (alpha + t_x)))
     if modified:
         return log_odds
     return np.where(x > 0, log_odds, -np.inf)
@@ -207,8 +207,8 @@ def _probability_of_purchases(params: np.ndarray, n: np.ndarray, t: np.ndarray,
     """P(X(t) = n) for a new customer (FHL 2005 eq. 8; Batislam et al. 2007 eq. 9)."""
     r, alpha, a, b = params
     shift = 1.0 if modified else 0.0
-    log_q = np.log(alpha) - np.log(alpha + t)
-    log_p = np.log(t) - np.log(alpha + t)
+    log_q = -np.log1p(t / alpha)
+    log_p = -np.log1p(alpha / t)
     nb_term = log_pochhammer(r, n) - gammaln(n + 1) + r * log_q + n * log_p
     first = np.exp(log_beta_ratio(a, b, 0.0, n + shift) + nb_term)
     # 1 - sum_{j<n} NBD(j): the NBD survival function, as a regularised incomplete beta.

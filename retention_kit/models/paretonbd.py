@@ -75,6 +75,11 @@ __all__ = ["ParetoNBD", "paretonbd_loglik_grad"]
 _Z_SPLIT = 0.5
 #: s of a boundary fit without dropout (beta = 1, which the limit does not depend on).
 NO_DROPOUT_S = 1e-12
+#: s of a boundary fit with a common dropout rate μ (beta = s/μ): the Gamma(s, β) mixing
+#: distribution then has a coefficient of variation of 1/sqrt(s) = 3e-4, and predictions
+#: differ from the homogeneous limit's by about 1/s; larger s would lose more in the
+#: s·log β terms of the likelihood (about s·1e-16·log β) than it gains.
+COMMON_DROPOUT_S = 1e7
 
 
 def _as_float(values: float | np.ndarray | pd.Series) -> np.ndarray:
@@ -365,10 +370,18 @@ def _log_p_alive(params: np.ndarray, x: np.ndarray, t_x: np.ndarray, T: np.ndarr
     """log P(alive at T | x, t_x, T) = log (α+T)^-(r+x) (β+T)^-s − log bracket.
 
     Note 009, eq. (36)-(37); at most 0 because the bracket exceeds its first term.
+
+    P(alive) does not depend on the unit of time, so it is computed with times and
+    α, β divided by c = max(α, β): the terms (r+x)·log(α+T) and s·log(β+T), which cancel
+    against the bracket's, are then of order (r+x)·T/c instead of (r+x)·log c, and do
+    not lose ``eps·s·log β`` (2e-8 at s = 1e7) to that cancellation.
     """
     r, alpha, s, beta = params
-    log_b = _bracket(params, _pairs(x, t_x, T))[0]
-    log_first = -(r + x) * np.log(alpha + T) - s * np.log(beta + T)
+    c = max(alpha, beta)
+    scaled = np.array([r, alpha / c, s, beta / c])
+    x, t_x, T = _as_float(x), _as_float(t_x) / c, _as_float(T) / c
+    log_b = _bracket(scaled, _pairs(x, t_x, T))[0]
+    log_first = -(r + x) * np.log(alpha / c + T) - s * np.log(beta / c + T)
     return np.minimum(log_first - log_b, 0.0)
 
 
@@ -395,12 +408,15 @@ def _conditional_expected(params: np.ndarray, t: np.ndarray, x: np.ndarray, t_x:
 def _log_nb_integrand(params: np.ndarray, n: np.ndarray) -> tuple[LogFn, LogFn, LogFn]:
     """log of P(n purchases by y) × lifetime density at y × y, in ℓ = log y (concave)."""
     r, alpha, s, beta = params
-    const = (gammaln(r + n) - gammaln(r) - gammaln(n + 1) + r * np.log(alpha) + np.log(s)
-             + s * np.log(beta))
+    const = log_pochhammer(r, n) - gammaln(n + 1) + np.log(s)
+    log_a, log_b = np.log(alpha), np.log(beta)
 
     def log_f(ell: np.ndarray, i: np.ndarray) -> np.ndarray:
-        return (const[i] + (n[i] + 1) * ell - (r + n[i]) * np.logaddexp(np.log(alpha), ell)
-                - (s + 1) * np.logaddexp(np.log(beta), ell))
+        # r·log α − (r+n)·log(α+y) written as −r·log(1+y/α) − n·log(α+y) (and the same
+        # for β), so that large r or s do not cancel digits
+        return (const[i] + (n[i] + 1) * ell - r * np.logaddexp(0.0, ell - log_a)
+                - n[i] * np.logaddexp(log_a, ell) - s * np.logaddexp(0.0, ell - log_b)
+                - np.logaddexp(log_b, ell))
 
     def slope(ell: np.ndarray, i: np.ndarray) -> np.ndarray:
         return (n[i] + 1 - (r + n[i]) * expit(ell - np.log(alpha))
@@ -430,8 +446,8 @@ def _probability_of_purchases(params: np.ndarray, n: np.ndarray, t: np.ndarray) 
     shape = n.shape
     n, t = n.ravel(), t.ravel()
     log_t = np.log(t)
-    atom = (gammaln(r + n) - gammaln(r) - gammaln(n + 1) + r * np.log(alpha / (alpha + t))
-            + n * np.log(t / (alpha + t)) + s * np.log(beta / (beta + t)))
+    atom = (log_pochhammer(r, n) - gammaln(n + 1) - r * np.log1p(t / alpha)
+            - n * np.log1p(alpha / t) - s * np.log1p(t / beta))
     b = (n - s) * alpha + (1 - r) * beta
     disc = np.sqrt(b * b + 4 * (r + s) * (n + 1) * alpha * beta)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -472,8 +488,15 @@ def _mean_inverse_shifted_gamma(s: float, z: np.ndarray) -> np.ndarray:
     v_star = np.where(b > 0, 2 * s * z / (b + disc), (disc - b) / 2)
     owner, ell, w, top = logconcave_nodes(log_f, slope, curvature, np.full_like(z, -np.inf),
                                            np.full_like(z, np.inf), np.log(v_star))
-    mass = np.bincount(owner, w * np.exp(log_f(ell, owner) - top[owner]), minlength=len(z))
-    return np.exp(top) * mass
+    values = log_f(ell, owner) - top[owner]
+    mass = np.bincount(owner, w * np.exp(values), minlength=len(z))
+    if s < 100:
+        return np.exp(top) * mass
+    # Large s: divided by the Gamma density's integral on the same nodes (exactly 1), so
+    # that the rounding of s·ℓ − gammaln(s) (2e-8 at s = 1e7) cancels in the ratio.
+    norm = np.bincount(owner, w * np.exp(values + np.logaddexp(np.log(z[owner]), ell)),
+                       minlength=len(z))
+    return mass / norm
 
 
 def _dert(params: np.ndarray, delta: float, x: np.ndarray, t_x: np.ndarray, T: np.ndarray
@@ -530,7 +553,8 @@ class ParetoNBD(Model):
         "purchases in a few days)")
 
     def limits(self) -> tuple[Limit, ...]:
-        """No dropout (s → 0: the NBD model)."""
+        """No dropout (s → 0: the NBD model) and a common dropout rate (s, β → ∞ with
+        μ = s/β fixed, represented at s = ``COMMON_DROPOUT_S``)."""
         return (
             Limit("no dropout",
                   "s → 0: the data cannot identify dropout (nobody is seen to leave); this is "
@@ -541,6 +565,15 @@ class ParetoNBD(Model):
                                np.array([[1.0, 0], [0, 1.0], [0, 0], [0, 0]])),
                   lambda full: full[:2],
                   lambda eta, cols: nbd_loglik_grad(eta, cols["frequency"], cols["T"])),
+            Limit("common dropout",
+                  "s, beta → ∞ with mu = s/beta fixed: the data show no heterogeneity in how "
+                  "long customers stay; every customer's lifetime is exponential with the same "
+                  "rate mu = s/beta, and s, beta themselves are not identified",
+                  ("r", "alpha", "mu"),
+                  lambda eta: (np.array([eta[0], eta[1], COMMON_DROPOUT_S,
+                                         COMMON_DROPOUT_S / eta[2]]),
+                               np.array([[1.0, 0, 0], [0, 1.0, 0], [0, 0, 0], [0, 0, -1.0]])),
+                  lambda full: np.array([full[0], full[1], full[2] / full[3]])),
         )
 
     def _no_dropout(self) -> bool:
