@@ -396,7 +396,10 @@ class Model:
             near = [(name, fit) for name, fit in good if fit[1] >= top - BOUNDARY_TOLERANCE]
             names_len = {lim.name: len(lim.names) for lim in self.limits()}
             best = min(near, key=lambda item: (names_len[item[0]], -item[1][1]))
-        if best is not None and (not converged or best[1][1] >= loglik - BOUNDARY_TOLERANCE):
+        # Every likelihood reached (converged or not) bounds the maximum from below.
+        reached = max([loglik if np.isfinite(loglik) else -np.inf]
+                      + [fit[1] for fit in limits.values()])
+        if best is not None and best[1][1] >= reached - BOUNDARY_TOLERANCE:
             limit = next(lim for lim in self.limits() if lim.name == best[0])
             full, ll_limit, hess_limit, limit_converged = best[1]
             self._store_fit(full, None, cols, uw, n_obs, converged=limit_converged,
