@@ -11,6 +11,25 @@ The base class does what every model shares:
 * covariance of the estimates by the delta method from the Hessian on the log scale
   (differences of the exact gradient); a singular Hessian gives NaN standard errors and a
   :class:`~retention_kit.errors.NumericalWarning`, not a crash;
+* end every fit in one of three ways (never with the start values, never with a
+  parameter running off to 1e8 under ``converged_=True``):
+
+  1. usable parameters: an interior maximum, judged on the *total* log-likelihood (its
+     gradient below :data:`GRADIENT_TOLERANCE` and a Newton step worth less than 1e-8);
+  2. a boundary solution: each model lists its limiting models (:meth:`Model.limits`:
+     no dropout, a common dropout probability, ...), each is fitted with its own, fewer
+     parameters, and if the best is within :data:`BOUNDARY_TOLERANCE` (1e-6) of the full
+     model's maximum (or above what the optimiser reached) the fit *is* that limit:
+     ``boundary_`` says so in plain words, ``limit_`` names it, the parameters that run to
+     the edge are set where the full model equals the limit and get NaN standard errors,
+     and predictions use the limit (a no-dropout limit predicts with its own formulas);
+  3. a :class:`~retention_kit.errors.ConvergenceError` naming the cause: a pre-check of the
+     data (``_identification_problem``: all one-time buyers, too few repeat buyers, equal
+     spends...) or the optimiser's state, with the model's own ``convergence_remedies``.
+
+  ``limits_`` keeps every limit's maximised log-likelihood, so that 2·(loglik_ − limits_)
+  can be read as a likelihood-ratio statistic against the limit (50:50 χ²(0)/χ²(1) under
+  the limit; 2.71 at 5%) by the diagnostics;
 * ``summary()``, a short repr, an HTML table in Jupyter, and JSON persistence (no pickle);
 * ``get_params``/``set_params`` by constructor introspection, as scikit-learn does, so
   ``sklearn.base.clone`` and parameter searches work (scikit-learn is not imported).
@@ -138,6 +157,11 @@ class Model:
         None for an interior maximum. Otherwise the maximum lies on the edge of the
         parameter space (for example no dropout, or no heterogeneity); the sentence says
         which limiting model the data support, and predictions use that limit.
+    limit_ : str or None
+        The name of that limit (one of :meth:`limits`), None for an interior maximum.
+    limits_ : dict
+        Maximised log-likelihood of every limiting model (empty with a penalty or for
+        given parameters): ``2 * (loglik_ - limits_[name])`` tests the limit.
     """
 
     param_names: ClassVar[tuple[str, ...]] = ()

@@ -46,7 +46,22 @@ integrand (the moving split point cancels), so it agrees with the computed value
 accuracy: about 1e-13 relative against mpmath, 4e-14 per customer against the 2F1
 formula of ``lifetimes``, with no finite differences. Everything is evaluated once per
 distinct (frequency, time) pair, in log space, and stays finite for frequencies in the
-ten thousands (``lifetimes`` returns NaN from frequency 132).
+ten thousands (``lifetimes`` returns NaN from frequency 132). The likelihood and P(alive)
+are evaluated in time units of max(α, β) (both are invariant up to a known factor), so
+that s·log β and the bracket's matching terms do not cancel digits when s is large.
+
+Limits and boundary fits
+------------------------
+A fit whose maximum lies on the edge of the parameter space reports the limiting model
+(``boundary_``, ``limit_``; the rule is :data:`~retention_kit.models._base.BOUNDARY_TOLERANCE`:
+the limit's maximised log-likelihood within 1e-6 of the full model's) and predicts with it:
+
+* **no dropout**, s → 0: the NBD model, every customer alive, E[X(T, T+t)] =
+  (r+x)/(α+T)·t, DERT = (r+x)/((α+T)·δ). Stored as s = 1e-12, beta = 1 (not identified).
+* **common dropout**, s, β → ∞ with μ = s/β fixed: every lifetime is exponential with the
+  same rate μ. Stored at s = 1e7 (a coefficient of variation of 3e-4 for μ), where
+  predictions are within ~1e-7 of the limit's and the likelihood is still computed to
+  ~1e-9 per customer.
 """
 
 from __future__ import annotations
