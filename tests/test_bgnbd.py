@@ -301,6 +301,12 @@ def test_distinct_rows_fall_back_when_the_combined_key_could_overflow() -> None:
 # ----------------------------------------------------------------- boundaries and limits
 
 
+def load_cdnow() -> pd.DataFrame:
+    from retention_kit.datasets import load_cdnow_summary
+
+    return load_cdnow_summary()
+
+
 def five_repeat_buyers_in_three_days() -> pd.DataFrame:
     """Issue 17: 195 one-time buyers and five repeat buyers, all within three days."""
     rng = np.random.default_rng(1)
@@ -330,10 +336,19 @@ def nbd_mle(data: pd.DataFrame) -> tuple[float, float, float]:
     return float(r), float(alpha), -float(res.fun)
 
 
-@pytest.mark.parametrize("model_cls", [BGNBD, MBGNBD])
+def test_five_repeat_buyers_mbgnbd_names_the_edge() -> None:
+    """MBG/NBD's maximum there has a and b both → 0 (a share a/(a+b) drops out at once,
+    the rest never: a zero-inflated NBD, not one of its limits): the error says so
+    instead of only "precision loss"."""
+    with pytest.raises(ConvergenceError, match=r"run to the edge of the parameter space "
+                       r"\(a → 0, b → 0\), a limit none of MBGNBD's limiting models"):
+        MBGNBD().fit(five_repeat_buyers_in_three_days())
+
+
+@pytest.mark.parametrize("model_cls", [BGNBD])
 def test_five_repeat_buyers_give_the_no_dropout_limit(model_cls) -> None:
-    """Was: parameters of order 1e8 with no warning (BG/NBD) or a ConvergenceError
-    (MBG/NBD). Now: the boundary is reported and predicted with the NBD model."""
+    """Was: parameters of order 1e8 with no warning. Now: the boundary is reported and
+    predicted with the NBD model."""
     data = five_repeat_buyers_in_three_days()
     with warnings.catch_warnings():
         warnings.simplefilter("error")
@@ -379,11 +394,15 @@ def test_common_dropout_limit_on_simulated_data() -> None:
     assert np.isfinite(model.expected_purchases(data, 52.0)).all()
 
 
-def test_cdnow_is_an_interior_maximum_better_than_every_limit(bg: BGNBD) -> None:
-    assert bg.boundary_ is None and bg.limit_ is None
-    assert set(bg.limits_) == {"no dropout", "common dropout"}
-    # 2·LR far above 2.71, the 5% point of the 50:50 chi-square(0)/(1) mixture
-    assert min(2 * (bg.loglik_ - v) for v in bg.limits_.values()) > 40
+def test_cdnow_is_an_interior_maximum_far_from_every_limit(bg: BGNBD) -> None:
+    """CDNOW's a = 0.79, a + b = 3.2 are near no limit: none is fitted, and each limit's
+    own maximum is far below (2·LR far above 2.71, the 5% point of the 50:50
+    chi-square(0)/(1) mixture)."""
+    assert bg.boundary_ is None and bg.limit_ is None and bg.limits_ == {}
+    cols, uw, n_obs = bg._fit_inputs(load_cdnow(), None)
+    limits = bg._fit_limits(cols, uw, n_obs, bg.params_.to_numpy(), every=True)
+    assert set(limits) == {"no dropout", "common dropout"}
+    assert min(2 * (bg.loglik_ - fit[1]) for fit in limits.values()) > 40
 
 
 def test_a_equal_to_one_is_exact() -> None:

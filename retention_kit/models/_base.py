@@ -27,9 +27,9 @@ The base class does what every model shares:
      data (``_identification_problem``: all one-time buyers, too few repeat buyers, equal
      spends...) or the optimiser's state, with the model's own ``convergence_remedies``.
 
-  ``limits_`` keeps every limit's maximised log-likelihood, so that 2·(loglik_ − limits_)
-  can be read as a likelihood-ratio statistic against the limit (50:50 χ²(0)/χ²(1) under
-  the limit; 2.71 at 5%) by the diagnostics;
+  ``limits_`` keeps the maximised log-likelihood of every limit the estimate came near,
+  so that 2·(loglik_ − limits_) can be read as a likelihood-ratio statistic against the
+  limit (50:50 χ²(0)/χ²(1) under the limit; 2.71 at 5%) by the diagnostics;
 * ``summary()``, a short repr, an HTML table in Jupyter, and JSON persistence (no pickle);
 * ``get_params``/``set_params`` by constructor introspection, as scikit-learn does, so
   ``sklearn.base.clone`` and parameter searches work (scikit-learn is not imported).
@@ -91,6 +91,9 @@ BOUNDARY_TOLERANCE = 1e-6
 #: the per-customer mean gradient accepts, on 10,000 customers, a gradient 10,000 times
 #: larger: a fit on a flat ridge then stopped 0.0085 short of the maximum.)
 GRADIENT_TOLERANCE = 1e-3
+#: A parameter whose log exceeds this in absolute value (below 1e-6 or above 1e6 times
+#: its unit) is named as running to the edge in a ConvergenceError.
+_EDGE_LOG = math.log(1e6)
 
 
 class Limit(NamedTuple):
@@ -111,6 +114,10 @@ class Limit(NamedTuple):
         a point of the full model whose likelihood equals the limit's to double precision.
     start : callable
         Full parameters (k,) -> starting values (m,) of the limit's fit.
+    near : callable, optional
+        Full parameters (k,) -> whether an estimate is close enough to the limit for the
+        limit to be fitted and compared (a screen that saves a fit per limit on data far
+        from it; every limit is fitted when the full fit did not converge).
     loglik_grad : callable, optional
         The limit's own per-row log-likelihood and gradient in its parameters, for limits
         the full likelihood does not reach uniformly at any finite point (no dropout:
@@ -123,6 +130,7 @@ class Limit(NamedTuple):
     names: tuple[str, ...]
     expand: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]
     start: Callable[[np.ndarray], np.ndarray]
+    near: Callable[[np.ndarray], bool] = lambda full: True
     loglik_grad: Callable[[np.ndarray, Columns], tuple[np.ndarray, np.ndarray]] | None = None
 
 
@@ -160,8 +168,10 @@ class Model:
     limit_ : str or None
         The name of that limit (one of :meth:`limits`), None for an interior maximum.
     limits_ : dict
-        Maximised log-likelihood of every limiting model (empty with a penalty or for
-        given parameters): ``2 * (loglik_ - limits_[name])`` tests the limit.
+        Maximised log-likelihood of the limiting models the estimate came near (each
+        :class:`Limit`'s ``near``; all of them when the full fit did not converge; none
+        with a penalty or for given parameters): ``2 * (loglik_ - limits_[name])`` tests
+        the limit.
     """
 
     param_names: ClassVar[tuple[str, ...]] = ()
@@ -408,7 +418,7 @@ class Model:
             theta, value, grad, hess, res = _maximise(objective, np.log(start), tol=self.tol,
                                                       max_iter=self.max_iter)
             converged = _at_maximum(value, grad, hess, n_obs)
-            limits = self._fit_limits(cols, uw, n_obs, np.exp(theta))
+            limits = self._fit_limits(cols, uw, n_obs, np.exp(theta), every=not converged)
         loglik = -value * n_obs
         limit_logliks = {name: float(fit[1]) for name, fit in limits.items()}
         # A limit as good as the interior fit (or any converged limit if the interior fit
@@ -435,9 +445,16 @@ class Model:
         if not converged:
             grad_norm = (float(np.max(np.abs(grad))) * n_obs if np.all(np.isfinite(grad))
                          else np.inf)
+            edge = [f"{name} → {'0' if t < 0 else '∞'}"
+                    for name, t in zip(self.param_names, theta, strict=True)
+                    if abs(t) > _EDGE_LOG]
+            cause = (f"the estimates run to the edge of the parameter space "
+                     f"({', '.join(edge)}), a limit none of {type(self).__name__}'s limiting "
+                     f"models {[lim.name for lim in self.limits()]} matches; " if edge else "")
             raise ConvergenceError(
-                f"{type(self).__name__} did not converge: optimiser status {res.status} "
-                f"({res.message}); largest gradient of the log-likelihood {grad_norm:.2g} "
+                f"{type(self).__name__} did not converge: {cause}optimiser status "
+                f"{res.status} ({res.message}); largest gradient of the log-likelihood "
+                f"{grad_norm:.2g} "
                 f"after {res.nit} iterations at "
                 f"{dict(zip(self.param_names, np.round(np.exp(theta), 6).tolist(), strict=True))}"
                 f". Remedies: {self.convergence_remedies}")
@@ -458,10 +475,11 @@ class Model:
         return ()
 
     def _fit_limits(self, cols: Columns, uw: np.ndarray, n_obs: float, params: np.ndarray,
-                    ) -> dict[str, tuple[np.ndarray, float, np.ndarray, bool]]:
+                    *, every: bool) -> dict[str, tuple[np.ndarray, float, np.ndarray, bool]]:
         """Maximum of each limit: (full parameters, log-likelihood, Hessian, converged).
 
-        Skipped with a penalty: the penalised objective keeps the parameters finite.
+        Only the limits the estimate is ``near`` (all of them if ``every``). Skipped with
+        a penalty: the penalised objective keeps the parameters finite.
         """
         if self.penalizer != 0 or not self.limits():
             return {}
@@ -482,6 +500,8 @@ class Model:
                 # chain rule: d/dphi = d/dlog(full) · dlog(full)/dlog(eta)
                 return value, jac.T @ g_full
 
+            if not (every or not np.all(np.isfinite(params)) or limit.near(params)):
+                continue
             start = np.asarray(limit.start(params), dtype=float)
             if not np.all(np.isfinite(start) & (start > 0)):
                 continue

@@ -253,6 +253,12 @@ def _log_hyp_one_series(b: np.ndarray, c: np.ndarray, z: float) -> np.ndarray:
 #: probability (the likelihood there equals the limit's to ~1e-12 per customer).
 NO_DROPOUT_GAMMA = 1e-12
 HOMOGENEOUS_KAPPA = 1e12
+#: A limit is fitted and compared when the estimate comes near it (and whenever the fit
+#: fails): gamma below NEAR_NO_DROPOUT; a pair summing to more than NEAR_COMMON (the
+#: probability varies by a coefficient of variation below about 1/sqrt(50)); alpha above
+#: NEAR_COMMON and NEAR_COMMON times beta (p above 0.98 for almost everyone).
+NEAR_NO_DROPOUT = 0.1
+NEAR_COMMON = 50.0
 
 
 def _pair_from_odds(eta: np.ndarray, at: int) -> tuple[np.ndarray, np.ndarray]:
@@ -328,7 +334,8 @@ class BGBB(Model):
                   lambda eta: (np.array([eta[0], eta[1], NO_DROPOUT_GAMMA, 1.0]),
                                np.vstack([eye2, np.zeros((2, 2))])),
                   lambda full: full[:2],
-                  lambda eta, cols: _beta_bernoulli_loglik_grad(
+                  near=lambda full: full[2] < NEAR_NO_DROPOUT,
+                  loglik_grad=lambda eta, cols: _beta_bernoulli_loglik_grad(
                       eta, cols["frequency"], cols["n_periods"])),
             Limit("common dropout",
                   "gamma, delta → ∞ with theta = gamma/(gamma+delta) fixed: the data show no "
@@ -336,14 +343,16 @@ class BGBB(Model):
                   "probability theta a period, and gamma, delta themselves are not identified",
                   ("alpha", "beta", "odds"),
                   lambda eta: _pair_from_odds(eta, 2),
-                  lambda full: np.array([full[0], full[1], full[2] / full[3]])),
+                  lambda full: np.array([full[0], full[1], full[2] / full[3]]),
+                  near=lambda full: full[2] + full[3] > NEAR_COMMON),
             Limit("common transaction probability",
                   "alpha, beta → ∞ with p = alpha/(alpha+beta) fixed: the data show no "
                   "heterogeneity in how often customers transact; every customer alive "
                   "transacts with the same probability p a period",
                   ("odds", "gamma", "delta"),
                   lambda eta: _pair_from_odds(eta, 0),
-                  lambda full: np.array([full[0] / full[1], full[2], full[3]])),
+                  lambda full: np.array([full[0] / full[1], full[2], full[3]]),
+                  near=lambda full: full[0] + full[1] > NEAR_COMMON),
             Limit("transacts every period",
                   "alpha → ∞: every customer transacted in every period until her last one, "
                   "so the data say a customer alive transacts in every period (p = 1); only "
@@ -351,7 +360,8 @@ class BGBB(Model):
                   ("gamma", "delta"),
                   lambda eta: (np.array([HOMOGENEOUS_KAPPA, 1.0, eta[0], eta[1]]),
                                np.vstack([np.zeros((2, 2)), eye2])),
-                  lambda full: full[2:]),
+                  lambda full: full[2:],
+                  near=lambda full: full[0] > NEAR_COMMON and full[0] > NEAR_COMMON * full[1]),
         )
 
     # ------------------------------------------------------------------ model definition

@@ -263,6 +263,11 @@ def _probability_of_purchases(params: np.ndarray, n: np.ndarray, t: np.ndarray,
 #: for a common dropout probability (predictions there equal the limit's to ~1e-12).
 NO_DROPOUT_A = 1e-12
 HOMOGENEOUS_KAPPA = 1e12
+#: A limit is fitted and compared when the estimate comes near it: a below NEAR_NO_DROPOUT
+#: (most of the Beta's mass crowds at p = 0), a + b above NEAR_COMMON (p varies by a
+#: coefficient of variation below about 1/sqrt(50)); and whenever the fit fails.
+NEAR_NO_DROPOUT = 0.1
+NEAR_COMMON = 50.0
 
 
 def _odds_to_ab(eta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -298,14 +303,17 @@ class _BGFamily(Model):
                   lambda eta: (np.array([eta[0], eta[1], NO_DROPOUT_A, 1.0]),
                                np.array([[1.0, 0], [0, 1.0], [0, 0], [0, 0]])),
                   lambda full: full[:2],
-                  lambda eta, cols: nbd_loglik_grad(eta, cols["frequency"], cols["T"])),
+                  near=lambda full: full[2] < NEAR_NO_DROPOUT,
+                  loglik_grad=lambda eta, cols: nbd_loglik_grad(eta, cols["frequency"],
+                                                                cols["T"])),
             Limit("common dropout",
                   "a, b → ∞ with p = a/(a+b) fixed: the data show no heterogeneity in the "
                   "dropout probability; every customer drops out after a purchase with the "
                   "same probability p = a/(a+b), and a, b themselves are not identified",
                   ("r", "alpha", "odds"),
                   _odds_to_ab,
-                  lambda full: np.array([full[0], full[1], full[2] / full[3]])),
+                  lambda full: np.array([full[0], full[1], full[2] / full[3]]),
+                  near=lambda full: full[2] + full[3] > NEAR_COMMON),
         )
 
     def _no_dropout(self) -> bool:

@@ -95,6 +95,11 @@ NO_DROPOUT_S = 1e-12
 #: differ from the homogeneous limit's by about 1/s; larger s would lose more in the
 #: s·log β terms of the likelihood (about s·1e-16·log β) than it gains.
 COMMON_DROPOUT_S = 1e7
+#: A limit is fitted and compared when the estimate comes near it (and whenever the fit
+#: fails): s below NEAR_NO_DROPOUT, or above NEAR_COMMON (μ varies by a coefficient of
+#: variation 1/sqrt(s) below 0.14).
+NEAR_NO_DROPOUT = 0.1
+NEAR_COMMON = 50.0
 
 
 def _as_float(values: float | np.ndarray | pd.Series) -> np.ndarray:
@@ -597,7 +602,9 @@ class ParetoNBD(Model):
                   lambda eta: (np.array([eta[0], eta[1], NO_DROPOUT_S, 1.0]),
                                np.array([[1.0, 0], [0, 1.0], [0, 0], [0, 0]])),
                   lambda full: full[:2],
-                  lambda eta, cols: nbd_loglik_grad(eta, cols["frequency"], cols["T"])),
+                  near=lambda full: full[2] < NEAR_NO_DROPOUT,
+                  loglik_grad=lambda eta, cols: nbd_loglik_grad(eta, cols["frequency"],
+                                                                cols["T"])),
             Limit("common dropout",
                   "s, beta → ∞ with mu = s/beta fixed: the data show no heterogeneity in how "
                   "long customers stay; every customer's lifetime is exponential with the same "
@@ -606,7 +613,8 @@ class ParetoNBD(Model):
                   lambda eta: (np.array([eta[0], eta[1], COMMON_DROPOUT_S,
                                          COMMON_DROPOUT_S / eta[2]]),
                                np.array([[1.0, 0, 0], [0, 1.0, 0], [0, 0, 0], [0, 0, -1.0]])),
-                  lambda full: np.array([full[0], full[1], full[2] / full[3]])),
+                  lambda full: np.array([full[0], full[1], full[2] / full[3]]),
+                  near=lambda full: full[2] > NEAR_COMMON),
         )
 
     def _no_dropout(self) -> bool:
