@@ -731,8 +731,13 @@ class Model:
                               index=list(cls.param_names), name="std_error")
         model.loglik_ = _json_number(cls, payload, "loglik", allow_nan=True)
         n_obs = _json_number(cls, payload, "n_obs")
+        if n_obs < 0:  # fractional is fine: weighted fits count customers by their weights
+            raise _json_error(cls, f"'n_obs' is {n_obs!r}, not a number of customers >= 0")
         model.n_obs_ = int(n_obs) if float(n_obs).is_integer() else n_obs
-        model.n_iter_ = int(_json_number(cls, payload, "n_iter"))
+        n_iter = _json_number(cls, payload, "n_iter")
+        if n_iter < 0 or not float(n_iter).is_integer():
+            raise _json_error(cls, f"'n_iter' is {payload['n_iter']!r}, not a whole number >= 0")
+        model.n_iter_ = int(n_iter)
         if not isinstance(payload["converged"], bool):
             raise _json_error(cls, f"'converged' is {payload['converged']!r}, not true or false")
         model.converged_ = payload["converged"]
@@ -750,7 +755,7 @@ class Model:
             raise _json_error(cls, "'limits' must map limit names to log-likelihoods")
         model.limits_ = {str(k): float(v) for k, v in limits.items()}
         unit = payload.get("time_unit")
-        if unit is not None and unit not in TIME_UNITS:
+        if unit is not None and (not isinstance(unit, str) or unit not in TIME_UNITS):
             raise _json_error(cls, f"'time_unit' is {unit!r}, not one of {list(TIME_UNITS)}")
         model.time_unit_ = unit
         return model
@@ -1021,6 +1026,8 @@ def _json_payload(cls: type, text: object) -> dict[str, Any]:
         raise _json_error(cls, f"the text is not JSON ({exc})") from None
     if not isinstance(payload, dict):
         raise _json_error(cls, f"it holds a {type(payload).__name__}, not an object")
+    if "model" in payload and not isinstance(payload["model"], str):
+        raise _json_error(cls, f"'model' is {payload['model']!r}, not a model name")
     if payload.get("model") not in (None, cls.__name__):
         raise DataError(
             f"this JSON holds a {payload.get('model')!r} model, not a {cls.__name__}",

@@ -173,8 +173,10 @@ def _mean_over_dropout(a: float, b: np.ndarray, r: np.ndarray, u: np.ndarray) ->
     inf = np.full_like(b, np.inf)
     owner, y, w, top = logconcave_nodes(log_f, slope, curvature, -inf, inf, mode)
     mass = w * np.exp(log_f(y, owner) - top[owner])
-    p = expit(y)
-    g = -np.expm1(-r[owner] * np.log1p(p * u[owner])) / p
+    v = expit(y) * u[owner]  # p·u; p underflows to 0 far out in a long left tail
+    ro = r[owner]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        g = np.where(v > 0, u[owner] * -np.expm1(-ro * np.log1p(v)) / v, u[owner] * ro)
     out = np.bincount(owner, mass * g, minlength=len(b)) / np.bincount(owner, mass,
                                                                       minlength=len(b))
     return out.reshape(shape)
@@ -206,9 +208,17 @@ def _expected_given_alive(params: np.ndarray, t: np.ndarray | float, x: np.ndarr
     else:
         c = a + b + xu - 1 + shift
         z = tu / (alpha + Tu + tu)
-        hyp = hyp2f1(c - r - xu, a - 1, c, z)
-        # 1 - (1-z)^(a-1) · F, computed to avoid cancellation for small t.
-        values = c / (a - 1) * -np.expm1((a - 1) * np.log1p(-z) + np.log(hyp))
+        with np.errstate(all="ignore"):
+            hyp = hyp2f1(c - r - xu, a - 1, c, z)
+            # 1 - (1-z)^(a-1) · F, computed to avoid cancellation for small t.
+            values = c / (a - 1) * -np.expm1((a - 1) * np.log1p(-z) + np.log(hyp))
+        # scipy's hyp2f1 gives NaN for some valid parameters (z near 1 with small alpha,
+        # a, b) and loses digits when its first parameter a+b-1-r is large (r = 1e8):
+        # the quadrature there.
+        bad = ~np.isfinite(values) | (values < 0) | (abs(a + b - 1 + shift - r) > 1e3)
+        if bad.any():
+            values[bad] = _mean_over_dropout(a, b + xu[bad] + shift, r + xu[bad],
+                                             tu[bad] / (alpha + Tu[bad]))
     return values[inverse.reshape(-1)].reshape(x.shape)
 
 
