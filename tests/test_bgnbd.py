@@ -336,13 +336,40 @@ def nbd_mle(data: pd.DataFrame) -> tuple[float, float, float]:
     return float(r), float(alpha), -float(res.fun)
 
 
-def test_five_repeat_buyers_mbgnbd_names_the_edge() -> None:
-    """MBG/NBD's maximum there has a and b both → 0 (a share a/(a+b) drops out at once,
-    the rest never: a zero-inflated NBD, not one of its limits): the error says so
-    instead of only "precision loss"."""
-    with pytest.raises(ConvergenceError, match=r"run to the edge of the parameter space "
-                       r"\(a → 0, b → 0\), a limit none of MBGNBD's limiting models"):
-        MBGNBD().fit(five_repeat_buyers_in_three_days())
+def test_five_repeat_buyers_mbgnbd_is_a_zero_inflated_nbd() -> None:
+    """MBG/NBD's maximum there has a, b → 0 (was a ConvergenceError, "precision loss"):
+    a share pi = a/(a+b) drops out right after the first purchase, the rest never. The
+    fit reports that limit; its log-likelihood is the zero-inflated NBD's, by hand."""
+    data = five_repeat_buyers_in_three_days()
+    model = MBGNBD().fit(data)
+    assert model.limit_ == "split dropout" and "drops out right after" in model.boundary_
+    r, alpha, a, b = model.params_
+    pi = a / (a + b)
+    x, T = data["frequency"].to_numpy(float), data["T"].to_numpy(float)
+    # r is about 3e7 here (a common purchase rate too): written with log1p and a product
+    log_poch = np.array([np.sum(np.log(r + np.arange(k))) for k in x])
+    nbd = np.exp(log_poch - r * np.log1p(T / alpha) - x * np.log(alpha + T))
+    by_hand = np.sum(np.log((1 - pi) * nbd + pi * (x == 0)))
+    assert model.loglik_ == pytest.approx(by_hand, abs=1e-6)
+    assert model.loglik_ >= max(model.limits_.values()) - 1e-6
+    alive = model.probability_alive(data)
+    assert (alive[x > 0] == 1).all()
+    np.testing.assert_allclose(alive[x == 0], ((1 - pi) * nbd / ((1 - pi) * nbd + pi))[x == 0],
+                               rtol=1e-10)
+    np.testing.assert_allclose(model.expected_purchases(data, 10.0),
+                               alive * (r + x) / (alpha + T) * 10, rtol=1e-10)
+    assert model.expected_purchases_new(10.0) == pytest.approx((1 - pi) * r / alpha * 10)
+    loaded = MBGNBD.from_json(model.to_json())
+    pd.testing.assert_series_equal(loaded.expected_purchases(data, 10.0),
+                                   model.expected_purchases(data, 10.0))
+
+
+def test_a_fit_failing_at_the_edge_names_the_parameters() -> None:
+    """With one iteration allowed the fit fails; the error names what ran off, if any,
+    and never says only "terminated successfully"."""
+    with pytest.raises(ConvergenceError, match="did not converge") as info:
+        MBGNBD(max_iter=1).fit(five_repeat_buyers_in_three_days())
+    assert "terminated successfully" not in str(info.value)
 
 
 @pytest.mark.parametrize("model_cls", [BGNBD])
@@ -401,7 +428,7 @@ def test_cdnow_is_an_interior_maximum_far_from_every_limit(bg: BGNBD) -> None:
     assert bg.boundary_ is None and bg.limit_ is None and bg.limits_ == {}
     cols, uw, n_obs = bg._fit_inputs(load_cdnow(), None)
     limits = bg._fit_limits(cols, uw, n_obs, bg.params_.to_numpy(), every=True)
-    assert set(limits) == {"no dropout", "common dropout"}
+    assert set(limits) == {"no dropout", "common dropout", "split dropout"}
     assert min(2 * (bg.loglik_ - fit[1]) for fit in limits.values()) > 40
 
 

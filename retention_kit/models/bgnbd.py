@@ -36,6 +36,13 @@ the limiting model (``boundary_``, ``limit_``) and predicts with it:
 * **common dropout**, a, b → ∞ with p = a/(a+b) fixed: every customer drops out after a
   purchase with the same probability p. Stored at a + b = 1e12, where the model equals
   the limit to ~1e-12 (predictions and likelihood).
+* **split dropout**, a, b → 0 with pi = a/(a+b) fixed: p is 1 for a share pi of the
+  customers and 0 for the rest, so pi drop out at the first chance (BG/NBD: at the first
+  repeat purchase; MBG/NBD: right after the first purchase, a zero-inflated NBD) and the
+  others never. Stored at a + b = 1e-12, predictions by the mixture's own formulas.
+
+Each limit is fitted when the estimate comes near it (a < 0.1; a + b > 50; a + b < 0.1)
+and always when the full fit fails.
 
 The rule (see :data:`~retention_kit.models._base.BOUNDARY_TOLERANCE`): a limit is
 reported when its maximised log-likelihood is within 1e-6 of the full model's maximum,
@@ -290,6 +297,48 @@ def _odds_to_ab(eta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return full, jac
 
 
+def _odds_to_small_ab(eta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(r, α, odds pi/(1-pi)) -> (r, α, a, b) with a + b = NO_DROPOUT_A (the split limit)."""
+    r, alpha, odds = eta
+    pi = odds / (1 + odds)
+    full = np.array([r, alpha, NO_DROPOUT_A * pi, NO_DROPOUT_A * (1 - pi)])
+    jac = np.array([[1.0, 0, 0], [0, 1.0, 0], [0, 0, 1 - pi], [0, 0, -pi]])
+    return full, jac
+
+
+def _split_loglik_grad(eta: np.ndarray, x: np.ndarray, t_x: np.ndarray, T: np.ndarray,
+                       modified: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Log-likelihood and gradient in (r, α, odds) of the split limit (a, b → 0).
+
+    A share pi = odds/(1+odds) has p = 1: under BG/NBD she dies at her first repeat
+    purchase (L = (α/(α+T))^r with no repeat purchase, r α^r/(α+t_x)^(r+1) with one,
+    0 with more); under MBG/NBD right after the first purchase (L = 1 with no repeat
+    purchase, else 0). The others never drop out (the NBD).
+    """
+    r, alpha, odds = eta
+    pi = odds / (1 + odds)
+    l_a, g_a = nbd_loglik_grad(np.array([r, alpha]), x, T)
+    g_b = np.zeros_like(g_a)
+    if modified:
+        l_b = np.where(x == 0, 0.0, -np.inf)
+    else:
+        one = x == 1
+        l_b = np.where(x == 0, -r * np.log1p(T / alpha),
+                       np.where(one, np.log(r) - (r + 1) * np.log1p(t_x / alpha)
+                                - np.log(alpha), -np.inf))
+        g_b[:, 0] = np.where(x == 0, -np.log1p(T / alpha),
+                             np.where(one, 1 / r - np.log1p(t_x / alpha), 0.0))
+        g_b[:, 1] = np.where(x == 0, r / alpha - r / (alpha + T),
+                             np.where(one, r / alpha - (r + 1) / (alpha + t_x), 0.0))
+    ll = np.logaddexp(np.log1p(-pi) + l_a, np.log(pi) + l_b)
+    w_b = np.exp(np.log(pi) + l_b - ll)
+    w_a = 1 - w_b
+    grad = np.column_stack([w_a * g_a[:, 0] + w_b * g_b[:, 0],
+                            w_a * g_a[:, 1] + w_b * g_b[:, 1],
+                            (w_b * (1 - pi) - w_a * pi) / odds])
+    return ll, grad
+
+
 class _BGFamily(Model):
     param_names: ClassVar[tuple[str, ...]] = ("r", "alpha", "a", "b")
     data_columns: ClassVar[tuple[str, ...]] = ("frequency", "recency", "T")
@@ -324,10 +373,28 @@ class _BGFamily(Model):
                   _odds_to_ab,
                   lambda full: np.array([full[0], full[1], full[2] / full[3]]),
                   near=lambda full: full[2] + full[3] > NEAR_COMMON),
+            Limit("split dropout",
+                  "a, b → 0 with pi = a/(a+b) fixed: customers split into two kinds, a share pi "
+                  + ("drops out right after the first purchase" if self._modified else
+                     "drops out at the first repeat purchase")
+                  + " and the rest never drop out; a, b themselves are not identified",
+                  ("r", "alpha", "odds"),
+                  _odds_to_small_ab,
+                  lambda full: np.array([full[0], full[1], full[2] / full[3]]),
+                  near=lambda full: full[2] + full[3] < NEAR_NO_DROPOUT,
+                  loglik_grad=lambda eta, cols: _split_loglik_grad(
+                      eta, cols["frequency"], cols["recency"], cols["T"], self._modified)),
         )
 
     def _no_dropout(self) -> bool:
         return getattr(self, "limit_", None) == "no dropout"
+
+    def _split(self) -> float | None:
+        """The share pi of customers who drop out at the first chance, in the split limit."""
+        if getattr(self, "limit_", None) != "split dropout":
+            return None
+        a, b = self._param_tuple()[2:]
+        return a / (a + b)
 
     def _prepare_columns(self, cols: Columns) -> Columns:
         return {**cols, "x_groups": np.unique(cols["frequency"], return_inverse=True)}
@@ -369,6 +436,17 @@ class _BGFamily(Model):
             r, alpha = self._param_tuple()[:2]
             values = (r + cols["frequency"]) / (alpha + cols["T"]) * horizon
             return self._series(values, data, "expected_purchases")
+        pi = self._split()
+        if pi is not None:  # alive ones never drop out, except BG/NBD's p = 1 kind at x = 0
+            r, alpha = self._param_tuple()[:2]
+            x, T = cols["frequency"], cols["T"]
+            alive = self.probability_alive(data).to_numpy()
+            values = alive * (r + x) / (alpha + T) * horizon
+            if not self._modified:
+                first = -np.expm1(-r * np.log1p(horizon / (alpha + T)))
+                values = np.where(x == 0, (1 - pi) * r / (alpha + T) * horizon + pi * first,
+                                  values)
+            return self._series(values, data, "expected_purchases")
         values = _conditional_expected(np.array(self._param_tuple()), horizon,
                                        cols["frequency"], cols["recency"], cols["T"],
                                        self._modified)
@@ -392,6 +470,13 @@ class _BGFamily(Model):
                                   cols["recency"], cols["T"] + float(t), self._modified)
         if self._no_dropout():
             log_odds = np.full(len(data), -np.inf)
+        pi = self._split()
+        if pi is not None:  # only the p = 1 kind can be dead, and only at x = 1 (MBG: 0)
+            r, alpha = self._param_tuple()[:2]
+            x = cols["frequency"]
+            eligible = x == (0 if self._modified else 1)
+            log_odds = np.where(eligible, np.log(pi) - np.log1p(-pi) + (r + x) * np.log1p(
+                (cols["T"] + float(t) - cols["recency"]) / (alpha + cols["recency"])), -np.inf)
         return self._series(expit(-log_odds), data, "probability_alive")
 
     def expected_purchases_new(self, t: float | np.ndarray) -> float | np.ndarray:
@@ -402,9 +487,12 @@ class _BGFamily(Model):
         """
         self._check_fitted()
         horizon = positive_numbers("t", t)
-        if self._no_dropout():
+        if self._no_dropout() or self._split() is not None:
             r, alpha = self._param_tuple()[:2]
-            out = r / alpha * np.asarray(horizon, dtype=float)
+            pi = self._split() or 0.0
+            out = (1 - pi) * r / alpha * np.asarray(horizon, dtype=float)
+            if not self._modified:
+                out = out + pi * -np.expm1(-r * np.log1p(np.asarray(horizon) / alpha))
             return float(out) if np.ndim(out) == 0 else out
         out = _unconditional_expected(np.array(self._param_tuple()), horizon, self._modified)
         return float(out) if np.ndim(out) == 0 else out
@@ -420,11 +508,18 @@ class _BGFamily(Model):
             raise ValueError(f"n must be non-negative integers, got {n!r}")
         params = np.array(self._param_tuple())
         horizon = positive_numbers("t", t)
-        if self._no_dropout():  # the NBD probability
+        if self._no_dropout() or self._split() is not None:  # the NBD probability
             r, alpha = params[:2]
-            out = np.exp(log_pochhammer(r, counts) - gammaln(counts + 1)
-                         + r * np.log(alpha / (alpha + horizon))
-                         + counts * np.log(horizon / (alpha + horizon)))
+            pi = self._split() or 0.0
+            out = (1 - pi) * np.exp(log_pochhammer(r, counts) - gammaln(counts + 1)
+                                    + r * np.log(alpha / (alpha + horizon))
+                                    + counts * np.log(horizon / (alpha + horizon)))
+            none = np.exp(-r * np.log1p(horizon / alpha))
+            if self._modified:  # the p = 1 kind makes no repeat purchase
+                out = out + pi * (counts == 0)
+            else:  # ... or exactly one, at which she drops out
+                out = out + pi * np.where(counts == 0, none, np.where(counts == 1, 1 - none,
+                                                                      0.0))
         else:
             out = _probability_of_purchases(params, counts, horizon, self._modified)
         return float(out) if np.ndim(out) == 0 else out
