@@ -419,6 +419,10 @@ class Model:
                                                       max_iter=self.max_iter)
             converged = _at_maximum(value, grad, hess, n_obs)
             limits = self._fit_limits(cols, uw, n_obs, np.exp(theta), every=not converged)
+            if not converged and not self.limits():
+                # A model without registered limits handles its edges itself (sBG/BdW):
+                # only the total gradient is required of it.
+                converged = _at_maximum(value, grad, hess, n_obs, newton=False)
         loglik = -value * n_obs
         limit_logliks = {name: float(fit[1]) for name, fit in limits.items()}
         # A limit as good as the interior fit (or any converged limit if the interior fit
@@ -1159,17 +1163,21 @@ def _hessian(grad, theta: np.ndarray) -> np.ndarray:
     return (hess + hess.T) / 2
 
 
-def _at_maximum(value: float, grad: np.ndarray, hess: np.ndarray, n_obs: float) -> bool:
+def _at_maximum(value: float, grad: np.ndarray, hess: np.ndarray, n_obs: float, *,
+                newton: bool = True) -> bool:
     """Whether (value, grad, hess) of minus the mean log-likelihood mark its maximum.
 
-    Judged on the total log-likelihood: its gradient below ``GRADIENT_TOLERANCE`` and,
-    if the Hessian is positive definite, a Newton step worth less than 1e-8.
+    Judged on the total log-likelihood: its gradient below ``GRADIENT_TOLERANCE`` and
+    (with ``newton``), if the Hessian is positive definite, a Newton step worth less than
+    1e-8.
     """
     if not np.isfinite(value) or not np.all(np.isfinite(grad)):
         return False
     total = grad * n_obs
     if float(np.max(np.abs(total))) >= GRADIENT_TOLERANCE:
         return False
+    if not newton:
+        return True
     try:
         eig = np.linalg.eigvalsh(hess)
         if np.all(np.isfinite(eig)) and eig.min() > 1e-12 * max(1.0, abs(eig).max()):
