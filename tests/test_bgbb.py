@@ -315,3 +315,79 @@ def test_too_few_customers() -> None:
 def test_bad_data_in_predictions(bgbb: BGBB, donations: pd.DataFrame) -> None:
     with pytest.raises(DataError, match="n_periods < recency"):
         bgbb.probability_alive(bad(donations, 6, n_periods=5))
+
+
+# ----------------------------------------------------------------- boundaries and limits
+
+
+def almost_everyone_every_period() -> pd.DataFrame:
+    """Issue 17: 99.5% of the customers transact in every period while alive."""
+    rng = np.random.default_rng(11)
+    rows = []
+    for _ in range(2000):
+        every = rng.random() < 0.995
+        death = rng.geometric(0.15)
+        x = t_x = 0
+        for t in range(1, 7):
+            if t > death:
+                break
+            if every or rng.random() < 0.5:
+                x, t_x = x + 1, t
+        rows.append((x, t_x, 6))
+    return pd.DataFrame(rows, columns=["frequency", "recency", "n_periods"])
+
+
+def test_transacting_in_every_period_is_a_reported_boundary() -> None:
+    """Was: alpha = 1e82 with only a warning. Now the fit reports which limit the data
+    support, with finite predictions and no warning."""
+    data = almost_everyone_every_period()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        model = BGBB().fit(data)
+    assert model.boundary_ is not None and model.limit_ in {
+        "common dropout", "common transaction probability", "transacts every period"}
+    assert model.converged_ and model.loglik_ >= max(model.limits_.values()) - 1e-6
+    assert model.params_.max() <= 1e12
+    for values in (model.expected_purchases(data, 5), model.probability_alive(data),
+                   model.expected_residual_lifetime(data, 0.1)):
+        assert np.isfinite(values).all()
+    loaded = BGBB.from_json(model.to_json())
+    pd.testing.assert_series_equal(loaded.expected_purchases(data, 5),
+                                   model.expected_purchases(data, 5))
+
+
+def test_no_dropout_limit_predicts_with_the_beta_bernoulli_model() -> None:
+    """Without dropout a customer is alive for sure and transacts with probability
+    E[p | x, n] = (alpha + x)/(alpha + beta + n) in every future period."""
+    import json
+
+    text = json.loads(BGBB.from_params({"alpha": 2.0, "beta": 3.0, "gamma": 1e-12,
+                                        "delta": 1.0}).to_json())
+    text["limit"] = "no dropout"
+    text["boundary"] = BGBB().limits()[0].sentence
+    model = BGBB.from_json(json.dumps(text))
+    data = pd.DataFrame({"frequency": [0, 3, 8], "recency": [0, 5, 8], "n_periods": 8})
+    mean_p = (2.0 + data["frequency"]) / (2.0 + 3.0 + 8)
+    np.testing.assert_allclose(model.expected_purchases(data, 4), 4 * mean_p, rtol=1e-12)
+    assert (model.probability_alive(data) == 1.0).all()
+    np.testing.assert_allclose(model.expected_residual_lifetime(data, 0.1), mean_p / 0.1,
+                               rtol=1e-12)
+    assert model.expected_purchases_new(4) == pytest.approx(4 * 0.4, rel=1e-12)
+    # the beta-binomial: C(4, k) B(2+k, 3+4-k)/B(2, 3)
+    from scipy.special import betaln, comb
+
+    k = np.arange(5)
+    by_hand = comb(4, k) * np.exp(betaln(2 + k, 7 - k) - betaln(2, 3))
+    np.testing.assert_allclose(model.probability_of_purchases(k, 4), by_hand, rtol=1e-10)
+
+
+def test_a_limit_the_model_does_not_have_is_refused_from_json() -> None:
+    import json
+
+    from retention_kit.errors import DataError
+
+    text = json.loads(BGBB.from_params({"alpha": 2.0, "beta": 3.0, "gamma": 1.0,
+                                        "delta": 1.0}).to_json())
+    text["limit"] = "no purchases"
+    with pytest.raises(DataError, match="'limit' is 'no purchases', not a limit of BGBB"):
+        BGBB.from_json(json.dumps(text))

@@ -296,3 +296,158 @@ def test_distinct_rows_fall_back_when_the_combined_key_could_overflow() -> None:
     cols, uw = BGNBD()._unique_rows(data, w)
     assert len(uw) == n and uw.sum() == n
     np.testing.assert_array_equal(cols["T"], recency + 1)
+
+
+# ----------------------------------------------------------------- boundaries and limits
+
+
+def load_cdnow() -> pd.DataFrame:
+    from retention_kit.datasets import load_cdnow_summary
+
+    return load_cdnow_summary()
+
+
+def five_repeat_buyers_in_three_days() -> pd.DataFrame:
+    """Issue 17: 195 one-time buyers and five repeat buyers, all within three days."""
+    rng = np.random.default_rng(1)
+    n = 200
+    return pd.DataFrame({
+        "frequency": [0] * (n - 5) + [1, 2, 1, 3, 2],
+        "recency": [0.0] * (n - 5) + [1.0, 2.0, 3.0, 2.5, 1.5],
+        "T": np.r_[rng.uniform(3, 50, n - 5), [3.0] * 5]})
+
+
+def nbd_loglik(r: float, alpha: float, data: pd.DataFrame) -> float:
+    """The NBD log-likelihood, written out independently of the package."""
+    from scipy.special import gammaln
+
+    x, T = data["frequency"].to_numpy(float), data["T"].to_numpy(float)
+    return float(np.sum(gammaln(r + x) - gammaln(r) + r * np.log(alpha)
+                        - (r + x) * np.log(alpha + T)))
+
+
+def nbd_mle(data: pd.DataFrame) -> tuple[float, float, float]:
+    from scipy.optimize import minimize
+
+    res = minimize(lambda th: -nbd_loglik(*np.exp(th), data), np.zeros(2),
+                   method="Nelder-Mead", options={"xatol": 1e-10, "fatol": 1e-12,
+                                                  "maxiter": 20_000})
+    r, alpha = np.exp(res.x)
+    return float(r), float(alpha), -float(res.fun)
+
+
+def test_five_repeat_buyers_mbgnbd_is_a_zero_inflated_nbd() -> None:
+    """MBG/NBD's maximum there has a, b → 0 (was a ConvergenceError, "precision loss"):
+    a share pi = a/(a+b) drops out right after the first purchase, the rest never. The
+    fit reports that limit; its log-likelihood is the zero-inflated NBD's, by hand."""
+    data = five_repeat_buyers_in_three_days()
+    model = MBGNBD().fit(data)
+    assert model.limit_ == "split dropout" and "drops out right after" in model.boundary_
+    r, alpha, a, b = model.params_
+    pi = a / (a + b)
+    x, T = data["frequency"].to_numpy(float), data["T"].to_numpy(float)
+    # r is about 3e7 here (a common purchase rate too): written with log1p and a product
+    log_poch = np.array([np.sum(np.log(r + np.arange(k))) for k in x])
+    nbd = np.exp(log_poch - r * np.log1p(T / alpha) - x * np.log(alpha + T))
+    by_hand = np.sum(np.log((1 - pi) * nbd + pi * (x == 0)))
+    assert model.loglik_ == pytest.approx(by_hand, abs=1e-6)
+    assert model.loglik_ >= max(model.limits_.values()) - 1e-6
+    alive = model.probability_alive(data)
+    assert (alive[x > 0] == 1).all()
+    np.testing.assert_allclose(alive[x == 0], ((1 - pi) * nbd / ((1 - pi) * nbd + pi))[x == 0],
+                               rtol=1e-10)
+    np.testing.assert_allclose(model.expected_purchases(data, 10.0),
+                               alive * (r + x) / (alpha + T) * 10, rtol=1e-10)
+    assert model.expected_purchases_new(10.0) == pytest.approx((1 - pi) * r / alpha * 10)
+    loaded = MBGNBD.from_json(model.to_json())
+    pd.testing.assert_series_equal(loaded.expected_purchases(data, 10.0),
+                                   model.expected_purchases(data, 10.0))
+
+
+def test_a_fit_failing_at_the_edge_names_the_parameters() -> None:
+    """With one iteration allowed the fit fails; the error names what ran off, if any,
+    and never says only "terminated successfully"."""
+    with pytest.raises(ConvergenceError, match="did not converge") as info:
+        MBGNBD(max_iter=1).fit(five_repeat_buyers_in_three_days())
+    assert "terminated successfully" not in str(info.value)
+
+
+@pytest.mark.parametrize("model_cls", [BGNBD])
+def test_five_repeat_buyers_give_the_no_dropout_limit(model_cls) -> None:
+    """Was: parameters of order 1e8 with no warning. Now: the boundary is reported and
+    predicted with the NBD model."""
+    data = five_repeat_buyers_in_three_days()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        model = model_cls().fit(data)
+    assert model.limit_ == "no dropout" and model.boundary_.startswith("a → 0")
+    assert "NBD model without dropout" in model.boundary_ and model.converged_
+    r, alpha, loglik = nbd_mle(data)
+    assert model.params_["r"] == pytest.approx(r, rel=1e-5)
+    assert model.params_["alpha"] == pytest.approx(alpha, rel=1e-5)
+    assert model.loglik_ == pytest.approx(loglik, abs=1e-6)
+    assert model.se_[["a", "b"]].isna().all() and model.se_[["r", "alpha"]].notna().all()
+    assert (model.probability_alive(data) == 1.0).all()
+    expected = (r + data["frequency"]) / (alpha + data["T"]) * 10.0
+    np.testing.assert_allclose(model.expected_purchases(data, 10.0), expected, rtol=1e-5)
+    loaded = model_cls.from_json(model.to_json())
+    assert loaded.limit_ == "no dropout" and loaded.boundary_ == model.boundary_
+    pd.testing.assert_series_equal(loaded.expected_purchases(data, 10.0),
+                                   model.expected_purchases(data, 10.0))
+    assert np.isfinite(model.summary()["estimate"]).all()
+
+
+def test_common_dropout_limit_on_simulated_data() -> None:
+    """Every customer with the same dropout probability p = 0.2 (a, b huge): the fit
+    reports the limit and its log-likelihood is the homogeneous-p model's, computed here."""
+    from scipy.special import gammaln
+
+    from retention_kit.simulate import simulate_summary
+
+    T = np.random.default_rng(5).uniform(1, 52, 3000)
+    data = simulate_summary(3000, T=T, params={"r": 0.5, "alpha": 5, "a": 2e5, "b": 8e5},
+                            random_state=7)
+    model = BGNBD().fit(data)
+    assert model.limit_ == "common dropout" and "same probability" in model.boundary_
+    r, alpha, a, b = model.params_
+    p = a / (a + b)
+    assert p == pytest.approx(0.2, abs=0.05)
+    x, t_x, T = (data[c].to_numpy(float) for c in ("frequency", "recency", "T"))
+    by_hand = np.sum(x * np.log1p(-p) + gammaln(r + x) - gammaln(r) + r * np.log(alpha)
+                     + np.log((alpha + T) ** -(r + x)
+                              + (x > 0) * p / (1 - p) * (alpha + t_x) ** -(r + x)))
+    assert model.loglik_ == pytest.approx(by_hand, abs=1e-4)
+    assert model.loglik_ >= max(model.limits_.values()) - 1e-6
+    assert np.isfinite(model.expected_purchases(data, 52.0)).all()
+
+
+def test_cdnow_is_an_interior_maximum_far_from_every_limit(bg: BGNBD) -> None:
+    """CDNOW's a = 0.79, a + b = 3.2 are near no limit: none is fitted, and each limit's
+    own maximum is far below (2·LR far above 2.71, the 5% point of the 50:50
+    chi-square(0)/(1) mixture)."""
+    assert bg.boundary_ is None and bg.limit_ is None and bg.limits_ == {}
+    cols, uw, n_obs = bg._fit_inputs(load_cdnow(), None)
+    limits = bg._fit_limits(cols, uw, n_obs, bg.params_.to_numpy(), every=True)
+    assert set(limits) == {"no dropout", "common dropout", "split dropout"}
+    assert min(2 * (bg.loglik_ - fit[1]) for fit in limits.values()) > 40
+
+
+def test_a_equal_to_one_is_exact() -> None:
+    """At a = 1 the closed form is 0/0; the old interpolation was 1.2e-7 off (mpmath)."""
+    model = BGNBD.from_params({"r": 0.243, "alpha": 4.414, "a": 1.0, "b": 918.0})
+    h = pd.DataFrame({"frequency": [0, 2, 10], "recency": [0.0, 10.0, 30.0], "T": [39.0] * 3})
+    np.testing.assert_allclose(model.expected_purchases(h, 10.0),
+                               [0.0559640118411611, 0.509864792834377, 2.32895923170578],
+                               rtol=1e-10)
+
+
+def test_convergence_is_judged_on_the_total_gradient() -> None:
+    """A per-customer gradient of 1e-6 on 10,000 customers is 0.01 of total log-likelihood
+    per unit of log-parameter: not converged (it was accepted before)."""
+    from retention_kit.models._base import _at_maximum
+
+    hess = np.eye(2)
+    assert not _at_maximum(1.0, np.array([1e-6, 0.0]), hess, 10_000)
+    assert _at_maximum(1.0, np.array([1e-12, 0.0]), hess, 10_000)
+    # a flat ridge: a tiny gradient but a Newton step still worth 5e-4 of log-likelihood
+    assert not _at_maximum(1.0, np.array([1e-8, 0.0]), np.diag([1e-12, 1.0]) + 1e-9, 10_000)

@@ -217,3 +217,10 @@ def test_frequency_spend_correlation_needs_repeat_customers() -> None:
         frequency_spend_correlation(few)
     with pytest.raises(DataError, match="zero or negative"):
         frequency_spend_correlation(few.assign(monetary_value=[0.0, 0.0, 0.0, 6.0]))
+
+
+def test_convergence_remedies_are_about_spend() -> None:
+    """A failed Gamma-Gamma fit points at the spend data, not at recency and T."""
+    remedies = GammaGamma.convergence_remedies
+    assert "monetary_value" in remedies and "outliers" in remedies
+    assert "recency" not in remedies and "time unit" not in remedies

@@ -31,10 +31,10 @@ from retention_kit.models import BGBB, BGNBD, MBGNBD, SBG, BdW, GammaGamma, Pare
 
 #: Keys of ``to_json`` (persisted files depend on them).
 JSON_KEYS = {"model", "retention_kit", "options", "params", "cov_log", "loglik", "n_obs",
-             "n_iter", "converged", "boundary", "time_unit"}
+             "n_iter", "converged", "boundary", "limit", "limits", "time_unit"}
 #: Learned state every fitted model has.
 FITTED_ATTRIBUTES = {"params_", "se_", "cov_", "loglik_", "n_obs_", "converged_", "n_iter_",
-                     "time_unit_", "boundary_"}
+                     "time_unit_", "boundary_", "limit_", "limits_"}
 
 Prediction = Callable[[Any, pd.DataFrame], pd.Series]
 

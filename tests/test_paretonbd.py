@@ -417,3 +417,56 @@ def test_bad_arguments(pnbd: ParetoNBD, cdnow: pd.DataFrame) -> None:
         pnbd.expected_residual_lifetime(cdnow, 0.0)
     with pytest.raises(DataError, match="ParetoNBD needs at least 40 customers"):
         ParetoNBD().fit(random_histories(12, 6))
+
+
+# ----------------------------------------------------------------- boundaries and limits
+
+
+def test_five_repeat_buyers_give_a_common_dropout_rate() -> None:
+    """Issue 17's five repeat buyers within three days: s and beta ran off (s = 8e5) with
+    converged_ True and no word. Now the fit reports the common-dropout-rate limit, and its
+    log-likelihood is that model's, integrated here with scipy's quad."""
+    from scipy.integrate import quad
+    from scipy.special import gammaln
+
+    rng = np.random.default_rng(1)
+    data = pd.DataFrame({
+        "frequency": [0] * 195 + [1, 2, 1, 3, 2],
+        "recency": [0.0] * 195 + [1.0, 2.0, 3.0, 2.5, 1.5],
+        "T": np.r_[rng.uniform(3, 50, 195), [3.0] * 5]})
+    model = ParetoNBD().fit(data)
+    assert model.limit_ == "common dropout" and model.boundary_.startswith("s, beta → ∞")
+    r, alpha, s, beta = model.params_
+    mu = s / beta
+    total = 0.0
+    for x, t_x, T in data.itertuples(index=False):
+        tail = quad(lambda tau, x=x: (alpha + tau) ** -(r + x) * np.exp(-mu * tau), t_x, T,
+                    epsabs=0, epsrel=1e-12)[0]
+        total += (gammaln(r + x) - gammaln(r) + r * np.log(alpha)
+                  + np.log((alpha + T) ** -(r + x) * np.exp(-mu * T) + mu * tail))
+    assert model.loglik_ == pytest.approx(total, abs=1e-4)
+    assert model.loglik_ >= max(model.limits_.values()) - 1e-6
+    assert model.se_[["s", "beta"]].isna().all()
+    assert np.isfinite(model.expected_residual_lifetime(data, 0.01)).all()
+
+
+def test_no_dropout_limit_predicts_with_the_nbd_model() -> None:
+    import json
+
+    text = json.loads(ParetoNBD.from_params({"r": 0.5, "alpha": 5.0, "s": 1e-12,
+                                             "beta": 1.0}).to_json())
+    text["limit"] = "no dropout"
+    text["boundary"] = ParetoNBD().limits()[0].sentence
+    model = ParetoNBD.from_json(json.dumps(text))
+    data = pd.DataFrame({"frequency": [0, 4, 100], "recency": [0.0, 20.0, 25.0],
+                         "T": [30.0] * 3})
+    rate = (0.5 + data["frequency"]) / (5.0 + 30.0)
+    assert (model.probability_alive(data) == 1.0).all()
+    np.testing.assert_allclose(model.expected_purchases(data, 10.0), 10 * rate, rtol=1e-12)
+    np.testing.assert_allclose(model.expected_residual_lifetime(data, 0.01), rate / 0.01,
+                               rtol=1e-12)
+    assert model.expected_purchases_new(10.0) == pytest.approx(0.5 / 5.0 * 10, rel=1e-12)
+    from scipy.stats import nbinom
+
+    np.testing.assert_allclose(model.probability_of_purchases(np.arange(4), 10.0),
+                               nbinom.pmf(np.arange(4), 0.5, 5.0 / 15.0), rtol=1e-10)

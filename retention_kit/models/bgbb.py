@@ -12,9 +12,27 @@ Data: for each customer ``frequency`` x (number of repeat transaction periods),
 (the number of transaction opportunities observed after the first transaction), all
 whole numbers with ``0 <= x <= t_x <= n``, and x = 0 exactly when t_x = 0.
 
-Every likelihood term is a product of beta-function ratios and is computed in log space
-(``betaln``, ``logsumexp``), so histories with hundreds of periods stay finite; the
-gradient is exact (digamma functions), which is what the fit uses.
+Every likelihood term is a product of beta-function ratios, computed in log space as
+rising factorials (:func:`~retention_kit.models._base.log_beta_ratio`, exact for
+parameters up to 1e12) and summed with ``logsumexp``, so histories with thousands of
+periods stay finite; the gradient is exact (digamma differences), which is what the fit
+uses. Predictions match a 40-digit mpmath reference to 1e-8 with α, β, γ, δ up to 1e8.
+
+Limits and boundary fits
+------------------------
+A fit whose maximum lies on the edge of the parameter space reports the limiting model
+(``boundary_``, ``limit_``; the rule is :data:`~retention_kit.models._base.BOUNDARY_TOLERANCE`:
+the limit's maximised log-likelihood within 1e-6 of the full model's) and predicts with it:
+
+* **no dropout**, γ → 0: the beta-Bernoulli model; every customer is alive and transacts
+  with probability E[p | x, n] = (α+x)/(α+β+n) in each future period. Stored as
+  γ = 1e-12, δ = 1 (not identified).
+* **common dropout**, γ, δ → ∞ with θ = γ/(γ+δ) fixed, and **common transaction
+  probability**, α, β → ∞ with p = α/(α+β) fixed: no heterogeneity in that process;
+  stored with the pair summing to 1e12.
+* **transacts every period**, α → ∞: every customer transacted in every period up to her
+  last (the 99.5% case that used to give α = 1e82): p = 1 while alive; stored as
+  α = 1e12, β = 1.
 """
 
 from __future__ import annotations
@@ -23,12 +41,12 @@ from typing import ClassVar
 
 import numpy as np
 import pandas as pd
-from scipy.special import betaln, digamma, gammaln, hyp2f1, logsumexp, polygamma
+from scipy.special import digamma, gammaln, hyp2f1, logsumexp, polygamma
 
 from .._checks import discount_rate as check_discount_rate
 from .._checks import first_example, whole
 from ..errors import DataError
-from ._base import Columns, Model
+from ._base import Columns, Limit, Model, digamma_difference, log_beta_ratio, log_pochhammer
 
 __all__ = ["BGBB", "bgbb_loglik", "bgbb_loglik_grad"]
 
@@ -38,6 +56,10 @@ _BLOCK_CELLS = 1_000_000
 _GAMMA_ONE = 0.05
 #: Horizons up to this many periods sum log1p terms instead of differencing gammaln.
 _PRODUCT_HORIZON = 4096
+#: DERT's 2F1(1, b; c; 1/(1+d)) by its series when c exceeds this (scipy loses digits or
+#: returns NaN for large b, c), with at most this many terms (enough for d >= 1e-4).
+_HYP_SERIES_FROM = 1e3
+_HYP_SERIES_TERMS = 500_000
 
 
 def bgbb_loglik_grad(params: np.ndarray, x: np.ndarray, t_x: np.ndarray, n: np.ndarray,
@@ -122,25 +144,25 @@ def _loglik_block(params: np.ndarray, x: np.ndarray, t_x: np.ndarray, n: np.ndar
     s_gd = np.concatenate([np.zeros((len(x), 1)), np.ones((len(x), width))], axis=1)
     valid = np.concatenate([np.ones((len(x), 1), bool), i < (n - t_x)[:, None]], axis=1)
     xa = x[:, None]
-    log_terms = betaln(alpha + xa, beta + m_ab) + betaln(gamma + s_gd, delta + q_gd)
+    # Ratios B(α+x, β+m)/B(α, β) as rising factorials, exact however large α, β are.
+    log_terms = (log_beta_ratio(alpha, beta, xa, m_ab)
+                 + log_beta_ratio(gamma, delta, s_gd, q_gd))
     log_terms = np.where(valid, log_terms, -np.inf)
-    base = betaln(alpha, beta) + betaln(gamma, delta)
     top = logsumexp(log_terms, axis=1)
-    ll = top - base
+    ll = top
     if not gradient:
         return ll, np.empty((len(x), 0))
     w = np.exp(log_terms - top[:, None])
-    psi_ab, psi_gd = digamma(alpha + beta), digamma(gamma + delta)
-    psi_abxm = digamma(alpha + beta + xa + m_ab)
-    psi_gdsq = digamma(gamma + delta + s_gd + q_gd)
+    # Digamma differences (the weights w sum to 1), exact however large the parameters.
+    d_ab = np.where(valid, digamma_difference(alpha + beta, xa + m_ab), 0.0)
+    d_gd = np.where(valid, digamma_difference(gamma + delta, s_gd + q_gd), 0.0)
     grad = np.empty((len(x), 4))
-    grad[:, 0] = digamma(alpha + x) - digamma(alpha) + psi_ab - np.sum(w * psi_abxm, axis=1)
-    grad[:, 1] = (psi_ab - digamma(beta)
-                  + np.sum(w * (digamma(beta + m_ab) - psi_abxm), axis=1))
-    grad[:, 2] = (psi_gd - digamma(gamma)
-                  + np.sum(w * (digamma(gamma + s_gd) - psi_gdsq), axis=1))
-    grad[:, 3] = (psi_gd - digamma(delta)
-                  + np.sum(w * (digamma(delta + q_gd) - psi_gdsq), axis=1))
+    grad[:, 0] = digamma_difference(alpha, x) - np.sum(w * d_ab, axis=1)
+    grad[:, 1] = np.sum(w * (np.where(valid, digamma_difference(beta, m_ab), 0.0) - d_ab),
+                        axis=1)
+    grad[:, 2] = np.sum(w * (digamma_difference(gamma, s_gd) - d_gd), axis=1)
+    grad[:, 3] = np.sum(w * (np.where(valid, digamma_difference(delta, q_gd), 0.0) - d_gd),
+                        axis=1)
     return ll, grad
 
 
@@ -163,7 +185,9 @@ def _log_sum_alive(gamma: float, delta: float, n: np.ndarray, horizon: int) -> n
     n = np.asarray(n, dtype=float)
     eps = gamma - 1.0
     a = delta + n + 1
-    head = gammaln(gamma + delta) - gammaln(delta) + gammaln(a) - gammaln(gamma + delta + n)
+    # Γ(γ+δ)/Γ(δ) · Γ(a)/Γ(γ+δ+n) = (δ)_(n+1) / (γ+δ)_n: rising factorials of length n,
+    # exact however large γ and δ are.
+    head = log_pochhammer(delta, n + 1) - log_pochhammer(gamma + delta, n)
     if abs(eps) < _GAMMA_ONE:
         ratio = np.zeros_like(a)  # -log(R)/ε > 0
         scale = 1.0
@@ -185,8 +209,7 @@ def _log_sum_alive(gamma: float, delta: float, n: np.ndarray, horizon: int) -> n
             log_r[lo:lo + step] = np.sum(np.log1p(-eps / (rows + eps + j)), axis=1)
         log_r = log_r.reshape(a.shape)
     else:
-        log_r = ((gammaln(a + eps) - gammaln(a)) + (gammaln(a + horizon)
-                                                     - gammaln(a + eps + horizon)))
+        log_r = log_pochhammer(a, eps) - log_pochhammer(a + horizon, eps)
     return head + np.log(-np.expm1(log_r) / eps)
 
 
@@ -202,7 +225,69 @@ def _log_hyp_one(b: np.ndarray, c: np.ndarray, discount_rate: float) -> np.ndarr
         with np.errstate(divide="ignore", invalid="ignore"):
             return np.where(excess > 0, np.log(c - 1) - np.log(np.where(excess > 0, excess, 1.0)),
                             np.inf)
-    return np.log(hyp2f1(1.0, b, c, 1.0 / (1.0 + discount_rate)))
+    z = 1.0 / (1.0 + discount_rate)
+    with np.errstate(all="ignore"):
+        out = np.log(hyp2f1(1.0, b, c, z))
+    # scipy's hyp2f1 fails (NaN) or loses digits when b and c are large (a large delta);
+    # there the series of positive terms, whose ratio (b+k)/(c+k)·z is at most z, is summed.
+    redo = ~np.isfinite(out) | (c > _HYP_SERIES_FROM)
+    if redo.any():
+        out[redo] = _log_hyp_one_series(b[redo], c[redo], z)
+    return out
+
+
+def _log_hyp_one_series(b: np.ndarray, c: np.ndarray, z: float) -> np.ndarray:
+    """log Σ_k (b)_k/(c)_k z^k by summing the terms (positive, ratio below z < 1)."""
+    total = np.ones_like(b)
+    term = np.ones_like(b)
+    for k in range(_HYP_SERIES_TERMS):
+        term = term * (b + k) / (c + k) * z
+        total += term
+        if k % 16 == 0 and not np.any(term > 1e-17 * total):
+            break
+    return np.log(total)
+
+
+#: Where a boundary fit puts the parameters that run to the edge: gamma = NO_DROPOUT_GAMMA
+#: (delta = 1) without dropout; a pair summing to HOMOGENEOUS_KAPPA for a common
+#: probability (the likelihood there equals the limit's to ~1e-12 per customer).
+NO_DROPOUT_GAMMA = 1e-12
+HOMOGENEOUS_KAPPA = 1e12
+#: A limit is fitted and compared when the estimate comes near it (and whenever the fit
+#: fails): gamma below NEAR_NO_DROPOUT; a pair summing to more than NEAR_COMMON (the
+#: probability varies by a coefficient of variation below about 1/sqrt(50)); alpha above
+#: NEAR_COMMON and NEAR_COMMON times beta (p above 0.98 for almost everyone).
+NEAR_NO_DROPOUT = 0.1
+NEAR_COMMON = 50.0
+
+
+def _pair_from_odds(eta: np.ndarray, at: int) -> tuple[np.ndarray, np.ndarray]:
+    """Three limit parameters -> four, with the pair at ``at`` summing to HOMOGENEOUS_KAPPA
+    in the ratio eta[at] (odds); the Jacobian of the log-parameters."""
+    odds = eta[at]
+    q = odds / (1 + odds)
+    others = [float(v) for i, v in enumerate(eta) if i != at]
+    pair = [HOMOGENEOUS_KAPPA * q, HOMOGENEOUS_KAPPA * (1 - q)]
+    full = np.array(pair + others if at == 0 else others + pair)
+    jac = np.zeros((4, 3))
+    rows = (0, 1) if at == 0 else (2, 3)
+    jac[rows[0], at], jac[rows[1], at] = 1 - q, -q
+    rest = [i for i in range(4) if i not in rows]
+    cols = [i for i in range(3) if i != at]
+    for r, c in zip(rest, cols, strict=True):
+        jac[r, c] = 1.0
+    return full, jac
+
+
+def _beta_bernoulli_loglik_grad(eta: np.ndarray, x: np.ndarray, n: np.ndarray,
+                                ) -> tuple[np.ndarray, np.ndarray]:
+    """BG/BB without dropout: x transactions in n periods, p ~ Beta(α, β)."""
+    alpha, beta = eta
+    ll = log_beta_ratio(alpha, beta, x, n - x)
+    psi_all = digamma(alpha + beta) - digamma(alpha + beta + n)
+    grad = np.column_stack([digamma(alpha + x) - digamma(alpha) + psi_all,
+                            digamma(beta + n - x) - digamma(beta) + psi_all])
+    return ll, grad
 
 
 class BGBB(Model):
@@ -230,6 +315,54 @@ class BGBB(Model):
     param_names: ClassVar[tuple[str, ...]] = ("alpha", "beta", "gamma", "delta")
     data_columns: ClassVar[tuple[str, ...]] = ("frequency", "recency", "n_periods")
     integer_columns: ClassVar[tuple[str, ...]] = ("frequency", "recency", "n_periods")
+    convergence_remedies: ClassVar[str] = (
+        "check that frequency counts periods with a transaction and n_periods the "
+        "opportunities after the first one, use more periods of data (dropout needs time "
+        "to show), pass initial_params near plausible values or raise max_iter")
+
+    def limits(self) -> tuple[Limit, ...]:
+        """No dropout (γ → 0), a common dropout probability (γ, δ → ∞ with θ = γ/(γ+δ)),
+        a common transaction probability (α, β → ∞ with p = α/(α+β)) and transactions in
+        every period while alive (α → ∞)."""
+        eye2 = np.eye(2)
+        return (
+            Limit("no dropout",
+                  "gamma → 0: the data cannot identify dropout (nobody is seen to leave); this "
+                  "is the beta-Bernoulli model without dropout, every customer is alive and "
+                  "delta is not identified",
+                  ("alpha", "beta"),
+                  lambda eta: (np.array([eta[0], eta[1], NO_DROPOUT_GAMMA, 1.0]),
+                               np.vstack([eye2, np.zeros((2, 2))])),
+                  lambda full: full[:2],
+                  near=lambda full: full[2] < NEAR_NO_DROPOUT,
+                  loglik_grad=lambda eta, cols: _beta_bernoulli_loglik_grad(
+                      eta, cols["frequency"], cols["n_periods"])),
+            Limit("common dropout",
+                  "gamma, delta → ∞ with theta = gamma/(gamma+delta) fixed: the data show no "
+                  "heterogeneity in dropout; every customer drops out with the same "
+                  "probability theta a period, and gamma, delta themselves are not identified",
+                  ("alpha", "beta", "odds"),
+                  lambda eta: _pair_from_odds(eta, 2),
+                  lambda full: np.array([full[0], full[1], full[2] / full[3]]),
+                  near=lambda full: full[2] + full[3] > NEAR_COMMON),
+            Limit("common transaction probability",
+                  "alpha, beta → ∞ with p = alpha/(alpha+beta) fixed: the data show no "
+                  "heterogeneity in how often customers transact; every customer alive "
+                  "transacts with the same probability p a period",
+                  ("odds", "gamma", "delta"),
+                  lambda eta: _pair_from_odds(eta, 0),
+                  lambda full: np.array([full[0] / full[1], full[2], full[3]]),
+                  near=lambda full: full[0] + full[1] > NEAR_COMMON),
+            Limit("transacts every period",
+                  "alpha → ∞: every customer transacted in every period until her last one, "
+                  "so the data say a customer alive transacts in every period (p = 1); only "
+                  "dropout is estimated, and alpha, beta are not identified",
+                  ("gamma", "delta"),
+                  lambda eta: (np.array([HOMOGENEOUS_KAPPA, 1.0, eta[0], eta[1]]),
+                               np.vstack([np.zeros((2, 2)), eye2])),
+                  lambda full: full[2:],
+                  near=lambda full: full[0] > NEAR_COMMON and full[0] > NEAR_COMMON * full[1]),
+        )
 
     # ------------------------------------------------------------------ model definition
 
@@ -276,6 +409,9 @@ class BGBB(Model):
 
     # ------------------------------------------------------------------ helpers
 
+    def _no_dropout(self) -> bool:
+        return getattr(self, "limit_", None) == "no dropout"
+
     def _history(self, data: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray,
                                                       np.ndarray, np.ndarray]:
         """Unique histories (x, t_x, n), their log-likelihood, and the map back to rows."""
@@ -321,9 +457,12 @@ class BGBB(Model):
         """
         horizon = whole("t", t, minimum=0, unit="periods")
         alpha, beta, gamma, delta = self._param_tuple()
+        if self._no_dropout():
+            self._columns(data)
+            return self._series(np.ones(len(data)), data, "probability_alive")
         x, _, n, ll, inverse = self._history(data)
-        log_p = (betaln(alpha + x, beta + n - x) - betaln(alpha, beta)
-                 + betaln(gamma, delta + n + 1 + horizon) - betaln(gamma, delta) - ll)
+        log_p = (log_beta_ratio(alpha, beta, x, n - x)
+                 + log_beta_ratio(gamma, delta, 0.0, n + 1 + horizon) - ll)
         return self._series(np.exp(log_p)[inverse], data, "probability_alive")
 
     def expected_purchases(self, data: pd.DataFrame, t: int) -> pd.Series:
@@ -359,8 +498,12 @@ class BGBB(Model):
         """
         horizon = whole("t", t, minimum=1, unit="periods")
         alpha, beta, gamma, delta = self._param_tuple()
+        if self._no_dropout():  # alive for sure: t periods at the posterior mean of p
+            cols = self._columns(data)
+            mean_p = (alpha + cols["frequency"]) / (alpha + beta + cols["n_periods"])
+            return self._series(horizon * mean_p, data, "expected_purchases")
         x, _, n, ll, inverse = self._history(data)
-        log_e = (betaln(alpha + x + 1, beta + n - x) - betaln(alpha, beta)
+        log_e = (log_beta_ratio(alpha, beta, x + 1, n - x)
                  + _log_sum_alive(gamma, delta, n, horizon) - ll)
         return self._series(np.exp(log_e)[inverse], data, "expected_purchases")
 
@@ -400,9 +543,14 @@ class BGBB(Model):
         """
         d = check_discount_rate(discount_rate, allow_one=True)
         alpha, beta, gamma, delta = self._param_tuple()
+        if self._no_dropout():  # Σ_s E[p | history] / (1+d)^s
+            cols = self._columns(data)
+            mean_p = (alpha + cols["frequency"]) / (alpha + beta + cols["n_periods"])
+            value = mean_p / d if d > 0 else np.full(len(data), np.inf)
+            return self._series(value, data, "expected_residual_lifetime")
         x, _, n, ll, inverse = self._history(data)
-        log_v = (betaln(alpha + x + 1, beta + n - x) - betaln(alpha, beta)
-                 + betaln(gamma, delta + n + 1) - betaln(gamma, delta) - np.log1p(d)
+        log_v = (log_beta_ratio(alpha, beta, x + 1, n - x)
+                 + log_beta_ratio(gamma, delta, 0.0, n + 1) - np.log1p(d)
                  + _log_hyp_one(delta + n + 1, gamma + delta + n + 1, d) - ll)
         return self._series(np.exp(log_v)[inverse], data, "expected_residual_lifetime")
 
@@ -435,8 +583,8 @@ class BGBB(Model):
         out = np.empty(horizons.shape)
         for idx, value in np.ndenumerate(horizons):
             h = whole("t", value, minimum=1, unit="periods")
-            out[idx] = alpha / (alpha + beta) * np.exp(
-                _log_sum_alive(gamma, delta, np.zeros(1), h)[0])
+            out[idx] = alpha / (alpha + beta) * (h if self._no_dropout() else np.exp(
+                _log_sum_alive(gamma, delta, np.zeros(1), h)[0]))
         return float(out) if out.ndim == 0 else out
 
     def probability_of_purchases(self, n: int | np.ndarray, t: int) -> float | np.ndarray:
@@ -475,15 +623,19 @@ class BGBB(Model):
         x = counts.reshape(-1)[:, None]
         inside = x <= horizon
         xs = np.where(inside, x, 0.0)
-        head = betaln(alpha, beta) + betaln(gamma, delta)
         first = (gammaln(horizon + 1) - gammaln(xs + 1) - gammaln(horizon - xs + 1)
-                 + betaln(alpha + xs, beta + horizon - xs) + betaln(gamma, delta + horizon))
+                 + log_beta_ratio(alpha, beta, xs, horizon - xs)
+                 + log_beta_ratio(gamma, delta, 0.0, horizon))
         i = np.arange(horizon, dtype=float)[None, :]
         ok = i >= xs
         ii = np.where(ok, i, xs)
         second = (gammaln(ii + 1) - gammaln(xs + 1) - gammaln(ii - xs + 1)
-                  + betaln(alpha + xs, beta + ii - xs) + betaln(gamma + 1, delta + ii))
+                  + log_beta_ratio(alpha, beta, xs, ii - xs)
+                  + log_beta_ratio(gamma, delta, 1.0, ii))
+        if self._no_dropout():  # the beta-binomial: nobody drops out
+            second = np.full_like(second, -np.inf)
+            first = first - log_beta_ratio(gamma, delta, 0.0, horizon)
         terms = np.concatenate([first, np.where(ok, second, -np.inf)], axis=1)
-        out = np.where(inside[:, 0], np.exp(logsumexp(terms, axis=1) - head), 0.0)
+        out = np.where(inside[:, 0], np.exp(logsumexp(terms, axis=1)), 0.0)
         out = out.reshape(counts.shape)
         return float(out) if out.ndim == 0 else out

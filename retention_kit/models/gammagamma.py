@@ -141,6 +141,11 @@ class GammaGamma(Model):
     data_columns: ClassVar[tuple[str, ...]] = ("frequency", "monetary_value")
     integer_columns: ClassVar[tuple[str, ...]] = ("frequency",)
     compress_rows: ClassVar[bool] = False  # mean spend is continuous: rows are distinct
+    convergence_remedies: ClassVar[str] = (
+        "look at the spend data: cap or remove outliers in monetary_value, check for mixed "
+        "currencies or B2B orders, make sure monetary_value is the mean spend per repeat "
+        "purchase, and fit on more repeat customers; or pass initial_params near plausible "
+        "values")
 
     def _prepare_columns(self, cols: Columns) -> Columns:
         return {**cols, "x_groups": np.unique(cols["frequency"], return_inverse=True)}

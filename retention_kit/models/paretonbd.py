@@ -37,7 +37,7 @@ used when z ≤ 1/2 (at most 60 terms). When z > 1/2 (one of α, β much smaller
 other, t small) the integral from t up to the point where z = 1/2 is computed by
 Gauss-Legendre quadrature in u = log(c_s + τ), where the integrand is log-concave:
 panels are laid out from its mode (closed form) with widths set by the local slope and
-curvature (:func:`_logconcave_nodes`), and the rest is the series at z = 1/2. Histories
+curvature (:func:`logconcave_nodes`), and the rest is the series at z = 1/2. Histories
 with the same frequency share that integrand over nested intervals, so only the pieces
 between consecutive times are integrated and summed from the top.
 
@@ -46,12 +46,26 @@ integrand (the moving split point cancels), so it agrees with the computed value
 accuracy: about 1e-13 relative against mpmath, 4e-14 per customer against the 2F1
 formula of ``lifetimes``, with no finite differences. Everything is evaluated once per
 distinct (frequency, time) pair, in log space, and stays finite for frequencies in the
-ten thousands (``lifetimes`` returns NaN from frequency 132).
+ten thousands (``lifetimes`` returns NaN from frequency 132). The likelihood and P(alive)
+are evaluated in time units of max(α, β) (both are invariant up to a known factor), so
+that s·log β and the bracket's matching terms do not cancel digits when s is large.
+
+Limits and boundary fits
+------------------------
+A fit whose maximum lies on the edge of the parameter space reports the limiting model
+(``boundary_``, ``limit_``; the rule is :data:`~retention_kit.models._base.BOUNDARY_TOLERANCE`:
+the limit's maximised log-likelihood within 1e-6 of the full model's) and predicts with it:
+
+* **no dropout**, s → 0: the NBD model, every customer alive, E[X(T, T+t)] =
+  (r+x)/(α+T)·t, DERT = (r+x)/((α+T)·δ). Stored as s = 1e-12, beta = 1 (not identified).
+* **common dropout**, s, β → ∞ with μ = s/β fixed: every lifetime is exponential with the
+  same rate μ. Stored at s = 1e7 (a coefficient of variation of 3e-4 for μ), where
+  predictions are within ~1e-7 of the limit's and the likelihood is still computed to
+  ~1e-9 per customer.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import ClassVar, NamedTuple
 
 import numpy as np
@@ -59,26 +73,33 @@ import pandas as pd
 from scipy.special import digamma, expit, exprel, gammaln
 
 from .._checks import positive_numbers
-from ._base import Columns, Model, repeat_buyers_problem
+from ._base import (
+    Columns,
+    Limit,
+    LogFn,
+    Model,
+    log_pochhammer,
+    logconcave_nodes,
+    nbd_loglik_grad,
+    repeat_buyers_problem,
+)
 
 __all__ = ["ParetoNBD", "paretonbd_loglik_grad"]
 
-# Gauss-Legendre rules of the log-concave quadrature, by the e-folds a panel spans and
-# its width (relative error of n points on e^(k x) over a panel with k·width = span:
-# about 1e-17 for 4 points at 0.15, 2e-16 for 6 at 1, far below for 12 at 4; the width
-# limits keep small-amplitude features of unit scale, like 1 - ε e^u, resolved).
-_GL_RULES = tuple((span, width, *np.polynomial.legendre.leggauss(n))
-                  for span, width, n in ((0.15, 0.25, 4), (1.0, 1.0, 6), (np.inf, np.inf, 12)))
 # Series for z up to this value; quadrature (plus the series at this z) above it.
 _Z_SPLIT = 0.5
-# Panel layout of the log-concave quadrature: at most _EFOLDS e-folds of the integrand
-# per panel, widths at most _WIDTH near the mode (growing by _GROWTH times the distance
-# from it), stop once the integrand is below exp(-_DROP) times its maximum.
-_EFOLDS = 4.0
-_WIDTH = 2.0
-_GROWTH = 0.5
-_DROP = 40.0
-_MAX_PANELS = 400
+#: s of a boundary fit without dropout (beta = 1, which the limit does not depend on).
+NO_DROPOUT_S = 1e-12
+#: s of a boundary fit with a common dropout rate μ (beta = s/μ): the Gamma(s, β) mixing
+#: distribution then has a coefficient of variation of 1/sqrt(s) = 3e-4, and predictions
+#: differ from the homogeneous limit's by about 1/s; larger s would lose more in the
+#: s·log β terms of the likelihood (about s·1e-16·log β) than it gains.
+COMMON_DROPOUT_S = 1e7
+#: A limit is fitted and compared when the estimate comes near it (and whenever the fit
+#: fails): s below NEAR_NO_DROPOUT, or above NEAR_COMMON (μ varies by a coefficient of
+#: variation 1/sqrt(s) below 0.14).
+NEAR_NO_DROPOUT = 0.1
+NEAR_COMMON = 50.0
 
 
 def _as_float(values: float | np.ndarray | pd.Series) -> np.ndarray:
@@ -132,66 +153,6 @@ def _series(el: np.ndarray, c: np.ndarray, z: np.ndarray
     return np.log(total), d_el / total, d_c / total, d_z / total
 
 
-LogFn = Callable[[np.ndarray, np.ndarray], np.ndarray]
-
-
-def _logconcave_nodes(log_f: LogFn, slope: LogFn, curvature: LogFn, lo: np.ndarray,
-                      hi: np.ndarray, mode: np.ndarray
-                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Quadrature nodes for ∫_lo^hi exp(log_f(ℓ)) dℓ, one problem per entry of ``mode``.
-
-    ``log_f`` must be concave on [lo, hi] with its maximum at ``mode``; ``lo`` may be
-    -inf and ``hi`` +inf if the integrand decays there. Panels are laid out outwards
-    from the mode: each spans at most ``_EFOLDS`` e-folds (judged from the slope and
-    curvature at its inner edge) and at most ``_WIDTH`` (growing with the distance from
-    the mode, where the integrand is close to an exponential), until the integrand has
-    dropped by ``exp(-_DROP)`` or the interval ends. Each panel gets a 4-, 6- or
-    12-point Gauss-Legendre rule depending on the e-folds it spans (``_GL_RULES``).
-
-    The callables take (ℓ, owner) with ``owner`` the problem index of each ℓ. Returns
-    (owner, nodes, weights, log_f(mode)), the first three flat and aligned.
-    """
-    top = log_f(mode, np.arange(mode.size))
-    owners, nodes, weights = [], [], []
-    for direction, end in ((1.0, hi), (-1.0, lo)):
-        idx = np.flatnonzero(direction * (end - mode) > 0)
-        edge = mode[idx]
-        for step in range(_MAX_PANELS):
-            if idx.size == 0:
-                break
-            stop = end[idx]
-            width = np.maximum(_WIDTH, _GROWTH * np.abs(edge - mode[idx]))
-            # Judge the e-folds at the inner edge, then twice at the proposed outer edge
-            # (the slope steepens outwards, and curvature may grow fast, as with e^-v).
-            probe = edge
-            steep = np.zeros_like(edge)
-            for _ in range(3):
-                grow = np.abs(slope(probe, idx)) + np.sqrt(np.abs(curvature(probe, idx)))
-                steep = np.maximum(steep, grow)
-                with np.errstate(divide="ignore"):
-                    width = np.minimum(width, np.where(grow > 0, _EFOLDS / grow, np.inf))
-                nxt = edge + direction * width
-                nxt = np.minimum(nxt, stop) if direction > 0 else np.maximum(nxt, stop)
-                probe = nxt
-            if step == _MAX_PANELS - 1:  # never reached in practice: close the interval
-                nxt = np.where(np.isfinite(stop), stop, nxt)
-            half = np.abs(nxt - edge) / 2
-            mid = (nxt + edge) / 2
-            span = 2 * half * steep
-            todo = np.ones(idx.size, dtype=bool)
-            for max_span, max_width, gl_x, gl_w in _GL_RULES:
-                sel = todo & (span <= max_span) & (2 * half <= max_width)
-                todo &= ~sel
-                if sel.any():
-                    owners.append(np.repeat(idx[sel], gl_x.size))
-                    nodes.append((mid[sel, None] + half[sel, None] * gl_x).ravel())
-                    weights.append((half[sel, None] * gl_w).ravel())
-            more = (direction * (stop - nxt) > 0) & (top[idx] - log_f(nxt, idx) < _DROP)
-            idx, edge = idx[more], nxt[more]
-    if not owners:
-        empty = np.empty(0)
-        return empty.astype(np.intp), empty, empty, top
-    return np.concatenate(owners), np.concatenate(nodes), np.concatenate(weights), top
 
 
 def _segments(e_s: np.ndarray, e_l: np.ndarray, lo: np.ndarray, hi: np.ndarray
@@ -215,7 +176,7 @@ def _segments(e_s: np.ndarray, e_l: np.ndarray, lo: np.ndarray, hi: np.ndarray
     with np.errstate(divide="ignore", invalid="ignore"):
         inner = np.where((rho > 0) & (rho < 1), np.log(rho) - np.log1p(-rho), np.inf)
     mode = np.clip(np.where(rho <= 0, -np.inf, inner), lo, hi)
-    owner, u, w, top = _logconcave_nodes(log_f, slope, curvature, lo, hi, mode)
+    owner, u, w, top = logconcave_nodes(log_f, slope, curvature, lo, hi, mode)
     log_1pr = np.logaddexp(0.0, u)
     mass = w * np.exp((1 - e_s[owner]) * u - e_l[owner] * log_1pr - top[owner])
     m = len(mode)
@@ -387,6 +348,24 @@ def _bracket(params: np.ndarray, pairs: _Pairs
 
 
 def _loglik_grad_pairs(params: np.ndarray, pairs: _Pairs) -> tuple[np.ndarray, np.ndarray]:
+    """Log-likelihood and gradient, computed in time units of c = max(α, β).
+
+    With times and α, β divided by c the likelihood is c^x times the original (α^r β^s
+    gains c^-(r+s), the bracket c^(r+x+s)), so log L = log L' − x log c. In those units
+    the large terms r·log α + s·log β and the bracket's cancel to what they contribute,
+    instead of losing eps·s·log β (2.5e-8 per customer at s = 1e7).
+    """
+    c = max(float(params[1]), float(params[3]))
+    scaled = np.array([params[0], params[1] / c, params[2], params[3] / c])
+    ll, grad = _loglik_grad_scaled(scaled, pairs._replace(g_t=pairs.g_t / c,
+                                                          h_t=pairs.h_t / c))
+    ll -= pairs.x[pairs.x_index] * np.log(c)
+    grad[:, 1] /= c
+    grad[:, 3] /= c
+    return ll, grad
+
+
+def _loglik_grad_scaled(params: np.ndarray, pairs: _Pairs) -> tuple[np.ndarray, np.ndarray]:
     r, alpha, s, beta = params
     log_b, w_g, grad_g, grad_h = _bracket(params, pairs)
     w_h = 1 - w_g
@@ -429,10 +408,18 @@ def _log_p_alive(params: np.ndarray, x: np.ndarray, t_x: np.ndarray, T: np.ndarr
     """log P(alive at T | x, t_x, T) = log (α+T)^-(r+x) (β+T)^-s − log bracket.
 
     Note 009, eq. (36)-(37); at most 0 because the bracket exceeds its first term.
+
+    P(alive) does not depend on the unit of time, so it is computed with times and
+    α, β divided by c = max(α, β): the terms (r+x)·log(α+T) and s·log(β+T), which cancel
+    against the bracket's, are then of order (r+x)·T/c instead of (r+x)·log c, and do
+    not lose ``eps·s·log β`` (2e-8 at s = 1e7) to that cancellation.
     """
     r, alpha, s, beta = params
-    log_b = _bracket(params, _pairs(x, t_x, T))[0]
-    log_first = -(r + x) * np.log(alpha + T) - s * np.log(beta + T)
+    c = max(alpha, beta)
+    scaled = np.array([r, alpha / c, s, beta / c])
+    x, t_x, T = _as_float(x), _as_float(t_x) / c, _as_float(T) / c
+    log_b = _bracket(scaled, _pairs(x, t_x, T))[0]
+    log_first = -(r + x) * np.log(alpha / c + T) - s * np.log(beta / c + T)
     return np.minimum(log_first - log_b, 0.0)
 
 
@@ -459,12 +446,15 @@ def _conditional_expected(params: np.ndarray, t: np.ndarray, x: np.ndarray, t_x:
 def _log_nb_integrand(params: np.ndarray, n: np.ndarray) -> tuple[LogFn, LogFn, LogFn]:
     """log of P(n purchases by y) × lifetime density at y × y, in ℓ = log y (concave)."""
     r, alpha, s, beta = params
-    const = (gammaln(r + n) - gammaln(r) - gammaln(n + 1) + r * np.log(alpha) + np.log(s)
-             + s * np.log(beta))
+    const = log_pochhammer(r, n) - gammaln(n + 1) + np.log(s)
+    log_a, log_b = np.log(alpha), np.log(beta)
 
     def log_f(ell: np.ndarray, i: np.ndarray) -> np.ndarray:
-        return (const[i] + (n[i] + 1) * ell - (r + n[i]) * np.logaddexp(np.log(alpha), ell)
-                - (s + 1) * np.logaddexp(np.log(beta), ell))
+        # r·log α − (r+n)·log(α+y) written as −r·log(1+y/α) − n·log(α+y) (and the same
+        # for β), so that large r or s do not cancel digits
+        return (const[i] + (n[i] + 1) * ell - r * np.logaddexp(0.0, ell - log_a)
+                - n[i] * np.logaddexp(log_a, ell) - s * np.logaddexp(0.0, ell - log_b)
+                - np.logaddexp(log_b, ell))
 
     def slope(ell: np.ndarray, i: np.ndarray) -> np.ndarray:
         return (n[i] + 1 - (r + n[i]) * expit(ell - np.log(alpha))
@@ -494,8 +484,8 @@ def _probability_of_purchases(params: np.ndarray, n: np.ndarray, t: np.ndarray) 
     shape = n.shape
     n, t = n.ravel(), t.ravel()
     log_t = np.log(t)
-    atom = (gammaln(r + n) - gammaln(r) - gammaln(n + 1) + r * np.log(alpha / (alpha + t))
-            + n * np.log(t / (alpha + t)) + s * np.log(beta / (beta + t)))
+    atom = (log_pochhammer(r, n) - gammaln(n + 1) - r * np.log1p(t / alpha)
+            - n * np.log1p(alpha / t) - s * np.log1p(t / beta))
     b = (n - s) * alpha + (1 - r) * beta
     disc = np.sqrt(b * b + 4 * (r + s) * (n + 1) * alpha * beta)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -503,7 +493,7 @@ def _probability_of_purchases(params: np.ndarray, n: np.ndarray, t: np.ndarray) 
                           2 * (n + 1) * alpha * beta / (disc - b))
     mode = np.minimum(np.log(y_star), log_t)
     log_f, slope, curvature = _log_nb_integrand(params, n)
-    owner, ell, w, top = _logconcave_nodes(log_f, slope, curvature, np.full_like(t, -np.inf),
+    owner, ell, w, top = logconcave_nodes(log_f, slope, curvature, np.full_like(t, -np.inf),
                                            log_t, mode)
     mass = np.bincount(owner, w * np.exp(log_f(ell, owner) - top[owner]), minlength=len(n))
     out = np.exp(atom) + np.exp(top) * mass
@@ -534,10 +524,17 @@ def _mean_inverse_shifted_gamma(s: float, z: np.ndarray) -> np.ndarray:
     b = z + 1 - s
     disc = np.sqrt(b * b + 4 * s * z)
     v_star = np.where(b > 0, 2 * s * z / (b + disc), (disc - b) / 2)
-    owner, ell, w, top = _logconcave_nodes(log_f, slope, curvature, np.full_like(z, -np.inf),
+    owner, ell, w, top = logconcave_nodes(log_f, slope, curvature, np.full_like(z, -np.inf),
                                            np.full_like(z, np.inf), np.log(v_star))
-    mass = np.bincount(owner, w * np.exp(log_f(ell, owner) - top[owner]), minlength=len(z))
-    return np.exp(top) * mass
+    values = log_f(ell, owner) - top[owner]
+    mass = np.bincount(owner, w * np.exp(values), minlength=len(z))
+    if s < 100:
+        return np.exp(top) * mass
+    # Large s: divided by the Gamma density's integral on the same nodes (exactly 1), so
+    # that the rounding of s·ℓ − gammaln(s) (2e-8 at s = 1e7) cancels in the ratio.
+    norm = np.bincount(owner, w * np.exp(values + np.logaddexp(np.log(z[owner]), ell)),
+                       minlength=len(z))
+    return mass / norm
 
 
 def _dert(params: np.ndarray, delta: float, x: np.ndarray, t_x: np.ndarray, T: np.ndarray
@@ -587,6 +584,41 @@ class ParetoNBD(Model):
     param_names: ClassVar[tuple[str, ...]] = ("r", "alpha", "s", "beta")
     data_columns: ClassVar[tuple[str, ...]] = ("frequency", "recency", "T")
     integer_columns: ClassVar[tuple[str, ...]] = ("frequency",)
+    convergence_remedies: ClassVar[str] = (
+        "check the time unit (recency and T in weeks or months rather than days), fit on a "
+        "longer window (dropout needs time to show), pass initial_params near plausible "
+        "values, raise max_iter, or drop customers with implausible histories (thousands of "
+        "purchases in a few days)")
+
+    def limits(self) -> tuple[Limit, ...]:
+        """No dropout (s → 0: the NBD model) and a common dropout rate (s, β → ∞ with
+        μ = s/β fixed, represented at s = ``COMMON_DROPOUT_S``)."""
+        return (
+            Limit("no dropout",
+                  "s → 0: the data cannot identify dropout (nobody is seen to leave); this is "
+                  "the NBD model without dropout, every customer is alive and beta is not "
+                  "identified",
+                  ("r", "alpha"),
+                  lambda eta: (np.array([eta[0], eta[1], NO_DROPOUT_S, 1.0]),
+                               np.array([[1.0, 0], [0, 1.0], [0, 0], [0, 0]])),
+                  lambda full: full[:2],
+                  near=lambda full: full[2] < NEAR_NO_DROPOUT,
+                  loglik_grad=lambda eta, cols: nbd_loglik_grad(eta, cols["frequency"],
+                                                                cols["T"])),
+            Limit("common dropout",
+                  "s, beta → ∞ with mu = s/beta fixed: the data show no heterogeneity in how "
+                  "long customers stay; every customer's lifetime is exponential with the same "
+                  "rate mu = s/beta, and s, beta themselves are not identified",
+                  ("r", "alpha", "mu"),
+                  lambda eta: (np.array([eta[0], eta[1], COMMON_DROPOUT_S,
+                                         COMMON_DROPOUT_S / eta[2]]),
+                               np.array([[1.0, 0, 0], [0, 1.0, 0], [0, 0, 0], [0, 0, -1.0]])),
+                  lambda full: np.array([full[0], full[1], full[2] / full[3]]),
+                  near=lambda full: full[2] > NEAR_COMMON),
+        )
+
+    def _no_dropout(self) -> bool:
+        return getattr(self, "limit_", None) == "no dropout"
 
     def _prepare_columns(self, cols: Columns) -> Columns:
         # The distinct (frequency, time) pairs, found once per fit.
@@ -638,7 +670,10 @@ class ParetoNBD(Model):
         """
         params, (x, t_x, T) = self._history(data)
         horizon = positive_numbers("t", t)
-        values = _conditional_expected(params, horizon, x, t_x, T)
+        if self._no_dropout():
+            values = (params[0] + x) / (params[1] + T) * horizon
+        else:
+            values = _conditional_expected(params, horizon, x, t_x, T)
         return self._series(values, data, "expected_purchases")
 
     def probability_alive(self, data: pd.DataFrame, t: float = 0.0) -> pd.Series:
@@ -655,7 +690,8 @@ class ParetoNBD(Model):
         params, (x, t_x, T) = self._history(data)
         if not np.isscalar(t) or not np.isfinite(t) or t < 0:
             raise ValueError(f"t must be a non-negative number, got {t!r}")
-        values = np.exp(_log_p_alive(params, x, t_x, T + float(t)))
+        values = (np.ones(len(x)) if self._no_dropout()
+                  else np.exp(_log_p_alive(params, x, t_x, T + float(t))))
         return self._series(values, data, "probability_alive")
 
     def expected_purchases_new(self, t: float | np.ndarray) -> float | np.ndarray:
@@ -667,7 +703,10 @@ class ParetoNBD(Model):
         self._check_fitted()
         horizon = positive_numbers("t", t)
         r, alpha, s, beta = self._param_tuple()
-        out = r * beta / alpha * _lifetime_factor(s - 1, np.log1p(horizon / beta))
+        if self._no_dropout():
+            out = r / alpha * np.asarray(horizon, dtype=float)
+        else:
+            out = r * beta / alpha * _lifetime_factor(s - 1, np.log1p(horizon / beta))
         return float(out) if np.ndim(out) == 0 else out
 
     def probability_of_purchases(self, n: int | np.ndarray, t: float | np.ndarray
@@ -682,8 +721,14 @@ class ParetoNBD(Model):
         counts = np.asarray(n, dtype=float)
         if np.any(counts < 0) or np.any(counts != np.round(counts)):
             raise ValueError(f"n must be non-negative integers, got {n!r}")
-        out = _probability_of_purchases(np.array(self._param_tuple()), counts,
-                                        positive_numbers("t", t))
+        horizon = positive_numbers("t", t)
+        if self._no_dropout():  # the NBD probability
+            r, alpha = self._param_tuple()[:2]
+            out = np.exp(log_pochhammer(r, counts) - gammaln(counts + 1)
+                         + r * np.log(alpha / (alpha + horizon))
+                         + counts * np.log(horizon / (alpha + horizon)))
+        else:
+            out = _probability_of_purchases(np.array(self._param_tuple()), counts, horizon)
         return float(out) if np.ndim(out) == 0 else out
 
     def expected_residual_lifetime(self, data: pd.DataFrame, discount_rate: float
@@ -719,4 +764,6 @@ class ParetoNBD(Model):
                 f"discount_rate must be a positive number (continuously compounded, per "
                 f"time unit of T), got {discount_rate!r}; from an annual rate i use "
                 "log(1 + i) / periods_per_year")
+        if self._no_dropout():  # purchases at rate E[λ | x, T] forever, discounted
+            return self._series((params[0] + x) / (params[1] + T) / delta, data, "dert")
         return self._series(_dert(params, delta, x, t_x, T), data, "dert")
