@@ -37,14 +37,14 @@ def test_diagnostics_round_trip_to_json_and_frame() -> None:
 _SLOW_DROPOUT = {"r": 0.5, "alpha": 5.0, "a": 1.0, "b": 30.0}
 
 
-def _bgnbd_fit(end: str, seed: int):
+def _bgnbd_fit(end: str, seed: int, start: str = "2024-01-01"):
     import warnings
 
     from retention_kit.data import rfm_summary
     from retention_kit.models import BGNBD
     from retention_kit.simulate import simulate_transactions
 
-    log = simulate_transactions(2000, start="2024-01-01", end=end, params=_SLOW_DROPOUT,
+    log = simulate_transactions(2000, start=start, end=end, params=_SLOW_DROPOUT,
                                 random_state=seed)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -66,7 +66,7 @@ def test_twelve_months_of_slow_dropout_do_not_identify_dropout(seed: int) -> Non
 def test_five_years_of_the_same_process_identify_dropout() -> None:
     from retention_kit.diagnostics import identification
 
-    d = identification(_bgnbd_fit("2028-12-31", 0))
+    d = identification(_bgnbd_fit("2024-12-31", 0, start="2020-01-01"))
     assert d.verdict == "ok", d.to_frame()
     assert next(f for f in d if f.check == "dropout identified").value <= 10
 
@@ -75,7 +75,7 @@ def test_a_tiny_dropout_shape_and_a_boundary_are_reported() -> None:
     from retention_kit.diagnostics import identification
     from retention_kit.models import BGNBD
 
-    model = _bgnbd_fit("2028-12-31", 0)
+    model = _bgnbd_fit("2024-12-31", 0, start="2020-01-01")
     params = dict(model.params_, a=0.003)
     tiny = BGNBD.from_params(params)
     tiny.se_ = model.se_
@@ -211,9 +211,9 @@ def test_choose_model_sets_aside_candidates_whose_dropout_is_not_identified() ->
     from retention_kit.simulate import simulate_transactions
 
     # nine months of calibration of a slowly churning base: some candidates cannot pin
-    # dropout down (MBG/NBD does, on this seed)
+    # dropout down (on this seed Pareto/NBD cannot, BG/NBD and MBG/NBD can, with caution)
     log = simulate_transactions(2000, start="2024-01-01", end="2024-12-31",
-                                params=_SLOW_DROPOUT, random_state=2)
+                                params=_SLOW_DROPOUT, random_state=0)
     split = calibration_holdout_split(log, calibration_end="2024-09-30", time_unit="W",
                                       duplicates="keep")
     choice = choose_model(split)
@@ -231,8 +231,10 @@ def test_choose_model_with_no_identified_dropout_is_a_caution() -> None:
     from retention_kit.diagnostics import choose_model
     from retention_kit.simulate import simulate_transactions
 
+    # a seed on which no candidate identifies dropout (since the models report boundary
+    # fits, about one seed in eight of this design)
     log = simulate_transactions(2000, start="2024-01-01", end="2024-12-31",
-                                params=_SLOW_DROPOUT, random_state=4)
+                                params=_SLOW_DROPOUT, random_state=3)
     split = calibration_holdout_split(log, calibration_end="2024-09-30", time_unit="W",
                                       duplicates="keep")
     choice = choose_model(split)
