@@ -35,6 +35,7 @@ __all__ = [
     "closest",
     "critical_z",
     "discount_rate",
+    "entry_times",
     "first_example",
     "fraction",
     "missing_column",
@@ -715,3 +716,69 @@ def whole_numbers(name: str, values: object, *, minimum: int = 0) -> np.ndarray:
                         example=f"{name}={_shown(values)}",
                         fix=f"pass {name} as whole periods, e.g. {name}={max(minimum, 12)}")
     return arr
+
+
+def entry_times(data: pd.DataFrame, *, duration_col: str = "duration",
+                event_col: str = "churned", entry_col: str = "entry",
+                integer: bool = True) -> np.ndarray:
+    """The validated delayed-entry times of a duration table (zeros without the column).
+
+    ``entry`` is the tenure at which a customer's observation starts: a table built from
+    a snapshot (customers present in a window, whatever their start date) only holds
+    customers who had not churned before it, so each is observed from tenure ``entry``
+    on. It must be a whole, finite number with 0 <= entry <= duration, and below the
+    duration of a churner (she was seen as a customer before she left).
+
+    Parameters
+    ----------
+    data : DataFrame
+    duration_col, event_col, entry_col : str
+        Column names.
+    integer : bool, default True
+        Entries must be whole periods (False for continuous durations, e.g. days).
+
+    Returns
+    -------
+    ndarray of float
+
+    Raises
+    ------
+    DataError
+        Missing, non-finite, negative or fractional entries, entries after the duration.
+
+    Examples
+    --------
+    >>> d = pd.DataFrame({"duration": [3, 2], "churned": [True, True], "entry": [1, 2]})
+    >>> entry_times(d)
+    Traceback (most recent call last):
+    ...
+    retention_kit.errors.DataError: entry is not below the duration of a churner. Rows
+    affected: 1. First example: row 1: duration=2, churned=True, entry=2. How to fix: a
+    churner with duration t left at renewal t, so she was observed from a tenure entry <=
+    t-1; check that entry and duration count the same periods from the same start (pass
+    entry_col=...).
+    """
+    if entry_col not in data.columns:
+        return np.zeros(len(data))
+    shown = [duration_col, event_col, entry_col]
+    nonnegative_columns(data, [entry_col], integer=[entry_col] if integer else [], shown=shown,
+                        negative_fix="entry is the tenure (whole periods since acquisition) "
+                        "at which the customer's observation starts, 0 if observed from "
+                        "acquisition")
+    entry = pd.to_numeric(data[entry_col]).to_numpy(dtype=float)
+    duration = pd.to_numeric(data[duration_col]).to_numpy(dtype=float)
+    churned = pd.to_numeric(data[event_col]).to_numpy(dtype=float) > 0.5
+    checks = (
+        (entry > duration, "entry is after the duration",
+         "a customer is observed from tenure entry to tenure duration, so entry <= duration; "
+         "check that the columns are not swapped (pass entry_col=...)"),
+        (churned & (entry >= duration), "entry is not below the duration of a churner",
+         "a churner with duration t left at renewal t, so she was observed from a tenure "
+         "entry <= t-1; check that entry and duration count the same periods from the same "
+         "start (pass entry_col=...)"),
+    )
+    for bad, problem, fix in checks:
+        if bad.any():
+            raise DataError(problem, n_rows=int(bad.sum()),
+                            example=first_example(data, bad, shown), fix=fix)
+    return entry

@@ -29,10 +29,16 @@ import numpy as np
 import pandas as pd
 
 from . import engines
-from ._checks import choice, critical_z, first_example, nonnegative_columns, require_columns
+from ._checks import (
+    choice,
+    critical_z,
+    entry_times,
+    first_example,
+    nonnegative_columns,
+    require_columns,
+)
 from .data import prepare_transactions
 from .errors import DataError
-from .models.sbg import entry_times
 from .units import check_time_unit, elapsed, to_naive_timestamp
 
 __all__ = [
