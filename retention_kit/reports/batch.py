@@ -380,6 +380,8 @@ def _kernel_manager_class(log_path: Path, template: KernelTemplate | None = None
                         provisioner.connection_info)  # type: ignore[union-attr]
                     used["kernel"] = "warm"
                     return
+            if _CANCEL.is_set():  # the template was closed by Ctrl-C: start nothing
+                raise RuntimeError("report generation cancelled")
             used["kernel"] = "fresh"
             await super()._async_launch_kernel(kernel_cmd, **kw)
 
@@ -808,7 +810,7 @@ def run_reports(
     results: dict[str, ReportResult] = {}
     try:
         if kernels == "warm" and (executor == "thread" or workers == 1 or len(jobs) <= 1):
-            _shared_template()  # its imports overlap the first kernels' start
+            _shared_template()  # starts importing now; the first reports wait for it
         _run_jobs(jobs, out, workers=workers, executor=executor, bar=bar, results=results)
     except KeyboardInterrupt:
         _CANCEL.set()
