@@ -1,7 +1,8 @@
 """The batch: one report per client with papermill, HTML pages, error pages and an index.
 
 :func:`run_reports` (and ``retention-kit report`` on the command line) executes the report
-notebook once per client with papermill (one kernel per report, in parallel workers),
+notebook once per client with papermill (one kernel per report, forked from a template
+that made the imports once, see :mod:`.warm`; in parallel workers),
 converts each executed notebook to a self-contained HTML page with nbconvert (code hidden,
 images embedded as data URIs, no external URL: it opens offline), keeps the executed
 notebook next to it, writes an error page for a client whose report failed (which cell,
