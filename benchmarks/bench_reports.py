@@ -14,6 +14,7 @@ timing metadata excluded), the KPIs and the HTML page (but for the id papermill 
 random for the injected-parameters cell) are compared client by client. A kernel sends
 printed text in chunks as time passes, so on a busy machine the versions cell's lines can
 land in one stream output or several, in either design: such reports are counted apart.
+When anything differs, both output folders are kept (the path is printed).
 Nothing is asserted; a difference is printed.
 """
 
@@ -126,6 +127,7 @@ def main() -> None:
           f"{'load avg':>8}  kernels used")
     designs = ["fresh", "warm"] if args.kernels == "both" else [args.kernels]
     root = Path(tempfile.mkdtemp(prefix="bench-reports-"))
+    keep = False
     try:
         rows = {k: run(k, args.executor, args.clients, args.workers, args.fast, root / k)
                 for k in designs}
@@ -140,8 +142,12 @@ def main() -> None:
                   + (f"; {len(split)} differ only in how printed text was split into "
                      f"stream outputs ({', '.join(split)})" if split else "")
                   + (f"; DIFFERENT: {', '.join(differ)}" if differ else ""))
+            if differ or split:
+                keep = True
+                print(f"both designs' output kept in {root}")
     finally:
-        shutil.rmtree(root, ignore_errors=True)
+        if not keep:
+            shutil.rmtree(root, ignore_errors=True)
 
 
 if __name__ == "__main__":

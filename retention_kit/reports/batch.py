@@ -760,7 +760,7 @@ def run_reports(
         no extra Python processes.
     kernel_name : str, default "python3"
     kernels : {"warm", "fresh"}, default "warm"
-        "fresh": every report starts a kernel from scratch (about 6 s of CPU, mostly
+        "fresh": every report starts a kernel from scratch (about 7 s of CPU, mostly
         imports). "warm": a template process per batch (per worker process with
         ``executor="process"``) makes those imports once and is forked into a new kernel
         for each report (see :mod:`retention_kit.reports.warm`): each report still runs
