@@ -198,3 +198,23 @@ def test_importing_the_warm_module_starts_nothing() -> None:
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           check=True, timeout=60)
     assert done.stdout == "1 False\n"
+
+
+@pytest.mark.slow
+def test_a_kernel_with_its_own_environment_is_started_fresh(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A template imports before any kernel starts, so it cannot stand in for a kernel
+    spec that sets environment variables (they may change what an import does)."""
+    spec = tmp_path / "jupyter" / "kernels" / "py-env"
+    spec.mkdir(parents=True)
+    (spec / "kernel.json").write_text(json.dumps({
+        "argv": ["python", "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+        "env": {"RK_SPEC_VARIABLE": "from the spec"}, "language": "python",
+        "display_name": "Python with an environment"}))
+    monkeypatch.setenv("JUPYTER_PATH", str(tmp_path / "jupyter"))
+    notebook = _notebook(tmp_path / "env.ipynb", "# Say\nimport os\n"
+                                                 "print(os.environ['RK_SPEC_VARIABLE'])")
+    (result,) = reports.run_reports(["client"], out_dir=tmp_path / "out", notebook=notebook,
+                                    progress=False, kernel_name="py-env")
+    assert (result.status, result.kernel, result.attempts) == ("ok", "fresh", 1)
+    assert _stdout(result.notebook, "# Say") == "from the spec\n"

@@ -461,6 +461,24 @@ def _shared_template() -> KernelTemplate | None:
 _TEMPLATE_EXIT_HOOK: list[bool] = []
 
 
+def _forkable(kernel_name: str) -> bool:
+    """True when ``kernel_name`` is this interpreter's ipykernel, with no environment of
+    its own (a template, which imports before any kernel starts, can stand in for it)."""
+    try:
+        from jupyter_client.kernelspec import KernelSpecManager
+
+        spec = KernelSpecManager().get_kernel_spec(kernel_name)
+    except Exception:  # noqa: BLE001 - no such kernel: papermill will say so
+        return False
+    if spec.env:
+        return False
+    cmd = list(spec.argv)
+    major, minor = sys.version_info[:2]
+    if cmd and cmd[0] in {"python", f"python{major}", f"python{major}.{minor}"}:
+        cmd[0] = sys.executable  # as jupyter_client's format_kernel_cmd does
+    return kernel_arguments(cmd) is not None
+
+
 def _close_template() -> None:
     """Stop this process's kernel template and the kernels it forked."""
     global _TEMPLATE
@@ -582,7 +600,8 @@ def _kernel_trouble(exc: BaseException) -> bool:
 def _run_notebook(job: _Job, nb_path: Path, log_path: Path, result: ReportResult) -> Any:
     """papermill on the job's notebook: in a warm kernel (``job.kernels == "warm"``), and
     once more in a fresh kernel if that one died or a cell timed out."""
-    template = _shared_template() if job.kernels == "warm" else None
+    template = (_shared_template() if job.kernels == "warm" and _forkable(job.kernel_name)
+                else None)
     try:
         return _papermill(job, nb_path, log_path, result, template)
     except Exception as exc:
@@ -810,7 +829,8 @@ def run_reports(
     _CANCEL.clear()
     results: dict[str, ReportResult] = {}
     try:
-        if kernels == "warm" and (executor == "thread" or workers == 1 or len(jobs) <= 1):
+        if kernels == "warm" and _forkable(kernel_name) and \
+                (executor == "thread" or workers == 1 or len(jobs) <= 1):
             _shared_template()  # starts importing now; the first reports wait for it
         _run_jobs(jobs, out, workers=workers, executor=executor, bar=bar, results=results)
     except KeyboardInterrupt:
