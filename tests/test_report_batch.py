@@ -218,3 +218,51 @@ def test_a_kernel_with_its_own_environment_is_started_fresh(
                                     progress=False, kernel_name="py-env")
     assert (result.status, result.kernel, result.attempts) == ("ok", "fresh", 1)
     assert _stdout(result.notebook, "# Say") == "from the spec\n"
+
+
+def _processes() -> dict[int, tuple[int, str]]:
+    """pid -> (parent pid, command line) of every process."""
+    ps = subprocess.run(["ps", "-ww", "-eo", "pid=,ppid=,args="], capture_output=True,
+                        text=True, check=True)
+    out = {}
+    for line in ps.stdout.splitlines():
+        pid, ppid, *args = line.split(None, 2)
+        out[int(pid)] = (int(ppid), "".join(args))
+    return out
+
+
+@pytest.mark.slow
+def test_sigterm_stops_the_template_and_the_kernels_it_forked(tmp_path: Path) -> None:
+    import signal
+    import time
+
+    runtime = tmp_path / "runtime"  # the template's socket folder and the connection files
+    runtime.mkdir()
+    notebook = _notebook(tmp_path / "slow.ipynb", "# Take a while\nimport time\ntime.sleep(120)")
+    clients = ["retailer", "marketplace", "seasonal_shop"]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "retention_kit.cli", "report", "--out", str(tmp_path / "out"),
+         "--workers", "2", "--no-progress", "--notebook", str(notebook), "--clients", *clients],
+        env={**os.environ, "TMPDIR": str(runtime), "JUPYTER_RUNTIME_DIR": str(runtime)},
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    forked: list[int] = []
+    while len(forked) < 2 and time.monotonic() < deadline:  # both workers in a warm kernel
+        time.sleep(0.5)
+        table = _processes()
+        templates = [pid for pid, (_, args) in table.items()
+                     if "retention_kit.reports.warm" in args and str(runtime) in args]
+        forked = [pid for pid, (ppid, _) in table.items() if ppid in templates]
+    assert len(forked) == 2, "no warm kernels started"
+    time.sleep(1.0)
+    proc.send_signal(signal.SIGTERM)
+    stdout, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 130, stderr[-2000:]
+    assert "Cancelled:" in stdout and "Traceback" not in stderr
+    index = json.loads((tmp_path / "out" / "index.json").read_text())
+    assert [r["status"] for r in index] == ["cancelled"] * 3
+    time.sleep(1.0)  # killed processes take a moment to be reaped
+    table = _processes()
+    assert [pid for pid in forked if pid in table] == []
+    assert [args for _, args in table.values() if str(runtime) in args] == []
+    assert list(runtime.iterdir()) == [], "connection files or the socket folder left behind"
