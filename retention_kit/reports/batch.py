@@ -449,7 +449,10 @@ def _shared_template() -> KernelTemplate | None:
     global _TEMPLATE
     with _TEMPLATE_LOCK:
         if _TEMPLATE is None and warm_kernels_supported() and not _CANCEL.is_set():
-            _TEMPLATE = KernelTemplate(_kernel_env())
+            try:
+                _TEMPLATE = KernelTemplate(_kernel_env())
+            except OSError:  # cannot start a process now: kernels start fresh
+                return None
             if not _TEMPLATE_EXIT_HOOK:
                 import atexit
 
