@@ -1,7 +1,8 @@
 """The batch: one report per client with papermill, HTML pages, error pages and an index.
 
 :func:`run_reports` (and ``retention-kit report`` on the command line) executes the report
-notebook once per client with papermill (one kernel per report, in parallel workers),
+notebook once per client with papermill (one kernel per report, forked from a template
+that made the imports once, see :mod:`.warm`; in parallel workers),
 converts each executed notebook to a self-contained HTML page with nbconvert (code hidden,
 images embedded as data URIs, no external URL: it opens offline), keeps the executed
 notebook next to it, writes an error page for a client whose report failed (which cell,
@@ -30,6 +31,7 @@ from ..notebook import check_choice
 from ._common import KPI_MIME, QUALITY_MIME, escape, format_money, percent
 from .html import notebook_to_html, standalone_page
 from .settings import demo_folder, read_client_info
+from .warm import KernelTemplate, kernel_arguments, warm_kernels_supported
 
 
 def _report_notebook() -> Path:
@@ -195,6 +197,11 @@ class ReportResult:
     traceback: str = ""
     display_name: str = ""
     """The client's name from its ``client.json`` (empty when unknown)."""
+    kernel: str = ""
+    """The kernel of the last attempt: "warm" (forked from the batch's template, imports
+    done) or "fresh" (started from scratch); empty when none started."""
+    attempts: int = 0
+    """Kernels the report ran in: 2 when a crashed or timed-out kernel was retried."""
 
     @property
     def ok(self) -> bool:
@@ -337,12 +344,48 @@ _KERNEL_ENV = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THR
                "PYDEVD_DISABLE_FILE_VALIDATION": "1"}
 
 
-def _kernel_manager_class(log_path: Path) -> Any:
+def _kernel_env() -> dict[str, str]:
+    return {**os.environ, **_KERNEL_ENV}
+
+
+def _kernel_manager_class(log_path: Path, template: KernelTemplate | None = None,
+                          used: dict[str, Any] | None = None) -> Any:
     """An AsyncKernelManager whose kernels run with :data:`_KERNEL_ENV` and write their own
-    output (the kernel's log, not the cells') to ``log_path`` instead of the terminal."""
+    output (the kernel's log, not the cells') to ``log_path`` instead of the terminal.
+
+    With a ``template``, the kernel is forked from it (imports done) when the kernel is
+    this interpreter's ipykernel; if the template cannot fork, the kernel starts from
+    scratch. ``used["kernel"]`` says which ("warm" or "fresh").
+    """
     from jupyter_client.manager import AsyncKernelManager
 
+    used = {} if used is None else used
+
     class ReportKernelManager(AsyncKernelManager):
+        async def _async_launch_kernel(self, kernel_cmd: list[str], **kw: Any) -> None:
+            argv = None if template is None else kernel_arguments(kernel_cmd)
+            if argv is not None:
+                try:
+                    process = template.fork_kernel(  # type: ignore[union-attr]
+                        argv, env=kw.get("env") or os.environ, log_path=log_path,
+                        cwd=kw.get("cwd"))
+                except RuntimeError as exc:  # no template: a kernel from scratch
+                    with open(log_path, "a", encoding="utf-8") as log:
+                        log.write(f"[retention_kit] {exc}; starting a fresh kernel\n")
+                else:
+                    provisioner = self.provisioner
+                    provisioner.process = process  # type: ignore[union-attr]
+                    provisioner.pid = provisioner.pgid = process.pid  # type: ignore[union-attr]
+                    provisioner.cwd = kw.get("cwd") or Path.cwd()  # type: ignore[union-attr]
+                    self._reconcile_connection_info(
+                        provisioner.connection_info)  # type: ignore[union-attr]
+                    used["kernel"] = "warm"
+                    return
+            if _CANCEL.is_set():  # the template was closed by Ctrl-C: start nothing
+                raise RuntimeError("report generation cancelled")
+            used["kernel"] = "fresh"
+            await super()._async_launch_kernel(kernel_cmd, **kw)
+
         async def start_kernel(self, **kw: Any) -> None:  # type: ignore[override]
             kw["env"] = {**os.environ, **(kw.get("env") or {}), **_KERNEL_ENV}
             with open(log_path, "a", encoding="utf-8") as log:
@@ -354,9 +397,13 @@ def _kernel_manager_class(log_path: Path) -> Any:
             if _CANCEL.is_set():  # cancelled while it started: stop it now
                 _stop_kernel(self)
 
-        async def shutdown_kernel(self, *args: Any, **kw: Any) -> None:  # type: ignore[override]
+        async def shutdown_kernel(self, now: bool = False,  # type: ignore[override]
+                                  restart: bool = False) -> None:
+            # A forked kernel is thrown away once its notebook has run (every output is
+            # in by then): kill it rather than wait for a polite exit.
+            now = now or (used.get("kernel") == "warm" and not restart)
             try:
-                await super().shutdown_kernel(*args, **kw)
+                await super().shutdown_kernel(now=now, restart=restart)
             finally:
                 with _LIVE_LOCK:
                     _LIVE_KERNELS.discard(self)
@@ -388,6 +435,60 @@ def _stop_all_kernels() -> None:
         _LIVE_KERNELS.clear()
     for km in live:
         _stop_kernel(km)
+    _close_template()
+
+
+#: This process's kernel template (see :mod:`.warm`): started by :func:`run_reports` (or
+#: by a worker process on its first report), closed when the batch ends.
+_TEMPLATE: KernelTemplate | None = None
+_TEMPLATE_LOCK = threading.Lock()
+
+
+def _shared_template() -> KernelTemplate | None:
+    """This process's kernel template, started on first use (None where unsupported)."""
+    global _TEMPLATE
+    with _TEMPLATE_LOCK:
+        if _TEMPLATE is None and warm_kernels_supported() and not _CANCEL.is_set():
+            try:
+                _TEMPLATE = KernelTemplate(_kernel_env())
+            except OSError:  # cannot start a process now: kernels start fresh
+                return None
+            if not _TEMPLATE_EXIT_HOOK:
+                import atexit
+
+                atexit.register(_close_template)
+                _TEMPLATE_EXIT_HOOK.append(True)
+        return _TEMPLATE
+
+
+_TEMPLATE_EXIT_HOOK: list[bool] = []
+
+
+def _forkable(kernel_name: str) -> bool:
+    """True when ``kernel_name`` is this interpreter's ipykernel, with no environment of
+    its own (a template, which imports before any kernel starts, can stand in for it)."""
+    try:
+        from jupyter_client.kernelspec import KernelSpecManager
+
+        spec = KernelSpecManager().get_kernel_spec(kernel_name)
+    except Exception:  # noqa: BLE001 - no such kernel: papermill will say so
+        return False
+    if spec.env:
+        return False
+    cmd = list(spec.argv)
+    major, minor = sys.version_info[:2]
+    if cmd and cmd[0] in {"python", f"python{major}", f"python{major}.{minor}"}:
+        cmd[0] = sys.executable  # as jupyter_client's format_kernel_cmd does
+    return kernel_arguments(cmd) is not None
+
+
+def _close_template() -> None:
+    """Stop this process's kernel template and the kernels it forked."""
+    global _TEMPLATE
+    with _TEMPLATE_LOCK:
+        template, _TEMPLATE = _TEMPLATE, None
+    if template is not None:
+        template.close()
 
 
 class ReportsCancelled(KeyboardInterrupt):
@@ -427,6 +528,7 @@ class _Job:
     timeout: float | None
     kernel_name: str
     display_name: str = ""
+    kernels: str = "warm"
 
 
 def _display_name(folder: str, client_id: str) -> str:
@@ -463,7 +565,7 @@ def _execute(job: _Job) -> ReportResult:
         import papermill  # noqa: F401 - a missing papermill fails this stage
 
         stage = "running the notebook"
-        nb = _run_notebook(job, nb_path, log_path)
+        nb = _run_notebook(job, nb_path, log_path, result)
         stage = "converting the notebook to HTML"
         result.kpis = _find_output(nb, KPI_MIME)
         title = f"{result.kpis.get('display_name') or job.client_id}: customer retention report"
@@ -490,23 +592,53 @@ def _cancelled(job: _Job, html_path: Path, seconds: float = 0.0) -> ReportResult
                         failed_step="cancelled by the user", display_name=job.display_name)
 
 
-def _run_notebook(job: _Job, nb_path: Path, log_path: Path) -> Any:
+def _kernel_trouble(exc: BaseException) -> bool:
+    """True for a kernel that died or a cell that timed out (not an error in a cell)."""
+    from nbclient.exceptions import CellTimeoutError, DeadKernelError
+
+    return isinstance(exc, CellTimeoutError | DeadKernelError) or (
+        isinstance(exc, RuntimeError) and bool(_KERNEL_START_FAILURE.search(str(exc))))
+
+
+def _run_notebook(job: _Job, nb_path: Path, log_path: Path, result: ReportResult) -> Any:
+    """papermill on the job's notebook: in a warm kernel (``job.kernels == "warm"``), and
+    once more in a fresh kernel if that one died or a cell timed out."""
+    template = (_shared_template() if job.kernels == "warm" and _forkable(job.kernel_name)
+                else None)
+    try:
+        return _papermill(job, nb_path, log_path, result, template)
+    except Exception as exc:
+        if _CANCEL.is_set() or not _kernel_trouble(exc):
+            raise
+        with open(log_path, "a", encoding="utf-8") as log:
+            log.write(f"[retention_kit] {type(exc).__name__}: {exc}; retrying once in a "
+                      "fresh kernel\n")
+    return _papermill(job, nb_path, log_path, result, None)
+
+
+def _papermill(job: _Job, nb_path: Path, log_path: Path, result: ReportResult,
+               template: KernelTemplate | None) -> Any:
     """papermill on the job's notebook, retrying a kernel that died while starting."""
     import papermill
 
+    result.attempts += 1
     for attempt in range(_KERNEL_START_ATTEMPTS):
+        used: dict[str, Any] = {}
         try:
             return papermill.execute_notebook(
                 job.notebook, str(nb_path), parameters=job.parameters,
                 kernel_name=job.kernel_name, progress_bar=False, log_output=False,
                 request_save_on_cell_execute=False, execution_timeout=job.timeout,
-                start_timeout=120, kernel_manager_class=_kernel_manager_class(log_path))
+                start_timeout=120,
+                kernel_manager_class=_kernel_manager_class(log_path, template, used))
         except RuntimeError as exc:
             # Kernels started at the same moment can race for a TCP port and die before
             # answering (a known jupyter_client race): start a fresh kernel, a few times.
             if not _KERNEL_START_FAILURE.search(str(exc)) or \
                     attempt == _KERNEL_START_ATTEMPTS - 1:
                 raise
+        finally:
+            result.kernel = used.get("kernel", result.kernel)
     raise AssertionError("unreachable")  # pragma: no cover
 
 
@@ -610,6 +742,7 @@ def run_reports(
     timeout: float | None = 600.0,
     executor: Literal["thread", "process"] = "thread",
     kernel_name: str = "python3",
+    kernels: Literal["warm", "fresh"] = "warm",
 ) -> list[ReportResult]:
     """Generate one HTML report per client, in parallel, and an index page.
 
@@ -648,6 +781,15 @@ def run_reports(
         workers on a shared 2-core machine, within each other's noise, and threads start
         no extra Python processes.
     kernel_name : str, default "python3"
+    kernels : {"warm", "fresh"}, default "warm"
+        "fresh": every report starts a kernel from scratch (about 7 s of CPU, mostly
+        imports). "warm": a template process per batch (per worker process with
+        ``executor="process"``) makes those imports once and is forked into a new kernel
+        for each report (see :mod:`retention_kit.reports.warm`): each report still runs
+        in a process of its own, from the same clean state, and gives the same notebook.
+        Kernels other than this interpreter's ipykernel, and platforms without
+        ``os.pidfd_open``, start fresh. Either way a report whose kernel dies or whose
+        cell times out is retried once in a fresh kernel (``ReportResult.attempts``).
 
     Returns
     -------
@@ -663,6 +805,7 @@ def run_reports(
         The report notebook is missing.
     """
     check_choice("executor", executor, ["thread", "process"])
+    check_choice("kernels", kernels, ["warm", "fresh"])
     if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
         raise ValueError(f"workers must be a whole number of at least 1, got {workers!r}")
     nb_path = Path(notebook) if notebook is not None else REPORT_NOTEBOOK
@@ -679,7 +822,7 @@ def run_reports(
     out = Path(out_dir).resolve()
     out.mkdir(parents=True, exist_ok=True)
     jobs = _plan_jobs(_normalise_clients(clients), out, nb_path, params, timeout=timeout,
-                      kernel_name=kernel_name)
+                      kernel_name=kernel_name, kernels=kernels)
     stream = (sys.stderr if progress is True else None) if isinstance(progress, bool) else progress
     bar = _Progress(len(jobs), stream)
     if stream is not None:
@@ -689,6 +832,9 @@ def run_reports(
     _CANCEL.clear()
     results: dict[str, ReportResult] = {}
     try:
+        if kernels == "warm" and _forkable(kernel_name) and \
+                (executor == "thread" or workers == 1 or len(jobs) <= 1):
+            _shared_template()  # starts importing now; the first reports wait for it
         _run_jobs(jobs, out, workers=workers, executor=executor, bar=bar, results=results)
     except KeyboardInterrupt:
         _CANCEL.set()
@@ -697,6 +843,7 @@ def run_reports(
                    for job in jobs]
         raise ReportsCancelled(ordered, write_index(ordered, out)) from None
     finally:
+        _close_template()
         _CANCEL.clear()
     ordered = [results[job.name] for job in jobs]
     write_index(ordered, out)
@@ -705,7 +852,7 @@ def run_reports(
 
 def _plan_jobs(items: list[tuple[str, str]], out: Path, nb_path: Path,
                params: dict[str, Any], *, timeout: float | None, kernel_name: str,
-               ) -> list[_Job]:
+               kernels: str = "warm") -> list[_Job]:
     """One job per client, each with a unique safe file name inside ``out``."""
     names: set[str] = set()
     jobs = []
@@ -720,7 +867,7 @@ def _plan_jobs(items: list[tuple[str, str]], out: Path, nb_path: Path,
                          out_dir=str(out), parameters={**params, "client_id": cid,
                                                        "data_dir": folder},
                          timeout=timeout, kernel_name=kernel_name,
-                         display_name=_display_name(folder, cid)))
+                         display_name=_display_name(folder, cid), kernels=kernels))
     return jobs
 
 
