@@ -876,7 +876,7 @@ def test_an_unwritable_report_fails_its_client_only_and_links_are_not_followed(
 
 
 @pytest.mark.parametrize(("dates", "fragment"), [
-    (["2124-01-01", "2124-02-01", "2124-03-01"], "has purchases after today"),
+    (["2124-01-01", "2124-02-01", "2124-03-01"], "lie more than 366 days after today"),
     (["1900-01-01", "2024-02-01", "2024-03-01"], "spans 124 years (1900-01-01 to 2024-03-01)"),
 ])
 def test_a_log_in_the_future_or_over_a_century_is_refused(tmp_path: Path, dates, fragment):
@@ -884,4 +884,4 @@ def test_a_log_in_the_future_or_over_a_century_is_refused(tmp_path: Path, dates,
                   "amount": [1.0, 2.0, 3.0]}).to_csv(tmp_path / "transactions.csv", index=False)
     with pytest.raises(DataError, match=re.escape(fragment)) as err:
         load_client(tmp_path)
-    assert "date_format" in err.value.fix
+    assert "date_format" in err.value.fix or "date format" in err.value.fix
