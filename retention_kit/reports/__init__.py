@@ -19,7 +19,10 @@ modules of ``retention_kit``, never the reverse):
   :func:`notebook_to_html` (an executed notebook as an offline page);
 * :mod:`~retention_kit.reports.batch`: :func:`run_reports` (and ``retention-kit report``)
   runs ``notebooks/client_report.ipynb`` per client with papermill and writes the pages
-  and an index.
+  and an index; :mod:`~retention_kit.reports.warm` forks each report's kernel from a
+  template process that made the imports once (Linux; fresh kernels elsewhere);
+* :mod:`~retention_kit.reports.database`: :func:`~retention_kit.reports.database.database_clients`
+  cleans a log that lives in a database into one client folder per client.
 
 papermill and nbconvert are imported inside the batch functions, matplotlib nowhere:
 importing this package stays light.
