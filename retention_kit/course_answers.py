@@ -185,6 +185,15 @@ ANSWERS: dict[str, list[dict[str, str]]] = {
    "bg_tracking": "a89009961311f84c5ab4"
   }
  ],
+ "03.9": [
+  {
+   "params": "horizon_months=12,monthly_discount_rate=0.01,margin=0.3,sbg_cohort='regular'",
+   "short_model": "346cfaa4c0c62e2e0006",
+   "short_error": "cca6108905d3cb2aecb5",
+   "short_show": "37503ade4cf6d16657cc",
+   "short_show!0": "6c6574397524a769e31f"
+  }
+ ],
  "04.1": [
   {
    "params": "horizon_days=90,survival_horizon_days=180,n_simulations=4000,seed=2024",

@@ -509,6 +509,18 @@ _SPECS = [
                "negative when it under-predicts)."),
     ), _L03, lambda ns: f"Correct: {ns['best_model']} has the smallest error; BG/NBD's total is "
                         f"off by {ns['bg_tracking']:.1%}."),
+    Exercise("03.9", (
+        Answer("short_model", None, reduce=str, kind="a model name",
+               hint="the name of the model choose_model picked (choice.name)."),
+        Answer("short_error", 0.002, hint="the chosen model's tracking_error in choice.table "
+               "(predicted / actual - 1, a fraction)."),
+        Answer("short_show", None, reduce=str, kind='"exact values", "ranges" or "no values"',
+               hint="read choice.finding.verdict: ok -> exact values, caution -> ranges, "
+                    "unreliable -> no values.",
+               mistakes={"'exact values'": "the chosen model missed the holdout by more than "
+                                         "10%: that is a caution, so ranges, not exact values."}),
+    ), _L03, lambda ns: f"Correct: {ns['short_model']} misses the holdout by "
+                        f"{ns['short_error']:+.0%}, so the report shows {ns['short_show']}."),
     # ------------------------------------------------------------ 04 strategy evaluation
     Exercise("04.1", (
         Answer("n_per_arm", None, reduce=int, kind="a whole number",
