@@ -37,6 +37,7 @@ __all__ = [
     "discount_rate",
     "entry_times",
     "first_example",
+    "flag",
     "fraction",
     "missing_column",
     "money",
@@ -578,6 +579,25 @@ def whole(name: str, value: object, *, minimum: int = 1, maximum: int | None = N
         raise DataError(problem, fix=f"pass {name} as a whole number such as {example}"
                         + (f"; {hint}" if hint else ""))
     return int(out)
+
+
+def flag(name: str, value: object) -> bool:
+    """A bool that is a bool (numpy's too); text such as "yes" or 1 is refused.
+
+    Examples
+    --------
+    >>> flag("relative", True)
+    True
+    >>> flag("relative", "yes")
+    Traceback (most recent call last):
+    ...
+    retention_kit.errors.DataError: relative='yes' is not True or False. How to fix: pass
+    relative=True or relative=False.
+    """
+    if isinstance(value, bool | np.bool_):
+        return bool(value)
+    raise DataError(f"{name}={value!r} is not True or False",
+                    fix=f"pass {name}=True or {name}=False")
 
 
 def between(name: str, value: object, low: float, high: float, *, low_inclusive: bool = True,

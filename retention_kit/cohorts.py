@@ -34,6 +34,7 @@ from ._checks import (
     critical_z,
     entry_times,
     first_example,
+    flag,
     nonnegative_columns,
     require_columns,
 )
@@ -264,6 +265,7 @@ def cohort_table(
     choice("mode", mode, _MODES)
     choice("values", values, _VALUES)
     _check_period(period)
+    relative = flag("relative", relative)
     if mode == "rolling":
         if window is None or isinstance(window, bool) or not isinstance(
                 window, int | np.integer) or window < 1:

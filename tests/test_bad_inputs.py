@@ -727,16 +727,13 @@ METRICS = rows("metrics", [
     ("mrr_movements inf", lambda: rk.mrr_movements(SUBS.assign(mrr=[10.0, math.inf, 5, 0, 7])),
      DataError, "mrr is infinite"),
     ("mrr_movements month not a month", lambda: rk.mrr_movements(SUBS.assign(
-        month=["2024-01", "soon", "2024-01", "2024-02", "2024-02"])), DataError, "soon",
-     "metrics: a period label that is not a month ('soon') is accepted as one more month, "
-     "sorted after 2024-02, and moves 12.0 of MRR into a 'reactivation'"),
+        month=["2024-01", "soon", "2024-01", "2024-02", "2024-02"])), DataError, "soon"),
     ("revenue_retention negative expansion", lambda: rk.revenue_retention(100, -5, 3, 2),
      DataError, "expansion is negative"),
     ("revenue_retention start 0", lambda: rk.revenue_retention(0, 5, 3, 2), DataError,
      "start_mrr must be positive"),
     ("cohort_revenue_retention end before start", lambda: rk.metrics.cohort_revenue_retention(
-        SUBS, start="2024-02", end="2024-01"), DataError, "end",
-     "metrics: end before start is computed backwards (NRR 0.53) instead of refused"),
+        SUBS, start="2024-02", end="2024-01"), DataError, "is not after start"),
 ])
 
 COHORTS = rows("cohorts", [
@@ -753,9 +750,7 @@ COHORTS = rows("cohorts", [
     ("revenue without an amount", lambda: rk.cohort_table(COHORT_LOG, values="revenue"),
      DataError, "values='revenue' needs the spend column"),
     ("relative as text", lambda: rk.cohort_table(COHORT_LOG, relative="yes"), DataError,
-     "relative",
-     "cohorts: relative='yes' is taken as True; a flag should be a bool (the issue's 'a bool "
-     "that is a bool')"),
+     "relative='yes' is not True or False"),
     ("retention_curve of a summary", lambda: rk.retention_curve(CDNOW), DataError,
      "this looks like a per-customer summary"),
     ("survival negative durations", lambda: rk.survival(SURV.assign(
@@ -790,21 +785,16 @@ SEGMENTS = rows("segments", [
      DataError, "column 'since_last' has negative values"),
     ("rfm_scores empty", lambda: rk.rfm_scores(SEG.head(0)), DataError, "the summary is empty"),
     ("clv tiers as percentages", lambda: rk.segments.clv_tiers(CLV_VALUES, tiers=(1, 5, 20)),
-     DataError, "looks like a percentage",
-     "segments: tiers=(1, 5, 20) raises a plain ValueError, not the DataError template (no "
-     "fix field, does not say 'percentage')"),
+     DataError, "looks like a percentage"),
     ("clv tiers unsorted", lambda: rk.segments.clv_tiers(CLV_VALUES, tiers=(0.2, 0.05)),
-     DataError, "increasing",
-     "segments: unsorted tiers raise a plain ValueError, not the DataError template"),
+     DataError, "increasing"),
     ("clv tiers NaN value", lambda: rk.segments.clv_tiers(pd.Series([1.0, math.nan, 3.0])),
      DataError, "clv has missing or non-numeric values"),
     ("clv tiers infinite value", lambda: rk.segments.clv_tiers(pd.Series([1.0, math.inf, 3.0])),
-     DataError, "infinite",
-     "segments: an infinite CLV is reported as 'missing or non-numeric' (misleading)"),
+     DataError, "clv has infinite values"),
     ("concentration_curve negative", lambda: rk.segments.concentration_curve(
         pd.Series([1.0, -2.0, 3.0])), DataError, "clv has negative values"),
-    ("cluster k 1", lambda: rk.cluster_customers(SEG.head(60), k=1), DataError, "k=1",
-     "segments: k=1 raises a plain ValueError, not the DataError template (no fix field)"),
+    ("cluster k 1", lambda: rk.cluster_customers(SEG.head(60), k=1), DataError, "k=1"),
     ("cluster feature missing", lambda: rk.cluster_customers(
         SEG, features=("since_last", "visits")), DataError,
      "the segmentation summary has no column 'visits'"),

@@ -458,10 +458,14 @@ def test_bad_clv_input():
         clv_tiers(pd.Series([1.0, np.nan]))
     with pytest.raises(DataError, match="must be a pandas Series"):
         clv_tiers([1.0, 2.0])
-    with pytest.raises(ValueError, match="increasing shares"):
+    with pytest.raises(DataError, match=r"must be increasing .* How to fix: sort them: "
+                                        r"tiers=\(0.1, 0.2\)"):
         clv_tiers(pd.Series([1.0, 2.0]), tiers=(0.2, 0.1))
-    with pytest.raises(ValueError, match="at least 2"):
+    with pytest.raises(DataError, match="fewer than 2 groups"):
         clv_tiers(pd.Series([1.0, 2.0]), tiers=1)
+    with pytest.raises(DataError, match=r"looks like a percentage\. How to fix: give shares as "
+                                        r"fractions: tiers=\(0.01, 0.05, 0.2\)"):
+        clv_tiers(pd.Series([1.0, 2.0]), tiers=(1, 5, 20))
     with pytest.raises(DataError, match="every value is 0"):
         concentration_curve(pd.Series([0.0, 0.0]))
 

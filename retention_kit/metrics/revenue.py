@@ -189,6 +189,15 @@ def mrr_movements(subscriptions: pd.DataFrame, *, customer_col: str = "customer_
     _missing_rows(frame, mrr < 0, f"{mrr_col} is negative",
                   "MRR is what the customer pays; book refunds and credits separately", mrr)
 
+    labels = frame[period_col]
+    if labels.dtype == object or pd.api.types.is_string_dtype(labels):
+        text = labels.astype(str)
+        unread = pd.to_datetime(text, errors="coerce", format="mixed").isna().to_numpy()
+        if unread.any():
+            _missing_rows(frame, unread, f"{period_col} has values that are not dates or "
+                          f"periods (such as {text[unread].iloc[0]!r}), so they cannot be "
+                          "placed in time", "write periods as dates ('2024-01'), pandas "
+                          "Periods or period numbers, or drop these rows")
     table = pd.DataFrame({"customer": frame[customer_col].to_numpy(),
                           "period": frame[period_col].to_numpy(), "mrr": mrr})
     try:
@@ -283,6 +292,14 @@ def cohort_revenue_retention(subscriptions: pd.DataFrame, *, start: object, end:
     (0.7826, 0.6957)
     """
     cols = [customer_col, period_col, mrr_col]
+    try:
+        backwards = bool(end <= start)  # type: ignore[operator]
+    except TypeError:
+        backwards = False  # labels that do not compare: mrr_movements checks them
+    if backwards:
+        raise data_error(f"end={end!r} is not after start={start!r}: retention is measured "
+                         "from an earlier period to a later one",
+                         fix="swap them, e.g. start='2024-01', end='2025-01'")
     frame = subscriptions[cols]
     first = frame.loc[(frame[period_col] == start).to_numpy()]
     paid = first.groupby(customer_col)[mrr_col].sum()

@@ -168,8 +168,10 @@ def cluster_customers(
     x, logged = _feature_matrix(data, features)
     candidates = [int(k)] if k is not None else sorted({int(c) for c in k_range})
     if not candidates or min(candidates) < 2:
-        raise ValueError(f"k and k_range must be whole numbers >= 2, got k={k!r}, "
-                         f"k_range={list(k_range)!r}")
+        raise DataError(f"k and k_range must be whole numbers >= 2, got k={k!r}, "
+                        f"k_range={list(k_range)!r}",
+                        fix="one cluster is the whole base: pass k=2 or more, or "
+                        "k_range=range(2, 7) to let the silhouette choose")
     n_distinct = len(np.unique(x, axis=0))
     if max(candidates) > n_distinct:
         raise DataError(f"there are fewer distinct customers ({n_distinct}) than clusters "

@@ -32,6 +32,13 @@ def _check_clv(clv: Any) -> pd.Series:
     if len(clv) == 0:
         raise DataError("clv is empty", n_rows=0, fix="check the filter that produced it")
     values = pd.to_numeric(clv, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    infinite = np.isinf(values)
+    if infinite.any():
+        raise DataError("clv has infinite values", n_rows=int(infinite.sum()),
+                        example=first_customer(clv.index, infinite),
+                        fix="an infinite CLV comes from a spend model without a finite mean "
+                        "(Gamma-Gamma with q <= 1) or an unbounded horizon: refit it, or "
+                        "drop these customers")
     bad = ~np.isfinite(values)
     if bad.any():
         raise DataError("clv has missing or non-numeric values", n_rows=int(bad.sum()),
@@ -48,19 +55,26 @@ def _check_clv(clv: Any) -> pd.Series:
 
 
 def _cutoffs(tiers: Sequence[float] | int) -> np.ndarray:
+    example = "tiers=(0.01, 0.05, 0.2) for the top 1%, 5% and 20%, or tiers=10 for deciles"
     if isinstance(tiers, int | np.integer) and not isinstance(tiers, bool):
         if tiers < 2:
-            raise ValueError(f"tiers={tiers!r}: give at least 2 equal groups (10 = deciles)")
+            raise DataError(f"tiers={tiers!r} gives fewer than 2 groups", fix=example)
         return np.arange(1, int(tiers)) / int(tiers)
     try:
         cut = np.asarray(list(tiers), dtype=float)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"tiers must be shares like (0.01, 0.05, 0.2) or an int, got "
-                         f"{tiers!r}") from exc
-    if cut.ndim != 1 or len(cut) == 0 or not ((cut > 0) & (cut < 1)).all() or (
-            np.diff(cut) <= 0).any():
-        raise ValueError(f"tiers must be increasing shares strictly between 0 and 1 (top 1%, "
-                         f"5%, 20%: (0.01, 0.05, 0.2)), got {tiers!r}")
+    except (TypeError, ValueError):
+        raise DataError(f"tiers={tiers!r} are not shares or a number of groups",
+                        fix=example) from None
+    if cut.ndim != 1 or len(cut) == 0:
+        raise DataError(f"tiers={tiers!r} are not shares or a number of groups", fix=example)
+    if (cut >= 1).any() and (cut < 100).all() and (cut > 0).all():
+        raise DataError(f"tiers={tiers!r} looks like a percentage", fix="give shares as "
+                        f"fractions: tiers={tuple(float(c) / 100 for c in cut)!r}")
+    if not ((cut > 0) & (cut < 1)).all():
+        raise DataError(f"tiers={tiers!r} must be shares strictly between 0 and 1", fix=example)
+    if (np.diff(cut) <= 0).any():
+        raise DataError(f"tiers={tiers!r} must be increasing (the top 1% before the top 5%)",
+                        fix=f"sort them: tiers={tuple(sorted(set(cut.tolist())))!r}")
     return cut
 
 
