@@ -524,12 +524,20 @@ def _log_draws(model: Any, n_draws: int, rng: np.random.Generator, role: str) ->
             f"the {role} model ({type(model).__name__}) needs params_ and _cov_log (a fitted "
             "retention_kit model) for a parametric bootstrap") from None
     k = len(params)
-    if cov_log.shape != (k, k) or not np.all(np.isfinite(cov_log)):
-        raise ValueError(
+    free = np.isfinite(np.diag(cov_log)) if cov_log.shape == (k, k) else np.zeros(k, bool)
+    at_edge = getattr(model, "boundary_", None) is not None
+    # a boundary fit holds the parameters at the edge (no standard error) at their limit
+    # and draws the others; any other missing covariance means nothing can be drawn
+    if not free.any() or not (free.all() or at_edge) or not np.all(
+            np.isfinite(cov_log[np.ix_(free, free)])):
+        raise DataError(
             f"the {role} model ({type(model).__name__}) has no finite covariance (its Hessian "
-            "was singular), so CLV intervals cannot be drawn; refit on more data or simplify "
-            "the model")
-    return np.exp(rng.multivariate_normal(np.log(params), cov_log, size=n_draws))
+            "was singular), so CLV intervals cannot be drawn",
+            fix="refit on more data (a longer window, more customers) or a simpler model")
+    draws = np.tile(np.log(params), (n_draws, 1))
+    draws[:, free] = rng.multivariate_normal(np.log(params[free]),
+                                             cov_log[np.ix_(free, free)], size=n_draws)
+    return np.exp(draws)
 
 
 def _with_params(model: Any, params: np.ndarray) -> Any:

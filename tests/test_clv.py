@@ -387,6 +387,20 @@ def test_interval_needs_fitted_models_with_a_covariance(bg: BGNBD, gg: GammaGamm
         clv_interval(bg, gg, cdnow.head(), time_unit="W", level=90, **YEAR_MONTHLY)
 
 
+def test_a_boundary_fit_holds_its_edge_parameters_and_draws_the_others(
+        bg: BGNBD, gg: GammaGamma, cdnow: pd.DataFrame) -> None:
+    cov = np.diag([0.01, 0.01, 0.01])
+    cov[1, :] = cov[:, 1] = np.nan  # q at the edge: no standard error
+    edge = with_params(GammaGamma(), gg.params_.to_numpy(), cov_log=cov)
+    with pytest.raises(DataError, match="no finite covariance"):  # not reported as a boundary
+        clv_interval(bg, edge, cdnow.head(20), time_unit="W", **YEAR_MONTHLY)
+    edge.boundary_ = "q at its limit (a test)"
+    ci = clv_interval(bg, edge, cdnow.head(20), time_unit="W", n_draws=60, random_state=0,
+                      **YEAR_MONTHLY)
+    assert (ci["lower"] <= ci["estimate"]).all() and (ci["estimate"] <= ci["upper"]).all()
+    assert (ci["upper"] > ci["lower"]).all()  # p, gamma and the BG/NBD still vary
+
+
 def test_expected_discounted_payments_by_hand_and_against_the_infinite_sum() -> None:
     from retention_kit.clv import expected_discounted_payments
     from retention_kit.datasets import load_sbg_cohorts

@@ -537,7 +537,7 @@ def _forecast_purchases(client: ClientData, *, horizon_months: int, discount_rat
         return forecast
     try:
         ci = clv_interval(model, spend, summary, **units, n_draws=n_draws, random_state=0)
-    except DataError as exc:
+    except (DataError, ValueError) as exc:
         return replace(forecast, diagnostics=forecast.diagnostics + _no_ranges(exc))
     return replace(forecast, clv_lower=ci["lower"].rename("clv_lower"),
                    clv_upper=ci["upper"].rename("clv_upper"))
@@ -559,11 +559,16 @@ def _with_ranges(forecast: ClvForecast, model: Any, values: Callable[[np.ndarray
     """90% intervals per customer from draws of the parameters on the log scale."""
     params = model.params_.to_numpy(dtype=float)
     cov = model.cov_.to_numpy(dtype=float) / np.outer(params, params)
-    if not np.all(np.isfinite(cov)):
+    free = np.isfinite(np.diag(cov))  # a boundary fit's edge parameters are held fixed
+    if not free.any() or not np.all(np.isfinite(cov[np.ix_(free, free)])) or not (
+            free.all() or model.boundary_ is not None):
         return replace(forecast, diagnostics=forecast.diagnostics + _no_ranges(
             ValueError("the standard errors are not finite")))
     rng = np.random.default_rng(0)
-    draws = np.exp(rng.multivariate_normal(np.log(params), cov, size=n_draws))
+    logs = np.tile(np.log(params), (n_draws, 1))
+    logs[:, free] = rng.multivariate_normal(np.log(params[free]), cov[np.ix_(free, free)],
+                                            size=n_draws)
+    draws = np.exp(logs)
     sims = np.array([values(d) for d in draws])
     low = pd.Series(0.0, index=forecast.clv.index, name="clv_lower")
     high = pd.Series(0.0, index=forecast.clv.index, name="clv_upper")
