@@ -12,11 +12,13 @@ thresholds are documented in its docstring and justified by a simulation
 * :func:`left_truncation`: does the log start in the middle of an existing base?
 * :func:`snapshot_findings`: is a duration table a snapshot (churn in one window, tenure
   piled at a cap)?
+* :func:`segments_vs_alive`: do RFM's "lost" and the model's P(alive) agree?
 * :func:`diagnose`: all of the above that the inputs allow.
 """
 
 from ._verdict import VERDICTS, Diagnostics, Finding, model_name, worst
 from .adequacy import holdout_seasonality, monthly_index, spend_independence
+from .consistency import segments_vs_alive
 from .diagnose import diagnose
 from .holdout_fit import describe_error, error_verdict, holdout_fit
 from .identification import identification
@@ -43,6 +45,7 @@ __all__ = [
     "left_truncation",
     "model_name",
     "monthly_index",
+    "segments_vs_alive",
     "snapshot_findings",
     "spend_independence",
     "suggest_customers_since",

@@ -274,6 +274,12 @@ def caveats(client: ClientData, kpis: HeadlineKPIs, *, fit: FitCheck | None = No
                          f"of {percent(kpis.nrr)} they leave out expansion and are conservative.")
     if segments is not None:
         notes += [f"Segment scores: {n}" for n in segments.attrs.get("notes", [])][:2]
+        if "mean_alive" in segments.columns:
+            from ..diagnostics import segments_vs_alive
+
+            agreement = segments_vs_alive(segments)
+            if agreement.verdict != "ok":
+                notes.append(agreement.sentence())
     notes += [str(e) for e in extra]
     return notes
 
