@@ -59,7 +59,8 @@ __all__ = [
 #: independence assumption of the Gamma-Gamma model is usually taken as acceptable.
 WEAK_CORRELATION = 0.3
 #: Where a boundary fit in the common-spend limit puts q (and γ = v·COMMON_SPEND_Q): the
-#: likelihood and the predictions there equal the limit's to ~1e-12.
+#: log-likelihood there differs from the limit's by about (px − mx/v)²/(2q) per customer,
+#: of order px·1e-12 for spends the limit fits (the predictions use the limit's p·v).
 COMMON_SPEND_Q = 1e12
 #: The common-spend limit is fitted and compared when the estimate has q above this (the
 #: spend rate ν then varies between customers by a coefficient of variation 1/sqrt(q)
