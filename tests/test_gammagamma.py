@@ -8,8 +8,10 @@ import pytest
 
 from retention_kit.errors import DataError
 from retention_kit.models.gammagamma import (
+    COMMON_SPEND_Q,
     WEAK_CORRELATION,
     GammaGamma,
+    common_spend_loglik_grad,
     frequency_spend_correlation,
     gammagamma_loglik_grad,
 )
@@ -41,6 +43,23 @@ def simulate(n: int, p: float, q: float, gamma: float, seed: int) -> pd.DataFram
     return pd.DataFrame({"frequency": x, "monetary_value": mean_spend})
 
 
+def simulate_common(n: int, p: float, v: float, seed: int) -> pd.DataFrame:
+    """No heterogeneity: every customer's z ~ Gamma(p, scale v), so x·m ~ Gamma(px, v)."""
+    rng = np.random.default_rng(seed)
+    x = rng.integers(1, 15, n)
+    return pd.DataFrame({"frequency": x, "monetary_value": rng.gamma(p * x, v, n) / x})
+
+
+def scipy_common_loglik(p: float, v: float, data: pd.DataFrame) -> float:
+    """Independent log-likelihood of the common-spend limit: the density of m = S/x with
+    S ~ Gamma(px, scale v) is x·f_S(mx)."""
+    from scipy import stats
+
+    x = data["frequency"].to_numpy(dtype=float)
+    m = data["monetary_value"].to_numpy(dtype=float)
+    return float(np.sum(stats.gamma.logpdf(m * x, p * x, scale=v) + np.log(x)))
+
+
 # ----------------------------------------------------------------- published values
 
 
@@ -53,6 +72,8 @@ def test_reproduces_fader_hardie_lee_2005_on_cdnow(gg: GammaGamma, repeat: pd.Da
     assert gg.n_obs_ == 946 and gg.converged_
     # The population mean spend per transaction, γp/(q−1).
     assert gg.expected_spend_new() == pytest.approx(35.17, abs=0.01)
+    # An interior maximum, far from the common-spend limit (q = 3.74 < 50: not even fitted).
+    assert gg.boundary_ is None and gg.limit_ is None and gg.limits_ == {}
 
 
 def test_fit_and_standard_errors_agree_with_lifetimes(gg: GammaGamma,
@@ -224,3 +245,153 @@ def test_convergence_remedies_are_about_spend() -> None:
     remedies = GammaGamma.convergence_remedies
     assert "monetary_value" in remedies and "outliers" in remedies
     assert "recency" not in remedies and "time unit" not in remedies
+
+
+# ----------------------------------------------------------------- common spend level limit
+
+
+def test_common_spend_loglik_is_the_gamma_density_of_the_total() -> None:
+    from scipy import stats
+
+    rng = np.random.default_rng(5)
+    x = rng.integers(1, 200, 50).astype(float)
+    m = rng.lognormal(3, 1.2, 50)
+    for p, v in ((0.4, 2.0), (3.0, 10.0), (25.0, 0.7)):
+        ll, _ = common_spend_loglik_grad(np.array([p, v]), x, m)
+        expected = stats.gamma.logpdf(m * x, p * x, scale=v) + np.log(x)
+        np.testing.assert_allclose(ll, expected, rtol=1e-12, atol=1e-12)
+
+
+def test_common_spend_gradient_is_exact(five_point_gradient) -> None:
+    rng = np.random.default_rng(6)
+    x = rng.integers(1, 200, 40).astype(float)
+    m = rng.lognormal(3, 1.2, 40)
+    for params in (np.array([0.5, 3.0]), np.array([4.0, 25.0])):
+        _, grad = common_spend_loglik_grad(params, x, m)
+        numeric = five_point_gradient(lambda e: common_spend_loglik_grad(e, x, m)[0], params)
+        np.testing.assert_allclose(grad, numeric, rtol=1e-5, atol=1e-5)
+
+
+def test_full_loglik_reaches_the_limit_at_the_stored_point() -> None:
+    # At q = 1e12, γ = v·1e12 the Gamma-Gamma density equals the limit's (the stored
+    # boundary point scores as the limit), with no gammaln cancellation. The models differ
+    # there by about (px − mx/v)²/(2q), of order px/(2q) for spends drawn from the limit:
+    # below 1e-8 for px up to 1,800.
+    rng = np.random.default_rng(7)
+    x = rng.integers(1, 300, 60).astype(float)
+    for p, v in ((0.8, 4.0), (6.0, 30.0)):
+        m = rng.gamma(p * x, v) / x
+        full, grad = gammagamma_loglik_grad(np.array([p, COMMON_SPEND_Q, v * COMMON_SPEND_Q]),
+                                            x, m)
+        limit, _ = common_spend_loglik_grad(np.array([p, v]), x, m)
+        np.testing.assert_allclose(full, limit, rtol=0, atol=1e-8)
+        assert np.all(np.isfinite(grad))
+
+
+def test_full_loglik_is_accurate_at_large_q() -> None:
+    # The fit on the demo till export went through q = 1.4e7, where gammaln(px+q) −
+    # gammaln(q) lost 5e-8 per customer (1e-5 on 194 customers: more than the 1e-6 that
+    # decides a boundary). Reference: the density written with 40-digit mpmath.
+    mp = pytest.importorskip("mpmath")
+    p, q, gamma = 1.86, 1.424178e7, 4.353185e8
+    x = np.array([1.0, 3.0, 17.0, 250.0])
+    m = np.array([12.5, 61.0, 33.3, 29.9])
+    ll, _ = gammagamma_loglik_grad(np.array([p, q, gamma]), x, m)
+    with mp.workdps(40):
+        for value, xi, mi in zip(ll, x, m, strict=True):
+            px, xi, mi = mp.mpf(p) * mp.mpf(xi), mp.mpf(xi), mp.mpf(mi)
+            ref = (mp.loggamma(px + q) - mp.loggamma(px) - mp.loggamma(q) + q * mp.log(gamma)
+                   + (px - 1) * mp.log(mi) + px * mp.log(xi) - (px + q) * mp.log(gamma + mi * xi))
+            assert value == pytest.approx(float(ref), abs=1e-11)
+
+
+def test_no_heterogeneity_in_spend_is_reported_as_the_common_spend_limit() -> None:
+    data = simulate_common(2000, p=3.0, v=10.0, seed=0)
+    model = GammaGamma().fit(data)
+    assert model.limit_ == "common spend level"
+    assert model.boundary_ is not None and "no heterogeneity in mean spend" in model.boundary_
+    assert model.converged_
+    p, q, gamma = model.params_.to_numpy()
+    v = gamma / q
+    assert q == COMMON_SPEND_Q
+    # Its log-likelihood is the limit's, computed independently with scipy.stats.gamma.
+    assert model.loglik_ == pytest.approx(scipy_common_loglik(p, v, data), abs=1e-9)
+    assert model.limits_ == {"common spend level": model.loglik_}
+    # (p, v) maximise it: v has a closed form given p (v = Σxm / (p Σx)).
+    x, m = data["frequency"].to_numpy(float), data["monetary_value"].to_numpy(float)
+    assert v == pytest.approx(float(x @ m) / (p * x.sum()), rel=1e-7)
+    for dp in (0.999, 1.001):
+        assert scipy_common_loglik(p * dp, v, data) < model.loglik_
+    # q and γ are not identified; p keeps its standard error, from the limit's Hessian,
+    # and the truth is within it.
+    assert np.isnan(model.se_["q"]) and np.isnan(model.se_["gamma"])
+    assert 0 < model.se_["p"] < 0.2 and abs(p - 3.0) < 4 * model.se_["p"]
+    # Every prediction is the common mean p·v, finite, whatever the history.
+    spend = model.expected_spend(pd.DataFrame({"frequency": [0, 1, 40, 5000],
+                                               "monetary_value": [0.0, 1e4, 2.0, 31.0]}))
+    np.testing.assert_allclose(spend.to_numpy(), p * v, rtol=1e-15)
+    assert model.expected_spend_new() == pytest.approx(p * v, rel=1e-15)
+    assert p * v == pytest.approx(30.0, rel=0.03)
+
+
+def test_without_heterogeneity_a_fit_is_the_limit_or_strictly_better() -> None:
+    # Under the limit the maximum lies on the boundary about half of the time (the 50:50
+    # χ²(0)/χ²(1) mixture); otherwise at a large finite q strictly above the limit.
+    kinds = set()
+    for seed in range(1, 7):
+        model = GammaGamma().fit(simulate_common(2000, p=3.0, v=10.0, seed=seed))
+        assert "common spend level" in model.limits_
+        if model.limit_ is None:
+            assert model.params_["q"] > 50
+            assert model.loglik_ > model.limits_["common spend level"] + 1e-6
+            kinds.add("interior")
+        else:
+            assert model.params_["q"] == COMMON_SPEND_Q
+            kinds.add("boundary")
+    assert kinds == {"interior", "boundary"}
+
+
+def test_heterogeneous_spend_gives_an_interior_fit() -> None:
+    truth = np.array([3.0, 4.0, 30.0])
+    model = GammaGamma().fit(simulate(3000, *truth, seed=2))
+    assert model.boundary_ is None and model.limit_ is None and model.converged_
+    assert np.all(np.isfinite(model.se_))
+    z = (model.params_.to_numpy() - truth) / model.se_.to_numpy()
+    assert np.all(np.abs(z) < 4), z
+
+
+def test_boundary_fit_round_trips_through_json() -> None:
+    data = simulate_common(2000, p=3.0, v=10.0, seed=0)
+    model = GammaGamma().fit(data)
+    again = GammaGamma.from_json(model.to_json())
+    assert again.limit_ == model.limit_ == "common spend level"
+    assert again.boundary_ == model.boundary_ and again.limits_ == model.limits_
+    pd.testing.assert_series_equal(again.params_, model.params_)
+    pd.testing.assert_series_equal(again.se_, model.se_)
+    assert again.loglik_ == model.loglik_
+    pd.testing.assert_series_equal(again.expected_spend(data), model.expected_spend(data))
+    assert again.expected_spend_new() == model.expected_spend_new()
+
+
+def test_demo_till_export_is_a_common_spend_level() -> None:
+    # The demo client's repeat buyers: the fit used to stop at q = 1.4e7, γ = 4.4e8 with
+    # 95% intervals spanning 1e27; the maximum is the common-spend limit.
+    from retention_kit.datasets import data_dir
+    from retention_kit.reports import load_client
+
+    summary = load_client(data_dir() / "demo" / "till_export").btyd_summary
+    repeat = summary[(summary["frequency"] > 0) & (summary["monetary_value"] > 0)]
+    model = GammaGamma().fit(repeat)
+    assert len(repeat) == 194 and model.limit_ == "common spend level"
+    p, q, gamma = model.params_.to_numpy()
+    assert p == pytest.approx(1.8600, abs=1e-4) and gamma / q == pytest.approx(30.5663, abs=1e-4)
+    assert model.loglik_ == pytest.approx(scipy_common_loglik(p, gamma / q, repeat), abs=1e-9)
+    # Above the old interior estimate's likelihood (computed without cancellation).
+    old = gammagamma_loglik_grad(np.array([1.860006, 1.424178e7, 4.353185e8]),
+                                 repeat["frequency"].to_numpy(float),
+                                 repeat["monetary_value"].to_numpy(float))[0].sum()
+    assert model.loglik_ > old
+    assert model.expected_spend_new() == pytest.approx(56.8535, abs=1e-4)
+    summary_table = model.summary()
+    assert np.isfinite(summary_table.loc["p", ["lower", "upper"]]).all()
+    assert summary_table.loc[["q", "gamma"], "std_error"].isna().all()

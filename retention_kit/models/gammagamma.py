@@ -13,6 +13,24 @@ E[Z] = γ·p/(q−1) by a credibility weight that grows with x.
 
 Two assumptions matter in practice: spend must be positive, and a customer's spend must
 not depend on how often she buys. :func:`frequency_spend_correlation` checks the second.
+
+Limit and boundary fits
+-----------------------
+The likelihood can be maximised on the edge of the parameter space (see
+:class:`~retention_kit.models._base.Model`): a fit then reports the limiting model
+(``boundary_``, ``limit_``) and predicts with it.
+
+* **common spend level**, q, γ → ∞ with v = γ/q fixed: the spend rate ν ~ Gamma(q, γ)
+  concentrates at 1/v, every customer has the same spend scale v (no heterogeneity in
+  mean spend), and x·m̄ ~ Gamma(p·x, scale v). The spends of the customers then vary no
+  more than the Gamma(p) noise of a few transactions explains. The limit is fitted with
+  its own two parameters (p, v) (:func:`common_spend_loglik_grad`) when the estimate
+  comes near it (q > ``NEAR_COMMON_SPEND``) and always when the full fit fails; a fit is
+  reported as the limit when the limit's maximised log-likelihood is within 1e-6 of the
+  full model's. It is stored at q = ``COMMON_SPEND_Q`` (1e12) and γ = v·1e12, so that
+  γ/q = v, with NaN standard errors for q and γ (p keeps its standard error, from the
+  limit's Hessian), and every prediction is the limit's: E[Z | x, m̄] = E[Z] = p·v
+  whatever the customer's own spend history.
 """
 
 from __future__ import annotations
@@ -25,11 +43,14 @@ import pandas as pd
 from scipy.special import digamma, gammaln
 
 from ..errors import DataError
-from ._base import Columns, Model
+from ._base import Columns, Limit, Model, digamma_difference, log_pochhammer
 
 __all__ = [
+    "COMMON_SPEND_Q",
+    "NEAR_COMMON_SPEND",
     "WEAK_CORRELATION",
     "GammaGamma",
+    "common_spend_loglik_grad",
     "frequency_spend_correlation",
     "gammagamma_loglik_grad",
 ]
@@ -37,6 +58,14 @@ __all__ = [
 #: Below this absolute Pearson correlation between frequency and mean spend, the
 #: independence assumption of the Gamma-Gamma model is usually taken as acceptable.
 WEAK_CORRELATION = 0.3
+#: Where a boundary fit in the common-spend limit puts q (and γ = v·COMMON_SPEND_Q): the
+#: log-likelihood there differs from the limit's by about (px − mx/v)²/(2q) per customer,
+#: of order px·1e-12 for spends the limit fits (the predictions use the limit's p·v).
+COMMON_SPEND_Q = 1e12
+#: The common-spend limit is fitted and compared when the estimate has q above this (the
+#: spend rate ν then varies between customers by a coefficient of variation 1/sqrt(q)
+#: below 0.14), and whenever the full fit fails.
+NEAR_COMMON_SPEND = 50.0
 
 
 def gammagamma_loglik_grad(params: np.ndarray, x: np.ndarray, m: np.ndarray, *,
@@ -76,22 +105,75 @@ def gammagamma_loglik_grad(params: np.ndarray, x: np.ndarray, m: np.ndarray, *,
     p, q, gamma = params
     xu, inv = x_groups if x_groups is not None else np.unique(x, return_inverse=True)
     pxu = p * xu
-    lgamma_u = gammaln(pxu + q) - gammaln(pxu)
-    psi_all_u = digamma(pxu + q)
-    psi_px_u = digamma(pxu)
+    # log Γ(px+q)/Γ(q) and ψ(px+q) − ψ(q) without cancellation for large q, and
+    # q ln γ − (px+q) ln(γ+mx) = −q ln(1 + mx/γ) − px ln(γ+mx): the likelihood stays
+    # accurate as q, γ → ∞ (the common-spend limit, stored at q = 1e12).
+    lpoch_u = log_pochhammer(q, pxu) - gammaln(pxu)
+    dpsi_q_u = digamma_difference(q, pxu)
+    dpsi_p_u = digamma(pxu + q) - digamma(pxu)
     px = p * x
     mx = m * x
     log_mx = np.log(mx)
     log_total = np.log(gamma + mx)
+    ratio = mx / gamma
+    log1p_ratio = np.log1p(ratio)
     # (px-1) ln m + px ln x = px ln(mx) - ln m
-    ll = (lgamma_u[inv] - gammaln(q) + q * np.log(gamma)
-          + px * log_mx - np.log(m) - (px + q) * log_total)
-    psi_all = psi_all_u[inv]
+    ll = lpoch_u[inv] + px * log_mx - np.log(m) - q * log1p_ratio - px * log_total
     grad = np.empty((len(x), 3))
-    grad[:, 0] = x * (psi_all - psi_px_u[inv] + log_mx - log_total)
-    grad[:, 1] = psi_all - digamma(q) + np.log(gamma) - log_total
-    grad[:, 2] = q / gamma - (px + q) / (gamma + mx)
+    grad[:, 0] = x * (dpsi_p_u[inv] + log_mx - log_total)
+    grad[:, 1] = dpsi_q_u[inv] - log1p_ratio
+    # q/γ − (px+q)/(γ+mx), written without the difference of two nearly equal terms
+    grad[:, 2] = (q * ratio - px) / (gamma + mx)
     return ll, grad
+
+
+def common_spend_loglik_grad(params: np.ndarray, x: np.ndarray, m: np.ndarray,
+                             ) -> tuple[np.ndarray, np.ndarray]:
+    """Per-customer log-likelihood of the common-spend limit and its gradient in (p, v).
+
+    The limit of the Gamma-Gamma model as q, γ → ∞ with v = γ/q fixed: every customer
+    has the spend rate 1/v, so the total x·m̄ of her x transactions is Gamma(p·x) with
+    scale v, and the density of the mean spend m̄ = m is::
+
+        f(m | p, v, x) = x · (mx)^(px-1) e^(-mx/v) / (Γ(px) v^(px))
+
+    Parameters
+    ----------
+    params : array of 2 floats
+        ``p, v`` (shape of the spend per transaction, and its scale in currency units).
+    x, m : arrays
+        Repeat transactions (positive) and their mean spend (positive).
+
+    Returns
+    -------
+    loglik : array (n,)
+    grad : array (n, 2)
+        Derivatives with respect to ``p, v``.
+
+    Examples
+    --------
+    >>> from scipy import stats
+    >>> ll, grad = common_spend_loglik_grad(np.array([2.0, 10.0]), np.array([3.0]),
+    ...                                     np.array([25.0]))
+    >>> expected = stats.gamma.logpdf(75.0, 6.0, scale=10.0) + np.log(3.0)
+    >>> bool(np.isclose(ll[0], expected, rtol=1e-14)), grad.shape
+    (True, (1, 2))
+    """
+    p, v = params
+    px = p * x
+    mx = m * x
+    log_mx = np.log(mx)
+    ll = px * log_mx - np.log(m) - mx / v - gammaln(px) - px * np.log(v)
+    grad = np.column_stack([x * (log_mx - digamma(px) - np.log(v)), (mx / v - px) / v])
+    return ll, grad
+
+
+def _common_spend_expand(eta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(p, v) -> (p, q, γ) = (p, COMMON_SPEND_Q, v·COMMON_SPEND_Q), and the Jacobian of the
+    log-parameters."""
+    p, v = eta
+    full = np.array([p, COMMON_SPEND_Q, v * COMMON_SPEND_Q])
+    return full, np.array([[1.0, 0.0], [0.0, 0.0], [0.0, 1.0]])
 
 
 def _conditional_spend(params: np.ndarray, x: np.ndarray, m: np.ndarray) -> np.ndarray:
@@ -123,6 +205,12 @@ class GammaGamma(Model):
     The model assumes spend is independent of purchase frequency; check it with
     :func:`frequency_spend_correlation` before using the model for CLV.
 
+    When the customers' mean spends vary no more than the noise of their few transactions
+    explains, the maximum lies at q, γ → ∞: the fit reports the **common spend level**
+    limit (``boundary_``, ``limit_ == "common spend level"``), stores q = 1e12 and
+    γ = v·1e12 (NaN standard errors) and predicts the common mean p·v for every customer
+    (see the module docstring).
+
     Examples
     --------
     >>> from retention_kit.datasets import load_cdnow_summary
@@ -146,6 +234,29 @@ class GammaGamma(Model):
         "currencies or B2B orders, make sure monetary_value is the mean spend per repeat "
         "purchase, and fit on more repeat customers; or pass initial_params near plausible "
         "values")
+
+    def limits(self) -> tuple[Limit, ...]:
+        """A common spend level: q, γ → ∞ with v = γ/q fixed (no heterogeneity in spend)."""
+        return (
+            Limit("common spend level",
+                  "q, gamma → ∞ with v = gamma/q fixed: the data show no heterogeneity in "
+                  "mean spend between customers (their mean spends vary no more than the "
+                  "noise of a few transactions explains); every customer spends p·v per "
+                  "transaction on average, and q, gamma themselves are not identified",
+                  ("p", "v"),
+                  _common_spend_expand,
+                  lambda full: np.array([full[0], full[2] / full[1]]),
+                  near=lambda full: full[1] > NEAR_COMMON_SPEND,
+                  loglik_grad=lambda eta, cols: common_spend_loglik_grad(
+                      eta, cols["frequency"], cols["monetary_value"])),
+        )
+
+    def _common_spend(self) -> float | None:
+        """The common mean spend p·v = p·γ/q in the common-spend limit, else None."""
+        if getattr(self, "limit_", None) != "common spend level":
+            return None
+        p, q, gamma = self._param_tuple()
+        return p * (gamma / q)
 
     def _prepare_columns(self, cols: Columns) -> Columns:
         return {**cols, "x_groups": np.unique(cols["frequency"], return_inverse=True)}
@@ -247,13 +358,23 @@ class GammaGamma(Model):
             If the fitted q ≤ 1 (the population mean is infinite).
         """
         cols = self._columns(data)
+        common = self._common_spend()
+        if common is not None:
+            return self._series(np.full(len(data), common), data, "expected_spend")
         params = self._params_for_mean()
         x = cols["frequency"]
         m = np.where(x > 0, cols["monetary_value"], 0.0)
         return self._series(_conditional_spend(params, x, m), data, "expected_spend")
 
     def expected_spend_new(self) -> float:
-        """Population mean spend per transaction, E[Z] = γ·p/(q−1) (requires q > 1)."""
+        """Population mean spend per transaction, E[Z] = γ·p/(q−1) (requires q > 1).
+
+        In the common-spend limit, p·v = p·γ/q.
+        """
+        common = self._common_spend()
+        if common is not None:
+            self._check_fitted()
+            return float(common)
         p, q, gamma = self._params_for_mean()
         return float(gamma * p / (q - 1))
 
