@@ -155,7 +155,10 @@ def _group_finding(model: Any, summary: pd.DataFrame, spread: pd.Series, role: s
     shape = {"a", "s"} & set(params)
     if role == "dropout":
         rule += f"; shape < {TINY_SHAPE:g} unreliable, > {HUGE_SHAPE:g} caution"
-    widest = spread[list(params)]
+    # at a boundary the parameters at the edge (no standard error) are the boundary
+    # finding's business; the others must still be pinned down by the data
+    judged = [p for p in params if not (at_boundary and p in nan_se)] or list(params)
+    widest = spread[judged]
     worst_param = widest.fillna(np.inf).idxmax()
     value = float(widest.fillna(np.inf).max())
     verdict = _grade(value)
