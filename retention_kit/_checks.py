@@ -103,8 +103,8 @@ def closest(name: str, candidates: Iterable[object]) -> str | None:
     if text in lowered:
         return lowered[text]
     prefix = [c for c in cols if c and (text.startswith(c.lower()) or c.lower().startswith(text))]
-    if prefix:
-        return prefix[0]
+    if prefix:  # the most specific: "log_38" rather than "log_3" for "log_38x"
+        return max(prefix, key=len)
     close = difflib.get_close_matches(name, cols, n=1, cutoff=0.5)
     return close[0] if close else None
 

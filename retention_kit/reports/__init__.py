@@ -45,7 +45,14 @@ from .batch import (
     write_index,
 )
 from .client import ClientData, load_client
-from .html import external_resources, format_table, html_list, notebook_to_html, report_header
+from .html import (
+    external_resources,
+    format_table,
+    html_list,
+    notebook_to_html,
+    report_header,
+    tier_view,
+)
 from .sections import (
     FORECAST_CHECKS,
     TRUST_MIME,
@@ -114,6 +121,7 @@ __all__ = [
     "survival_window_notes",
     "survival_sentence",
     "tier_table",
+    "tier_view",
     "trust_view",
     "write_index",
 ]

@@ -87,6 +87,23 @@ def html_list(items: Iterable[str], *, ordered: bool = False, css: str = "rk-lis
     return HTMLText(f'<{tag} class="{escape(css)}">{body}</{tag}>')
 
 
+def tier_view(tiers: pd.DataFrame | None, withheld: Iterable[str], *,
+              currency: str = "") -> HTMLText:
+    """The forecast-by-tier table, or, when the forecast is not supported by the data
+    (``tiers`` is None), the sentences saying why no value is shown.
+
+    Examples
+    --------
+    >>> tier_view(None, ["No value per customer is shown: too little data."])
+    '<ul class="rk-caveats"><li>No value per customer is shown: too little data.</li></ul>'
+    """
+    if tiers is None:
+        return html_list(withheld, css="rk-caveats")
+    shown = tiers.drop(columns=[c for c in ("cum_share_customers", "cum_share_value", "min_clv")
+                                if c in tiers.columns])
+    return format_table(shown, currency=currency, table_id="tier-table")
+
+
 def report_header(client: ClientData, settings: ReportSettings) -> HTMLText:
     """The report's title block: client name, business, data window, main settings."""
     kind = ("subscription business (churn is observed)" if client.contractual
