@@ -83,3 +83,21 @@ def test_segmentation_notebook_rejects_a_bad_parameter_early(tmp_path: Path) -> 
     with pytest.raises(papermill.PapermillExecutionError,
                        match=r"parameter dataset='retailr' is not one of"):
         run("02_segmentation.ipynb", tmp_path, dataset="retailr")
+
+
+@pytest.mark.slow
+def test_real_data_notebook_runs_with_other_parameters(tmp_path: Path) -> None:
+    # A 120-day rule on the 366-day window: window / rule >= 3, so that caution goes away.
+    text = run("07_real_data.ipynb", tmp_path, calibration_end="2024-07-31",
+               inactivity_days=120)
+    assert "1,120 orders by 587 customers, revenue out GBP 64,441.22" in text
+    assert "Only customers first seen on or after 2024-04-01: 201 customers" in text
+    assert "[caution] dropout identified" in text
+    assert "[caution] window vs inactivity rule" not in text
+
+
+@pytest.mark.slow
+def test_real_data_notebook_rejects_a_client_without_a_raw_export(tmp_path: Path) -> None:
+    with pytest.raises(papermill.PapermillExecutionError,
+                       match="demo_client='retailer' is not a raw export"):
+        run("07_real_data.ipynb", tmp_path, demo_client="retailer")
