@@ -181,6 +181,26 @@ def test_forecast_money_follows_the_verdict() -> None:
     assert steps[-1].startswith("Do not budget on customer values yet: ")
 
 
+def test_a_log_shorter_than_the_holdout_gets_no_money_and_says_why(tmp_path) -> None:
+    # the user trial: three summer months of the till export, a six-month holdout
+    export = load_client(DEMO / "till_export")
+    tx = export.transactions
+    cut = tx.loc[(tx["date"] >= "2024-06-01") & (tx["date"] <= "2024-08-31")]
+    folder = tmp_path / "summer"
+    folder.mkdir()
+    cut.to_csv(folder / "transactions.csv", index=False)
+    client = load_client(folder)
+    forecast = reports.forecast_clv(client, holdout_months=6)
+    assert forecast.verdict == "unreliable" and forecast.choice is None
+    why = next(f for f in forecast.diagnostics if f.check == "holdout fit")
+    assert why.reason.startswith("No model could be checked on held-out months (the holdout "
+                                 "of 6 months leaves no calibration data)")
+    assert "a shorter holdout_months" in why.fix
+    assert reports.tier_table(forecast) is None
+    assert reports.holdout_check(client, holdout_months=6, forecast=forecast) is None
+    assert forecast.withheld()[0].startswith("No value per customer is shown: ")
+
+
 def test_a_log_that_starts_inside_a_customer_base_gets_new_customers_only(tmp_path) -> None:
     from retention_kit.cohorts import retention_curve
     from retention_kit.simulate import simulate_transactions

@@ -513,10 +513,16 @@ def _forecast_purchases(client: ClientData, *, horizon_months: int, discount_rat
     from ..models import GammaGamma
 
     summary = client.btyd_summary
-    split = calibration_holdout_split(client.transactions,
-                                      calibration_end=_calibration_end(client, holdout_months),
-                                      observation_end=client.observation_end, time_unit="W")
-    choice = choose_model(split, candidates=_report_candidates())
+    try:
+        split = calibration_holdout_split(
+            client.transactions, calibration_end=_calibration_end(client, holdout_months),
+            observation_end=client.observation_end, time_unit="W")
+        choice = choose_model(split, candidates=_report_candidates())
+    except DataError as exc:  # too short to hold out, or no candidate fits the calibration
+        return _forecast_without_holdout(client, summary, exc, holdout_months=holdout_months,
+                                         inactivity_days=inactivity_days, period=period,
+                                         horizon_months=horizon_months,
+                                         discount_rate=discount_rate, margin=margin)
     model = choice.model_class().fit(summary)
     repeat = summary.loc[(summary["frequency"] > 0) & (summary["monetary_value"] > 0)]
     spend = GammaGamma().fit(repeat)
@@ -541,6 +547,37 @@ def _forecast_purchases(client: ClientData, *, horizon_months: int, discount_rat
         return replace(forecast, diagnostics=forecast.diagnostics + _no_ranges(exc))
     return replace(forecast, clv_lower=ci["lower"].rename("clv_lower"),
                    clv_upper=ci["upper"].rename("clv_upper"))
+
+
+def _forecast_without_holdout(client: ClientData, summary: pd.DataFrame, exc: Exception, *,
+                              holdout_months: int, inactivity_days: int, period: str,
+                              horizon_months: int, discount_rate: float,
+                              margin: float) -> ClvForecast:
+    """MBG/NBD on the whole window when no holdout can choose or check a model: its
+    diagnostics say so (``unreliable``), so the report shows no money."""
+    from ..clv import customer_lifetime_value
+    from ..diagnostics import Diagnostics, Finding, diagnose
+    from ..models import MBGNBD, GammaGamma
+
+    model = MBGNBD().fit(summary)
+    repeat = summary.loc[(summary["frequency"] > 0) & (summary["monetary_value"] > 0)]
+    spend = GammaGamma().fit(repeat)
+    clv = customer_lifetime_value(model, spend, summary, time_unit="W", horizon=horizon_months,
+                                  discount_period="M", discount_rate=discount_rate,
+                                  margin=margin)
+    diagnostics = diagnose(model, spend_model=spend, summary=summary,
+                           transactions=client.transactions, inactivity=inactivity_days,
+                           period=period, observation_end=client.observation_end)
+    why = Finding("holdout fit", "unreliable",
+                  f"No model could be checked on held-out months ({str(exc).split('. ')[0]}): "
+                  "nothing shows that its forecasts hold.",
+                  fix=f"a log longer than the {holdout_months}-month holdout (a year or more), "
+                  "or a shorter holdout_months", rule="no holdout: unreliable")
+    return ClvForecast(clv=clv.rename("clv"), alive=model.probability_alive(summary)
+                       .rename("alive"), model=model, spend_model=spend,
+                       method="MBG/NBD for purchases and Gamma-Gamma for spend (not checked on "
+                       "a holdout)", horizon_months=horizon_months,
+                       diagnostics=diagnostics + Diagnostics((why,)))
 
 
 def _no_ranges(exc: Exception) -> Any:
@@ -629,7 +666,7 @@ class FitCheck:
 
 
 def holdout_check(client: ClientData, *, holdout_months: int = 6,
-                  forecast: ClvForecast | None = None) -> FitCheck:
+                  forecast: ClvForecast | None = None) -> FitCheck | None:
     """Refit the forecast model without the last ``holdout_months`` and compare.
 
     Clients without subscriptions: the expected repeat purchases of the calibration
@@ -637,7 +674,8 @@ def holdout_check(client: ClientData, *, holdout_months: int = 6,
     (:func:`retention_kit.evaluation.holdout_evaluation`), for the model the
     ``forecast`` chose on that split (MBG/NBD without a forecast). Subscription clients:
     sBG's expected number of the calibration's current subscribers still paying at the
-    end against the actual number.
+    end against the actual number. None for a ``forecast`` that no holdout could choose
+    or check (a log shorter than the holdout): its diagnostics say why.
 
     Examples
     --------
@@ -647,6 +685,8 @@ def holdout_check(client: ClientData, *, holdout_months: int = 6,
     >>> check.calibration_end, check.verdict
     ('2024-06-30', 'ok')
     """
+    if forecast is not None and client.subscriptions is None and forecast.choice is None:
+        return None  # the forecast had no holdout to choose or check it
     cal_end = _calibration_end(client, holdout_months)
     if client.subscriptions is not None:
         return _holdout_subscriptions(client, cal_end)
