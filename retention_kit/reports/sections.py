@@ -506,24 +506,35 @@ def _forecast_subscriptions(client: ClientData, *, horizon_months: int, discount
 def _forecast_purchases(client: ClientData, *, horizon_months: int, discount_rate: float,
                         margin: float, holdout_months: int, inactivity_days: int, period: str,
                         n_draws: int) -> ClvForecast:
-    """The chosen transaction model + Gamma-Gamma forecast of :func:`forecast_clv`."""
+    """The chosen transaction model + Gamma-Gamma forecast of :func:`forecast_clv`.
+
+    Without a holdout (a log too short for it, or no candidate fits the calibration) the
+    model is MBG/NBD on the whole window and an ``unreliable`` finding says why, so the
+    report shows no money."""
     from ..clv import clv_interval, customer_lifetime_value
     from ..data import calibration_holdout_split
-    from ..diagnostics import Diagnostics, choose_model, diagnose
-    from ..models import GammaGamma
+    from ..diagnostics import Diagnostics, Finding, choose_model, diagnose
+    from ..models import MBGNBD, GammaGamma
 
     summary = client.btyd_summary
+    split = choice = None
     try:
         split = calibration_holdout_split(
             client.transactions, calibration_end=_calibration_end(client, holdout_months),
             observation_end=client.observation_end, time_unit="W")
         choice = choose_model(split, candidates=_report_candidates())
+        checked = Diagnostics((choice.finding,))
+        method = f"{choice.name} for purchases (chosen on a {holdout_months}-month holdout)"
     except DataError as exc:  # too short to hold out, or no candidate fits the calibration
-        return _forecast_without_holdout(client, summary, exc, holdout_months=holdout_months,
-                                         inactivity_days=inactivity_days, period=period,
-                                         horizon_months=horizon_months,
-                                         discount_rate=discount_rate, margin=margin)
-    model = choice.model_class().fit(summary)
+        split = None
+        checked = Diagnostics((Finding(
+            "holdout fit", "unreliable",
+            f"No model could be checked on held-out months ({str(exc).split('. ')[0]}): "
+            "nothing shows that its forecasts hold.",
+            fix=f"a log longer than the {holdout_months}-month holdout (a year or more), or "
+            "a shorter holdout_months", rule="no holdout: unreliable"),))
+        method = "MBG/NBD for purchases (not checked on a holdout)"
+    model = (choice.model_class if choice is not None else MBGNBD)().fit(summary)
     repeat = summary.loc[(summary["frequency"] > 0) & (summary["monetary_value"] > 0)]
     spend = GammaGamma().fit(repeat)
     units = {"time_unit": "W", "horizon": horizon_months, "discount_period": "M",
@@ -532,10 +543,8 @@ def _forecast_purchases(client: ClientData, *, horizon_months: int, discount_rat
     alive = model.probability_alive(summary).rename("alive")
     diagnostics = diagnose(model, spend_model=spend, summary=summary, split=split,
                            transactions=client.transactions, inactivity=inactivity_days,
-                           period=period, observation_end=client.observation_end)
-    diagnostics = diagnostics + Diagnostics((choice.finding,))
-    method = (f"{choice.name} for purchases (chosen on a {holdout_months}-month holdout) and "
-              f"Gamma-Gamma for spend, discounted at {discount_rate:.2%} a month")
+                           period=period, observation_end=client.observation_end) + checked
+    method += f" and Gamma-Gamma for spend, discounted at {discount_rate:.2%} a month"
     forecast = ClvForecast(clv=clv.rename("clv"), alive=alive, model=model, spend_model=spend,
                            method=method, horizon_months=horizon_months,
                            diagnostics=diagnostics, choice=choice)
@@ -547,37 +556,6 @@ def _forecast_purchases(client: ClientData, *, horizon_months: int, discount_rat
         return replace(forecast, diagnostics=forecast.diagnostics + _no_ranges(exc))
     return replace(forecast, clv_lower=ci["lower"].rename("clv_lower"),
                    clv_upper=ci["upper"].rename("clv_upper"))
-
-
-def _forecast_without_holdout(client: ClientData, summary: pd.DataFrame, exc: Exception, *,
-                              holdout_months: int, inactivity_days: int, period: str,
-                              horizon_months: int, discount_rate: float,
-                              margin: float) -> ClvForecast:
-    """MBG/NBD on the whole window when no holdout can choose or check a model: its
-    diagnostics say so (``unreliable``), so the report shows no money."""
-    from ..clv import customer_lifetime_value
-    from ..diagnostics import Diagnostics, Finding, diagnose
-    from ..models import MBGNBD, GammaGamma
-
-    model = MBGNBD().fit(summary)
-    repeat = summary.loc[(summary["frequency"] > 0) & (summary["monetary_value"] > 0)]
-    spend = GammaGamma().fit(repeat)
-    clv = customer_lifetime_value(model, spend, summary, time_unit="W", horizon=horizon_months,
-                                  discount_period="M", discount_rate=discount_rate,
-                                  margin=margin)
-    diagnostics = diagnose(model, spend_model=spend, summary=summary,
-                           transactions=client.transactions, inactivity=inactivity_days,
-                           period=period, observation_end=client.observation_end)
-    why = Finding("holdout fit", "unreliable",
-                  f"No model could be checked on held-out months ({str(exc).split('. ')[0]}): "
-                  "nothing shows that its forecasts hold.",
-                  fix=f"a log longer than the {holdout_months}-month holdout (a year or more), "
-                  "or a shorter holdout_months", rule="no holdout: unreliable")
-    return ClvForecast(clv=clv.rename("clv"), alive=model.probability_alive(summary)
-                       .rename("alive"), model=model, spend_model=spend,
-                       method="MBG/NBD for purchases and Gamma-Gamma for spend (not checked on "
-                       "a holdout)", horizon_months=horizon_months,
-                       diagnostics=diagnostics + Diagnostics((why,)))
 
 
 def _no_ranges(exc: Exception) -> Any:
