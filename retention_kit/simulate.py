@@ -594,6 +594,8 @@ def simulate_subscriptions(
     reactivation: float = 0.01,
     seats: Mapping[str, float] | None = None,
     acquisition: Sequence[float] | None = None,
+    annual: Mapping[str, float] | None = None,
+    failed_payments: Mapping[DateLike, float] | None = None,
     id_prefix: str | None = None,
     return_latent: bool = False,
     random_state: RandomState,
@@ -611,6 +613,14 @@ def simulate_subscriptions(
     10–50% of their seats. A customer who has cancelled comes back each month with
     probability ``reactivation``, on the plan and seats they left with, and churns
     again with the same :math:`\theta`. Monthly probabilities apply to every month.
+
+    With ``annual``, a share of the new customers sign annual contracts instead: they
+    pay a year at a time (``mrr`` is the annual price over 12, with the ``discount`` of
+    an annual plan) and can leave only at a yearly renewal (months 12, 24, ... of a
+    spell), with a yearly probability :math:`\theta_Y \sim \mathrm{Beta}` of their own
+    (the sBG in years). With ``failed_payments``, in the given months each monthly
+    subscriber's payment fails with the given probability and she churns that month
+    (involuntary churn, on top of :math:`\theta`).
 
     Parameters
     ----------
@@ -639,6 +649,14 @@ def simulate_subscriptions(
         seats. Default: one seat, no seat changes.
     acquisition : sequence of float, optional
         Relative number of acquisitions in each of the ``n_months`` months.
+    annual : mapping, optional
+        ``{"share", "alpha", "beta"}`` (and optionally ``"discount"``, default 1/6: two
+        months free): the share of new customers on annual contracts and the Beta
+        distribution of their churn probability at each yearly renewal. The table then
+        has a ``billing_period`` column ("M" or "Y").
+    failed_payments : mapping of date-like to float, optional
+        Month (any day in it) to the probability that a monthly subscriber's payment
+        fails that month, ending her subscription.
     id_prefix : str, optional
         String ids such as ``"S00001"`` instead of ints ``1..n_customers``.
     return_latent : bool, default False
@@ -651,11 +669,14 @@ def simulate_subscriptions(
     DataFrame or (DataFrame, DataFrame)
         One row per customer and paid month, sorted by month then customer:
         ``customer_id``, ``month`` (datetime64, first day of the month), ``plan``,
-        ``mrr`` (monthly recurring revenue, currency, rounded to cents). With
-        ``return_latent=True`` also a frame indexed by ``customer_id`` with
-        ``acquisition_month``, ``theta`` (monthly churn probability),
+        ``mrr`` (monthly recurring revenue, currency, rounded to cents), and
+        ``billing_period`` with ``annual``. With ``return_latent=True`` also a frame
+        indexed by ``customer_id`` with ``acquisition_month``, ``theta`` (churn
+        probability per renewal: monthly, or yearly for annual contracts),
         ``initial_plan``, ``initial_seats``, ``n_spells`` (1 + reactivations),
-        ``months_active`` and ``active_at_end``.
+        ``months_active`` and ``active_at_end``; with ``annual`` also ``billing_period``,
+        with ``failed_payments`` also ``failed_payment`` (the customer's last churn was a
+        failed payment).
 
     Examples
     --------
@@ -691,21 +712,36 @@ def simulate_subscriptions(
         seat = np.maximum(1, np.rint(median * np.exp(sigma * rng.standard_normal(n)))).astype(
             np.int64)
     initial_plan, initial_seats = plan.copy(), seat.copy()
+    yearly, price_factor = np.zeros(n, dtype=bool), np.ones(n)
+    if annual is not None:
+        share, a_theta, discount = _annual_options(annual)
+        yearly = rng.random(n) < share
+        theta = np.where(yearly, rng.beta(a_theta["alpha"], a_theta["beta"], size=n), theta)
+        price_factor = np.where(yearly, 1.0 - discount, 1.0)
+    failing = _failed_payment_months(failed_payments, first, n_months)
+    failed = np.zeros(n, dtype=bool)
 
     active = np.zeros(n, dtype=bool)
     acquired = np.zeros(n, dtype=bool)
     spells = np.zeros(n, dtype=np.int64)
     months_active = np.zeros(n, dtype=np.int64)
+    spell_start = np.zeros(n, dtype=np.int64)
     rows: list[tuple[np.ndarray, int, np.ndarray, np.ndarray]] = []
     for m in range(n_months):
         was = active
         u = rng.random(n)
-        stay = was & (u >= theta)
+        renewal = ~yearly | ((m - spell_start) % 12 == 0)
+        stay = was & ~(renewal & (u < theta))
         back = acquired & ~was & (u < react)
+        if m in failing:
+            lost = stay & ~yearly & (rng.random(n) < failing[m])
+            stay &= ~lost
+            failed = (failed | lost) & ~back
         new = acq == m
         active = stay | back | new
         acquired = acquired | new
         spells += back | new
+        spell_start = np.where(back | new, m, spell_start)
         v = rng.random(n)
         move_up = stay & (v < up) & (plan < n_plans - 1)
         move_down = stay & (v >= up) & (v < up + down) & (plan > 0)
@@ -727,7 +763,10 @@ def simulate_subscriptions(
     ids = _ids(id_prefix, n)
     months = (first + month).astype("datetime64[D]")
     subs = pd.DataFrame({"customer_id": ids[idx], "month": _to_us(months),
-                         "plan": names[plan_idx], "mrr": np.round(prices[plan_idx] * seat_n, 2)})
+                         "plan": names[plan_idx],
+                         "mrr": np.round(prices[plan_idx] * seat_n * price_factor[idx], 2)})
+    if annual is not None:
+        subs["billing_period"] = np.where(yearly[idx], "Y", "M")
     if not return_latent:
         return subs
     latent = pd.DataFrame({
@@ -739,7 +778,47 @@ def simulate_subscriptions(
         "months_active": months_active,
         "active_at_end": active,
     }, index=pd.Index(ids, name="customer_id"))
+    if annual is not None:
+        latent["billing_period"] = np.where(yearly, "Y", "M")
+    if failed_payments is not None:
+        latent["failed_payment"] = failed & ~active
     return subs, latent
+
+
+def _annual_options(annual: Mapping[str, float]) -> tuple[float, dict[str, float], float]:
+    """Checked ``annual`` of :func:`simulate_subscriptions`: share, yearly churn Beta
+    parameters and the annual discount."""
+    if not isinstance(annual, Mapping) or not {"share", "alpha", "beta"} <= set(annual) \
+            or set(annual) - {"share", "alpha", "beta", "discount"}:
+        raise data_error("annual needs keys 'share', 'alpha' and 'beta' (optionally "
+                         f"'discount'), got {annual!r}",
+                         fix="pass e.g. {'share': 0.3, 'alpha': 2.0, 'beta': 6.0}")
+    share = _prob(annual["share"], "annual['share']")
+    discount = _prob(annual.get("discount", 1 / 6), "annual['discount']")
+    params = _positive_params({"alpha": annual["alpha"], "beta": annual["beta"]},
+                              ("alpha", "beta"), "annual")
+    return share, params, discount
+
+
+def _failed_payment_months(failed: Mapping[DateLike, float] | None, first: np.datetime64,
+                           n_months: int) -> dict[int, float]:
+    """Checked ``failed_payments`` of :func:`simulate_subscriptions`: month offset ->
+    probability, each month inside the simulated window."""
+    if failed is None:
+        return {}
+    if not isinstance(failed, Mapping):
+        raise data_error(f"failed_payments must map months to probabilities, got {failed!r}",
+                         fix="pass e.g. {'2024-03': 0.08}")
+    out = {}
+    for month, p in failed.items():
+        offset = int((_day(month, "failed_payments month").astype("datetime64[M]") - first)
+                     .astype(int))
+        if not 0 < offset < n_months:
+            raise data_error(f"failed_payments month {month!r} is outside the simulated "
+                             "months (or is the first, when nobody pays yet)",
+                             fix="pass a month after start_month and within n_months")
+        out[offset] = _prob(p, "failed_payments probability")
+    return out
 
 
 # --------------------------------------------------------------------------- contract snapshot

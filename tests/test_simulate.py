@@ -664,3 +664,53 @@ def test_simulate_summary_spend_follows_gamma_gamma_mean() -> None:
     # E[mean spend of one customer] = p * gamma / (q - 1) = 30, whatever the frequency.
     assert repeat["monetary_value"].mean() == pytest.approx(30.0, rel=0.02)
     assert (s.loc[s["frequency"] == 0, "monetary_value"] == 0).all()
+
+
+def test_annual_contracts_pay_monthly_and_leave_only_at_renewal() -> None:
+    """Annual customers pay price x (1 - discount) a month and churn at months 12, 24..."""
+    subs, latent = simulate_subscriptions(
+        4000, start_month="2022-01", n_months=36, plans={"solo": 12.0},
+        annual={"share": 0.4, "alpha": 2.0, "beta": 6.0}, reactivation=0.0,
+        return_latent=True, random_state=12)
+    assert list(subs.columns) == ["customer_id", "month", "plan", "mrr", "billing_period"]
+    yearly = subs["billing_period"] == "Y"
+    assert np.allclose(subs.loc[yearly, "mrr"], 10.0)      # 12 x 10 months' price / 12
+    assert np.allclose(subs.loc[~yearly, "mrr"], 12.0)
+    share = latent["billing_period"].eq("Y").mean()
+    assert abs(share - 0.4) < 4 * np.sqrt(0.24 / 4000)
+    spans = subs.loc[yearly].groupby("customer_id")["month"].agg(["max", "size"])
+    left = spans.loc[spans["max"] < subs["month"].max(), "size"]
+    assert len(left) > 100 and (left % 12 == 0).all()
+    # the first renewal keeps 1 - E[theta_Y] = 1 - 2/8 of the annual customers
+    first_year = latent.loc[(latent["billing_period"] == "Y")
+                            & (latent["acquisition_month"] < "2023-01-01")]
+    kept = (subs.loc[yearly].groupby("customer_id").size().reindex(first_year.index) > 12)
+    assert abs(kept.mean() - 0.75) < 4 * np.sqrt(0.75 * 0.25 / len(first_year))
+
+
+def test_failed_payments_end_monthly_subscriptions_in_their_month() -> None:
+    kwargs = {"start_month": "2023-01", "n_months": 12, "churn": {"alpha": 50.0, "beta": 950.0},
+              "reactivation": 0.0, "acquisition": [1] + [0] * 11, "return_latent": True}
+    subs, latent = simulate_subscriptions(20_000, failed_payments={"2023-06-15": 0.1},
+                                          random_state=13, **kwargs)
+    alive = subs.groupby("month").size()
+    lost = 1 - alive / alive.shift()
+    # 5% a month from theta, and 1 - 0.95 x 0.9 = 14.5% in June
+    assert abs(lost["2023-06-01"] - 0.145) < 0.01
+    assert lost.drop(pd.Timestamp("2023-06-01")).dropna().between(0.04, 0.06).all()
+    assert latent["failed_payment"].sum() == pytest.approx(0.1 * 0.95 ** 5 * 20_000, rel=0.06)
+    assert not latent.loc[latent["failed_payment"], "active_at_end"].any()
+
+
+@pytest.mark.parametrize(("kwargs", "match"), [
+    ({"annual": {"share": 0.3}}, "annual needs keys"),
+    ({"annual": {"share": 1.3, "alpha": 1, "beta": 1}}, "annual\\['share'\\]"),
+    ({"annual": {"share": 0.3, "alpha": -1, "beta": 1}}, "positive"),
+    ({"failed_payments": {"2030-01": 0.1}}, "outside the simulated months"),
+    ({"failed_payments": {"2023-01": 0.1}}, "or is the first"),
+    ({"failed_payments": {"2023-03": 2}}, "failed_payments probability"),
+    ({"failed_payments": [0.1]}, "map months to probabilities"),
+])
+def test_annual_and_failed_payment_arguments_are_checked(kwargs, match) -> None:
+    with pytest.raises(DataError, match=match):
+        simulate_subscriptions(5, start_month="2023-01", n_months=6, random_state=0, **kwargs)
