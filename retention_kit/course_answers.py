@@ -263,5 +263,85 @@ ANSWERS: dict[str, list[dict[str, str]]] = {
    "randomised_lift": "ef05338aca6d455bd5bd",
    "needed": "c9c9eff0d2d7f09752c5"
   }
+ ],
+ "07.1": [
+  {
+   "params": "demo_client='till_export',calibration_end='2024-05-31',inactivity_days=180",
+   "cleaned": "989e1a5d17c1e4f0098e",
+   "cleaned!0": "3ec7f6a81a912d54a08c",
+   "cleaned!1": "dcbecf29bf92b73002f2",
+   "cleaned!2": "fea01602eb93bbba7c43",
+   "cleaned!3": "812ac00d1620d0dd64d0",
+   "cleaned!4": "07d571fb463217b99438"
+  }
+ ],
+ "07.2": [
+  {
+   "params": "demo_client='till_export',calibration_end='2024-05-31',inactivity_days=180",
+   "guest_revenue": "18375c9600bf00e119b5",
+   "guest_revenue!0": "a22898a112d87e9fddd8",
+   "postage_lines": "86851fa8c280516db9e1",
+   "postage_lines!0": "9150ccb6289b00361803",
+   "unmatched_revenue": "422537d3d88e4883d615",
+   "unmatched_revenue!0": "e9f02bbed976bd696326",
+   "unmatched_revenue!1": "97fe64a025feeb2f04d7",
+   "ids_without_purchases": "685ab5c1e898cdf5e080",
+   "ids_without_purchases!0": "dd7555a47d1e09c09882",
+   "ids_without_purchases!1": "a86ff4182a2256f613e5"
+  }
+ ],
+ "07.3": [
+  {
+   "params": "demo_client='till_export',calibration_end='2024-05-31',inactivity_days=180",
+   "revenue_change": "53c13ad8e49b75b324d3",
+   "revenue_change!0": "1683e75d4af31f89b25a",
+   "revenue_change!1": "576f6661962b4d64070e",
+   "extra_orders": "84e3103da05a47bb961d",
+   "extra_orders!0": "3ac057c4efe44fabac6b",
+   "forecast_policy": "d9f5bbb7a3d2f6093984",
+   "forecast_policy!0": "c63fc5a0fa274c850288",
+   "forecast_policy!1": "16658b3156688636694f"
+  }
+ ],
+ "07.4": [
+  {
+   "params": "demo_client='till_export',calibration_end='2024-05-31',inactivity_days=180",
+   "cut_verdict": "d3fd633c373cc32cf773",
+   "cut_verdict!0": "2dd652e1c6b19f08215b",
+   "since": "809e0daf945fa091e029",
+   "since!0": "f44ca9f06731e0ddb91f",
+   "since!1": "a67d77a70d3934bfd83d",
+   "left_out": "bfaf0d83d1b324453b9f",
+   "left_out!0": "ad2e2001be97561d2e6e"
+  }
+ ],
+ "07.5": [
+  {
+   "params": "demo_client='till_export',calibration_end='2024-05-31',inactivity_days=180",
+   "chosen_model": "cc2257f3508e36e90455",
+   "chosen_model!0": "7107c37c85983ce74ee4",
+   "holdout_error": "f066d51462797b28e61a",
+   "holdout_error!0": "839bed20a0d9cbe1a1c5",
+   "holdout_error!1": "b0edaca39821280e0f49",
+   "dropout_spread": "f81e8962608ba3b64fea",
+   "dropout_spread!0": "b868bc2381807f48665a",
+   "dropout_spread!1": "634b110b843416718749",
+   "dropout_spread!2": "fcd44ac16b94d728be75",
+   "verdict": "ab68283f8fb9b67f8dc8",
+   "verdict!0": "f56646456db3dca711cd"
+  }
+ ],
+ "07.6": [
+  {
+   "params": "demo_client='till_export',calibration_end='2024-05-31',inactivity_days=180",
+   "tell": "6356f8b0649b084abd9f",
+   "tell!0": "52bbb3831eeba8b406b3",
+   "tell!1": "a8a70a92d19911fd7ffa",
+   "tell!2": "a8c0b094939c6e88e54d",
+   "tell!3": "1ca28b5c9b4096d8a4f5",
+   "tell!4": "6685a83c0837e194d59f",
+   "tell!5": "7f23fa7ef7d5e1891ffa",
+   "tell!6": "79649ff98123b138c3c0"
+  }
  ]
 }

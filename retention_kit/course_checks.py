@@ -285,10 +285,37 @@ def _money(ns: Mapping[str, Any], value: float) -> str:
     return f"{value:,.2f} {currency}".rstrip()
 
 
+def _cleaned(result: Any) -> tuple[int, int, float]:
+    """Orders, customers and revenue out of a cleaned log (``clean_transactions``)."""
+    q = result.quality
+    return (int(q.n_orders_out), int(q.n_customers_out), float(q.revenue_out))
+
+
+def _respec(spec: Mapping[str, Any], *, drop: tuple[str, ...] = (), **changes: Any) -> dict:
+    """A copy of a spec (a mapping) without the keys ``drop``, with ``changes``."""
+    return {**{k: v for k, v in spec.items() if k not in drop}, **changes}
+
+
+def _day(value: Any) -> str:
+    """A date as ``YYYY-MM-DD`` (a Timestamp, a date or a string)."""
+    return value.strftime("%Y-%m-%d") if hasattr(value, "strftime") else str(value).strip()[:10]
+
+
+def _spreads(model: Any, names: tuple[str, ...]) -> float:
+    """The widest upper / lower of the 95% intervals of some of a model's parameters."""
+    table = model.summary()
+    return max(float(table.loc[n, "upper"] / table.loc[n, "lower"]) for n in names)
+
+
+def _letters(values: Any) -> set[str]:
+    return {str(c).strip().upper() for c in values}
+
+
 _L01 = ("demo_client",)
 _L02 = ("n_bins", "clv_months", "monthly_discount_rate", "persona_k", "seed")
 _L03 = ("horizon_months", "monthly_discount_rate", "margin", "sbg_cohort")
 _L04 = ("horizon_days", "survival_horizon_days", "n_simulations", "seed")
+_L07 = ("demo_client", "calibration_end", "inactivity_days")
 
 _SPECS = [
     # ------------------------------------------------------------ 01 measuring retention
@@ -608,6 +635,167 @@ _SPECS = [
                     "honest and isolate the change? (B compares people who chose to join; "
                     "E measures opinions.)"),
     ), _L04, lambda ns: f"Correct: the randomised effect is {ns['randomised_lift']:+.1%}."),
+    # ------------------------------------------------------------ 07 a real, messy log
+    Exercise("07.1", (
+        Answer("cleaned", 0.005, reduce=_cleaned,
+               kind="the result of rk.clean_transactions (with a .quality report)",
+               hint="compare your orders, customers and revenue out with the export: check "
+                    "each column of the spec, the date format, and what is not a purchase.",
+               mistakes={"_cleaned(rk.clean_transactions(raw, _respec(my_spec, "
+                         "exclude_products=[])))":
+                         "too many orders and too much revenue: postage (StockCode POST) is "
+                         "not a product the customer chose; name the product column and "
+                         "exclude POST.",
+                         "_cleaned(rk.clean_transactions(raw, _respec(my_spec, "
+                         "date_format='monthfirst')))":
+                         "the dates are day first (01/12/2023 is 1 December): read month "
+                         "first, the log runs over two years with a gap in every month.",
+                         "_cleaned(rk.clean_transactions(raw, _respec(my_spec, "
+                         "drop=('quantity', 'unit_price'), amount='UnitPrice')))":
+                         "revenue far too low: a line's amount is Quantity x UnitPrice; give "
+                         "quantity and unit_price, not amount.",
+                         "_cleaned(rk.clean_transactions(raw, _respec(my_spec, "
+                         "order_lines='keep')))":
+                         "far too many orders: an order is spread over several lines, one per "
+                         "product; sum them into one purchase (order_lines='sum', the "
+                         "default, with the order column).",
+                         "_cleaned(rk.clean_transactions(raw, _respec(my_spec, "
+                         "returns='drop')))":
+                         "too many orders and too much revenue: customers took some orders "
+                         "back; leave returns at its default, 'net'."}),
+    ), _L07, lambda ns: f"Correct: {ns['cleaned'].quality.n_orders_out:,} orders by "
+                        f"{ns['cleaned'].quality.n_customers_out:,} customers, revenue out "
+                        f"{_money(ns, ns['cleaned'].quality.revenue_out)}."),
+    Exercise("07.2", (
+        Answer("guest_revenue", 0.005, hint="the revenue column of the rule "
+               "missing_customer (the guest checkouts), in GBP.",
+               mistakes={"float(rules.loc['missing_customer', 'rows'])":
+                         "that is the number of guest lines; the question is their revenue."}),
+        Answer("postage_lines", None, reduce=int, kind="a whole number of lines",
+               hint="the rows column of the rule excluded_products.",
+               mistakes={"int(raw['StockCode'].eq('POST').sum())":
+                         "too high: that counts every POST line of the file. Rules apply in "
+                         "order and a row is counted once: a guest's postage line is counted "
+                         "as a guest checkout. Read the table."}),
+        Answer("unmatched_revenue", 0.005, hint="the revenue column of the rule "
+               "unmatched_returns.",
+               mistakes={"float(rules.loc['returns', 'revenue'])":
+                         "too high: that is every return line (rule returns); the ones that "
+                         "matched no order have a row of their own.",
+                         "float(rules.loc['returns', 'revenue'] - "
+                         "rules.loc['unmatched_returns', 'revenue'])":
+                         "that is the returns netted against an order; the question is the "
+                         "ones that matched none."}),
+        Answer("ids_without_purchases", None, reduce=int, kind="a whole number of ids",
+               hint="the distinct ids of raw['CustomerID'] (nunique ignores the missing ones) "
+                    "minus the customers out.",
+               mistakes={"int(len(raw['CustomerID'].unique()) - log.quality.n_customers_out)":
+                         "one too many: the missing id (NaN) of the guest lines is not an "
+                         "id; use nunique().",
+                         "int(rules.loc['orders_returned_in_full', 'rows'])":
+                         "that is the orders returned in full; the question is the customer "
+                         "ids."}),
+    ), _L07, lambda ns: f"Correct: guests bought {_money(ns, ns['guest_revenue'])}, and "
+                        f"{ns['ids_without_purchases']} ids cancelled every order they placed."),
+    Exercise("07.3", (
+        Answer("revenue_change", 0.005, hint="clean with {**client.info['spec'], 'returns': "
+               "'drop'} and subtract the netted log's revenue out from the dropped one's.",
+               mistakes={"-revenue_change": "the sign: the returns dropped minus the returns "
+                                            "netted.",
+                         "float(log.quality.rules.set_index('rule').loc['returns', 'revenue'])":
+                         "too high: that is every return line; returns that match no order "
+                         "are dropped under both policies, so they are not in the "
+                         "difference."}),
+        Answer("extra_orders", None, reduce=int, kind="a whole number of orders",
+               hint="the orders out of the dropped log minus those of the netted log.",
+               mistakes={"int(log.quality.rules.set_index('rule').loc['returns', 'rows'])":
+                         "that is the number of return lines; count the orders."}),
+        Answer("forecast_policy", None, reduce=lambda s: str(s).strip().lower(),
+               kind='"net" or "drop"',
+               hint="a CLV forecast values what the shop kept.",
+               mistakes={"'drop'": "'drop' counts every order at its full value although "
+                                   "the customer took some of it back, and brings back the "
+                                   "orders cancelled in full: customers look more frequent "
+                                   "and more valuable than they are.",
+                         "'keep'": "the question is 'net' or 'drop'; 'keep' makes each "
+                                   "return a purchase of its own with a negative amount."}),
+    ), _L07, lambda ns: f"Correct: dropping the returns adds "
+                        f"{_money(ns, ns['revenue_change'])} and {ns['extra_orders']} orders "
+                        "that the shop never kept; the forecast nets them."),
+    Exercise("07.4", (
+        Answer("cut_verdict", None, reduce=lambda s: str(s).strip().lower(),
+               kind='a verdict ("ok", "caution" or "unreliable")',
+               hint="diagnostics.left_truncation(cut).verdict, on the cut log.",
+               mistakes={"'ok'": "that is the verdict on the whole log, which starts when the "
+                                 "shop opened; ask about `cut`."}),
+        Answer("since", None, reduce=_day, kind="a date",
+               hint="diagnostics.suggest_customers_since(cut): the start of the log plus the "
+                    "time most existing customers need to show up.",
+               mistakes={"'2024-03-01'": "that is where the cut log starts: its first "
+                                         "months' customers are partly old ones.",
+                         "_day(diagnostics.suggest_customers_since(tx))":
+                         "that is the date for the whole log; ask about `cut`."}),
+        Answer("left_out", None, reduce=int, kind="a whole number of customers",
+               hint="curve.attrs['n_customers_excluded'] of the curve restricted with "
+                    "customers_since=since.",
+               mistakes={"int(cut['customer_id'].nunique() - left_out)":
+                         "that is the customers kept; the question is how many are left "
+                         "out."}),
+    ), _L07, lambda ns: f"Correct: a log starting in March 2024 gets a "
+                        f"{str(ns['cut_verdict']).strip().lower()}; "
+                        f"trust cohorts from {_day(ns['since'])} on, leaving out "
+                        f"{ns['left_out']} customers."),
+    Exercise("07.5", (
+        Answer("chosen_model", None, reduce=str, kind="a model name",
+               hint="choice.name, the model choose_model picked on the holdout.",
+               mistakes={"'Pareto/NBD'": "Pareto/NBD was set aside: its dropout is not "
+                                         "identified by the data (see choice.reason)."}),
+        Answer("holdout_error", 0.002, hint="the chosen model's tracking_error in "
+               "choice.table (a fraction, negative when it under-predicts).",
+               mistakes={"holdout_error * 100": "a fraction, please, not a percentage.",
+                         "float(choice.table.loc['BG/NBD', 'tracking_error'])":
+                         "that is BG/NBD's row; take the chosen model's."}),
+        Answer("dropout_spread", 0.01, relative=True,
+               hint="upper / lower of the widest 95% interval of the dropout parameters "
+                    "(a and b) of the model refitted on the whole year.",
+               mistakes={"float(_spreads(choice.model, ('a', 'b')))":
+                         "that is the model fitted on the calibration period only; refit "
+                         "the chosen class on the whole year (summary).",
+                         "float(_spreads(model, ('a',)))":
+                         "that is a's interval only; take the wider of a and b.",
+                         "float(_spreads(model, ('r', 'alpha')))":
+                         "that is the purchase rate (r, alpha), which is well identified; "
+                         "the question is the dropout (a, b)."}),
+        Answer("verdict", None, reduce=lambda s: str(s).strip().lower(),
+               kind='a verdict ("ok", "caution" or "unreliable")',
+               hint="checks.verdict, the worst verdict of all the checks.",
+               mistakes={"'ok'": "that is the holdout fit's verdict; the overall verdict is "
+                                 "the worst of all the checks."}),
+    ), _L07, lambda ns: f"Correct: {ns['chosen_model']} misses the holdout by "
+                        f"{ns['holdout_error']:+.1%}, yet its dropout interval spans a factor "
+                        f"of {ns['dropout_spread']:.0f}: {ns['verdict']}."),
+    Exercise("07.6", (
+        Answer("tell", None, reduce=_letters, kind="a set of letters",
+               hint="under caution a value per customer is shown only as a range; without an "
+                    "identified dropout there is no P(alive); one year shows no seasons; and "
+                    "a cohort of about 50 customers cannot tell a few points apart.",
+               mistakes={frozenset("ABDE"): "A is an exact value per customer: under a "
+                                            "caution verdict the report shows ranges.",
+                         frozenset("BCDE"): "C says who has left: that is P(alive) per "
+                                            "customer, which needs the dropout the data "
+                                            "cannot identify.",
+                         frozenset("BDEF"): "F is a season: one year cannot show that it "
+                                            "repeats.",
+                         frozenset("BDEG"): "G compares two small cohorts: the difference is "
+                                            "within their noise.",
+                         frozenset("DE"): "B is allowed: a range for a tier's total is what "
+                                          "the report shows under caution.",
+                         frozenset("BE"): "D is allowed: the data-quality table counts it "
+                                          "exactly, and the client should know.",
+                         frozenset("BD"): "E is allowed: it is what the holdout showed (it "
+                                          "is about the totals, not about each customer)."}),
+    ), _L07, lambda ns: "Correct: ranges, the data's own counts and the holdout fit; no value, "
+                        "P(alive) or season that the data cannot support."),
 ]
 
 #: Every exercise with checks, by id.

@@ -118,3 +118,48 @@ def test_money_in_the_praise_follows_the_clients_currency() -> None:
     assert "EUR" in str(result) and "$" not in str(result)
     wrong = check("01.3", {**ns, "aov": float(log["amount"].mean())})
     assert "same-day purchases are one order" in str(wrong)
+
+
+L07 = {"demo_client": "till_export", "calibration_end": "2024-05-31", "inactivity_days": 180}
+
+
+def test_real_data_checks_accept_the_exports_known_truth_and_explain_its_traps() -> None:
+    """Lesson 07's export was simulated: its client.json gives the true counts and revenue.
+
+    The data-quality table (07.2) must show the truth's guest revenue, postage lines and
+    unmatched returns; dropping instead of netting the returns (07.3) adds exactly the
+    matched returns' revenue and the orders cancelled in full. 600 ids in the export, 587
+    customers out (lesson 07): 13 ids without a purchase.
+    """
+    import retention_kit as rk
+
+    client = rk.load_demo_client("till_export")
+    truth = client.info["truth"]
+    table = {**L07, "client": client, "guest_revenue": truth["guest_revenue"],
+             "postage_lines": truth["postage_lines"],
+             "unmatched_revenue": truth["unmatched_returns_revenue"],
+             "ids_without_purchases": truth["customers"] - 587}
+    assert check("07.2", table).passed
+    raw_postage = check("07.2", {**table, "postage_lines": truth["postage_lines"] + 11})
+    assert "that counts every POST line of the file" in str(raw_postage)
+    assert len(raw_postage.lines) == 1
+    netting = {**L07, "client": client, "revenue_change": truth["matched_returns_revenue"],
+               "extra_orders": truth["orders_cancelled_in_full"], "forecast_policy": " Net"}
+    assert check("07.3", netting).passed
+    dropped = check("07.3", {**netting, "forecast_policy": "drop",
+                             "revenue_change": -truth["matched_returns_revenue"]})
+    assert "the sign" in str(dropped) and "brings back the orders cancelled" in str(dropped)
+
+
+@pytest.mark.parametrize(("tell", "feedback"), [
+    ({"B", "D", "E"}, None),
+    ({"e", " d", "B"}, None),
+    ({"A", "B", "D", "E"}, "A is an exact value per customer"),
+    ({"B", "C", "D", "E"}, "C says who has left"),
+    ({"B", "D"}, "E is allowed"),
+    (set("ABCDEFG"), "under caution a value per customer is shown only as a range"),
+])
+def test_what_to_tell_the_client_names_the_sentence_that_is_wrong(tell: set, feedback) -> None:
+    result = check("07.6", {**L07, "tell": tell})
+    assert result.passed is (feedback is None)
+    assert feedback is None or feedback in str(result)
