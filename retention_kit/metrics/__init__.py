@@ -23,8 +23,10 @@ churn, annual and per-period churn, lifespan), :mod:`~retention_kit.metrics.purc
 (repeat purchase rate, purchase frequency, AOV, simple and margin-multiple CLV),
 :mod:`~retention_kit.metrics.acquisition` (CAC, CAC payback, LTV:CAC, referral rate),
 :mod:`~retention_kit.metrics.surveys` (NPS, CSAT, CES and their result types) and
-:mod:`~retention_kit.metrics.revenue` (NRR/GRR, the MRR bridge, cohort revenue retention);
-they share the input handling of ``_inputs``. Import the names from here.
+:mod:`~retention_kit.metrics.revenue` (NRR/GRR, the MRR bridge, cohort revenue retention) and
+:mod:`~retention_kit.metrics.subscriptions` (monthly subscription KPIs, churn by tenure,
+trailing NRR/GRR, on the monthly table of :mod:`retention_kit.billing`); they share the input
+handling of ``_inputs``. Import the names from here.
 """
 
 from __future__ import annotations
@@ -46,6 +48,7 @@ from .revenue import (
     mrr_movements,
     revenue_retention,
 )
+from .subscriptions import churn_by_tenure, subscription_metrics, trailing_revenue_retention
 from .surveys import CESResult, IntervalResult, NPSResult, ces, csat, nps, nps_from_scores
 
 __all__ = [
@@ -58,6 +61,7 @@ __all__ = [
     "cac",
     "cac_payback",
     "ces",
+    "churn_by_tenure",
     "churn_rate",
     "cohort_revenue_retention",
     "csat",
@@ -74,4 +78,6 @@ __all__ = [
     "retention_rate",
     "revenue_retention",
     "simple_clv",
+    "subscription_metrics",
+    "trailing_revenue_retention",
 ]
