@@ -277,3 +277,52 @@ def test_no_holdout_is_unreliable_and_says_why() -> None:
     assert fit.model is not None and fit.holdout is None and fit.verdict == "unreliable"
     finding = [x for x in fit.diagnostics if x.check == "holdout fit"][0]
     assert finding.reason.startswith("No holdout for yearly: the holdout of 6 months is shorter")
+
+
+def test_a_comeback_is_a_new_subscription_and_the_first_spell_a_churn() -> None:
+    """Paid Jan-Mar, nothing in Apr-May, paid again Jun-Aug (the last month): the first
+    spell left at renewal 3, the comeback has renewed twice since June (censored)."""
+    months = pd.to_datetime(["2024-01", "2024-02", "2024-03", "2024-06", "2024-07", "2024-08",
+                             "2024-01", "2024-02"])
+    subs = pd.DataFrame({"customer_id": ["a"] * 6 + ["b"] * 2, "month": months,
+                         "plan": "basic", "mrr": [10.0] * 3 + [12.0] * 3 + [5.0] * 2})
+    d = renewal_durations(subs, observation_end="2024-08-31")
+    got = d.loc["a", ["spell", "duration", "churned", "mrr", "tenure_months"]]
+    assert got.to_numpy().tolist() == [[1, 3, True, 10.0, 3], [2, 2, False, 12.0, 3]]
+    assert d.loc["b", "churned"] and d.loc["b", "duration"] == 2
+    assert str(d.loc["a", "start"].iloc[1].date()) == "2024-06-01"
+
+
+def test_a_holdout_error_within_chance_is_a_caution_not_a_verdict_of_failure() -> None:
+    from retention_kit.contracts import HoldoutCheck
+    args = {"model": "sBG", "periods": 12, "period_months": 1, "calibration_end": "2023-12",
+            "holdout_end": "2024-12", "customers": 130}
+    few = HoldoutCheck(predicted=10.8, actual=19, noise=0.29, **args)     # -43%, 1.5 noise
+    assert few.verdict == "caution" and "too few churners" in few.finding().reason
+    many = HoldoutCheck(predicted=108.0, actual=190, noise=0.09, **args)  # -43%, 4.8 noise
+    assert many.verdict == "unreliable" and "too few" not in many.finding().reason
+    assert HoldoutCheck(predicted=105.0, actual=100, noise=0.3, **args).verdict == "ok"
+    assert HoldoutCheck(predicted=5.0, actual=0, noise=0.4, **args).verdict == "unreliable"
+
+
+def test_a_churn_cut_on_a_geometric_plan_is_worth_what_the_closed_form_says() -> None:
+    """Everyone renews with 0.9 a month (Beta(900, 8100) is a point mass): DERL at 1%, which
+    counts the next renewal, is 0.9 / (1 - 0.9/1.01) = 8.26; one cancellation in ten avoided
+    makes renewal 0.91 and DERL 9.19."""
+    from retention_kit.contracts import churn_cut_value
+    from retention_kit.simulate import simulate_subscriptions
+    subs = simulate_subscriptions(4000, start_month="2022-01", n_months=36,
+                                  plans={"basic": 10.0}, churn={"alpha": 900.0, "beta": 8100.0},
+                                  reactivation=0, random_state=21)
+    d = renewal_durations(subs)
+    fits = fit_contract_models(d)
+    out = churn_cut_value(fits, d, cut=0.1, discount_rate=0.01).iloc[0]
+    theta = 1 - fits["basic"].model.survival(1)  # the fitted one-renewal churn, about 0.1
+    derl = (1 - theta) / (1 - (1 - theta) / 1.01)
+    derl_cut = (1 - 0.9 * theta) / (1 - (1 - 0.9 * theta) / 1.01)
+    assert abs(theta - 0.1) < 0.01
+    assert out["value_with_cut"] / out["value"] == pytest.approx(derl_cut / derl, rel=0.01)
+    exact = residual_value(fits, d, discount_rate=0.01)["residual_value"].sum()
+    assert out["value"] == pytest.approx(exact, rel=1e-6)
+    with pytest.raises(DataError, match="cut must be a share"):
+        churn_cut_value(fits, d, cut=10, discount_rate=0.01)
