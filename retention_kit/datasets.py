@@ -443,26 +443,32 @@ def _demo_specs() -> dict[str, dict[str, Any]]:
         "subscription_box": {
             "display_name": "Crate & Kettle",
             "currency": "GBP",
-            "description": "Monthly tea-and-snacks box: subscribers pay every month until "
-                           "they cancel; high early churn (sBG).",
+            "description": "Tea-and-snacks box: most subscribers pay every month until they "
+                           "cancel, with high early churn (sBG); some prepay a year; card "
+                           "failures ended many subscriptions in March 2024.",
             "business_model": "contractual", "id_prefix": "S",
             "generator": {"function": "simulate_subscriptions", "n_customers": 3000,
                           "plans": {"classic": 24.99, "deluxe": 39.99},
                           "plan_mix": [0.75, 0.25], "churn": {"alpha": 1.3, "beta": 5.0},
-                          "upgrade": 0.015, "downgrade": 0.025, "reactivation": 0.02},
+                          "upgrade": 0.015, "downgrade": 0.025, "reactivation": 0.02,
+                          "annual": {"share": 0.15, "alpha": 1.5, "beta": 3.0},
+                          "failed_payments": {"2024-03": 0.08}},
         },
         "b2b_saas": {
             "display_name": "Ledgerline",
             "currency": "USD",
-            "description": "B2B accounting software billed monthly per seat: low churn, "
-                           "seat expansion, a few very large accounts.",
+            "description": "B2B accounting software per seat, on monthly or annual "
+                           "contracts: low churn, seat expansion, a few very large accounts; "
+                           "a payment-provider outage in May 2024.",
             "business_model": "contractual", "id_prefix": "B",
             "generator": {"function": "simulate_subscriptions", "n_customers": 1000,
                           "plans": {"starter": 12.0, "team": 29.0, "enterprise": 59.0},
                           "plan_mix": [0.5, 0.35, 0.15], "churn": {"alpha": 1.0, "beta": 40.0},
                           "upgrade": 0.02, "downgrade": 0.005, "reactivation": 0.005,
                           "seats": {"median": 4, "sigma": 1.1, "expansion": 0.05,
-                                    "contraction": 0.015}},
+                                    "contraction": 0.015},
+                          "annual": {"share": 0.4, "alpha": 1.5, "beta": 10.0},
+                          "failed_payments": {"2024-05": 0.04}},
         },
         "marketplace": {
             "display_name": "Bazaarly",
@@ -534,6 +540,10 @@ def _simulate_subscriber_base(n: int, prefix: str, gen: dict[str, Any],
                                           random_state=stream, **gen)
     billing_day = pd.Series(stream.integers(1, 29, size=n), index=latent.index)
     log = _invoices(subs, billing_day)
+    theta = latent["theta"].to_numpy()
+    if "billing_period" in latent:  # a yearly churn probability as a monthly one
+        theta = np.where(latent["billing_period"].eq("Y"), -np.expm1(np.log1p(-theta) / 12),
+                         theta)
     last_month = subs.groupby("customer_id")["month"].max()
     last_day = (last_month.reindex(latent.index).to_numpy().astype("datetime64[M]")
                 + 1).astype("datetime64[D]") - 1
@@ -542,7 +552,7 @@ def _simulate_subscriber_base(n: int, prefix: str, gen: dict[str, Any],
         "customer_id": latent.index,
         "first_date": first_invoice.reindex(latent.index).to_numpy(),
         "last_date": _to_us(np.minimum(last_day, _DEMO_END_DAY)),
-        "loyalty": 1 - latent["theta"].to_numpy()})
+        "loyalty": 1 - theta})
     generator = {"function": "simulate_subscriptions", "n_customers": n,
                  "start_month": _DEMO_START[:7], "n_months": _DEMO_MONTHS,
                  **gen, "billing_day": "uniform 1..28 per customer"}
@@ -550,11 +560,22 @@ def _simulate_subscriber_base(n: int, prefix: str, gen: dict[str, Any],
 
 
 def _invoices(subs: pd.DataFrame, billing_day: pd.Series) -> pd.DataFrame:
-    """One transaction per paid month, on the customer's billing day."""
+    """One transaction per paid month on the customer's billing day; annual contracts
+    (``billing_period`` "Y") pay 12 x MRR in the first month of each contract year (the
+    months since the first month of an unbroken run of paid months, a multiple of 12)."""
+    subs = subs.sort_values(["customer_id", "month"], kind="stable")
+    if "billing_period" in subs:
+        month = subs["month"].to_numpy().astype("datetime64[M]").astype(np.int64)
+        same = subs["customer_id"].eq(subs["customer_id"].shift()).to_numpy()
+        run_start = np.r_[True, ~same[1:] | (np.diff(month) != 1)]
+        first = np.maximum.accumulate(np.where(run_start, np.arange(len(month)), 0))
+        yearly = subs["billing_period"].eq("Y").to_numpy()
+        due = ~yearly | ((month - month[first]) % 12 == 0)
+        subs = subs.loc[due].assign(mrr=np.where(yearly[due], 12, 1) * subs["mrr"][due])
     day = billing_day.reindex(subs["customer_id"]).to_numpy()
     dates = subs["month"].to_numpy().astype("datetime64[D]") + (day - 1)
     tx = pd.DataFrame({"customer_id": subs["customer_id"].to_numpy(), "date": _to_us(dates),
-                       "amount": subs["mrr"].to_numpy()})
+                       "amount": subs["mrr"].to_numpy().round(2)})
     tx = tx.iloc[np.lexsort((tx["customer_id"].to_numpy(), tx["date"].to_numpy()))]
     return tx.reset_index(drop=True)
 
@@ -658,9 +679,11 @@ def write_demo_data(path: Path | str, *, random_state: RandomState = 2024) -> li
     * ``demo/<client_id>/transactions.csv`` (``customer_id, date, amount``) and
       ``client.json`` for the five clients ``retailer``, ``subscription_box``,
       ``b2b_saas``, ``marketplace``, ``seasonal_shop``, plus ``subscriptions.csv``
-      (``customer_id, month, plan, mrr``) for the two subscription clients, whose
-      transactions are their monthly invoices on a billing day drawn per customer
-      (1..28). Observation period 2022-01-01..2024-12-31;
+      (``customer_id, month, plan, mrr, billing_period``) for the two subscription
+      clients (monthly and annual contracts, plan moves, reactivations and a month of
+      failed payments), whose transactions are their invoices on a billing day drawn per
+      customer (1..28): monthly, or 12 x MRR once a contract year. Observation period
+      2022-01-01..2024-12-31;
     * ``survey.csv``: :func:`simulate_survey` for each client (loyalty ``1 - p`` of
       the BG/NBD clients, ``1 - theta`` of the subscription ones; answers between
       the first purchase and 30 days after the last, or between the first invoice

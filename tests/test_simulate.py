@@ -534,17 +534,32 @@ def test_demo_clients_are_well_formed(demo) -> None:
         subs = data.subscriptions
         assert (subs is not None) == (info["business_model"] == "contractual")
         if subs is not None:
-            assert list(subs.columns) == ["customer_id", "month", "plan", "mrr"]
+            assert list(subs.columns) == ["customer_id", "month", "plan", "mrr",
+                                          "billing_period"]
             assert (subs["mrr"] >= 0).all() and (subs["month"].dt.day == 1).all()
-            # each paid month is one invoice of the same amount
-            assert len(subs) == len(tx)
-            assert subs["mrr"].sum() == pytest.approx(tx["amount"].sum())
+            assert set(subs["billing_period"]) == {"M", "Y"}
+            # an invoice of MRR for each month paid monthly, of 12 x MRR for each contract
+            # year paid annually (in the contract year's first month)
             invoice_month = tx["date"].dt.to_period("M").dt.to_timestamp()
-            pairs = pd.DataFrame({"customer_id": tx["customer_id"], "month": invoice_month})
-            pd.testing.assert_frame_equal(
-                pairs.sort_values(["customer_id", "month"]).reset_index(drop=True),
-                subs[["customer_id", "month"]].sort_values(["customer_id", "month"])
-                .reset_index(drop=True))
+            billed = pd.DataFrame({"customer_id": tx["customer_id"], "month": invoice_month,
+                                   "amount": tx["amount"]}).merge(
+                subs, on=["customer_id", "month"], how="left", validate="one_to_one")
+            assert billed["mrr"].notna().all()
+            factor = np.where(billed["billing_period"] == "Y", 12, 1)
+            assert np.allclose(billed["amount"], factor * billed["mrr"], atol=0.006)
+            monthly = subs["billing_period"] == "M"
+            assert monthly.sum() == (billed["billing_period"] == "M").sum()
+            yearly = subs.loc[~monthly]
+            assert (billed["billing_period"] == "Y").sum() >= len(yearly) / 12
+            # one month of failed payments: its churn of monthly subscribers stands out
+            # from the six months either side
+            (month,) = info["generator"]["failed_payments"]
+            paying = subs.loc[monthly].groupby("month")["customer_id"].apply(set)
+            lost = pd.Series({m: len(paying.iloc[i - 1] - paying.iloc[i]) / len(paying.iloc[i - 1])
+                              for i, m in enumerate(paying.index) if i > 0})
+            at = pd.Timestamp(month + "-01")
+            around = lost[np.abs((lost.index - at).days).isin(range(1, 190))]
+            assert lost[at] > 1.3 * around.max(), (lost[at], around.max())
 
 
 def test_the_raw_export_client_loads_as_the_orders_its_spec_makes() -> None:

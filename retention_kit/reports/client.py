@@ -2,7 +2,8 @@
 
 A client's data folder (the ``--data DIR/<client>`` layout of ``datasets/demo``) holds
 ``transactions.csv`` (``customer_id``, ``date``, ``amount``), optionally
-``subscriptions.csv`` (``customer_id``, ``month``, ``plan``, ``mrr``) and ``client.json``
+``subscriptions.csv`` (``customer_id``, ``month``, ``plan``, ``mrr``, optionally
+``billing_period`` M or Y) and ``client.json``
 (``display_name``, ``currency``, ``observation_end``, ...). A ``client.json`` with a
 ``"spec"`` (the keys of :class:`~retention_kit.ingest.TransactionSpec`) marks
 ``transactions.csv`` as a raw export: order lines, returns, guests, in its own columns;
@@ -45,7 +46,8 @@ class ClientData:
     transactions: pd.DataFrame
     """``customer_id`` (str), ``date`` (datetime64), ``amount`` (float), validated."""
     subscriptions: pd.DataFrame | None
-    """``customer_id``, ``month`` (first day), ``plan``, ``mrr``; None without subscriptions."""
+    """``customer_id``, ``month`` (first day), ``plan``, ``mrr`` (and ``billing_period`` M or
+    Y when given); None without subscriptions."""
     info: dict
     """``client.json`` (empty when the folder has none)."""
     observation_end: pd.Timestamp
@@ -309,6 +311,17 @@ def _read_subscriptions(path: Path, end: pd.Timestamp) -> pd.DataFrame:
                                   "month": month, "mrr": mrr.astype(float)})
     if "plan" in subs.columns:
         subscriptions["plan"] = subs["plan"].astype("str")
+    if "billing_period" in subs.columns:
+        period = subs["billing_period"].astype("str").str.strip().str.upper()
+        odd = ~period.isin(["M", "Y"])
+        if odd.any():
+            first = int(np.flatnonzero(odd.to_numpy())[0])
+            raise data_error("subscriptions.csv has a billing_period other than M or Y",
+                             n_rows=int(odd.sum()), example=f"row {first}: billing_period="
+                             f"{subs['billing_period'].iloc[first]!r}",
+                             fix="write M for monthly contracts and Y for annual ones (an "
+                             "annual contract's mrr is its yearly price / 12)")
+        subscriptions["billing_period"] = period
     subscriptions = subscriptions.loc[keep.to_numpy()].reset_index(drop=True)
     if subscriptions.empty:
         raise data_error(f"subscriptions.csv has no month on or before {end.date()}",
