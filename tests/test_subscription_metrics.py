@@ -287,3 +287,21 @@ def test_trailing_revenue_retention_is_the_cohort_one_from_the_end(simulated) ->
     with pytest.raises(DataError, match=r"^no MRR in 2024-02, 1 month before 2024-03, so no "
                        r"revenue to retain\. How to fix: choose months or end"):
         trailing_revenue_retention(gap, months=1)
+
+
+def test_churn_spikes_find_the_failed_payment_month_and_nothing_else() -> None:
+    from retention_kit.metrics import churn_spikes
+    kwargs = {"start_month": "2022-01", "n_months": 36, "plans": {"basic": 10.0, "pro": 30.0},
+              "churn": {"alpha": 1.3, "beta": 8.0}, "reactivation": 0.01}
+    false_alarms = 0
+    for seed in range(5):
+        quiet = subscription_metrics(simulate_subscriptions(3000, random_state=seed, **kwargs))
+        false_alarms += len(churn_spikes(quiet))
+        hit = subscription_metrics(simulate_subscriptions(
+            3000, random_state=seed, failed_payments={"2024-02": 0.1}, **kwargs))
+        spikes = churn_spikes(hit)
+        assert list(spikes.index) == [pd.Timestamp("2024-02-01")], spikes
+        assert spikes["excess"].iloc[0] == pytest.approx(0.1 * hit.loc["2024-02-01",
+                                                                         "start_customers"],
+                                                         rel=0.5)
+    assert false_alarms == 0

@@ -48,7 +48,12 @@ from .revenue import (
     mrr_movements,
     revenue_retention,
 )
-from .subscriptions import churn_by_tenure, subscription_metrics, trailing_revenue_retention
+from .subscriptions import (
+    churn_by_tenure,
+    churn_spikes,
+    subscription_metrics,
+    trailing_revenue_retention,
+)
 from .surveys import CESResult, IntervalResult, NPSResult, ces, csat, nps, nps_from_scores
 
 __all__ = [
@@ -62,6 +67,7 @@ __all__ = [
     "cac_payback",
     "ces",
     "churn_by_tenure",
+    "churn_spikes",
     "churn_rate",
     "cohort_revenue_retention",
     "csat",

