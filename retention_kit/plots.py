@@ -1225,6 +1225,13 @@ def _money_formatter(currency: str | None) -> Any:
     return FuncFormatter(fmt)
 
 
+def _as_period(value: Any) -> Any:
+    """A month-start timestamp (``mrr_movements`` of a datetime ``month``) as its month."""
+    if isinstance(value, pd.Timestamp) and value == value.normalize() and value.day == 1:
+        return pd.Period(value, freq="M")
+    return value
+
+
 #: The MRR bridge's movements in drawing order, with their direction.
 MRR_BRIDGE_STEPS: tuple[tuple[str, int], ...] = (
     ("new", 1), ("expansion", 1), ("reactivation", 1), ("contraction", -1), ("churn", -1))
@@ -1329,7 +1336,7 @@ def plot_mrr_bridge(
                     ha="center", va="bottom", fontsize=9, gid="amount")
     high = max(tops)
     ax.set_ylim(0, high * 1.12 if high > 0 else 1.0)
-    first, last = movements.index[0], movements.index[-1]
+    first, last = _as_period(movements.index[0]), _as_period(movements.index[-1])
     # start is the MRR of the period before the first row
     start_label = (f"start\n({first - 1})" if isinstance(first, pd.Period)
                    else f"start\n(before {first})")
@@ -1423,7 +1430,7 @@ def plot_trends(
     """
     import matplotlib.dates as mdates
     import matplotlib.pyplot as plt
-    from matplotlib.ticker import MaxNLocator, PercentFormatter
+    from matplotlib.ticker import FuncFormatter, MaxNLocator, PercentFormatter
 
     if not isinstance(table, pd.DataFrame) or len(table) == 0:
         raise DataError("plot_trends needs a non-empty table indexed by period",
@@ -1481,12 +1488,13 @@ def plot_trends(
         else:
             panel.yaxis.set_major_locator(MaxNLocator(nbins=5, integer=True))
             panel.yaxis.set_major_formatter(
-                plt.FuncFormatter(lambda v, _p: f"{v / 1000:,.1f}k".replace(".0k", "k")
+                FuncFormatter(lambda v, _p: f"{v / 1000:,.1f}k".replace(".0k", "k")
                                   if abs(v) >= 10000 else f"{v:,.0f}"))
         finite = y[np.isfinite(y)]
         if len(finite):
             low, high = float(finite.min()), float(finite.max())
-            pad = 0.1 * (high - low) if high > low else 0.1 * max(abs(high), 1e-9)
+            pad = 0.1 * (high - low) if high > low else (
+                0.1 * abs(high) if high else (0.01 if kind == "percent" else 1.0))
             # counts and money from 0 stay off the axis line; positive series stop at 0
             bottom = 0.0 if 0 < low <= pad else low - (0.5 * pad if low == 0 else pad)
             panel.set_ylim(bottom, high + pad)
@@ -1498,7 +1506,7 @@ def plot_trends(
         name = col.replace("_", " ")
         unit = units.get(col)
         panel.set_title(_wrap(name[0].upper() + name[1:] + (f" ({unit})" if unit else ""),
-                              width=42), fontsize=10)
+                              width=48), fontsize=10)
         panel.tick_params(labelsize=8)
         panel.grid(axis="y", color="0.9", linewidth=0.8)
         panel.spines[["top", "right"]].set_visible(False)

@@ -91,6 +91,14 @@ def test_bridge_labels_are_legible_and_do_not_overlap() -> None:
     assert [t.get_text() for t in _texts(ax)][0] == "£20,388"
 
 
+def test_bridge_of_datetime_months_names_the_months() -> None:
+    subs = load_client(DEMO / "subscription_box").subscriptions
+    ax = plot_mrr_bridge(mrr_movements(subs).iloc[-12:])  # month as first-day datetimes
+    ticks = [t.get_text() for t in ax.get_xticklabels()]
+    assert (ticks[0], ticks[-1]) == ("start\n(2023-12)", "end\n(2024-12)")
+    assert ax.get_title() == "MRR bridge, 2024-01 to 2024-12"
+
+
 def test_bridge_refuses_rows_that_are_not_one_bridge() -> None:
     m = _bridge("subscription_box")
     with pytest.raises(DataError, match="start \\+ movements != end"):
@@ -104,7 +112,7 @@ def test_trends_panels_last_point_and_formats() -> None:
     axes = plot_trends(t, title="Trends")
     assert len(axes) == 6
     assert [a.get_title() for a in axes][:2] == ["Active customers (at the period's end)",
-                                                "Retention (of the previous period's\nactive)"]
+                                                "Retention (of the previous period's active)"]
     for a, col in zip(axes, t.columns, strict=True):
         y = a.lines[0].get_ydata()
         assert np.allclose(y, t[col].to_numpy(dtype=float), equal_nan=True)
@@ -140,3 +148,13 @@ def test_trends_columns_kinds_axes_and_errors() -> None:
         plot_trends(t, columns=["mrr"], axes=[a1, a2])
     with pytest.raises(DataError, match="not indexed by period"):
         plot_trends(t.reset_index(drop=True))
+
+
+def test_trends_of_a_flat_zero_series_and_a_single_axes() -> None:
+    t = pd.DataFrame({"new_customers": [0, 0, 0]},
+                     index=pd.period_range("2024-01", periods=3, freq="M"))
+    fig, ax = plt.subplots()
+    (out,) = plot_trends(t, ax=ax)
+    assert out is ax and [x.get_text() for x in ax.texts] == ["0"]
+    low, high = ax.get_ylim()
+    assert low < 0 < high and high == pytest.approx(1.0)
