@@ -10,6 +10,7 @@ global matplotlib state.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -24,6 +25,9 @@ if TYPE_CHECKING:  # pragma: no cover
     from .cohorts import SurvivalResult
 
 __all__ = [
+    "MIN_FONT_SIZE",
+    "MRR_BRIDGE_STEPS",
+    "TREND_KINDS",
     "plot_arm_comparison",
     "plot_cluster_profiles",
     "plot_clv_concentration",
@@ -33,6 +37,7 @@ __all__ = [
     "plot_frequency_recency_matrix",
     "plot_holdout_by_frequency",
     "plot_metric_bars",
+    "plot_mrr_bridge",
     "plot_migration",
     "plot_peeking",
     "plot_probability_alive_history",
@@ -43,6 +48,7 @@ __all__ = [
     "plot_survival",
     "plot_survival_projection",
     "plot_tracking",
+    "plot_trends",
     "plot_uplift_curves",
 ]
 
@@ -1171,3 +1177,339 @@ def plot_clv_concentration(
     ax.legend(fontsize=8, loc="lower right")
     ax.set_title(title if title is not None else "Concentration of predicted value")
     return ax
+
+
+# --------------------------------------------------------------------------- trends and MRR
+
+#: Smallest font size (points) of the text these charts write: legible at 100% zoom.
+MIN_FONT_SIZE = 8.0
+
+#: Currency codes drawn as a symbol in front of the amount (the report text does the same);
+#: other codes follow the amount.
+_CURRENCY_SYMBOLS = {"EUR": "€", "USD": "$", "GBP": "£", "INR": "₹", "JPY": "¥", "CNY": "¥"}
+
+_UP, _DOWN, _LEVEL = "#2e7d32", "#c62828", "#607d8b"
+
+
+def _money(value: float, currency: str | None, *, sign: bool = False,
+           decimals: int | None = None) -> str:
+    """An amount for a chart: "€1,234", "+£12.50", "-1,234 GEL" (code or symbol)."""
+    if decimals is None:
+        decimals = 0 if abs(value) >= 1000 else 2
+    number = f"{abs(value):,.{decimals}f}"
+    rounded_zero = float(number.replace(",", "")) == 0
+    mark = "" if rounded_zero else ("-" if value < 0 else ("+" if sign else ""))
+    code = (currency or "").strip()
+    symbol = _CURRENCY_SYMBOLS.get(code.upper(), code if len(code) == 1 else "")
+    if symbol:
+        return f"{mark}{symbol}{number}"
+    return f"{mark}{number} {code}".rstrip()
+
+
+def _money_formatter(currency: str | None) -> Any:
+    from matplotlib.ticker import FuncFormatter
+
+    def fmt(value: float, _pos: Any = None) -> str:
+        code = (currency or "").strip()
+        symbol = _CURRENCY_SYMBOLS.get(code.upper(), code if len(code) == 1 else "")
+        for div, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
+            if abs(value) >= div:
+                text = f"{value / div:,.1f}".rstrip("0").rstrip(".") + suffix
+                break
+        else:
+            text = f"{value:,.0f}" if abs(value) >= 10 or value == 0 else f"{value:,.2f}"
+        if text.startswith("-"):
+            return f"-{symbol}{text[1:]}" if symbol else f"{text} {code}".rstrip()
+        return f"{symbol}{text}" if symbol else f"{text} {code}".rstrip()
+
+    return FuncFormatter(fmt)
+
+
+def _as_period(value: Any) -> Any:
+    """A month-start timestamp (``mrr_movements`` of a datetime ``month``) as its month."""
+    if isinstance(value, pd.Timestamp) and value == value.normalize() and value.day == 1:
+        return pd.Period(value, freq="M")
+    return value
+
+
+#: The MRR bridge's movements in drawing order, with their direction.
+MRR_BRIDGE_STEPS: tuple[tuple[str, int], ...] = (
+    ("new", 1), ("expansion", 1), ("reactivation", 1), ("contraction", -1), ("churn", -1))
+
+
+def plot_mrr_bridge(
+    movements: pd.DataFrame,
+    *,
+    ax: Axes | None = None,
+    title: str | None = None,
+    currency: str | None = None,
+) -> Axes:
+    """Waterfall of MRR: start, the summed movements over the rows, end.
+
+    The first bar is the ``start`` MRR of the first row; then new, expansion and
+    reactivation go up and contraction and churn go down, each the column's sum over
+    the rows; the last bar is the ``end`` MRR of the last row. The bars satisfy
+
+    .. math:: \\text{end} = \\text{start} + \\text{new} + \\text{expansion}
+              + \\text{reactivation} - \\text{contraction} - \\text{churn}
+
+    (checked: a table whose rows are not consecutive periods of one bridge raises).
+    Every bar is labelled with its amount, above the bar.
+
+    Parameters
+    ----------
+    movements : DataFrame
+        Output of :func:`retention_kit.metrics.mrr_movements` (``start, new, expansion,
+        contraction, churn, reactivation, end``, positive amounts, one row per period),
+        e.g. its last 12 rows.
+    ax : matplotlib Axes, optional
+    title : str, optional
+        Defaults to "MRR bridge, <first period> to <last period>".
+    currency : str, optional
+        A currency code ("EUR" draws "€") or a symbol.
+
+    Returns
+    -------
+    matplotlib Axes
+        Seven bars in ``ax.patches``, in the order start, new, expansion, reactivation,
+        contraction, churn, end; each floating bar's bottom is the level the bars before
+        it reached. One text per bar (``gid="amount"``).
+
+    Examples
+    --------
+    >>> m = pd.DataFrame({"start": [150.0, 200.0], "new": [80.0, 0.0],
+    ...                   "expansion": [20.0, 0.0], "contraction": [0.0, 20.0],
+    ...                   "churn": [50.0, 0.0], "reactivation": [0.0, 50.0],
+    ...                   "end": [200.0, 230.0]}, index=[2, 3])
+    >>> ax = plot_mrr_bridge(m, currency="USD")
+    >>> [t.get_text() for t in ax.texts]
+    ['$150.00', '+$80.00', '+$20.00', '+$50.00', '-$20.00', '-$50.00', '$230.00']
+    >>> import matplotlib.pyplot as plt; plt.close("all")
+    """
+    columns = ("start", "new", "expansion", "contraction", "churn", "reactivation", "end")
+    if not isinstance(movements, pd.DataFrame) or len(movements) == 0 or not set(
+            columns) <= set(movements.columns):
+        raise DataError(f"plot_mrr_bridge needs a non-empty table with columns {list(columns)}",
+                        fix="pass the output of retention_kit.metrics.mrr_movements()")
+    values = movements[list(columns)].apply(pd.to_numeric, errors="coerce").astype(float)
+    bad = ~np.isfinite(values.to_numpy()).all(axis=1)
+    if bad.any():
+        raise DataError("the MRR movements have missing or non-numeric amounts",
+                        n_rows=int(bad.sum()), example=str(movements.index[bad][0]),
+                        fix="pass the output of retention_kit.metrics.mrr_movements()")
+    start = float(values["start"].iloc[0])
+    end = float(values["end"].iloc[-1])
+    steps = [(name, direction * float(values[name].sum())) for name, direction in
+             MRR_BRIDGE_STEPS]
+    reached = start + sum(v for _, v in steps)
+    if not math.isclose(reached, end, rel_tol=1e-9, abs_tol=1e-6 * max(1.0, abs(end))):
+        raise DataError("start + movements != end: the rows are not consecutive periods of "
+                        "one MRR bridge", example=f"{start:,.2f} + movements = {reached:,.2f}, "
+                        f"end = {end:,.2f}",
+                        fix="pass consecutive rows of mrr_movements() (e.g. .iloc[-12:])")
+    ax = _axes(ax, figsize=(8.0, 4.5))
+    labels = ["start"] + [name for name, _ in steps] + ["end"]
+    x = np.arange(len(labels))
+    level = start
+    # one number format for the whole chart: no cents once any bar reaches 1,000
+    digits = 0 if max(abs(start), abs(end), *(abs(v) for _, v in steps)) >= 1000 else 2
+    bottoms, heights, colours = [0.0], [start], [_LEVEL]
+    texts = [_money(start, currency, decimals=digits)]
+    for _name, v in steps:
+        bottoms.append(level)
+        heights.append(v)
+        colours.append(_UP if v >= 0 else _DOWN)
+        texts.append(_money(v, currency, sign=True, decimals=digits))
+        level += v
+    bottoms.append(0.0)
+    heights.append(end)
+    colours.append(_LEVEL)
+    texts.append(_money(end, currency, decimals=digits))
+    ax.bar(x, heights, bottom=bottoms, color=colours, width=0.6, edgecolor="none")
+    tops = [max(b, b + h) for b, h in zip(bottoms, heights, strict=True)]
+    for i in range(len(labels) - 1):  # connectors: the level each bar hands to the next
+        edge = bottoms[i] + heights[i]
+        ax.plot([x[i] + 0.3, x[i + 1] - 0.3], [edge, edge], color="0.6", linewidth=0.8,
+                gid="connector")
+    for xi, top, text in zip(x, tops, texts, strict=True):
+        ax.annotate(text, (xi, top), xytext=(0, 3), textcoords="offset points",
+                    ha="center", va="bottom", fontsize=9, gid="amount")
+    high = max(tops)
+    ax.set_ylim(0, high * 1.12 if high > 0 else 1.0)
+    first, last = _as_period(movements.index[0]), _as_period(movements.index[-1])
+    # start is the MRR of the period before the first row
+    start_label = (f"start\n({first - 1})" if isinstance(first, pd.Period)
+                   else f"start\n(before {first})")
+    ax.set_xticks(x, [start_label] + labels[1:-1] + [f"end\n({last})"], fontsize=9)
+    ax.yaxis.set_major_formatter(_money_formatter(currency))
+    ax.tick_params(axis="y", labelsize=9)
+    ax.set_ylabel("MRR" + (f" ({currency})" if currency else ""))
+    ax.spines[["top", "right"]].set_visible(False)
+    ax.set_title(title if title is not None else
+                 (f"MRR bridge, {first}" if first == last else f"MRR bridge, {first} to {last}"))
+    return ax
+
+
+#: Kinds of a trend series and how its axis is formatted.
+TREND_KINDS = ("percent", "money", "count")
+
+_DEFAULT_KINDS = {"active_customers": "count", "retention": "percent", "churn": "percent",
+                  "revenue": "money", "orders": "count", "new_customers": "count",
+                  "mrr": "money", "arpa": "money", "nrr": "percent", "grr": "percent"}
+
+
+def _trend_kind(table: pd.DataFrame, column: str, kinds: Mapping[str, str] | None) -> str:
+    kind = (kinds or {}).get(column) or dict(table.attrs.get("kinds", {})).get(column) or \
+        _DEFAULT_KINDS.get(column)
+    if kind is None:
+        values = table[column].dropna()
+        kind = "percent" if len(values) and values.between(0, 1).all() and \
+            not np.allclose(values, values.round()) else "count"
+    if kind not in TREND_KINDS:
+        raise DataError(f"unknown kind {kind!r} for trend column {column!r}",
+                        fix=f"use one of {list(TREND_KINDS)}")
+    return kind
+
+
+def _trend_value(value: float, kind: str, currency: str | None) -> str:
+    if kind == "percent":
+        return f"{100 * value:.1f}%"
+    if kind == "money":
+        return _money(value, currency)
+    return f"{value:,.0f}"
+
+
+def plot_trends(
+    table: pd.DataFrame,
+    *,
+    columns: list[str] | None = None,
+    kinds: Mapping[str, str] | None = None,
+    ax: Any = None,
+    axes: Any = None,
+    title: str | None = None,
+    currency: str | None = None,
+) -> Any:
+    """Small multiples: one line per measure over the window, the last period highlighted.
+
+    Each panel draws one column against the periods (missing values, e.g. the
+    periods an activity rule cannot judge yet, are gaps), marks the last period with
+    a point and writes its value next to it. Y axes are formatted by the column's kind:
+    ``"percent"`` (fractions drawn as %), ``"money"`` (the currency) or ``"count"``.
+
+    Parameters
+    ----------
+    table : DataFrame
+        Indexed by period (pandas Periods, or datetimes), one column per measure, such as
+        :func:`retention_kit.reports.shop_trends`.
+    columns : list of str, optional
+        Columns to draw, in order; default all numeric columns.
+    kinds : mapping column -> kind, optional
+        Overrides ``table.attrs["kinds"]`` and the defaults (retention and churn percent,
+        revenue money, the rest counts).
+    ax, axes : matplotlib Axes or array of Axes, optional
+        One Axes per column (``ax`` for a single column); a new figure when None.
+    title : str, optional
+        A title over the panels (the figure's suptitle).
+    currency : str, optional
+        Code or symbol for money; defaults to ``table.attrs["currency"]``.
+
+    Returns
+    -------
+    numpy array of matplotlib Axes
+        One per column, in order; each has the series line first (``ax.lines[0]``), one
+        highlighted point (``gid="last"``) and one value label (``gid="last_value"``).
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"churn": [0.05, 0.04, 0.06], "revenue": [100.0, 120.0, 90.0]},
+    ...                  index=pd.period_range("2024-01", periods=3, freq="M"))
+    >>> axes = plot_trends(t, currency="EUR")
+    >>> [[x.get_text() for x in a.texts] for a in axes]
+    [['6.0%'], ['€90.00']]
+    >>> import matplotlib.pyplot as plt; plt.close("all")
+    """
+    import matplotlib.dates as mdates
+    import matplotlib.pyplot as plt
+    from matplotlib.ticker import FuncFormatter, MaxNLocator, PercentFormatter
+
+    if not isinstance(table, pd.DataFrame) or len(table) == 0:
+        raise DataError("plot_trends needs a non-empty table indexed by period",
+                        fix="pass the output of retention_kit.reports.shop_trends()")
+    if columns is None:
+        columns = [c for c in table.columns if pd.api.types.is_numeric_dtype(table[c])]
+    missing = [c for c in columns if c not in table.columns]
+    if missing or not columns:
+        raise DataError("plot_trends: columns not in the table", n_rows=len(missing),
+                        example=repr(missing[0]) if missing else "no numeric columns",
+                        fix=f"choose among {list(table.columns)}")
+    index = table.index
+    if isinstance(index, pd.PeriodIndex):
+        x = index.to_timestamp()
+    elif isinstance(index, pd.DatetimeIndex):
+        x = index
+    else:
+        raise DataError("the trend table is not indexed by period or date",
+                        example=f"index of type {type(index).__name__}",
+                        fix="index the table by pandas Periods or datetimes")
+    currency = currency if currency is not None else table.attrs.get("currency")
+    units = dict(table.attrs.get("units", {}))
+    given = axes if axes is not None else ax
+    if given is None:
+        ncols = min(3, len(columns))
+        nrows = int(np.ceil(len(columns) / ncols))
+        fig, grid = plt.subplots(nrows, ncols, figsize=(4.2 * ncols, 3.0 * nrows),
+                                 squeeze=False, sharex=True, layout="constrained")
+        panels = list(grid.ravel())
+        for extra in panels[len(columns):]:
+            extra.set_visible(False)
+        panels = panels[:len(columns)]
+    else:
+        panels = list(np.atleast_1d(np.asarray(given, dtype=object)).ravel())
+        if len(panels) != len(columns):
+            raise DataError(f"{len(panels)} axes given for {len(columns)} columns",
+                            fix="pass one Axes per column (axes=...)")
+        fig = panels[0].figure
+    for panel, col in zip(panels, columns, strict=True):
+        kind = _trend_kind(table, col, kinds)
+        y = pd.to_numeric(table[col], errors="coerce").to_numpy(dtype=float)
+        panel.plot(x, y, color="C0", linewidth=1.6, gid="series")
+        if np.isfinite(y[-1]):  # the label right of the last point: no line there
+            panel.plot([x[-1]], [y[-1]], marker="o", markersize=6, color="C3",
+                       linestyle="none", gid="last")
+            panel.annotate(_trend_value(float(y[-1]), kind, currency), (x[-1], y[-1]),
+                           xytext=(6, 0), textcoords="offset points", ha="left",
+                           va="center", fontsize=9, color="C3", gid="last_value",
+                           fontweight="bold")
+        if kind == "percent":
+            panel.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0 if np.nanmax(
+                np.abs(np.nan_to_num(y))) >= 0.1 else 1))
+        elif kind == "money":
+            panel.yaxis.set_major_formatter(_money_formatter(currency))
+        else:
+            panel.yaxis.set_major_locator(MaxNLocator(nbins=5, integer=True))
+            panel.yaxis.set_major_formatter(
+                FuncFormatter(lambda v, _p: f"{v / 1000:,.1f}k".replace(".0k", "k")
+                                  if abs(v) >= 10000 else f"{v:,.0f}"))
+        finite = y[np.isfinite(y)]
+        if len(finite):
+            low, high = float(finite.min()), float(finite.max())
+            pad = 0.1 * (high - low) if high > low else (
+                0.1 * abs(high) if high else (0.01 if kind == "percent" else 1.0))
+            # counts and money from 0 stay off the axis line; positive series stop at 0
+            bottom = 0.0 if 0 < low <= pad else low - (0.5 * pad if low == 0 else pad)
+            panel.set_ylim(bottom, high + pad)
+        span = x[-1] - x[0] if len(x) > 1 else pd.Timedelta(days=30)
+        panel.set_xlim(x[0] - 0.02 * span, x[-1] + 0.25 * span)  # room for the label
+        locator = mdates.AutoDateLocator(minticks=3, maxticks=6)
+        panel.xaxis.set_major_locator(locator)
+        panel.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
+        name = col.replace("_", " ")
+        unit = units.get(col)
+        panel.set_title(_wrap(name[0].upper() + name[1:] + (f" ({unit})" if unit else ""),
+                              width=48), fontsize=10)
+        panel.tick_params(labelsize=8)
+        panel.grid(axis="y", color="0.9", linewidth=0.8)
+        panel.spines[["top", "right"]].set_visible(False)
+    if title is not None:
+        fig.suptitle(title)
+    return np.asarray(panels, dtype=object)

@@ -13,8 +13,11 @@ modules of ``retention_kit``, never the reverse):
   verdict), :func:`trust_view`, :func:`holdout_check`, :func:`customers_since` (left
   truncation), :func:`segment_table`, :func:`tier_table` (money as the verdict allows),
   :func:`churn_value`;
-* :mod:`~retention_kit.reports.text`: generated text, :func:`next_steps`, :func:`caveats`
-  and the curve sentences;
+* :mod:`~retention_kit.reports.trends`: :func:`shop_trends`, active customers, retention,
+  churn (the headline's definitions), revenue, orders and new customers per period over
+  the whole window;
+* :mod:`~retention_kit.reports.text`: generated text, :func:`next_steps`, :func:`caveats`,
+  the curve sentences and :func:`trend_sentence`;
 * :mod:`~retention_kit.reports.html`: report tables and lists as HTML, and
   :func:`notebook_to_html` (an executed notebook as an offline page);
 * :mod:`~retention_kit.reports.batch`: :func:`run_reports` (and ``retention-kit report``)
@@ -75,7 +78,8 @@ from .sections import (
     trust_view,
 )
 from .settings import ReportSettings, check_parameters
-from .text import caveats, curve_sentence, next_steps, survival_sentence
+from .text import caveats, curve_sentence, next_steps, survival_sentence, trend_sentence
+from .trends import TREND_UNITS, shop_trends
 
 __all__ = [
     "ClientData",
@@ -90,6 +94,7 @@ __all__ = [
     "PERIODS",
     "QUALITY_MIME",
     "REPORT_NOTEBOOK",
+    "TREND_UNITS",
     "ReportResult",
     "ReportSettings",
     "ReportsCancelled",
@@ -118,10 +123,12 @@ __all__ = [
     "run_reports",
     "safe_name",
     "segment_table",
+    "shop_trends",
     "survival_window_notes",
     "survival_sentence",
     "tier_table",
     "tier_view",
+    "trend_sentence",
     "trust_view",
     "write_index",
 ]

@@ -283,3 +283,111 @@ def caveats(client: ClientData, kpis: HeadlineKPIs, *, fit: FitCheck | None = No
     notes += [str(e) for e in extra]
     return notes
 
+
+
+_TREND_NAMES = {"active_customers": "Active customers", "revenue": "Revenue",
+                "orders": "Orders"}
+
+
+def _trend_base(series: pd.Series, per_year: int) -> tuple[Any, int] | None:
+    """The period to compare the last one with: a year back, else the first with a value."""
+    values = series.dropna()
+    last = series.index[-1]
+    if len(values) < 2 or values.index[-1] != last:
+        return None
+    back = last - per_year
+    if back in values.index:
+        return back, per_year
+    first = values.index[0]
+    return first, int((last - first).n)
+
+
+def _trend_period(p: pd.Period) -> str:
+    """A period for a sentence: "2024-12", "2024Q4", "the week of 2024-12-23"."""
+    return f"the week of {p.start_time.date()}" if p.freqstr.startswith("W") else str(p)
+
+
+def _trend_amount(column: str, value: float, currency: str) -> str:
+    return format_money(value, currency) if column == "revenue" else f"{value:,.0f}"
+
+
+def trend_sentence(trends: pd.DataFrame, period: str | None = None) -> str:
+    """One sentence on the biggest movement over the last year, and on churn.
+
+    Compares the last period of a :func:`~retention_kit.reports.trends.shop_trends` table
+    with the same period a year earlier (or with the first period that has a value, when
+    the table covers less than a year). The volume measure (active customers, revenue,
+    orders) whose relative change is the largest in size is named with its two values
+    (new customers, a noisy flow, are left to the chart); churn follows with its two
+    values. Changes that round to zero are "about the same" or "stayed at", never "-0%".
+
+    Parameters
+    ----------
+    trends : DataFrame
+        Output of :func:`~retention_kit.reports.trends.shop_trends` (periods as index).
+    period : {"W", "M", "Q"}, optional
+        Defaults to ``trends.attrs["period"]``.
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"active_customers": [1000.0] + [990.0] * 11 + [880.0],
+    ...                   "churn": [0.041] + [0.05] * 11 + [0.053]},
+    ...                  index=pd.period_range("2023-12", periods=13, freq="M"))
+    >>> print(trend_sentence(t, "M"))
+    Active customers fell 12% over the last 12 months (1,000 in 2023-12, 880 in
+    2024-12); churn rose from 4.1% to 5.3% a month.
+    """
+    period = period or str(trends.attrs.get("period") or "M")
+    check = PERIODS.get(period)
+    if check is None:
+        raise ValueError(f"period={period!r} is not one of {list(PERIODS)}")
+    name = check[0]
+    per_year = round(12 / check[1])
+    if len(trends) < 2 or not isinstance(trends.index, pd.PeriodIndex):
+        return "Too few periods yet to read a trend."
+    currency = str(trends.attrs.get("currency") or "")
+    best: tuple[float, str, Any, int, float, float] | None = None
+    for column in _TREND_NAMES:
+        if column not in trends.columns:
+            continue
+        series = trends[column].astype(float)
+        base = _trend_base(series, per_year)
+        if base is None:
+            continue
+        v0, v1 = float(series.loc[base[0]]), float(series.iloc[-1])
+        if not (math.isfinite(v0) and math.isfinite(v1)) or v0 <= 0:
+            continue
+        change = v1 / v0 - 1
+        if best is None or abs(change) > abs(best[0]):
+            best = (change, column, base[0], base[1], v0, v1)
+    parts = []
+    last = trends.index[-1]
+    if best is not None:
+        change, column, p0, span, v0, v1 = best
+        how = ("stayed about the same" if round(100 * change) == 0 else
+               f"{'rose' if change > 0 else 'fell'} {abs(change):.0%}")
+        parts.append(f"{_TREND_NAMES[column]} {how} over the last {span} {name}"
+                     f"{'s' if span != 1 else ''} ({_trend_amount(column, v0, currency)} in "
+                     f"{_trend_period(p0)}, {_trend_amount(column, v1, currency)} in "
+                     f"{_trend_period(last)})")
+    if "churn" in trends.columns:
+        churn = trends["churn"].astype(float)
+        base = _trend_base(churn, per_year)
+        if base is not None:
+            c0, c1 = percent(float(churn.loc[base[0]])), percent(float(churn.iloc[-1]))
+            if c0 == c1:
+                text = f"churn stayed at {c1} a {name}"
+            else:
+                moved = "rose" if float(churn.iloc[-1]) > float(churn.loc[base[0]]) else "fell"
+                text = f"churn {moved} from {c0} to {c1} a {name}"
+            if best is None or best[2] != base[0]:
+                text += f" ({_trend_period(base[0])} to {_trend_period(last)})"
+            parts.append(text)
+    if not parts:
+        return "Too few periods yet to read a trend."
+    sentence = "; ".join(parts)
+    return sentence[0].upper() + sentence[1:] + "."
