@@ -70,7 +70,9 @@ __all__ = [
     "clv_schedule",
     "customer_lifetime_value",
     "expected_discounted_payments",
+    "parameter_draws",
     "unit_length",
+    "with_params",
 ]
 
 TimeUnit = Literal["D", "W", "M", "Q", "Y"]
@@ -514,8 +516,26 @@ def _stacked_if_supported(model: Any, frame: pd.DataFrame, times: np.ndarray,
     return None
 
 
-def _log_draws(model: Any, n_draws: int, rng: np.random.Generator, role: str) -> np.ndarray:
-    """Parameter vectors drawn from N(log θ̂, cov_log), back on the natural scale."""
+def parameter_draws(model: Any, n_draws: int, rng: np.random.Generator,
+                    role: str = "forecast") -> np.ndarray:
+    """Parameter vectors of a fitted model drawn from N(log θ̂, cov_log), on the natural
+    scale: the parametric bootstrap behind :func:`clv_interval`.
+
+    A boundary fit's parameters at the edge (no standard error) stay at their limit; the
+    others are drawn. ``role`` names the model in the error ("transaction", "spend").
+
+    Returns
+    -------
+    ndarray
+        ``(n_draws, n_params)``, columns in ``model.params_`` order.
+
+    Raises
+    ------
+    TypeError
+        Not a fitted retention_kit model.
+    DataError
+        The model has no finite covariance, so nothing can be drawn.
+    """
     try:
         params = np.asarray(model.params_, dtype=float)
         cov_log = np.asarray(model._cov_log, dtype=float)
@@ -540,8 +560,9 @@ def _log_draws(model: Any, n_draws: int, rng: np.random.Generator, role: str) ->
     return np.exp(draws)
 
 
-def _with_params(model: Any, params: np.ndarray) -> Any:
-    """A shallow copy of a fitted model with other parameter values."""
+def with_params(model: Any, params: np.ndarray) -> Any:
+    """A shallow copy of a fitted model with other parameter values (e.g. a row of
+    :func:`parameter_draws`); the model itself is not changed."""
     clone = copy.copy(model)
     clone.params_ = pd.Series(params, index=model.params_.index, name="estimate")
     return clone
@@ -626,16 +647,16 @@ margin, steps_per_period, days_per_month
     estimate, distinct, codes = _compute(transaction_model, spend_model, data, times, discount,
                                          float(margin))
     rng = np.random.default_rng(random_state)
-    trans_draws = _log_draws(transaction_model, n_draws, rng, "transaction")
-    spend_draws = _log_draws(spend_model, n_draws, rng, "spend")
+    trans_draws = parameter_draws(transaction_model, n_draws, rng, "transaction")
+    spend_draws = parameter_draws(spend_model, n_draws, rng, "spend")
     stacked = _stacked_if_supported(transaction_model, distinct, times)
     values = np.empty((n_draws, len(distinct)))
     n_infinite = 0
     for i in range(n_draws):
         purchases = _discounted(_cumulative_purchases(
-            _with_params(transaction_model, trans_draws[i]), distinct, times, stacked), discount)
+            with_params(transaction_model, trans_draws[i]), distinct, times, stacked), discount)
         try:
-            spend = np.asarray(_with_params(spend_model, spend_draws[i]).expected_spend(distinct),
+            spend = np.asarray(with_params(spend_model, spend_draws[i]).expected_spend(distinct),
                                dtype=float)
         except DataError:
             # The data passed the point estimate, so the only failure left is a drawn

@@ -572,18 +572,13 @@ def _no_ranges(exc: Exception) -> Any:
 def _with_ranges(forecast: ClvForecast, model: Any, values: Callable[[np.ndarray], np.ndarray],
                  index: pd.Index, n_draws: int) -> ClvForecast:
     """90% intervals per customer from draws of the parameters on the log scale."""
-    params = model.params_.to_numpy(dtype=float)
-    cov = model.cov_.to_numpy(dtype=float) / np.outer(params, params)
-    free = np.isfinite(np.diag(cov))  # a boundary fit's edge parameters are held fixed
-    if not free.any() or not np.all(np.isfinite(cov[np.ix_(free, free)])) or not (
-            free.all() or model.boundary_ is not None):
+    from ..clv import parameter_draws
+
+    try:
+        draws = parameter_draws(model, n_draws, np.random.default_rng(0))
+    except DataError:
         return replace(forecast, diagnostics=forecast.diagnostics + _no_ranges(
             ValueError("the standard errors are not finite")))
-    rng = np.random.default_rng(0)
-    logs = np.tile(np.log(params), (n_draws, 1))
-    logs[:, free] = rng.multivariate_normal(np.log(params[free]), cov[np.ix_(free, free)],
-                                            size=n_draws)
-    draws = np.exp(logs)
     sims = np.array([values(d) for d in draws])
     low = pd.Series(0.0, index=forecast.clv.index, name="clv_lower")
     high = pd.Series(0.0, index=forecast.clv.index, name="clv_upper")
