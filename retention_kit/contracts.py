@@ -44,7 +44,7 @@ from scipy import stats
 
 from ._checks import discount_rate as check_discount_rate
 from ._checks import first_example, flag, nonnegative_columns, number, require_columns
-from .clv import expected_discounted_payments
+from .clv import expected_discounted_payments, parameter_draws, with_params
 from .diagnostics import Diagnostics, Finding, describe_error, error_verdict, identification
 from .diagnostics.snapshot import MIN_CHURNERS, PILE_RATIO
 from .errors import ConvergenceError, DataError
@@ -752,7 +752,8 @@ def fit_contract_models(durations: pd.DataFrame, *, holdout_months: int = 12,
 
 
 def residual_value(fitted: ContractModels, durations: pd.DataFrame, *, discount_rate: float,
-                   margin: float = 1.0, horizon_months: int = 120) -> pd.DataFrame:
+                   margin: float = 1.0, horizon_months: int = 120, n_draws: int = 0,
+                   ) -> pd.DataFrame:
     r"""Expected remaining lifetime and residual value of every current subscriber.
 
     A current subscriber of a plan with renewal period p months who has made n renewals
@@ -789,6 +790,12 @@ def residual_value(fitted: ContractModels, durations: pd.DataFrame, *, discount_
         Share of MRR that is margin.
     horizon_months : int, default 120
         Horizon of ``expected_renewals``.
+    n_draws : int, default 0
+        With draws (e.g. 200), the subscribers of plans whose fit is a ``caution`` get a
+        90% range of their residual value (``residual_value_low``, ``residual_value_high``)
+        from that many draws of the model's parameters
+        (:func:`retention_kit.clv.parameter_draws`, seed 0); other rows get NaN there
+        (``ok``: the value stands as it is; ``unreliable``: it should not be shown).
 
     Returns
     -------
@@ -796,7 +803,8 @@ def residual_value(fitted: ContractModels, durations: pd.DataFrame, *, discount_
         Indexed by customer: the group column, ``billing_period``, ``period_months``,
         ``renewals`` (n), ``tenure_months``, ``months_to_renewal``, ``mrr``,
         ``expected_renewals``, ``expected_months``, ``derl``, ``residual_value``,
-        ``model``, ``verdict``. ``attrs``: ``discount_rate_per_month``, ``margin``,
+        ``residual_value_low``, ``residual_value_high`` (see ``n_draws``), ``model``,
+        ``verdict``. ``attrs``: ``discount_rate_per_month``, ``margin``,
         ``horizon_months``, ``not_valued``.
 
     Examples
@@ -847,6 +855,9 @@ def residual_value(fitted: ContractModels, durations: pd.DataFrame, *, discount_
         renewals, _ = expected_discounted_payments(model, n, horizon=max(horizon // p, 1),
                                                    discount_rate=0.0)
         mrr = rows["mrr"].to_numpy(dtype=float)
+        low = high = np.full(len(rows), np.nan)
+        if n_draws and fit.verdict == "caution":
+            low, high = _value_range(model, n, d, margin * mrr * p, n_draws)
         parts.append(pd.DataFrame({
             group_col: rows[group_col].to_numpy(), "billing_period": str(billing),
             "period_months": p, "renewals": n,
@@ -854,14 +865,31 @@ def residual_value(fitted: ContractModels, durations: pd.DataFrame, *, discount_
             "months_to_renewal": (p - rows["tenure_months"].to_numpy() % p) % p,
             "mrr": mrr, "expected_renewals": renewals, "expected_months": renewals * p,
             "derl": derl, "residual_value": margin * mrr * p * derl,
+            "residual_value_low": low, "residual_value_high": high,
             "model": fit.chosen, "verdict": fit.verdict}, index=rows.index))
     columns = [group_col, "billing_period", "period_months", "renewals", "tenure_months",
                "months_to_renewal", "mrr", "expected_renewals", "expected_months", "derl",
-               "residual_value", "model", "verdict"]
+               "residual_value", "residual_value_low", "residual_value_high", "model",
+               "verdict"]
     out = pd.concat(parts) if parts else pd.DataFrame(columns=columns)
     out.attrs.update(discount_rate_per_month=d_month, margin=margin, horizon_months=horizon,
                      not_valued=not_valued)
     return out
+
+
+def _value_range(model: SBG | BdW, n: np.ndarray, d: float, scale: np.ndarray,
+                 n_draws: int) -> tuple[np.ndarray, np.ndarray]:
+    """5% and 95% of scale × DERL(d | n) over draws of the model's parameters; NaN when the
+    model has no finite covariance to draw from."""
+    try:
+        draws = parameter_draws(model, int(n_draws), np.random.default_rng(0), "contract")
+    except DataError:
+        nan = np.full(len(n), np.nan)
+        return nan, nan
+    values, inverse = np.unique(n, return_inverse=True)
+    sims = np.array([np.asarray(with_params(model, row).expected_residual_lifetime(values, d),
+                                dtype=float)[inverse] for row in draws]) * scale
+    return np.quantile(sims, 0.05, axis=0), np.quantile(sims, 0.95, axis=0)
 
 
 def by_tenure_band(values: pd.DataFrame, *, bands: Sequence[int] = (1, 3, 6, 12, 24),

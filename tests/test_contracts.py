@@ -326,3 +326,20 @@ def test_a_churn_cut_on_a_geometric_plan_is_worth_what_the_closed_form_says() ->
     assert out["value"] == pytest.approx(exact, rel=1e-6)
     with pytest.raises(DataError, match="cut must be a share"):
         churn_cut_value(fits, d, cut=10, discount_rate=0.01)
+
+
+def test_caution_plans_get_value_ranges_that_contain_the_estimate() -> None:
+    from retention_kit.simulate import simulate_subscriptions
+    subs = simulate_subscriptions(600, start_month="2023-01", n_months=18,
+                                  plans={"basic": 10.0}, churn={"alpha": 1.0, "beta": 5.0},
+                                  reactivation=0, random_state=5)
+    d = renewal_durations(subs)
+    fits = fit_contract_models(d, holdout_months=6)
+    assert fits["basic"].verdict == "caution"  # 18 months, 600 customers: holdout 10-25% off
+    values = residual_value(fits, d, discount_rate=0.01, n_draws=100)
+    assert (values["residual_value_low"] <= values["residual_value"]).all()
+    assert (values["residual_value"] <= values["residual_value_high"]).all()
+    assert (values["residual_value_high"] > 1.05 * values["residual_value_low"]).all()
+    plain = residual_value(fits, d, discount_rate=0.01)
+    assert plain["residual_value_low"].isna().all()
+    pd.testing.assert_series_equal(plain["residual_value"], values["residual_value"])
