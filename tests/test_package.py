@@ -122,6 +122,7 @@ import retention_kit.datasets as d
 assert "_datasets" in str(d.data_dir()), d.data_dir()
 import retention_kit.reports as r
 assert "_notebooks" in str(r.REPORT_NOTEBOOK) and r.REPORT_NOTEBOOK.is_file(), r.REPORT_NOTEBOOK
+assert r.SUBSCRIPTION_NOTEBOOK.is_file(), r.SUBSCRIPTION_NOTEBOOK
 print(len(d.load_cdnow_transactions()), len(d.load_cdnow_summary()), len(d.load_donations()))
 """
     out = run_python(code, cwd=tmp_path, env={"PYTHONPATH": str(site), "PATH": "/usr/bin"})

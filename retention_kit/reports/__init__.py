@@ -16,6 +16,10 @@ modules of ``retention_kit``, never the reverse):
 * :mod:`~retention_kit.reports.trends`: :func:`shop_trends`, active customers, retention,
   churn (the headline's definitions), revenue, orders and new customers per period over
   the whole window;
+* :mod:`~retention_kit.reports.subscription`: the subscription report's sections (MRR,
+  its bridge, churn events, churn by plan and tenure, survival by plan, contract models per
+  plan with residual values, at-risk subscribers, actions), used as
+  ``reports.subscription.<name>`` by ``notebooks/subscription_report.ipynb``;
 * :mod:`~retention_kit.reports.text`: generated text, :func:`next_steps`, :func:`caveats`,
   the curve sentences and :func:`trend_sentence`;
 * :mod:`~retention_kit.reports.html`: report tables and lists as HTML, and
@@ -35,14 +39,17 @@ from __future__ import annotations
 
 # Importable from here before the split into modules (tests and user code use them).
 from ..data import prepare_transactions, rfm_segmentation_summary, rfm_summary  # noqa: F401
+from . import subscription
 from ._common import KPI_MIME, PERIODS, QUALITY_MIME, format_money
 from .batch import (
     REPORT_NOTEBOOK,
+    SUBSCRIPTION_NOTEBOOK,
     ReportResult,
     ReportsCancelled,
     discover_clients,
     error_page,
     notebook_parameters,
+    report_notebook_for,
     run_reports,
     safe_name,
     write_index,
@@ -94,6 +101,7 @@ __all__ = [
     "PERIODS",
     "QUALITY_MIME",
     "REPORT_NOTEBOOK",
+    "SUBSCRIPTION_NOTEBOOK",
     "TREND_UNITS",
     "ReportResult",
     "ReportSettings",
@@ -120,10 +128,12 @@ __all__ = [
     "notebook_to_html",
     "period_retention",
     "report_header",
+    "report_notebook_for",
     "run_reports",
     "safe_name",
     "segment_table",
     "shop_trends",
+    "subscription",
     "survival_window_notes",
     "survival_sentence",
     "tier_table",

@@ -34,16 +34,37 @@ from .settings import demo_folder, read_client_info
 from .warm import KernelTemplate, kernel_arguments, warm_kernels_supported
 
 
-def _report_notebook() -> Path:
-    """The report notebook of a source checkout, else the copy shipped in the wheel."""
+def _report_notebook(name: str = "client_report.ipynb") -> Path:
+    """A report notebook of a source checkout, else the copy shipped in the wheel."""
     package = Path(__file__).resolve().parent.parent  # retention_kit/
-    checkout = package.parent / "notebooks" / "client_report.ipynb"
-    return checkout if checkout.is_file() else package / "_notebooks" / "client_report.ipynb"
+    checkout = package.parent / "notebooks" / name
+    return checkout if checkout.is_file() else package / "_notebooks" / name
 
 
-#: The report notebook: the checkout's ``notebooks/client_report.ipynb``, else the copy
-#: the wheel ships as ``retention_kit/_notebooks``.
+#: The report notebook of shops: the checkout's ``notebooks/client_report.ipynb``, else the
+#: copy the wheel ships as ``retention_kit/_notebooks``.
 REPORT_NOTEBOOK = _report_notebook()
+#: The report notebook of subscription businesses (``notebooks/subscription_report.ipynb``):
+#: MRR and its bridge, churn by plan and tenure, contract models per plan; it takes the
+#: same parameters as :data:`REPORT_NOTEBOOK`.
+SUBSCRIPTION_NOTEBOOK = _report_notebook("subscription_report.ipynb")
+
+
+def report_notebook_for(folder: str | os.PathLike[str] | None, client_id: str) -> Path:
+    """The report notebook of a client: :data:`SUBSCRIPTION_NOTEBOOK` when its data folder
+    (or the bundled demo client's, for an empty ``folder``) holds ``subscriptions.csv``,
+    else :data:`REPORT_NOTEBOOK`.
+
+    Examples
+    --------
+    >>> report_notebook_for(None, "b2b_saas").name, report_notebook_for("", "retailer").name
+    ('subscription_report.ipynb', 'client_report.ipynb')
+    """
+    try:
+        base = Path(folder) if folder else demo_folder(client_id)
+    except ValueError:
+        return REPORT_NOTEBOOK
+    return SUBSCRIPTION_NOTEBOOK if (base / "subscriptions.csv").is_file() else REPORT_NOTEBOOK
 
 
 _RESERVED = {"index", "con", "prn", "aux", "nul", *(f"com{i}" for i in range(10)),
@@ -770,7 +791,9 @@ def run_reports(
     progress : bool or text stream, default True
         Print a progress line per finished report to stderr (or to the given stream).
     notebook : path, optional
-        The report notebook; default :data:`REPORT_NOTEBOOK`.
+        The report notebook for every client; by default each client gets
+        :func:`report_notebook_for` its data (the subscription report for a folder with
+        ``subscriptions.csv``, the shop report otherwise).
     timeout : float or None, default 600
         Seconds a single cell may run.
     executor : {"thread", "process"}, default "thread"
@@ -808,15 +831,16 @@ def run_reports(
     check_choice("kernels", kernels, ["warm", "fresh"])
     if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
         raise ValueError(f"workers must be a whole number of at least 1, got {workers!r}")
-    nb_path = Path(notebook) if notebook is not None else REPORT_NOTEBOOK
-    if not nb_path.is_file():
-        raise FileNotFoundError(f"report notebook not found: {nb_path} (pass notebook=, or "
-                                "reinstall retention_kit: the wheel ships it)")
+    nb_path = Path(notebook) if notebook is not None else None
+    for path in [nb_path] if nb_path is not None else [REPORT_NOTEBOOK, SUBSCRIPTION_NOTEBOOK]:
+        if not path.is_file():
+            raise FileNotFoundError(f"report notebook not found: {path} (pass notebook=, or "
+                                    "reinstall retention_kit: the wheel ships it)")
     params = dict(parameters or {})
     fixed = sorted({"client_id", "data_dir"} & set(params))
     if fixed:
         raise ValueError(f"parameter {fixed[0]!r} is set per client; pass the clients instead")
-    known = notebook_parameters(nb_path)
+    known = notebook_parameters(nb_path or REPORT_NOTEBOOK)
     for key in params:
         check_choice("name", key, [k for k in known if k not in ("client_id", "data_dir")])
     out = Path(out_dir).resolve()
@@ -850,7 +874,7 @@ def run_reports(
     return ordered
 
 
-def _plan_jobs(items: list[tuple[str, str]], out: Path, nb_path: Path,
+def _plan_jobs(items: list[tuple[str, str]], out: Path, nb_path: Path | None,
                params: dict[str, Any], *, timeout: float | None, kernel_name: str,
                kernels: str = "warm") -> list[_Job]:
     """One job per client, each with a unique safe file name inside ``out``."""
@@ -863,7 +887,8 @@ def _plan_jobs(items: list[tuple[str, str]], out: Path, nb_path: Path,
             name, i = f"{base}-{i}", i + 1
         names.add(name)
         _inside(out, name, ".html")
-        jobs.append(_Job(client_id=cid, name=name, notebook=str(nb_path.resolve()),
+        notebook = nb_path if nb_path is not None else report_notebook_for(folder, cid)
+        jobs.append(_Job(client_id=cid, name=name, notebook=str(notebook.resolve()),
                          out_dir=str(out), parameters={**params, "client_id": cid,
                                                        "data_dir": folder},
                          timeout=timeout, kernel_name=kernel_name,

@@ -8,7 +8,7 @@ from __future__ import annotations
 import math
 import re
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from html.parser import HTMLParser
 from typing import Any
 
@@ -21,11 +21,15 @@ from .settings import ReportSettings
 
 
 def format_table(table: pd.DataFrame, *, currency: str = "", table_id: str | None = None,
+                 money: Sequence[str] = (), percents: Sequence[str] = (),
+                 counts: Sequence[str] = (), labels: Mapping[str, str] | None = None,
                  ) -> HTMLText:
     """A report table as escaped HTML, numbers formatted by column name.
 
     ``share_*``, ``*_rate``, ``mean_alive`` and ``gain_pct`` become percentages,
-    ``customers`` whole numbers, ``clv*``, ``*_clv``, ``gain`` and ``total_gain`` money.
+    ``customers`` whole numbers, ``clv*``, ``*_clv``, ``gain`` and ``total_gain`` money;
+    the columns named in ``money``, ``percents`` and ``counts`` likewise, and ``labels``
+    renames headers (the index's name included).
 
     Examples
     --------
@@ -46,7 +50,8 @@ def format_table(table: pd.DataFrame, *, currency: str = "", table_id: str | Non
               "strategy": "Strategy", "action": "Recommended action",
               "retention_rate": "Retention rate", "churn_rate": "Churn rate",
               "clv": "Value per customer", "gain": "Gain per customer",
-              "gain_pct": "Gain (%)", "total_gain": "Gain, all active customers"}
+              "gain_pct": "Gain (%)", "total_gain": "Gain, all active customers",
+              **(labels or {})}
 
     def cell(col: str, value: object) -> str:
         if not isinstance(value, int | float | np.integer | np.floating) or isinstance(
@@ -55,11 +60,12 @@ def format_table(table: pd.DataFrame, *, currency: str = "", table_id: str | Non
         if not math.isfinite(float(value)):
             return "n/a"
         if col.startswith("share_") or col.endswith("_rate") or col in (
-                "mean_alive", "gain_pct", "cum_share_value"):
+                "mean_alive", "gain_pct", "cum_share_value") or col in percents:
             return percent(float(value))
-        if col == "customers":
-            return f"{int(value):,}"
-        if col in ("clv", "gain", "total_gain") or col.endswith("_clv") or col.startswith("clv_"):
+        if col == "customers" or col in counts:
+            return f"{int(round(float(value))):,}"
+        if col in ("clv", "gain", "total_gain") or col.endswith("_clv") or col.startswith(
+                "clv_") or col in money:
             return format_money(float(value), currency)
         if col == "reduction":
             return f"-{100 * float(value):.1f} pts" if float(value) > 0 else "none"
