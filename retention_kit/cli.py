@@ -177,7 +177,12 @@ def _summary(results: Sequence[Any], out: IO[str]) -> None:
 def _report(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     from .datasets import data_dir
     from .errors import DataError
-    from .reports import discover_clients, notebook_parameters, run_reports
+    from .reports import (
+        PER_CLIENT_PARAMETERS,
+        discover_clients,
+        notebook_parameters,
+        run_reports,
+    )
 
     try:
         spec = _spec(args)
@@ -188,13 +193,13 @@ def _report(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         known = notebook_parameters(args.notebook)
         parameters = {}
         for name, text in args.parameter:
-            if name in ("client_id", "data_dir"):
+            if name in PER_CLIENT_PARAMETERS:
                 raise ValueError(f"parameter {name!r} is set per client; use --data/--clients")
             if name not in known:
                 from .notebook import check_choice
 
-                check_choice("name", name, [k for k in known if k not in ("client_id",
-                                                                          "data_dir")])
+                check_choice("name", name, [k for k in known
+                                            if k not in PER_CLIENT_PARAMETERS])
             parameters[name] = parse_parameter(name, text, known[name].get("inferred_type_name"))
         if spec and not _is_url(args.data):
             parameters["spec"] = json.dumps(spec)

@@ -13,6 +13,11 @@ modules of ``retention_kit``, never the reverse):
   verdict), :func:`trust_view`, :func:`holdout_check`, :func:`customers_since` (left
   truncation), :func:`segment_table`, :func:`tier_table` (money as the verdict allows),
   :func:`churn_value`;
+* :mod:`~retention_kit.reports.exports`: :func:`customer_list` (every customer with
+  segment, action, P(alive), expected purchases, CLV with its interval and tier, as the
+  verdict allows), :func:`act_on_segments`, :func:`top_customers` and
+  :func:`export_customers` (the CSV/Parquet files next to the report and the customers
+  to act on first);
 * :mod:`~retention_kit.reports.text`: generated text, :func:`next_steps`, :func:`caveats`
   and the curve sentences;
 * :mod:`~retention_kit.reports.html`: report tables and lists as HTML, and
@@ -34,6 +39,8 @@ from __future__ import annotations
 from ..data import prepare_transactions, rfm_segmentation_summary, rfm_summary  # noqa: F401
 from ._common import KPI_MIME, PERIODS, QUALITY_MIME, format_money
 from .batch import (
+    CUSTOMER_LIST_SUFFIXES,
+    PER_CLIENT_PARAMETERS,
     REPORT_NOTEBOOK,
     ReportResult,
     ReportsCancelled,
@@ -45,6 +52,16 @@ from .batch import (
     write_index,
 )
 from .client import ClientData, load_client
+from .exports import (
+    CUSTOMER_COLUMNS,
+    CUSTOMERS_MIME,
+    CustomerListView,
+    act_on_segments,
+    customer_list,
+    customer_list_readme,
+    export_customers,
+    top_customers,
+)
 from .html import (
     external_resources,
     format_table,
@@ -78,7 +95,17 @@ from .settings import ReportSettings, check_parameters
 from .text import caveats, curve_sentence, next_steps, survival_sentence
 
 __all__ = [
+    "CUSTOMERS_MIME",
+    "CUSTOMER_COLUMNS",
+    "CUSTOMER_LIST_SUFFIXES",
     "ClientData",
+    "CustomerListView",
+    "PER_CLIENT_PARAMETERS",
+    "act_on_segments",
+    "customer_list",
+    "customer_list_readme",
+    "export_customers",
+    "top_customers",
     "FORECAST_CHECKS",
     "TRUST_MIME",
     "ClvForecast",

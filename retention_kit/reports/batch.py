@@ -7,7 +7,10 @@ converts each executed notebook to a self-contained HTML page with nbconvert (co
 images embedded as data URIs, no external URL: it opens offline), keeps the executed
 notebook next to it, writes an error page for a client whose report failed (which cell,
 what, the message) and an ``index.html`` linking every report with its headline KPIs and
-status. papermill and nbconvert are imported inside the functions that run them.
+status. The notebook itself writes each client's customer list next to its report (the
+batch passes the path as the ``customer_list`` parameter, see
+:func:`~retention_kit.reports.export_customers`). papermill and nbconvert are imported
+inside the functions that run them.
 """
 
 from __future__ import annotations
@@ -28,7 +31,15 @@ from typing import IO, Any, Literal
 
 from ..errors import data_error
 from ..notebook import check_choice
-from ._common import KPI_MIME, QUALITY_MIME, escape, format_money, percent
+from ._common import (
+    KPI_MIME,
+    QUALITY_MIME,
+    escape,
+    format_money,
+    percent,
+    write_atomic,
+)
+from .exports import CUSTOMERS_MIME
 from .html import notebook_to_html, standalone_page
 from .settings import demo_folder, read_client_info
 from .warm import KernelTemplate, kernel_arguments, warm_kernels_supported
@@ -44,6 +55,11 @@ def _report_notebook() -> Path:
 #: The report notebook: the checkout's ``notebooks/client_report.ipynb``, else the copy
 #: the wheel ships as ``retention_kit/_notebooks``.
 REPORT_NOTEBOOK = _report_notebook()
+
+#: Notebook parameters the batch sets for each client (never given for all): the
+#: client, its data, and where its customer list goes (``<out>/<name>.customers.csv``,
+#: passed only to a notebook that has a ``customer_list`` parameter).
+PER_CLIENT_PARAMETERS = ("client_id", "data_dir", "customer_list")
 
 
 _RESERVED = {"index", "con", "prn", "aux", "nul", *(f"com{i}" for i in range(10)),
@@ -84,7 +100,7 @@ def _inside(folder: Path, name: str, suffix: str) -> Path:
     """``folder / (name + suffix)``, refusing anything that would land elsewhere.
 
     The last component is not resolved: a symbolic link there is replaced by the file
-    (see :func:`_write_atomic`), never written through.
+    (see :func:`~._common.write_atomic`), never written through.
     """
     path = folder.resolve() / f"{name}{suffix}"
     if not re.fullmatch(r"[a-z0-9_-]+", name) or "/" in suffix or ".." in suffix:
@@ -92,30 +108,19 @@ def _inside(folder: Path, name: str, suffix: str) -> Path:
     return path
 
 
-def _write_atomic(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file renamed over it.
-
-    A reader never sees half a file, and a symbolic link at ``path`` is replaced, never
-    followed (its target is left alone).
-    """
-    import tempfile
-
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+#: The customer list files a report writes next to it (see :func:`.exports.export_customers`).
+CUSTOMER_LIST_SUFFIXES = (".customers.csv", ".customers.parquet", ".customers.txt")
 
 
 def _clear_links(folder: Path, name: str) -> None:
-    """Remove symbolic links where a client's files go (papermill would write through)."""
+    """Remove symbolic links where a client's files go (papermill would write through),
+    and an earlier run's customer list (a failed report must not leave an old one)."""
     for suffix in (".html", ".ipynb", ".quality.json", ".kernel.log"):
         path = _inside(folder, name, suffix)
         if path.is_symlink():
             path.unlink()
+    for suffix in CUSTOMER_LIST_SUFFIXES:
+        _inside(folder, name, suffix).unlink(missing_ok=True)
 
 
 def discover_clients(data_dir: str | os.PathLike[str], only: Sequence[str] | None = None,
@@ -202,6 +207,9 @@ class ReportResult:
     done) or "fresh" (started from scratch); empty when none started."""
     attempts: int = 0
     """Kernels the report ran in: 2 when a crashed or timed-out kernel was retried."""
+    customer_list: dict[str, Any] = field(default_factory=dict)
+    """What the report exported (:meth:`.exports.CustomerListView.to_dict`): the file
+    names next to the report, the number of customers, how CLV is given."""
 
     @property
     def ok(self) -> bool:
@@ -310,9 +318,9 @@ last complete period.</p>
 </tbody>
 </table>"""
     index = folder / "index.html"
-    _write_atomic(index, standalone_page(title, body))
-    _write_atomic(folder / "index.json",
-                  json.dumps([r.to_dict() for r in results], indent=1, default=str))
+    write_atomic(index, standalone_page(title, body))
+    write_atomic(folder / "index.json",
+                 json.dumps([r.to_dict() for r in results], indent=1, default=str))
     return index
 
 
@@ -568,14 +576,15 @@ def _execute(job: _Job) -> ReportResult:
         nb = _run_notebook(job, nb_path, log_path, result)
         stage = "converting the notebook to HTML"
         result.kpis = _find_output(nb, KPI_MIME)
+        result.customer_list = _find_output(nb, CUSTOMERS_MIME)
         title = f"{result.kpis.get('display_name') or job.client_id}: customer retention report"
         page = notebook_to_html(nb, title=title)
         stage = "writing the report"
-        _write_atomic(html_path, page)
+        write_atomic(html_path, page)
         quality = _find_output(nb, QUALITY_MIME)
         if quality:  # a raw export: what its spec did, next to the report
-            _write_atomic(_inside(folder, job.name, ".quality.json"),
-                          json.dumps(quality, indent=1, default=str))
+            write_atomic(_inside(folder, job.name, ".quality.json"),
+                         json.dumps(quality, indent=1, default=str))
     except Exception as exc:  # noqa: BLE001 - every failure becomes an error page
         if _CANCEL.is_set():  # its kernel was stopped by Ctrl-C / SIGTERM
             return _cancelled(job, html_path, seconds=time.perf_counter() - start)
@@ -674,7 +683,7 @@ def _record_failure(result: ReportResult, exc: Exception, stage: str, nb_path: P
 def _write_error_page(result: ReportResult) -> None:
     """The error page of a failed report; if even that cannot be written, say so."""
     try:
-        _write_atomic(result.html, error_page(result))
+        write_atomic(result.html, error_page(result))
     except OSError as exc:
         result.error = (f"{result.error} (its error page could not be written either: "
                         f"{type(exc).__name__}: {exc})")
@@ -751,7 +760,10 @@ def run_reports(
     all. In ``out_dir`` each client gets ``<name>.html`` (the report, or an error page
     saying which step failed and why) and ``<name>.ipynb`` (the executed notebook), where
     ``name`` is :func:`safe_name` of the client id, so no id can write outside
-    ``out_dir``. ``index.html`` links every report with its headline KPIs and status,
+    ``out_dir``; a notebook with a ``customer_list`` parameter (the report notebook has
+    one) is given ``<name>.customers.csv`` there, and writes the client's customer list
+    (CSV, Parquet when pyarrow is installed, and a ``.txt`` on its columns).
+    ``index.html`` links every report with its headline KPIs and status,
     ``index.json`` has the same for programs. A failing client never stops the others.
 
     Parameters
@@ -813,16 +825,17 @@ def run_reports(
         raise FileNotFoundError(f"report notebook not found: {nb_path} (pass notebook=, or "
                                 "reinstall retention_kit: the wheel ships it)")
     params = dict(parameters or {})
-    fixed = sorted({"client_id", "data_dir"} & set(params))
+    fixed = sorted(set(PER_CLIENT_PARAMETERS) & set(params))
     if fixed:
         raise ValueError(f"parameter {fixed[0]!r} is set per client; pass the clients instead")
     known = notebook_parameters(nb_path)
     for key in params:
-        check_choice("name", key, [k for k in known if k not in ("client_id", "data_dir")])
+        check_choice("name", key, [k for k in known if k not in PER_CLIENT_PARAMETERS])
     out = Path(out_dir).resolve()
     out.mkdir(parents=True, exist_ok=True)
     jobs = _plan_jobs(_normalise_clients(clients), out, nb_path, params, timeout=timeout,
-                      kernel_name=kernel_name, kernels=kernels)
+                      kernel_name=kernel_name, kernels=kernels,
+                      customer_list="customer_list" in known)
     stream = (sys.stderr if progress is True else None) if isinstance(progress, bool) else progress
     bar = _Progress(len(jobs), stream)
     if stream is not None:
@@ -852,8 +865,9 @@ def run_reports(
 
 def _plan_jobs(items: list[tuple[str, str]], out: Path, nb_path: Path,
                params: dict[str, Any], *, timeout: float | None, kernel_name: str,
-               kernels: str = "warm") -> list[_Job]:
-    """One job per client, each with a unique safe file name inside ``out``."""
+               kernels: str = "warm", customer_list: bool = False) -> list[_Job]:
+    """One job per client, each with a unique safe file name inside ``out`` (and, for a
+    notebook with a ``customer_list`` parameter, its customer list's path beside it)."""
     names: set[str] = set()
     jobs = []
     for cid, folder in items:
@@ -863,9 +877,11 @@ def _plan_jobs(items: list[tuple[str, str]], out: Path, nb_path: Path,
             name, i = f"{base}-{i}", i + 1
         names.add(name)
         _inside(out, name, ".html")
+        per_client = {"client_id": cid, "data_dir": folder}
+        if customer_list:
+            per_client["customer_list"] = str(_inside(out, name, ".customers.csv"))
         jobs.append(_Job(client_id=cid, name=name, notebook=str(nb_path.resolve()),
-                         out_dir=str(out), parameters={**params, "client_id": cid,
-                                                       "data_dir": folder},
+                         out_dir=str(out), parameters={**params, **per_client},
                          timeout=timeout, kernel_name=kernel_name,
                          display_name=_display_name(folder, cid), kernels=kernels))
     return jobs
