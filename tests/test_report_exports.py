@@ -11,8 +11,10 @@ in the page and the index) is checked in ``tests/test_reports.py`` on its batch 
 
 from __future__ import annotations
 
+import json
 import sys
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -23,6 +25,7 @@ from retention_kit.clv import unit_length
 from retention_kit.datasets import data_dir
 from retention_kit.errors import DataError
 from retention_kit.reports import (
+    ReportResult,
     act_on_segments,
     customer_list,
     export_customers,
@@ -31,6 +34,7 @@ from retention_kit.reports import (
     load_client,
     segment_table,
     tier_table,
+    write_index,
 )
 
 DEMO = data_dir() / "demo"
@@ -222,6 +226,55 @@ def test_export_refuses_a_bad_path_and_writes_nothing_without_one(made, tmp_path
     view = export_customers(table, path="")
     assert view.files == {} and "customer_list parameter is empty" in view.notes[0]
     assert list(tmp_path.iterdir()) == []
+
+
+# --------------------------------------------------------------------------- the index
+
+
+def _result(tmp_path: Path, cid: str, **kw) -> ReportResult:
+    return ReportResult(client_id=cid, name=cid, status=kw.pop("status", "ok"),
+                        html=tmp_path / f"{cid}.html", notebook=tmp_path / f"{cid}.ipynb",
+                        seconds=12.5, **kw)
+
+
+def test_index_has_period_time_verdict_and_list_links_with_relative_paths_only(
+        tmp_path: Path) -> None:
+    out = tmp_path / "reports"
+    out.mkdir()
+    for name in ("shop.ipynb", "broken.ipynb"):
+        (out / name).write_text("{}")
+    kpis = {"display_name": "Shop", "customers": 3000, "retention": 0.9, "churn": 0.1,
+            "repeat_purchase_rate": 0.4, "aov": 80.0, "currency": "EUR",
+            "data_start": "2022-01-02", "data_end": "2024-12-31"}
+    shop = _result(out, "shop", kpis=kpis, verdict="unreliable",
+                   generated_at="2026-12-07T17:55:02+00:00",
+                   customer_list={"customers": 3000, "clv": "withheld",
+                                  "files": {"csv": "shop.customers.csv",
+                                            "readme": "shop.customers.txt"}})
+    broken = _result(out, "broken", status="failed", error_type="OSError",
+                     error=f"cannot write {out / 'broken.html'}", failed_step="writing",
+                     traceback=f'File "{out.resolve()}/broken.ipynb"',
+                     generated_at="2026-12-07T17:56:40+00:00")
+    page = write_index([shop, broken], out).read_text(encoding="utf-8")
+    saved = (out / "index.json").read_text(encoding="utf-8")
+    for text in (page, saved):
+        assert str(out) not in text and str(out.resolve()) not in text
+        assert str(tmp_path) not in text
+    assert ".ipynb" not in page and "Seconds" not in page
+    for header in ("Period covered", "Generated", "Status", "Customers", "Retention",
+                   "Forecast", "Customer list"):
+        assert f"<th>{header}</th>" in page
+    assert "2022-01-02<br>to 2024-12-31" in page and "2026-12-07<br>17:55 UTC" in page
+    assert "Generated 2026-12-07 17:56 UTC." in page  # the run: its last report
+    assert ">not supported</span>" in page
+    assert 'href="shop.customers.csv"' in page and "no Parquet (pyarrow is not installed)" \
+        in page and "no values (not supported by the data)" in page
+    records = {r["client_id"]: r for r in json.loads(saved)}
+    assert records["shop"]["html"] == "shop.html" and records["shop"]["seconds"] == 12.5
+    assert records["shop"]["notebook"] == "shop.ipynb"
+    assert records["broken"]["error"] == "cannot write broken.html"
+    assert records["broken"]["traceback"] == 'File "broken.ipynb"'
+    assert records["shop"]["customer_list"]["files"]["csv"] == "shop.customers.csv"
 
 
 def test_the_customer_list_parameter_is_set_per_client(tmp_path, capsys) -> None:

@@ -645,9 +645,24 @@ def test_index_lists_every_client_with_status_and_kpis(batch: dict) -> None:
     assert saved["b2b_saas"]["kpis"]["nrr"] > 1
     assert saved["broken_shop"]["failed_cell"] == 5
     for cid in BATCH:
-        assert f'href="{safe_name(cid)}.html"' in page
+        name = safe_name(cid)
+        assert f'href="{name}.html"' in page and f'href="{name}.customers.csv"' in page
         assert saved[cid]["kpis"]["customers"] > 0
+        assert saved[cid]["html"] == f"{name}.html"
+        assert saved[cid]["customer_list"]["customers"] == saved[cid]["kpis"]["customers"]
+        assert saved[cid]["verdict"] in ("ok", "caution", "unreliable")
+        assert saved[cid]["generated_at"].endswith("+00:00")
     assert "Lindqvist Home &amp; Garden" in page and "5 of 6 reports produced" in page
+    # relative links only, none to a raw notebook, nothing a client does not need
+    index_json = (out / "index.json").read_text(encoding="utf-8")
+    for text in (page, index_json):
+        assert str(out) not in text and str(batch["root"]) not in text
+    hrefs = re.findall(r'href="([^"]*)"', page)
+    assert hrefs and all("/" not in h and ":" not in h for h in hrefs)
+    assert all((out / h).is_file() for h in hrefs)
+    assert not [h for h in hrefs if h.endswith(".ipynb")] and "Seconds" not in page
+    assert "2022-01-01<br>to 2024-12-31" in page  # retailer's period covered
+    assert "<th>Forecast</th>" in page and "<th>Customer list</th>" in page
 
 
 @pytest.mark.parametrize("executor", ["thread", "process"])

@@ -34,6 +34,7 @@ from ..notebook import check_choice
 from ._common import (
     KPI_MIME,
     QUALITY_MIME,
+    VERDICT_WORDS,
     escape,
     format_money,
     percent,
@@ -41,6 +42,7 @@ from ._common import (
 )
 from .exports import CUSTOMERS_MIME
 from .html import notebook_to_html, standalone_page
+from .sections import TRUST_MIME
 from .settings import demo_folder, read_client_info
 from .warm import KernelTemplate, kernel_arguments, warm_kernels_supported
 
@@ -207,6 +209,10 @@ class ReportResult:
     done) or "fresh" (started from scratch); empty when none started."""
     attempts: int = 0
     """Kernels the report ran in: 2 when a crashed or timed-out kernel was retried."""
+    generated_at: str = ""
+    """When the report was finished (UTC, ISO 8601 to the second)."""
+    verdict: str = ""
+    """The forecast's trust verdict ("ok", "caution", "unreliable"; empty when unknown)."""
     customer_list: dict[str, Any] = field(default_factory=dict)
     """What the report exported (:meth:`.exports.CustomerListView.to_dict`): the file
     names next to the report, the number of customers, how CLV is given."""
@@ -216,11 +222,25 @@ class ReportResult:
         """True when the report was produced."""
         return self.status == "ok"
 
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-able dict (paths as strings)."""
+    def to_dict(self, *, relative_to: str | os.PathLike[str] | None = None) -> dict[str, Any]:
+        """JSON-able dict (paths as strings).
+
+        With ``relative_to`` (the output folder), paths are file names relative to it,
+        and that folder's absolute path is taken out of the messages too (``index.json``
+        moves with its folder).
+        """
         out = asdict(self)
         out["html"] = str(self.html)
         out["notebook"] = None if self.notebook is None else str(self.notebook)
+        if relative_to is None:
+            return out
+        out["html"] = self.html.name
+        out["notebook"] = None if self.notebook is None else self.notebook.name
+        folders = {str(Path(relative_to)), str(Path(relative_to).resolve())}
+        for key in ("error", "traceback"):
+            if isinstance(out.get(key), str):
+                for folder in sorted(folders, key=len, reverse=True):
+                    out[key] = out[key].replace(folder + os.sep, "").replace(folder, ".")
         return out
 
 
@@ -262,9 +282,42 @@ affected.</p>
     return standalone_page(f"Report for {result.display_name or result.client_id}: failed", body)
 
 
+def _customer_list_cell(result: ReportResult) -> str:
+    """The index's link(s) to a report's customer list, or why there is none."""
+    info = result.customer_list or {}
+    files = info.get("files") or {}
+    if "csv" not in files:
+        return ""
+    links = [f'<a class="customer-list" href="{escape(files["csv"])}">CSV</a>']
+    if "parquet" in files:
+        links.append(f'<a class="customer-list" href="{escape(files["parquet"])}">Parquet</a>')
+    else:
+        links.append("no Parquet (pyarrow is not installed)")
+    if "readme" in files:
+        links.append(f'<a href="{escape(files["readme"])}">columns</a>')
+    size = f"{int(info['customers']):,} customers" if info.get("customers") is not None else ""
+    values = {"withheld": "no values (not supported by the data)",
+              "ranges": "values as 90% ranges", "exact": "with values"}.get(
+                  str(info.get("clv")), "")
+    detail = ", ".join(x for x in (size, values) if x)
+    return " · ".join(links) + (f"<br><small>{escape(detail)}</small>" if detail else "")
+
+
+def _when(stamp: str) -> str:
+    """An ISO time stamp as "2026-12-07 17:55 UTC" (empty when there is none)."""
+    return f"{stamp[:10]} {stamp[11:16]} UTC" if len(stamp) >= 16 else ""
+
+
 def write_index(results: Sequence[ReportResult], out_dir: str | os.PathLike[str], *,
                 title: str = "Customer retention reports") -> Path:
     """Write ``index.html`` (and ``index.json``) linking every report with KPIs and status.
+
+    One row per client: the client (linking the report, or its error page), the period
+    its data cover, when the report was generated, its status, the headline KPIs of its
+    last complete period, the forecast's trust verdict and links to its customer list.
+    Every link and path is relative to the output folder, so the folder can be moved or
+    shared as it is; ``index.json`` holds the same for programs (with each report's
+    seconds).
 
     Returns
     -------
@@ -277,9 +330,7 @@ def write_index(results: Sequence[ReportResult], out_dir: str | os.PathLike[str]
         k = r.kpis or {}
         cur = str(k.get("currency") or "")
         name = str(k.get("display_name") or r.display_name or r.client_id)
-        link = f'<a href="{escape(r.html.name)}">{escape(name)}</a>'
-        nb = (f' · <a href="{escape(r.notebook.name)}">notebook</a>'
-              if r.notebook is not None and r.notebook.exists() else "")
+        link = f'<a class="report" href="{escape(r.html.name)}">{escape(name)}</a>'
         if r.ok:
             status = '<span class="status-ok">ok</span>'
         elif r.status == "cancelled":
@@ -292,27 +343,40 @@ def write_index(results: Sequence[ReportResult], out_dir: str | os.PathLike[str]
             value = k.get(key)
             return "" if value is None else escape(fmt(value))
 
+        period = (f"{escape(k['data_start'])}<br>to {escape(k['data_end'])}"
+                  if k.get("data_start") and k.get("data_end") else "")
+        trust = (f'<span class="rk-{escape(r.verdict)}">'
+                 f"{escape(VERDICT_WORDS.get(r.verdict, r.verdict))}</span>"
+                 if r.verdict else "")
         rows.append(
             f'<tr class="report-row" data-status="{r.status}" data-client="{escape(r.client_id)}">'
-            f"<td>{link}{nb}<br><small>{escape(r.client_id)}</small></td>"
+            f"<td>{link}<br><small>{escape(r.client_id)}</small></td>"
+            f'<td class="period" style="white-space: nowrap">{period}</td>'
+            f'<td class="generated" style="white-space: nowrap">'
+            f"{escape(_when(r.generated_at)).replace(' ', '<br>', 1)}</td>"
             f'<td class="status">{status}</td>'
             f"<td>{num('customers', lambda v: f'{int(v):,}')}</td>"
             f"<td>{num('retention', percent)}</td><td>{num('churn', percent)}</td>"
             f"<td>{num('repeat_purchase_rate', percent)}</td>"
             f"<td>{num('aov', lambda v, c=cur: format_money(v, c))}</td>"
             f"<td>{num('nrr', percent)}</td>"
-            f"<td>{r.seconds:.1f}</td></tr>")
+            f'<td class="trust">{trust}</td>'
+            f'<td class="customer-list">{_customer_list_cell(r)}</td></tr>')
     n_ok = sum(r.ok for r in results)
     n_cancelled = sum(r.status == "cancelled" for r in results)
     n_failed = len(results) - n_ok - n_cancelled
     missing = "".join([f"; {n_failed} failed (their pages say why)" if n_failed else "",
                        f"; {n_cancelled} cancelled" if n_cancelled else ""])
+    stamps = sorted(r.generated_at for r in results if r.generated_at)
+    generated = f" Generated {escape(_when(stamps[-1]))}." if stamps else ""
     body = f"""<h1>{escape(title)}</h1>
-<p>{n_ok} of {len(results)} reports produced{missing}. Rates are for each client's
-last complete period.</p>
+<p>{n_ok} of {len(results)} reports produced{missing}.{generated} Rates are for each
+client's last complete period; the forecast column says how far its customer values can be
+trusted.</p>
 <table id="report-index">
-<thead><tr><th>Client</th><th>Status</th><th>Customers</th><th>Retention</th><th>Churn</th>
-<th>Repeat purchase rate</th><th>AOV</th><th>NRR</th><th>Seconds</th></tr></thead>
+<thead><tr><th>Client</th><th>Period covered</th><th>Generated</th><th>Status</th>
+<th>Customers</th><th>Retention</th><th>Churn</th><th>Repeat purchase rate</th><th>AOV</th>
+<th>NRR</th><th>Forecast</th><th>Customer list</th></tr></thead>
 <tbody>
 {chr(10).join(rows)}
 </tbody>
@@ -320,7 +384,8 @@ last complete period.</p>
     index = folder / "index.html"
     write_atomic(index, standalone_page(title, body))
     write_atomic(folder / "index.json",
-                 json.dumps([r.to_dict() for r in results], indent=1, default=str))
+                 json.dumps([r.to_dict(relative_to=folder) for r in results], indent=1,
+                            default=str))
     return index
 
 
@@ -576,6 +641,7 @@ def _execute(job: _Job) -> ReportResult:
         nb = _run_notebook(job, nb_path, log_path, result)
         stage = "converting the notebook to HTML"
         result.kpis = _find_output(nb, KPI_MIME)
+        result.verdict = str(_find_output(nb, TRUST_MIME).get("verdict") or "")
         result.customer_list = _find_output(nb, CUSTOMERS_MIME)
         title = f"{result.kpis.get('display_name') or job.client_id}: customer retention report"
         page = notebook_to_html(nb, title=title)
@@ -592,7 +658,15 @@ def _execute(job: _Job) -> ReportResult:
     else:
         log_path.unlink(missing_ok=True)  # kept only to debug a failed report
     result.seconds = time.perf_counter() - start
+    result.generated_at = _now()
     return result
+
+
+def _now() -> str:
+    """The time now, UTC, ISO 8601 to the second ("2026-12-07T17:55:02+00:00")."""
+    from datetime import UTC, datetime
+
+    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 def _cancelled(job: _Job, html_path: Path, seconds: float = 0.0) -> ReportResult:
@@ -763,8 +837,9 @@ def run_reports(
     ``out_dir``; a notebook with a ``customer_list`` parameter (the report notebook has
     one) is given ``<name>.customers.csv`` there, and writes the client's customer list
     (CSV, Parquet when pyarrow is installed, and a ``.txt`` on its columns).
-    ``index.html`` links every report with its headline KPIs and status,
-    ``index.json`` has the same for programs. A failing client never stops the others.
+    ``index.html`` links every report with its headline KPIs and status (see
+    :func:`write_index`), ``index.json`` has the same for programs. A failing client
+    never stops the others.
 
     Parameters
     ----------
