@@ -277,6 +277,32 @@ def test_index_has_period_time_verdict_and_list_links_with_relative_paths_only(
     assert records["shop"]["customer_list"]["files"]["csv"] == "shop.customers.csv"
 
 
+# --------------------------------------------------------------------------- the CLI
+
+
+def test_cli_kernels_flag_reaches_run_reports(monkeypatch, tmp_path, capsys) -> None:
+    seen: list[str] = []
+
+    def fake_run_reports(clients, **kw):
+        seen.append(kw["kernels"])
+        return []
+
+    monkeypatch.setattr(reports, "run_reports", fake_run_reports)
+    base = ["report", "--clients", "b2b_saas", "--out", str(tmp_path / "out")]
+    assert cli.main(base) == 0
+    assert cli.main([*base, "--kernels", "fresh"]) == 0
+    assert cli.main([*base, "--kernels", "warm"]) == 0
+    assert seen == ["warm", "fresh", "warm"]
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as stop:  # argparse's usage error
+        cli.main([*base, "--kernels", "tepid"])
+    assert stop.value.code == 2
+    assert "invalid choice: 'tepid' (choose from 'warm', 'fresh')" in capsys.readouterr().err
+    assert seen == ["warm", "fresh", "warm"]
+    assert "--kernels {warm,fresh}" in cli.build_parser()._subparsers._group_actions[0] \
+        .choices["report"].format_help()
+
+
 def test_the_customer_list_parameter_is_set_per_client(tmp_path, capsys) -> None:
     assert cli.main(["report", "-p", "customer_list", "x.csv", "--out",
                      str(tmp_path / "out")]) == 2
