@@ -79,6 +79,7 @@ def test_a_trusted_forecast_gives_exact_values_that_add_up_to_the_tier_table(mad
     assert list(table.columns) == ["segment", "clv_tier", "clv", "p_alive", "purchases",
                                    "spend", "last_purchase", "action"]
     assert table.attrs["clv"] == "exact" and table.attrs["withheld"] == []
+    assert table.attrs["no_forecast"] == 0
     # highest value first, ties by id
     assert table["clv"].is_monotonic_decreasing
     assert (table["clv"] == forecast.clv.reindex(table.index)).all()
@@ -142,6 +143,19 @@ def test_expected_purchases_come_from_the_transaction_model_over_the_horizon(mad
     one_timers = summary.index[summary["frequency"] == 0]
     sub = table.loc[one_timers]
     assert sub["expected_purchases"].corr(sub["p_alive"], method="spearman") > 0.99
+
+
+def test_a_customer_the_forecast_does_not_cover_is_empty_and_counted(made) -> None:
+    m = made["b2b_saas"]
+    f = m["forecast"]
+    gone = f.clv.index[:2]
+    partial = replace(f, clv=f.clv.drop(gone), alive=f.alive.drop(gone))
+    table = customer_list(m["client"], partial, m["segments"])
+    assert len(table) == 1000 and table.attrs["no_forecast"] == 2
+    assert table.loc[gone, ["clv", "p_alive", "clv_tier"]].isna().all().all()
+    assert list(table.index[-2:]) == sorted(gone)  # no value: last
+    text = reports.customer_list_readme(table)
+    assert "Customers without a forecast: 2 " in text
 
 
 def test_segments_to_act_on_and_their_top_customers(made) -> None:

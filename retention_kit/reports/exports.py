@@ -44,7 +44,6 @@ CUSTOMERS_MIME = "application/vnd.retention-kit.customers+json"
 #: forecast gives them and its verdict allows (see :func:`customer_list`).
 CUSTOMER_COLUMNS = ("segment", "clv_tier", "clv", "clv_lower", "clv_upper", "p_alive",
                     "expected_purchases", "purchases", "spend", "last_purchase", "action")
-_MODEL_COLUMNS = ("clv_tier", "clv", "clv_lower", "clv_upper", "p_alive", "expected_purchases")
 #: Decimals each number is written with (CSV and Parquet alike).
 _DECIMALS = {"clv": 2, "clv_lower": 2, "clv_upper": 2, "spend": 2, "p_alive": 4,
              "expected_purchases": 3}
@@ -67,7 +66,9 @@ def customer_list(client: ClientData, forecast: ClvForecast, segment_view: pd.Da
       (:func:`retention_kit.segments.clv_tiers` over the customers with a positive CLV,
       as :func:`~retention_kit.reports.tier_table` does; empty for a CLV of 0, such as
       a lost subscriber). Under ``unreliable`` these columns are left out:
-      ``attrs["withheld"]`` says why (:meth:`ClvForecast.withheld`).
+      ``attrs["withheld"]`` says why (:meth:`ClvForecast.withheld`). A customer the
+      forecast does not cover (purchases but no subscription) has them empty, counted in
+      ``attrs["no_forecast"]`` and said in the list's text file.
 
     Rows are sorted by CLV, highest first (by past spend when CLV is withheld), then by
     customer id.
@@ -88,8 +89,8 @@ def customer_list(client: ClientData, forecast: ClvForecast, segment_view: pd.Da
     DataFrame
         Indexed by ``customer_id``, the columns of :data:`CUSTOMER_COLUMNS` that apply;
         ``attrs``: ``verdict``, ``clv`` ("exact", "ranges" or "withheld"),
-        ``horizon_months``, ``method``, ``withheld``, ``client``, ``data_start``,
-        ``data_end``, ``contractual``.
+        ``horizon_months``, ``method``, ``withheld``, ``no_forecast``, ``client``,
+        ``data_start``, ``data_end``, ``contractual``, ``sorted_by``.
 
     Raises
     ------
@@ -157,6 +158,7 @@ round(float(forecast.clv.sum()), 2)
         clv="withheld" if withheld else ("ranges" if "clv_lower" in out.columns else "exact"),
         horizon_months=int(forecast.horizon_months), method=str(forecast.method),
         withheld=forecast.withheld() if withheld else [], client=client.display_name,
+        no_forecast=0 if withheld else int(out["clv"].isna().sum()),
         data_start=str(client.transactions["date"].min().date()),
         data_end=str(client.observation_end.date()), contractual=client.contractual,
         sorted_by=key)
@@ -303,6 +305,10 @@ def customer_list_readme(customers: pd.DataFrame, *, currency: str = "",
     elif a.get("clv") == "ranges":
         lines += ["Use with care: read each clv within its 90% range (clv_lower to "
                   "clv_upper), not as an exact number.", ""]
+    if a.get("no_forecast"):
+        lines += [f"Customers without a forecast: {int(a['no_forecast']):,} (the model does "
+                  "not cover them, e.g. purchases without a subscription); their forecast "
+                  "columns are empty.", ""]
     if a.get("method"):
         lines += [f"Method: {a['method']}.", ""]
     lines.append("Columns:")
