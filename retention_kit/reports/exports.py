@@ -363,7 +363,7 @@ class CustomerListView:
             if "p_alive" in cols:
                 row.append(percent(r["p_alive"]))
             if "expected_purchases" in cols:
-                row.append(f"{float(r['expected_purchases']):.1f}")
+                row.append(f"{float(r['expected_purchases']):.2f}")
             if "clv_lower" in cols:
                 row.append(f"{format_money(r['clv_lower'], self.currency)} to "
                            f"{format_money(r['clv_upper'], self.currency)}")
