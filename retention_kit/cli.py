@@ -1,6 +1,7 @@
 """The ``retention-kit`` command line.
 
-``retention-kit report --data DIR --out DIR [--clients a b ...] [--workers N] [-p name value ...]``
+``retention-kit report --data DIR --out DIR [--clients a b ...] [--workers N]
+[--kernels warm|fresh] [-p name value ...]``
 generates one HTML retention report per client folder of ``DIR`` (or, with ``--data URL
 --table T --client-col C``, per client of a database table) (see
 :func:`retention_kit.reports.run_reports`), prints a progress line per report and a summary
@@ -156,6 +157,10 @@ def build_parser() -> argparse.ArgumentParser:
                         help="report notebook (default: notebooks/client_report.ipynb)")
     report.add_argument("--timeout", type=float, default=600.0, metavar="SECONDS",
                         help="time limit per notebook cell (default: 600)")
+    report.add_argument("--kernels", choices=["warm", "fresh"], default="warm",
+                        help="warm (default): each report's kernel is forked from a process "
+                             "that made the imports once; fresh: every report starts its "
+                             "kernel from scratch (slower; to rule the warm kernels out)")
     report.add_argument("--no-progress", action="store_true", help="no progress lines")
     report.set_defaults(subparser=report)
     return parser
@@ -177,7 +182,12 @@ def _summary(results: Sequence[Any], out: IO[str]) -> None:
 def _report(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     from .datasets import data_dir
     from .errors import DataError
-    from .reports import discover_clients, notebook_parameters, run_reports
+    from .reports import (
+        PER_CLIENT_PARAMETERS,
+        discover_clients,
+        notebook_parameters,
+        run_reports,
+    )
 
     try:
         spec = _spec(args)
@@ -188,13 +198,13 @@ def _report(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         known = notebook_parameters(args.notebook)
         parameters = {}
         for name, text in args.parameter:
-            if name in ("client_id", "data_dir"):
+            if name in PER_CLIENT_PARAMETERS:
                 raise ValueError(f"parameter {name!r} is set per client; use --data/--clients")
             if name not in known:
                 from .notebook import check_choice
 
-                check_choice("name", name, [k for k in known if k not in ("client_id",
-                                                                          "data_dir")])
+                check_choice("name", name, [k for k in known
+                                            if k not in PER_CLIENT_PARAMETERS])
             parameters[name] = parse_parameter(name, text, known[name].get("inferred_type_name"))
         if spec and not _is_url(args.data):
             parameters["spec"] = json.dumps(spec)
@@ -205,7 +215,8 @@ def _report(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     try:
         results = run_reports(clients, out_dir=args.out, workers=args.workers,
                               parameters=parameters, progress=not args.no_progress,
-                              notebook=args.notebook, timeout=args.timeout)
+                              notebook=args.notebook, timeout=args.timeout,
+                              kernels=args.kernels)
     except ReportsCancelled as stop:
         print()
         _summary(stop.results, sys.stdout)

@@ -8,9 +8,11 @@ The report-content tests and the rest of the batch's tests are in ``test_reports
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -120,11 +122,18 @@ def test_each_warm_report_starts_from_the_same_clean_state(tmp_path: Path) -> No
 def test_warm_and_fresh_kernels_give_the_same_report(tmp_path: Path) -> None:
     executed = {}
     for kernels in ("fresh", "warm"):
-        (result,) = reports.run_reports(["b2b_saas"], out_dir=tmp_path / kernels,
+        # One output folder for both: the customer list's path (in it) is a parameter,
+        # so the notebooks' injected parameters are the same; each run's files are kept.
+        (result,) = reports.run_reports(["b2b_saas"], out_dir=tmp_path / "out",
                                         parameters={"fast": True}, progress=False,
                                         kernels=kernels)
         assert (result.status, result.kernel) == ("ok", kernels)
-        executed[kernels] = result
+        keep = tmp_path / kernels
+        keep.mkdir()
+        for path in (result.html, result.notebook):
+            shutil.copy(path, keep / path.name)
+        executed[kernels] = dataclasses.replace(result, html=keep / result.html.name,
+                                                notebook=keep / result.notebook.name)
     cells = {k: _cells(r.notebook) for k, r in executed.items()}
     assert cells["warm"] == cells["fresh"]  # every output, the figures' PNGs included
     assert sum(1 for c in cells["warm"] for o in c[3] if "image/png" in o.get("data", {})) >= 2

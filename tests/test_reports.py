@@ -535,7 +535,9 @@ def test_batch_writes_every_good_report_offline_and_nothing_outside(batch: dict)
     out: Path = batch["out"]
     files = sorted(p.name for p in out.iterdir())
     names = [safe_name(cid) for cid in batch["ids"]]
-    expected = sorted([f"{n}.html" for n in names] + [f"{n}.ipynb" for n in names]
+    lists = [f"{safe_name(cid)}{suffix}" for cid in BATCH
+             for suffix in reports.CUSTOMER_LIST_SUFFIXES]
+    expected = sorted([f"{n}.html" for n in names] + [f"{n}.ipynb" for n in names] + lists
                       + ["index.html", "index.json", "broken_shop.kernel.log"])
     assert files == expected
     assert sorted(p.name for p in batch["root"].iterdir()) == ["data", "out"]
@@ -557,9 +559,63 @@ def test_batch_writes_every_good_report_offline_and_nothing_outside(batch: dict)
         executed = nbformat.read(out / f"{safe_name(cid)}.ipynb", as_version=4)
         assert not [o for c in executed.cells if c.cell_type == "code" for o in c.outputs
                     if o.output_type == "error" or o.get("name") == "stderr"], cid
+        assert str(out) not in page and str(batch["root"]) not in page
+        _customer_list_reconciles_with_the_report(out, cid, page, verdict)
     saas = (out / "b2b_saas.html").read_text(encoding="utf-8")
     assert "Net revenue retention" in saas and "Ledgerline" in saas
     assert "Net revenue retention" not in (out / "retailer.html").read_text(encoding="utf-8")
+
+
+def _html_table(page: str, table_id: str) -> list[dict[str, str]]:
+    """The rows of a report table as {header: cell text}."""
+    import html as html_lib
+
+    table = re.search(rf'<table[^>]*id="{table_id}"[^>]*>(.*?)</table>', page, re.S).group(1)
+    header = [html_lib.unescape(h) for h in re.findall(r"<th>(.*?)</th>", table)]
+    rows = re.findall(r"<tr>(.*?)</tr>", table.split("<tbody>")[1], re.S)
+    return [dict(zip(header, [html_lib.unescape(c) for c in re.findall(r"<td>(.*?)</td>", r)],
+                     strict=True)) for r in rows]
+
+
+def _money(text: str) -> float:
+    return float(re.sub(r"[^0-9.\-]", "", text))
+
+
+def _customer_list_reconciles_with_the_report(out: Path, cid: str, page: str,
+                                              verdict: str) -> None:
+    """The list next to a report: linked from it, one row per customer of the headline
+    count, the segment table's counts, and the tier table's customers and totals."""
+    name = safe_name(cid)
+    assert f'href="{name}.customers.csv"' in page and f'href="{name}.customers.parquet"' in page
+    table = pd.read_csv(out / f"{name}.customers.csv", dtype={"customer_id": str},
+                        keep_default_na=False, na_values=[""])
+    parquet = pd.read_parquet(out / f"{name}.customers.parquet")
+    assert list(parquet.index) == list(table["customer_id"])
+    kpis = _html_table(page, "kpi-table")
+    customers = next(r["Value"] for r in kpis if r["Measure"] == "Customers")
+    assert len(table) == int(customers.replace(",", "")) and table["customer_id"].is_unique
+    segments = {r["Segment"]: int(r["Customers"].replace(",", ""))
+                for r in _html_table(page, "segment-table")}
+    assert table["segment"].value_counts().to_dict() == segments
+    assert 'id="top-customers"' in page
+    if verdict == "unreliable":
+        assert not {"clv", "clv_lower", "clv_upper", "p_alive", "clv_tier",
+                    "expected_purchases"} & set(table.columns)
+        assert "No P(alive), expected purchases, CLV or tier" in (
+            out / f"{name}.customers.txt").read_text(encoding="utf-8")
+        return
+    assert ("clv_lower" in table.columns) == (verdict == "caution")
+    for row in _html_table(page, "tier-table"):
+        tier = table.loc[table["clv_tier"] == row["CLV tier"]]
+        assert len(tier) == int(row["Customers"].replace(",", "")), (cid, row)
+        shown = row["Forecast value"]
+        # rows are written to the cent; the page rounds totals of 1,000 or more to units
+        slack = (0.5 if "." not in shown else 0.005) + 0.005 * len(tier)
+        assert abs(tier["clv"].sum() - _money(shown)) <= slack, (cid, row)
+        if verdict == "caution":
+            assert abs(tier["clv_lower"].sum() - _money(row["Forecast value, low (90%)"])) \
+                <= slack
+    assert (table.loc[table["clv_tier"].isna(), "clv"] == 0).all()
 
 
 @pytest.mark.slow
@@ -591,9 +647,24 @@ def test_index_lists_every_client_with_status_and_kpis(batch: dict) -> None:
     assert saved["b2b_saas"]["kpis"]["nrr"] > 1
     assert saved["broken_shop"]["failed_cell"] == 5
     for cid in BATCH:
-        assert f'href="{safe_name(cid)}.html"' in page
+        name = safe_name(cid)
+        assert f'href="{name}.html"' in page and f'href="{name}.customers.csv"' in page
         assert saved[cid]["kpis"]["customers"] > 0
+        assert saved[cid]["html"] == f"{name}.html"
+        assert saved[cid]["customer_list"]["customers"] == saved[cid]["kpis"]["customers"]
+        assert saved[cid]["verdict"] in ("ok", "caution", "unreliable")
+        assert saved[cid]["generated_at"].endswith("+00:00")
     assert "Lindqvist Home &amp; Garden" in page and "5 of 6 reports produced" in page
+    # relative links only, none to a raw notebook, nothing a client does not need
+    index_json = (out / "index.json").read_text(encoding="utf-8")
+    for text in (page, index_json):
+        assert str(out) not in text and str(batch["root"]) not in text
+    hrefs = re.findall(r'href="([^"]*)"', page)
+    assert hrefs and all("/" not in h and ":" not in h for h in hrefs)
+    assert all((out / h).is_file() for h in hrefs)
+    assert not [h for h in hrefs if h.endswith(".ipynb")] and "Seconds" not in page
+    assert "2022-01-01<br>to 2024-12-31" in page  # retailer's period covered
+    assert "<th>Forecast</th>" in page and "<th>Customer list</th>" in page
 
 
 @pytest.mark.parametrize("executor", ["thread", "process"])

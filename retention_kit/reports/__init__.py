@@ -20,6 +20,11 @@ modules of ``retention_kit``, never the reverse):
   its bridge, churn events, churn by plan and tenure, survival by plan, contract models per
   plan with residual values, at-risk subscribers, actions), used as
   ``reports.subscription.<name>`` by ``notebooks/subscription_report.ipynb``;
+* :mod:`~retention_kit.reports.exports`: :func:`customer_list` (every customer with
+  segment, action, P(alive), expected purchases, CLV with its interval and tier, as the
+  verdict allows), :func:`act_on_segments`, :func:`top_customers` and
+  :func:`export_customers` (the CSV/Parquet files next to the report and the customers
+  to act on first);
 * :mod:`~retention_kit.reports.text`: generated text, :func:`next_steps`, :func:`caveats`,
   the curve sentences and :func:`trend_sentence`;
 * :mod:`~retention_kit.reports.html`: report tables and lists as HTML, and
@@ -42,6 +47,8 @@ from ..data import prepare_transactions, rfm_segmentation_summary, rfm_summary  
 from . import subscription
 from ._common import KPI_MIME, PERIODS, QUALITY_MIME, format_money
 from .batch import (
+    CUSTOMER_LIST_SUFFIXES,
+    PER_CLIENT_PARAMETERS,
     REPORT_NOTEBOOK,
     SUBSCRIPTION_NOTEBOOK,
     ReportResult,
@@ -55,6 +62,16 @@ from .batch import (
     write_index,
 )
 from .client import ClientData, load_client
+from .exports import (
+    CUSTOMER_COLUMNS,
+    CUSTOMERS_MIME,
+    CustomerListView,
+    act_on_segments,
+    customer_list,
+    customer_list_readme,
+    export_customers,
+    top_customers,
+)
 from .html import (
     external_resources,
     format_table,
@@ -89,7 +106,17 @@ from .text import caveats, curve_sentence, next_steps, survival_sentence, trend_
 from .trends import TREND_UNITS, shop_trends
 
 __all__ = [
+    "CUSTOMERS_MIME",
+    "CUSTOMER_COLUMNS",
+    "CUSTOMER_LIST_SUFFIXES",
     "ClientData",
+    "CustomerListView",
+    "PER_CLIENT_PARAMETERS",
+    "act_on_segments",
+    "customer_list",
+    "customer_list_readme",
+    "export_customers",
+    "top_customers",
     "FORECAST_CHECKS",
     "TRUST_MIME",
     "ClvForecast",

@@ -8,13 +8,22 @@ from __future__ import annotations
 
 import html
 import math
+import os
 from collections.abc import Sequence
+from pathlib import Path
 
 #: MIME type under which the report notebook publishes its headline KPIs (JSON); the
 #: batch reads it back from the executed notebook for the index page.
 KPI_MIME = "application/vnd.retention-kit.kpis+json"
 #: MIME type of the data-quality report (JSON); the batch writes it next to the report.
 QUALITY_MIME = "application/vnd.retention-kit.quality+json"
+
+#: The words a reader sees for a forecast's verdict (see :func:`~.sections.trust_view`).
+VERDICT_WORDS = {"ok": "trusted", "caution": "use with care", "unreliable": "not supported"}
+
+#: The segments whose customers have gone quiet but held value: the report recommends
+#: acting on them (the one holding the most past spend first, in "What to do next").
+AT_RISK_SEGMENTS = ("Can't Lose Them", "At Risk", "About to Sleep", "Need Attention")
 
 #: Report periods: pandas frequency, its name, and its length in months.
 PERIODS: dict[str, tuple[str, float]] = {"W": ("week", 12 / 52), "M": ("month", 1.0),
@@ -113,3 +122,22 @@ def table_html(rows: Sequence[Sequence[object]], header: Sequence[str], *,
         out.append("<tr>" + "".join(f"<td>{escape(c)}</td>" for c in row) + "</tr>")
     out.append("</tbody></table>")
     return HTMLText("".join(out))
+
+
+def write_atomic(path: Path, data: str | bytes) -> None:
+    """Write ``data`` (text as UTF-8, or bytes) to ``path`` through a temporary file
+    renamed over it.
+
+    A reader never sees half a file, and a symbolic link at ``path`` is replaced, never
+    followed (its target is left alone).
+    """
+    import tempfile
+
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data.encode("utf-8") if isinstance(data, str) else data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

@@ -7,7 +7,10 @@ converts each executed notebook to a self-contained HTML page with nbconvert (co
 images embedded as data URIs, no external URL: it opens offline), keeps the executed
 notebook next to it, writes an error page for a client whose report failed (which cell,
 what, the message) and an ``index.html`` linking every report with its headline KPIs and
-status. papermill and nbconvert are imported inside the functions that run them.
+status. The notebook itself writes each client's customer list next to its report (the
+batch passes the path as the ``customer_list`` parameter, see
+:func:`~retention_kit.reports.export_customers`). papermill and nbconvert are imported
+inside the functions that run them.
 """
 
 from __future__ import annotations
@@ -28,8 +31,18 @@ from typing import IO, Any, Literal
 
 from ..errors import data_error
 from ..notebook import check_choice
-from ._common import KPI_MIME, QUALITY_MIME, escape, format_money, percent
+from ._common import (
+    KPI_MIME,
+    QUALITY_MIME,
+    VERDICT_WORDS,
+    escape,
+    format_money,
+    percent,
+    write_atomic,
+)
+from .exports import CUSTOMERS_MIME
 from .html import notebook_to_html, standalone_page
+from .sections import TRUST_MIME
 from .settings import demo_folder, read_client_info
 from .warm import KernelTemplate, kernel_arguments, warm_kernels_supported
 
@@ -65,6 +78,11 @@ def report_notebook_for(folder: str | os.PathLike[str] | None, client_id: str) -
     except ValueError:
         return REPORT_NOTEBOOK
     return SUBSCRIPTION_NOTEBOOK if (base / "subscriptions.csv").is_file() else REPORT_NOTEBOOK
+
+#: Notebook parameters the batch sets for each client (never given for all): the
+#: client, its data, and where its customer list goes (``<out>/<name>.customers.csv``,
+#: passed only to a notebook that has a ``customer_list`` parameter).
+PER_CLIENT_PARAMETERS = ("client_id", "data_dir", "customer_list")
 
 
 _RESERVED = {"index", "con", "prn", "aux", "nul", *(f"com{i}" for i in range(10)),
@@ -105,7 +123,7 @@ def _inside(folder: Path, name: str, suffix: str) -> Path:
     """``folder / (name + suffix)``, refusing anything that would land elsewhere.
 
     The last component is not resolved: a symbolic link there is replaced by the file
-    (see :func:`_write_atomic`), never written through.
+    (see :func:`~._common.write_atomic`), never written through.
     """
     path = folder.resolve() / f"{name}{suffix}"
     if not re.fullmatch(r"[a-z0-9_-]+", name) or "/" in suffix or ".." in suffix:
@@ -113,30 +131,19 @@ def _inside(folder: Path, name: str, suffix: str) -> Path:
     return path
 
 
-def _write_atomic(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file renamed over it.
-
-    A reader never sees half a file, and a symbolic link at ``path`` is replaced, never
-    followed (its target is left alone).
-    """
-    import tempfile
-
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+#: The customer list files a report writes next to it (see :func:`.exports.export_customers`).
+CUSTOMER_LIST_SUFFIXES = (".customers.csv", ".customers.parquet", ".customers.txt")
 
 
 def _clear_links(folder: Path, name: str) -> None:
-    """Remove symbolic links where a client's files go (papermill would write through)."""
+    """Remove symbolic links where a client's files go (papermill would write through),
+    and an earlier run's customer list (a failed report must not leave an old one)."""
     for suffix in (".html", ".ipynb", ".quality.json", ".kernel.log"):
         path = _inside(folder, name, suffix)
         if path.is_symlink():
             path.unlink()
+    for suffix in CUSTOMER_LIST_SUFFIXES:
+        _inside(folder, name, suffix).unlink(missing_ok=True)
 
 
 def discover_clients(data_dir: str | os.PathLike[str], only: Sequence[str] | None = None,
@@ -223,17 +230,38 @@ class ReportResult:
     done) or "fresh" (started from scratch); empty when none started."""
     attempts: int = 0
     """Kernels the report ran in: 2 when a crashed or timed-out kernel was retried."""
+    generated_at: str = ""
+    """When the report was finished (UTC, ISO 8601 to the second)."""
+    verdict: str = ""
+    """The forecast's trust verdict ("ok", "caution", "unreliable"; empty when unknown)."""
+    customer_list: dict[str, Any] = field(default_factory=dict)
+    """What the report exported (:meth:`.exports.CustomerListView.to_dict`): the file
+    names next to the report, the number of customers, how CLV is given."""
 
     @property
     def ok(self) -> bool:
         """True when the report was produced."""
         return self.status == "ok"
 
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-able dict (paths as strings)."""
+    def to_dict(self, *, relative_to: str | os.PathLike[str] | None = None) -> dict[str, Any]:
+        """JSON-able dict (paths as strings).
+
+        With ``relative_to`` (the output folder), paths are file names relative to it,
+        and that folder's absolute path is taken out of the messages too (``index.json``
+        moves with its folder).
+        """
         out = asdict(self)
         out["html"] = str(self.html)
         out["notebook"] = None if self.notebook is None else str(self.notebook)
+        if relative_to is None:
+            return out
+        out["html"] = self.html.name
+        out["notebook"] = None if self.notebook is None else self.notebook.name
+        folders = {str(Path(relative_to)), str(Path(relative_to).resolve())}
+        for key in ("error", "traceback"):
+            if isinstance(out.get(key), str):
+                for folder in sorted(folders, key=len, reverse=True):
+                    out[key] = out[key].replace(folder + os.sep, "").replace(folder, ".")
         return out
 
 
@@ -275,9 +303,42 @@ affected.</p>
     return standalone_page(f"Report for {result.display_name or result.client_id}: failed", body)
 
 
+def _customer_list_cell(result: ReportResult) -> str:
+    """The index's link(s) to a report's customer list, or why there is none."""
+    info = result.customer_list or {}
+    files = info.get("files") or {}
+    if "csv" not in files:
+        return ""
+    links = [f'<a class="customer-list" href="{escape(files["csv"])}">CSV</a>']
+    if "parquet" in files:
+        links.append(f'<a class="customer-list" href="{escape(files["parquet"])}">Parquet</a>')
+    else:
+        links.append("no Parquet (pyarrow is not installed)")
+    if "readme" in files:
+        links.append(f'<a href="{escape(files["readme"])}">columns</a>')
+    size = f"{int(info['customers']):,} customers" if info.get("customers") is not None else ""
+    values = {"withheld": "no values (not supported by the data)",
+              "ranges": "values as 90% ranges", "exact": "with values"}.get(
+                  str(info.get("clv")), "")
+    detail = ", ".join(x for x in (size, values) if x)
+    return " · ".join(links) + (f"<br><small>{escape(detail)}</small>" if detail else "")
+
+
+def _when(stamp: str) -> str:
+    """An ISO time stamp as "2026-12-07 17:55 UTC" (empty when there is none)."""
+    return f"{stamp[:10]} {stamp[11:16]} UTC" if len(stamp) >= 16 else ""
+
+
 def write_index(results: Sequence[ReportResult], out_dir: str | os.PathLike[str], *,
                 title: str = "Customer retention reports") -> Path:
     """Write ``index.html`` (and ``index.json``) linking every report with KPIs and status.
+
+    One row per client: the client (linking the report, or its error page), the period
+    its data cover, when the report was generated, its status, the headline KPIs of its
+    last complete period, the forecast's trust verdict and links to its customer list.
+    Every link and path is relative to the output folder, so the folder can be moved or
+    shared as it is; ``index.json`` holds the same for programs (with each report's
+    seconds).
 
     Returns
     -------
@@ -290,9 +351,7 @@ def write_index(results: Sequence[ReportResult], out_dir: str | os.PathLike[str]
         k = r.kpis or {}
         cur = str(k.get("currency") or "")
         name = str(k.get("display_name") or r.display_name or r.client_id)
-        link = f'<a href="{escape(r.html.name)}">{escape(name)}</a>'
-        nb = (f' · <a href="{escape(r.notebook.name)}">notebook</a>'
-              if r.notebook is not None and r.notebook.exists() else "")
+        link = f'<a class="report" href="{escape(r.html.name)}">{escape(name)}</a>'
         if r.ok:
             status = '<span class="status-ok">ok</span>'
         elif r.status == "cancelled":
@@ -305,35 +364,49 @@ def write_index(results: Sequence[ReportResult], out_dir: str | os.PathLike[str]
             value = k.get(key)
             return "" if value is None else escape(fmt(value))
 
+        period = (f"{escape(k['data_start'])}<br>to {escape(k['data_end'])}"
+                  if k.get("data_start") and k.get("data_end") else "")
+        trust = (f'<span class="rk-{escape(r.verdict)}">'
+                 f"{escape(VERDICT_WORDS.get(r.verdict, r.verdict))}</span>"
+                 if r.verdict else "")
         rows.append(
             f'<tr class="report-row" data-status="{r.status}" data-client="{escape(r.client_id)}">'
-            f"<td>{link}{nb}<br><small>{escape(r.client_id)}</small></td>"
+            f"<td>{link}<br><small>{escape(r.client_id)}</small></td>"
+            f'<td class="period" style="white-space: nowrap">{period}</td>'
+            f'<td class="generated" style="white-space: nowrap">'
+            f"{escape(_when(r.generated_at)).replace(' ', '<br>', 1)}</td>"
             f'<td class="status">{status}</td>'
             f"<td>{num('customers', lambda v: f'{int(v):,}')}</td>"
             f"<td>{num('retention', percent)}</td><td>{num('churn', percent)}</td>"
             f"<td>{num('repeat_purchase_rate', percent)}</td>"
             f"<td>{num('aov', lambda v, c=cur: format_money(v, c))}</td>"
             f"<td>{num('nrr', percent)}</td>"
-            f"<td>{r.seconds:.1f}</td></tr>")
+            f'<td class="trust">{trust}</td>'
+            f'<td class="customer-list">{_customer_list_cell(r)}</td></tr>')
     n_ok = sum(r.ok for r in results)
     n_cancelled = sum(r.status == "cancelled" for r in results)
     n_failed = len(results) - n_ok - n_cancelled
     missing = "".join([f"; {n_failed} failed (their pages say why)" if n_failed else "",
                        f"; {n_cancelled} cancelled" if n_cancelled else ""])
+    stamps = sorted(r.generated_at for r in results if r.generated_at)
+    generated = f" Generated {escape(_when(stamps[-1]))}." if stamps else ""
     body = f"""<h1>{escape(title)}</h1>
-<p>{n_ok} of {len(results)} reports produced{missing}. Rates are for each client's
-last complete period.</p>
+<p>{n_ok} of {len(results)} reports produced{missing}.{generated} Rates are for each
+client's last complete period; the forecast column says how far its customer values can be
+trusted.</p>
 <table id="report-index">
-<thead><tr><th>Client</th><th>Status</th><th>Customers</th><th>Retention</th><th>Churn</th>
-<th>Repeat purchase rate</th><th>AOV</th><th>NRR</th><th>Seconds</th></tr></thead>
+<thead><tr><th>Client</th><th>Period covered</th><th>Generated</th><th>Status</th>
+<th>Customers</th><th>Retention</th><th>Churn</th><th>Repeat purchase rate</th><th>AOV</th>
+<th>NRR</th><th>Forecast</th><th>Customer list</th></tr></thead>
 <tbody>
 {chr(10).join(rows)}
 </tbody>
 </table>"""
     index = folder / "index.html"
-    _write_atomic(index, standalone_page(title, body))
-    _write_atomic(folder / "index.json",
-                  json.dumps([r.to_dict() for r in results], indent=1, default=str))
+    write_atomic(index, standalone_page(title, body))
+    write_atomic(folder / "index.json",
+                 json.dumps([r.to_dict(relative_to=folder) for r in results], indent=1,
+                            default=str))
     return index
 
 
@@ -589,14 +662,16 @@ def _execute(job: _Job) -> ReportResult:
         nb = _run_notebook(job, nb_path, log_path, result)
         stage = "converting the notebook to HTML"
         result.kpis = _find_output(nb, KPI_MIME)
+        result.verdict = str(_find_output(nb, TRUST_MIME).get("verdict") or "")
+        result.customer_list = _find_output(nb, CUSTOMERS_MIME)
         title = f"{result.kpis.get('display_name') or job.client_id}: customer retention report"
         page = notebook_to_html(nb, title=title)
         stage = "writing the report"
-        _write_atomic(html_path, page)
+        write_atomic(html_path, page)
         quality = _find_output(nb, QUALITY_MIME)
         if quality:  # a raw export: what its spec did, next to the report
-            _write_atomic(_inside(folder, job.name, ".quality.json"),
-                          json.dumps(quality, indent=1, default=str))
+            write_atomic(_inside(folder, job.name, ".quality.json"),
+                         json.dumps(quality, indent=1, default=str))
     except Exception as exc:  # noqa: BLE001 - every failure becomes an error page
         if _CANCEL.is_set():  # its kernel was stopped by Ctrl-C / SIGTERM
             return _cancelled(job, html_path, seconds=time.perf_counter() - start)
@@ -604,7 +679,15 @@ def _execute(job: _Job) -> ReportResult:
     else:
         log_path.unlink(missing_ok=True)  # kept only to debug a failed report
     result.seconds = time.perf_counter() - start
+    result.generated_at = _now()
     return result
+
+
+def _now() -> str:
+    """The time now, UTC, ISO 8601 to the second ("2026-12-07T17:55:02+00:00")."""
+    from datetime import UTC, datetime
+
+    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 def _cancelled(job: _Job, html_path: Path, seconds: float = 0.0) -> ReportResult:
@@ -695,7 +778,7 @@ def _record_failure(result: ReportResult, exc: Exception, stage: str, nb_path: P
 def _write_error_page(result: ReportResult) -> None:
     """The error page of a failed report; if even that cannot be written, say so."""
     try:
-        _write_atomic(result.html, error_page(result))
+        write_atomic(result.html, error_page(result))
     except OSError as exc:
         result.error = (f"{result.error} (its error page could not be written either: "
                         f"{type(exc).__name__}: {exc})")
@@ -772,8 +855,12 @@ def run_reports(
     all. In ``out_dir`` each client gets ``<name>.html`` (the report, or an error page
     saying which step failed and why) and ``<name>.ipynb`` (the executed notebook), where
     ``name`` is :func:`safe_name` of the client id, so no id can write outside
-    ``out_dir``. ``index.html`` links every report with its headline KPIs and status,
-    ``index.json`` has the same for programs. A failing client never stops the others.
+    ``out_dir``; a notebook with a ``customer_list`` parameter (the report notebook has
+    one) is given ``<name>.customers.csv`` there, and writes the client's customer list
+    (CSV, Parquet when pyarrow is installed, and a ``.txt`` on its columns).
+    ``index.html`` links every report with its headline KPIs and status (see
+    :func:`write_index`), ``index.json`` has the same for programs. A failing client
+    never stops the others.
 
     Parameters
     ----------
@@ -837,12 +924,12 @@ def run_reports(
             raise FileNotFoundError(f"report notebook not found: {path} (pass notebook=, or "
                                     "reinstall retention_kit: the wheel ships it)")
     params = dict(parameters or {})
-    fixed = sorted({"client_id", "data_dir"} & set(params))
+    fixed = sorted(set(PER_CLIENT_PARAMETERS) & set(params))
     if fixed:
         raise ValueError(f"parameter {fixed[0]!r} is set per client; pass the clients instead")
     known = notebook_parameters(nb_path or REPORT_NOTEBOOK)
     for key in params:
-        check_choice("name", key, [k for k in known if k not in ("client_id", "data_dir")])
+        check_choice("name", key, [k for k in known if k not in PER_CLIENT_PARAMETERS])
     out = Path(out_dir).resolve()
     out.mkdir(parents=True, exist_ok=True)
     jobs = _plan_jobs(_normalise_clients(clients), out, nb_path, params, timeout=timeout,
@@ -877,8 +964,10 @@ def run_reports(
 def _plan_jobs(items: list[tuple[str, str]], out: Path, nb_path: Path | None,
                params: dict[str, Any], *, timeout: float | None, kernel_name: str,
                kernels: str = "warm") -> list[_Job]:
-    """One job per client, each with a unique safe file name inside ``out``."""
+    """One job per client, each with a unique safe file name inside ``out`` (and, for a
+    notebook with a ``customer_list`` parameter, its customer list's path beside it)."""
     names: set[str] = set()
+    declares: dict[Path, bool] = {}
     jobs = []
     for cid, folder in items:
         name = safe_name(cid)
@@ -888,9 +977,13 @@ def _plan_jobs(items: list[tuple[str, str]], out: Path, nb_path: Path | None,
         names.add(name)
         _inside(out, name, ".html")
         notebook = nb_path if nb_path is not None else report_notebook_for(folder, cid)
+        per_client = {"client_id": cid, "data_dir": folder}
+        if notebook not in declares:
+            declares[notebook] = "customer_list" in notebook_parameters(notebook)
+        if declares[notebook]:
+            per_client["customer_list"] = str(_inside(out, name, ".customers.csv"))
         jobs.append(_Job(client_id=cid, name=name, notebook=str(notebook.resolve()),
-                         out_dir=str(out), parameters={**params, "client_id": cid,
-                                                       "data_dir": folder},
+                         out_dir=str(out), parameters={**params, **per_client},
                          timeout=timeout, kernel_name=kernel_name,
                          display_name=_display_name(folder, cid), kernels=kernels))
     return jobs

@@ -17,6 +17,7 @@ from ._common import (
     KPI_MIME,
     PERIODS,
     QUALITY_MIME,
+    VERDICT_WORDS,
     HTMLText,
     escape,
     format_money,
@@ -963,8 +964,6 @@ def data_quality(client: ClientData, currency: str = "") -> DataQualityView:
 #: MIME type of the trust verdict a report notebook publishes (written next to the report).
 TRUST_MIME = "application/vnd.retention-kit.trust+json"
 
-_VERDICT_WORDS = {"ok": "trusted", "caution": "use with care", "unreliable": "not supported"}
-
 
 @dataclass(frozen=True)
 class TrustView:
@@ -977,7 +976,7 @@ class TrustView:
 
     def to_html(self) -> str:
         parts = [f'<p class="rk-verdict rk-{escape(self.verdict)}"><strong>Verdict: '
-                 f"{escape(_VERDICT_WORDS[self.verdict])}.</strong> {escape(self.sentence)}</p>"]
+                 f"{escape(VERDICT_WORDS[self.verdict])}.</strong> {escape(self.sentence)}</p>"]
         if self.choice:
             parts.append(f"<p>{escape(self.choice)}</p>")
         parts.append(table_html(self.rows, ["Check", "Verdict", "What we found"],

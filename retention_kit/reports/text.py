@@ -8,7 +8,7 @@ from typing import Any
 
 import pandas as pd
 
-from ._common import PERIODS, format_money, percent, points
+from ._common import AT_RISK_SEGMENTS, PERIODS, format_money, percent, points
 from .client import ClientData
 from .sections import ClvForecast, FitCheck, HeadlineKPIs
 
@@ -59,7 +59,6 @@ def survival_sentence(result: Any, *, at: Sequence[float] = (6, 12, 24)) -> str:
         text += " More than half of the customers are still customers at the end of the data."
     return text.strip()
 
-_AT_RISK = ("Can't Lose Them", "At Risk", "About to Sleep", "Need Attention")
 
 
 def next_steps(kpis: HeadlineKPIs, *, segments: pd.DataFrame | None = None,
@@ -142,7 +141,7 @@ def _at_risk_segment_step(segments: pd.DataFrame) -> str | None:
     """The at-risk segment holding the most past spend, with its recommended action."""
     if "share_spend" not in segments.columns:
         return None
-    risky = segments.loc[[s for s in _AT_RISK if s in segments.index]]
+    risky = segments.loc[[s for s in AT_RISK_SEGMENTS if s in segments.index]]
     risky = risky.loc[risky["customers"] > 0]
     if risky.empty:
         return None
