@@ -59,6 +59,7 @@ BATCH = {"retailer": "retailer", "seasonal_shop": "seasonal_shop",
          "subscription_box": "subscription_box", "b2b_saas": "b2b_saas",
          ODD_ID: "marketplace"}
 BATCH_IDS = [*BATCH, "broken_shop"]
+SUBSCRIPTION_CLIENTS = ("subscription_box", "b2b_saas")
 
 
 def tiny_client(transactions: pd.DataFrame, end: str, subscriptions=None) -> ClientData:
@@ -543,6 +544,13 @@ def test_batch_writes_every_good_report_offline_and_nothing_outside(batch: dict)
     assert sorted(p.name for p in batch["root"].iterdir()) == ["data", "out"]
     for cid in BATCH:
         page = (out / f"{safe_name(cid)}.html").read_text(encoding="utf-8")
+        executed = nbformat.read(out / f"{safe_name(cid)}.ipynb", as_version=4)
+        assert not [o for c in executed.cells if c.cell_type == "code" for o in c.outputs
+                    if o.output_type == "error" or o.get("name") == "stderr"], cid
+        assert external_resources(page) == [] and str(out) not in page
+        if cid in SUBSCRIPTION_CLIENTS:
+            _is_a_subscription_report(out, cid, page)
+            continue
         assert 'id="kpi-table"' in page and 'id="segment-table"' in page
         assert 'id="churn-value-table"' in page
         # the forecast's checks come first, and its money follows the verdict
@@ -554,12 +562,8 @@ def test_batch_writes_every_good_report_offline_and_nothing_outside(batch: dict)
             assert "No value per customer is shown" in page and "Mean P(alive)" not in page
         assert "What to do next" in page and 'class="rk-next"' in page
         assert "reports.check_parameters" not in page and "import retention_kit" not in page
-        assert external_resources(page) == []
         assert page.count('src="data:image/png;base64,') >= 3
-        executed = nbformat.read(out / f"{safe_name(cid)}.ipynb", as_version=4)
-        assert not [o for c in executed.cells if c.cell_type == "code" for o in c.outputs
-                    if o.output_type == "error" or o.get("name") == "stderr"], cid
-        assert str(out) not in page and str(batch["root"]) not in page
+        assert str(batch["root"]) not in page
         _customer_list_reconciles_with_the_report(out, cid, page, verdict)
     saas = (out / "b2b_saas.html").read_text(encoding="utf-8")
     assert "Net revenue retention" in saas and "Ledgerline" in saas
@@ -579,6 +583,40 @@ def _html_table(page: str, table_id: str) -> list[dict[str, str]]:
 
 def _money(text: str) -> float:
     return float(re.sub(r"[^0-9.\-]", "", text))
+
+
+def _is_a_subscription_report(out: Path, cid: str, page: str) -> None:
+    """A subscription client's report: subscription measures and sections, no retail
+    measure, the bridge balancing in every row, and the subscriber list matching it."""
+    for marker in ('id="kpi-table"', 'id="mrr-bridge"', 'id="tenure-churn"',
+                   'id="plan-models"', "Subscription report", "How long subscriptions last",
+                   "Still customers after", "What to do next", 'class="rk-next"'):
+        assert marker in page, (cid, marker)
+    assert 'id="at-risk-table"' in page or "No at-risk list" in page
+    for retail in ("Repeat purchase rate", "Average order value", "RFM", 'id="segment-table"',
+                   "bought at least once", "At Risk", "Hibernating", "P(alive)"):
+        assert retail not in page, (cid, retail)
+    assert page.count('src="data:image/png;base64,') >= 4      # trends, bridge, survival, cohorts
+    for row in _html_table(page, "mrr-bridge"):
+        rebuilt = (_money(row["Start MRR"]) + _money(row["New"]) + _money(row["Expansion"])
+                   - _money(row["Contraction"]) - _money(row["Churn"])
+                   + _money(row["Reactivation"]))
+        assert abs(rebuilt - _money(row["End MRR"])) <= 3.5, (cid, row)   # whole units shown
+    name = safe_name(cid)
+    assert f'href="{name}.customers.csv"' in page and f'href="{name}.customers.parquet"' in page
+    table = pd.read_csv(out / f"{name}.customers.csv", dtype={"customer_id": str},
+                        keep_default_na=False, na_values=[""])
+    kpis = {r["Measure"].split(" (")[0]: r["Value"] for r in _html_table(page, "kpi-table")}
+    assert (table["status"] == "paying").sum() == int(kpis["Paying customers"].replace(",", ""))
+    assert table["customer_id"].is_unique
+    for row in _html_table(page, "plan-models"):
+        billing = row["Billing"]
+        mine = table.loc[(table["plan"] == row["Plan"]) & (table["billing"] == billing)]
+        if row["Residual value (margin)"] == "not shown":
+            assert mine["residual_value"].isna().all(), (cid, row)
+        else:
+            shown = row["Residual value (margin)"].split(" (")[0]
+            assert abs(mine["residual_value"].sum() - _money(shown)) <= 0.5 + 0.005 * len(mine)
 
 
 def _customer_list_reconciles_with_the_report(out: Path, cid: str, page: str,

@@ -37,6 +37,7 @@ from ._common import KPI_MIME, escape, format_money, percent, points, table_html
 from .client import ClientData
 
 __all__ = [
+    "SubscriberListView",
     "SubscriptionForecast",
     "SubscriptionKPIs",
     "at_risk_subscribers",
@@ -45,11 +46,13 @@ __all__ = [
     "bridge_view",
     "churn_cut_table",
     "churn_events",
+    "export_subscribers",
     "forecast_subscriptions",
     "mrr_bridge",
     "paying_cohorts",
     "plan_survival",
     "reconcile_sentence",
+    "subscriber_list",
     "require_subscriptions",
     "subscription_caveats",
     "subscription_kpis",
@@ -532,8 +535,28 @@ class SubscriptionForecast:
 
     @property
     def verdict(self) -> str:
-        """The worst verdict over the plans."""
-        return self.fits.verdict
+        """The forecast's verdict as a whole: ``ok`` when every plan's is, ``unreliable``
+        when no plan's value can be shown, ``caution`` in between (some plans shown as
+        ranges or not at all)."""
+        verdicts = [fit.verdict for fit in self.fits]
+        if verdicts and all(v == "ok" for v in verdicts):
+            return "ok"
+        if not any(self.shows(fit) for fit in self.fits):
+            return "unreliable"
+        return "caution"
+
+    def sentence(self) -> str:
+        """How far to trust the values, in one sentence."""
+        shown = [fit for fit in self.fits if self.shows(fit)]
+        if self.verdict == "ok":
+            return "Every plan's model passed its checks: its values are shown as they are."
+        if not shown:
+            return ("No plan's model passed its checks, so no value per subscriber is shown; "
+                    "each plan below says why and what would fix it.")
+        names = ", ".join(f"{f.group} ({'annual' if f.billing_period == 'Y' else 'monthly'})"
+                          for f in shown)
+        return (f"Values are shown for {names} only (as ranges where the checks call for "
+                "them); the other plans' models did not pass their checks.")
 
     def plan_table(self) -> pd.DataFrame:
         """One row per plan and billing period: subscribers, churners, model, holdout,
@@ -611,7 +634,16 @@ class SubscriptionForecast:
                            "(its fit lies at the edge of the parameter space).")
         return out
 
-    def _repr_html_(self) -> str:
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
+        from .sections import TRUST_MIME
+
+        head = (f'<p class="rk-verdict rk-{escape(self.verdict)}"><strong>'
+                f"{escape(self.verdict)}</strong>: {escape(self.sentence())}</p>")
+        return {"text/html": head + self._table_html(),
+                "text/plain": f"Verdict: {self.verdict}. {self.sentence()}",
+                TRUST_MIME: {"verdict": self.verdict, "sentence": self.sentence()}}
+
+    def _table_html(self) -> str:
         table = self.plan_table()
         rows = [[r["plan"], r["billing"], f"{r['subscribers']:,}", f"{r['churners']:,}",
                  r["model"], r["holdout error"], r["verdict"], r["expected further months"],
@@ -841,3 +873,171 @@ def at_risk_view(table: pd.DataFrame, currency: str = "") -> Any:
     return format_table(table, currency=currency, table_id="at-risk-table",
                         money=["mrr", "value_at_risk"], percents=["cancel_at_next_renewal"],
                         counts=["tenure_months", "months_to_renewal"], labels=labels)
+
+
+# =====================================================================================
+# the subscriber list next to the report
+# =====================================================================================
+
+
+_SUBSCRIBER_COLUMNS = {
+    "status": "paying (MRR > 0 in the last month) or cancelled",
+    "plan": "plan of the last paid month",
+    "billing": "monthly or annual contract",
+    "started": "first month of the current (or last) subscription",
+    "last_paid": "last month paid",
+    "tenure_months": "months paid in the current (or last) subscription",
+    "months_to_renewal": "annual contracts: months until the next yearly renewal",
+    "mrr": "MRR of the last paid month, in {cur}",
+    "cancel_at_next_renewal": "the plan model's chance that she cancels at her next renewal "
+                              "(empty when the plan's value is not shown)",
+    "expected_further_months": "months she is expected to keep paying, within 10 years",
+    "residual_value": "discounted margin she is expected to bring from her next renewal on, "
+                      "in {cur} (empty when the plan's value is not shown)",
+    "residual_value_low": "low end of the 90% range (plans whose checks call for a range)",
+    "residual_value_high": "high end of that range",
+    "verdict": "the verdict of her plan's model (ok, caution, unreliable)",
+    "action": "what to do with her, from the report's actions",
+}
+
+
+def subscriber_list(client: ClientData, forecast: SubscriptionForecast) -> pd.DataFrame:
+    """Every subscriber (her current or last subscription) with what the report knows.
+
+    Columns as in the text file written beside the list (``status``, ``plan``, ``billing``,
+    ``started``, ``last_paid``, ``tenure_months``, ``months_to_renewal``, ``mrr``,
+    ``cancel_at_next_renewal``, ``expected_further_months``, ``residual_value`` and its
+    range, ``verdict``, ``action``); the value columns are filled only for plans whose
+    value the report shows (:meth:`SubscriptionForecast.shows`). Actions: renewal
+    outreach (annual, renewal within 3 months), onboarding (paying, first 2 months),
+    win-back (cancelled in the last 3 months), none otherwise.
+    """
+    d = forecast.durations
+    group_col = forecast.fits.group_col
+    last = d.groupby(level=0, sort=True).tail(1)          # her latest subscription
+    end = _last_complete_month(client)
+    paying = ~last["churned"].to_numpy(dtype=bool)
+    started = last["start"].dt.to_period("M")
+    last_paid = np.where(paying, str(end), [
+        str(s + int(t) - 1) for s, t in zip(started, last["tenure_months"], strict=True)])
+    annual = last["billing_period"].to_numpy() == "Y"
+    tenure = last["tenure_months"].to_numpy()
+    out = pd.DataFrame({
+        "status": np.where(paying, "paying", "cancelled"),
+        "plan": last[group_col].astype(str).to_numpy(),
+        "billing": np.where(annual, "annual", "monthly"),
+        "started": [str(s) for s in started], "last_paid": last_paid,
+        "tenure_months": tenure,
+        "months_to_renewal": np.where(annual & paying, (12 - tenure % 12) % 12, 0),
+        "mrr": last["mrr"].to_numpy(dtype=float)}, index=last.index)
+    for col in ("cancel_at_next_renewal", "expected_further_months", "residual_value",
+                "residual_value_low", "residual_value_high"):
+        out[col] = np.nan
+    out["verdict"] = ""
+    v = forecast.values
+    for fit in forecast.fits:
+        members = (out["plan"] == str(fit.group)) & (
+            out["billing"] == ("annual" if fit.billing_period == "Y" else "monthly"))
+        out.loc[members, "verdict"] = fit.verdict
+        if not forecast.shows(fit):
+            continue
+        rows = v.loc[(v[group_col] == fit.group) & (v["billing_period"] == fit.billing_period)]
+        rows = rows.groupby(level=0).tail(1)
+        k = rows["renewals"].to_numpy()
+        risk = 1.0 - np.asarray(fit.model.survival(k + 1), dtype=float) / np.asarray(
+            fit.model.survival(k), dtype=float)
+        at = out.index.isin(rows.index) & (out["status"] == "paying").to_numpy()
+        ids = out.index[at]
+        out.loc[ids, "cancel_at_next_renewal"] = pd.Series(risk, index=rows.index)[ids]
+        for src, dst in (("expected_months", "expected_further_months"),
+                         ("residual_value", "residual_value"),
+                         ("residual_value_low", "residual_value_low"),
+                         ("residual_value_high", "residual_value_high")):
+            out.loc[ids, dst] = rows[src][ids]
+    recent = np.array([pd.Period(p, "M") >= end - 2 for p in out["last_paid"]])
+    action = np.full(len(out), "", dtype=object)
+    action[(out["status"] == "cancelled").to_numpy() & recent] = "win-back offer"
+    action[paying & (tenure <= 2)] = "onboarding check-in"
+    action[paying & annual & (out["months_to_renewal"].to_numpy() <= 3)] = "renewal outreach"
+    out["action"] = action
+    out.index.name = "customer_id"
+    out.attrs.update(client=client.display_name, verdict=forecast.verdict,
+                     currency=str(client.info.get("currency") or ""))
+    return out
+
+
+def export_subscribers(subscribers: pd.DataFrame, *, path: str = "",
+                       currency: str = "") -> Any:
+    """Write :func:`subscriber_list` next to the report (CSV, Parquet when pyarrow is
+    there, and a text file of the columns) and say what was written.
+
+    ``path`` is a ``.csv`` file in an existing folder (``retention-kit report`` passes
+    ``<out>/<report>.customers.csv``); "" writes nothing. Published under the customer
+    list's MIME type, so the batch's index links the files.
+    """
+    import io
+    from pathlib import Path
+
+    from ._common import write_atomic
+
+    files: dict[str, str] = {}
+    shown = subscribers.copy()
+    money = ["mrr", "residual_value", "residual_value_low", "residual_value_high"]
+    shown[money] = shown[money].round(2)
+    shown["cancel_at_next_renewal"] = shown["cancel_at_next_renewal"].round(4)
+    shown["expected_further_months"] = shown["expected_further_months"].round(1)
+    notes = []
+    if str(path).strip():
+        csv = Path(path)
+        if csv.suffix != ".csv" or not csv.parent.is_dir():
+            raise data_error(f"parameter customer_list={str(path)!r} is not a .csv file in an "
+                             "existing folder", fix="pass '' (no file) or a path such as "
+                             "'reports/box.customers.csv'")
+        buffer = io.StringIO()
+        shown.to_csv(buffer, lineterminator="\n")
+        write_atomic(csv, buffer.getvalue())
+        files["csv"] = csv.name
+        try:
+            import pyarrow  # noqa: F401
+        except ImportError:
+            notes.append("No Parquet file: pyarrow is not installed.")
+        else:
+            data = io.BytesIO()
+            shown.to_parquet(data, index=True)
+            write_atomic(csv.with_suffix(".parquet"), data.getvalue())
+            files["parquet"] = csv.with_suffix(".parquet").name
+        cur = currency or "the client's currency"
+        text = [f"Subscriber list of {subscribers.attrs.get('client', '')}: "
+                f"{len(subscribers):,} customers, one row each (her current or last "
+                "subscription).", "", "Columns:",
+                "  customer_id: the customer's id in the client's data"]
+        text += [f"  {c}: {d.format(cur=cur)}" for c, d in _SUBSCRIBER_COLUMNS.items()]
+        write_atomic(csv.with_suffix(".txt"), "\n".join(text) + "\n")
+        files["readme"] = csv.with_suffix(".txt").name
+    counts = subscribers["action"].replace("", np.nan).dropna().value_counts()
+    summary = {"customers": len(subscribers), "clv": "per plan", "files": files,
+               "notes": notes, "segments": [], "top": [], "ranked_by": "value_at_risk"}
+    labels = {"csv": "CSV", "parquet": "Parquet", "readme": "columns"}
+    links = " · ".join(f'<a href="{escape(name)}">{labels[kind]}</a>'
+                       for kind, name in files.items())
+    actions = "; ".join(f"{escape(a)}: {n:,}" for a, n in counts.items()) or "none"
+    page = (f'<p class="rk-note">Subscriber list ({len(subscribers):,} customers): '
+            f"{links or 'no file written (customer_list is empty)'}. Actions: {actions}.</p>"
+            + "".join(f'<p class="rk-note">{escape(n)}</p>' for n in notes))
+    return SubscriberListView(html=page, summary=summary)
+
+
+@dataclass(frozen=True)
+class SubscriberListView:
+    """What :func:`export_subscribers` wrote, as the report shows it; published under the
+    customer list's MIME type for the batch's index."""
+
+    html: str
+    summary: dict[str, Any]
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
+        from .exports import CUSTOMERS_MIME
+
+        return {"text/html": self.html,
+                "text/plain": f"{self.summary['customers']:,} subscribers exported",
+                CUSTOMERS_MIME: self.summary}
