@@ -1,0 +1,156 @@
+"""The subscription report's numbers (retention_kit.reports.subscription) against independent
+recomputations from the demo clients' subscriptions.csv, hand-made tables and the truth the
+demo data were simulated with."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from retention_kit.datasets import data_dir
+from retention_kit.errors import DataError
+from retention_kit.reports import ClientData, load_client
+from retention_kit.reports import subscription as sub
+
+DEMO = data_dir() / "demo"
+CLIENTS = ("subscription_box", "b2b_saas")
+
+
+@pytest.fixture(scope="module", params=CLIENTS)
+def demo(request) -> tuple[ClientData, pd.DataFrame, dict]:
+    folder = DEMO / request.param
+    raw = pd.read_csv(folder / "subscriptions.csv", parse_dates=["month"],
+                      dtype={"customer_id": str})
+    info = json.loads((folder / "client.json").read_text())
+    return load_client(folder), raw, info
+
+
+@pytest.fixture(scope="module")
+def forecasts() -> dict[str, sub.SubscriptionForecast]:
+    return {c: sub.forecast_subscriptions(load_client(DEMO / c), holdout_months=12, n_draws=50)
+            for c in CLIENTS}
+
+
+def test_headline_numbers_equal_a_plain_pandas_recomputation(demo) -> None:
+    client, raw, _ = demo
+    k = sub.subscription_kpis(client)
+    by_month = raw.loc[raw["mrr"] > 0].groupby("month")
+    mrr = by_month["mrr"].sum()
+    payers = by_month["customer_id"].apply(set)
+    dec, nov = pd.Timestamp("2024-12-01"), pd.Timestamp("2024-11-01")
+    assert k.last_period == "2024-12" and k.previous_period == "2024-11"
+    assert k.mrr == pytest.approx(mrr[dec]) and k.mrr_previous == pytest.approx(mrr[nov])
+    assert k.customers == len(payers[dec])
+    assert k.arpa == pytest.approx(mrr[dec] / len(payers[dec]))
+    assert k.logo_churn == pytest.approx(len(payers[nov] - payers[dec]) / len(payers[nov]))
+    # gross revenue churn: MRR lost by those who left or paid less, over November's MRR
+    wide = raw.pivot_table(index="customer_id", columns="month", values="mrr",
+                           aggfunc="sum", fill_value=0.0)
+    drop = (wide[nov] - wide[dec]).clip(lower=0)
+    assert k.revenue_churn == pytest.approx(drop.sum() / mrr[nov])
+    # NRR/GRR of the customers paying in December 2023, followed to December 2024
+    start = wide[pd.Timestamp("2023-12-01")]
+    base = wide.loc[start > 0]
+    end = base[dec]
+    assert k.nrr == pytest.approx(end.sum() / start[start > 0].sum())
+    assert k.grr == pytest.approx(np.minimum(end, base[pd.Timestamp("2023-12-01")]).sum()
+                                  / start[start > 0].sum())
+    trends = sub.subscription_trends(client)
+    assert trends["MRR"].iloc[-1] == pytest.approx(k.mrr)
+    assert trends["Logo churn"].iloc[-1] == pytest.approx(k.logo_churn)
+    assert np.isnan(trends["Logo churn"].iloc[0])           # no month before the first
+
+
+def test_the_bridge_balances_every_month_and_in_total(demo) -> None:
+    client, raw, _ = demo
+    bridge = sub.mrr_bridge(client, months=12)
+    rebuilt = (bridge["start"] + bridge["new"] + bridge["expansion"] - bridge["contraction"]
+               - bridge["churn"] + bridge["reactivation"])
+    np.testing.assert_allclose(rebuilt, bridge["end"], rtol=1e-12)
+    months = bridge.drop(index="total")
+    assert (months["start"].iloc[1:].to_numpy() == months["end"].iloc[:-1].to_numpy()).all()
+    assert bridge.loc["total", "start"] == months["start"].iloc[0]
+    assert bridge.loc["total", "end"] == pytest.approx(raw.loc[raw["month"] == "2024-12-01",
+                                                               "mrr"].sum())
+
+
+def test_the_failed_payment_month_of_each_demo_client_is_found(demo) -> None:
+    client, _, info = demo
+    spikes, sentences = sub.churn_events(client)
+    (month,) = info["generator"]["failed_payments"]
+    assert [str(pd.Period(m, "M")) for m in spikes.index] == [month]
+    assert sentences[0].startswith(f"{month}: ") and "failed" in sentences[0]
+
+
+def test_cohorts_and_survival_are_reconciled_on_the_same_customers() -> None:
+    """a pays Jan-Dec; b pays Jan, skips Feb, pays Mar-Dec; c pays Jan-Mar. At 6 months:
+    a and b pay (2/3), only a paid every month (1/3): b is the comeback."""
+    months = pd.period_range("2024-01", "2024-12", freq="M").to_timestamp()
+    rows = ([("a", m) for m in months] + [("b", m) for i, m in enumerate(months) if i != 1]
+            + [("c", m) for m in months[:3]])
+    subs = pd.DataFrame(rows, columns=["customer_id", "month"]).assign(plan="p", mrr=10.0)
+    client = ClientData(client_id="t", transactions=pd.DataFrame(), subscriptions=subs,
+                        info={}, observation_end=pd.Timestamp("2024-12-31"))
+    text = sub.reconcile_sentence(client, at=6)
+    assert "66.7% were paying 6 months later and 33.3% had paid every month" in text
+    assert "The +33.3 points between the two" in text
+
+
+def test_tenure_sentence_names_the_band_where_churn_is_highest() -> None:
+    late = pd.DataFrame({"churns": [1, 1, 30], "customer_months": [100, 100, 100]},
+                        index=pd.Index(["1-2", "3-5", "12-23"], name="tenure"))
+    assert "months 12-23" in sub.tenure_sentence(late)
+    assert "onboarding" not in sub.tenure_sentence(late)
+    early = late.assign(churns=[30, 1, 1])
+    assert "onboarding" in sub.tenure_sentence(early)
+    flat = late.assign(churns=[10, 10, 11])
+    assert sub.tenure_sentence(flat).startswith("Churn hardly depends on tenure")
+
+
+def test_values_are_shown_only_as_each_plans_verdict_allows(forecasts) -> None:
+    for name, forecast in forecasts.items():
+        table = forecast.plan_table()
+        for fit, (_, row) in zip(forecast.fits, table.iterrows(), strict=True):
+            shown = np.isfinite(row["residual value"])
+            assert shown == forecast.shows(fit)
+            if fit.verdict == "unreliable":
+                assert not shown, (name, fit.group)
+            if shown and fit.verdict == "caution":
+                assert row["value low"] <= row["residual value"] <= row["value high"]
+        cut = sub.churn_cut_table(forecast)
+        assert all(forecast.shows(forecast.fits[(g, b)])
+                   for g, b in zip(cut.iloc[:, 0], cut["billing_period"], strict=True))
+        assert (cut["gain"] > 0).all()
+        # annual plans have renewed at most twice in three years: no value is shown
+        assert all(not forecast.shows(f) for f in forecast.fits if f.billing_period == "Y")
+        assert forecast.verdict in ("caution", "unreliable")
+
+
+def test_the_subscriber_list_agrees_with_the_plan_table(forecasts) -> None:
+    for name in CLIENTS:
+        client = load_client(DEMO / name)
+        forecast = forecasts[name]
+        people = sub.subscriber_list(client, forecast)
+        k = sub.subscription_kpis(client)
+        assert people.index.is_unique
+        assert (people["status"] == "paying").sum() == k.customers
+        table = forecast.plan_table().set_index(["plan", "billing"])
+        for (plan, billing), row in table.iterrows():
+            mine = people.loc[(people["plan"] == plan) & (people["billing"] == billing)]
+            if np.isfinite(row["residual value"]):
+                assert mine["residual_value"].sum() == pytest.approx(row["residual value"])
+            else:
+                assert mine["residual_value"].isna().all()
+        assert set(people["action"]) <= {"", "renewal outreach", "onboarding check-in",
+                                         "win-back offer"}
+        renew = people.loc[people["action"] == "renewal outreach"]
+        assert (renew["billing"] == "annual").all() and (renew["months_to_renewal"] <= 3).all()
+
+
+def test_a_shop_has_no_subscription_report() -> None:
+    with pytest.raises(DataError, match="has no subscriptions.csv, so there is no "
+                                        "subscription analysis"):
+        sub.require_subscriptions(load_client(DEMO / "retailer"))
