@@ -106,8 +106,8 @@ def test_tenure_sentence_names_the_band_where_churn_is_highest() -> None:
     assert "onboarding" not in sub.tenure_sentence(late)
     early = late.assign(churns=[30, 1, 1])
     assert "onboarding" in sub.tenure_sentence(early)
-    flat = late.assign(churns=[10, 10, 11])
-    assert sub.tenure_sentence(flat).startswith("Churn hardly depends on tenure")
+    flat = late.assign(churns=[10, 10, 14])       # 14% against 10% of 100: chance
+    assert "does not measurably depend on tenure" in sub.tenure_sentence(flat)
 
 
 def test_values_are_shown_only_as_each_plans_verdict_allows(forecasts) -> None:

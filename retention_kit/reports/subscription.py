@@ -53,6 +53,8 @@ __all__ = [
     "plan_survival",
     "reconcile_sentence",
     "subscriber_list",
+    "summary_findings",
+    "summary_view",
     "require_subscriptions",
     "subscription_caveats",
     "subscription_kpis",
@@ -394,16 +396,19 @@ def tenure_churn(client: ClientData, *, bands: tuple[int, ...] = TENURE_BANDS) -
 
 
 def tenure_sentence(table: pd.DataFrame) -> str:
-    """Where in a subscriber's tenure churn is highest, from :func:`tenure_churn`."""
+    """Where in a subscriber's tenure churn is highest, from :func:`tenure_churn` (monthly
+    plans)."""
     rate = _band_rates(table)
     if rate.empty:
         return "No subscriber has been at risk of cancelling yet."
     worst, best = rate.idxmax(), rate.idxmin()
-    if rate[worst] <= 1.25 * rate[best]:
-        return (f"Churn hardly depends on tenure: {percent(rate.min())} to "
-                f"{percent(rate.max())} a month across tenure bands.")
-    return (f"Churn is highest in months {worst} of a subscription ({percent(rate[worst])} a "
-            f"month) and lowest in months {best} ({percent(rate[best])}): "
+    if not _distinguishable(table, worst, best):
+        return (f"On monthly plans, churn does not measurably depend on tenure: "
+                f"{percent(rate.min())} to {percent(rate.max())} a month across tenure bands, "
+                "within the chance variation of these counts.")
+    return (f"On monthly plans, churn is highest in months {worst} of a subscription "
+            f"({percent(rate[worst])} a month) and lowest in months {best} "
+            f"({percent(rate[best])}): "
             + ("the first months decide, so onboarding is where churn is cut."
                if worst == rate.index[0] else
                "subscribers of that tenure leave more often than newer ones: check what "
@@ -411,10 +416,37 @@ def tenure_sentence(table: pd.DataFrame) -> str:
                "product they outgrow)."))
 
 
+def _distinguishable(tenure: pd.DataFrame, high: Any, low: Any) -> bool:
+    """True when the 95% (Wilson) intervals of two bands' pooled monthly churn do not
+    overlap: the difference is more than chance."""
+    counts = _band_counts(tenure)
+    z = 1.959963984540054
+
+    def wilson(k: float, n: float) -> tuple[float, float]:
+        p = k / n
+        centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+        half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+        return centre - half, centre + half
+
+    lo_high, _ = wilson(*counts.loc[high])
+    _, hi_low = wilson(*counts.loc[low])
+    return lo_high > hi_low
+
+
+def _band_counts(tenure: pd.DataFrame) -> pd.DataFrame:
+    """Churns and customer-months per tenure band, pooled over the monthly plans."""
+    if isinstance(tenure.index, pd.MultiIndex):
+        plans = tenure.index.get_level_values(0).astype(str)
+        monthly = tenure.loc[~plans.str.endswith("(annual)")]
+        return (monthly if len(monthly) else tenure).groupby(
+            level="tenure", sort=False)[["churns", "customer_months"]].sum()
+    return tenure[["churns", "customer_months"]]
+
+
 def _band_rates(tenure: pd.DataFrame) -> pd.Series:
-    """Monthly churn per tenure band, pooled over plans."""
-    pooled = (tenure.groupby(level="tenure", sort=False)[["churns", "customer_months"]].sum()
-              if isinstance(tenure.index, pd.MultiIndex) else tenure)
+    """Monthly churn per tenure band, pooled over the monthly plans (annual contracts can
+    only end at a yearly renewal, which would make months 12-23 look risky)."""
+    pooled = _band_counts(tenure)
     return (pooled["churns"] / pooled["customer_months"].where(pooled["customer_months"] > 0)
             ).dropna()
 
@@ -764,7 +796,8 @@ def subscription_next_steps(kpis: SubscriptionKPIs, forecast: SubscriptionForeca
                      f"months, {format_money(float(annual['mrr'].sum()) * 12, cur)} a year "
                      "of contracted revenue; contact them a month before the renewal date.")
     rate = _band_rates(tenure)
-    if len(rate) > 1 and rate.idxmax() == rate.index[0] and rate.iloc[0] > 1.25 * rate.min():
+    if len(rate) > 1 and rate.idxmax() == rate.index[0] and _distinguishable(
+            tenure, rate.idxmax(), rate.idxmin()):
         steps.append(f"Onboarding: churn is highest in the first months "
                      f"({percent(float(rate.max()))} a month); a first-month check-in and "
                      "a getting-started sequence target the subscribers most likely to "
@@ -790,13 +823,8 @@ def subscription_next_steps(kpis: SubscriptionKPIs, forecast: SubscriptionForeca
 def subscription_caveats(client: ClientData, forecast: SubscriptionForecast) -> list[str]:
     """What the reader must know: snapshot tables, plans without a model, annual plans with
     few renewals, the margin assumption."""
-    from ..diagnostics import snapshot_findings
-
     notes = []
-    d = forecast.durations
-    for f in snapshot_findings(pd.DataFrame({"duration": d["tenure_months"],
-                                             "churned": d["churned"],
-                                             "start": d["start"]}), start_col="start"):
+    for f in _snapshot_findings(forecast):
         if f.verdict != "ok":
             notes.append(f"{f.check} ({f.verdict}): {f.reason}"
                          + (f" What would fix it: {f.fix}" if f.fix else ""))
@@ -1041,3 +1069,105 @@ class SubscriberListView:
         return {"text/html": self.html,
                 "text/plain": f"{self.summary['customers']:,} subscribers exported",
                 CUSTOMERS_MIME: self.summary}
+
+
+# =====================================================================================
+# the summary at the top
+# =====================================================================================
+
+#: Section anchors of notebooks/subscription_report.ipynb (nbconvert's heading ids).
+SECTIONS = {"headline": "Headline-numbers", "bridge": "Where-MRR-came-from-and-went",
+            "tenure": "Churn-by-plan-and-months-as-a-subscriber",
+            "survival": "How-long-subscriptions-last",
+            "value": "What-the-current-subscribers-are-worth", "caveats": "Caveats",
+            "next": "What-to-do-next"}
+
+
+def summary_findings(client: ClientData, kpis: SubscriptionKPIs, bridge: pd.DataFrame,
+                     spikes: pd.DataFrame, tenure: pd.DataFrame,
+                     forecast: SubscriptionForecast, cut_value: pd.DataFrame,
+                     ) -> list[tuple[str, str]]:
+    """Three to five findings for the top of the report, each with the section it comes
+    from: (sentence, section anchor). Every number is the one its section shows; money
+    only for plans whose value the report shows."""
+    cur = kpis.currency
+    out: list[tuple[str, str]] = []
+    snapshot = [f for f in _snapshot_findings(forecast) if f.verdict == "unreliable"]
+    if snapshot:
+        out.append(("This table looks like a snapshot, not a history: "
+                    f"{snapshot[0].reason} Its churn numbers and models should not be "
+                    "read as they stand.", SECTIONS["caveats"]))
+    t = bridge.loc["total"]
+    change = t["end"] / t["start"] - 1 if t["start"] > 0 else math.nan
+    flows = {"new subscriptions": t["new"], "upgrades": t["expansion"],
+             "returning customers": t["reactivation"], "cancellations": -t["churn"],
+             "downgrades": -t["contraction"]}
+    biggest = max(flows, key=lambda k: abs(flows[k]))
+    out.append((f"MRR is {format_money(kpis.mrr, cur)} ({kpis.last_period}), "
+                + (f"{change:+.1%} over the last {len(bridge) - 1} months; " if math.isfinite(
+                    change) else "")
+                + f"the biggest flow was {biggest} ({format_money(flows[biggest], cur)}).",
+                SECTIONS["bridge"]))
+    churn = (f"{percent(kpis.logo_churn_12m)} of paying customers stop paying in a month "
+             f"(average of the last 12 months)")
+    rate = _band_rates(tenure)
+    if len(rate) > 1 and _distinguishable(tenure, rate.idxmax(), rate.idxmin()):
+        churn += (f", most in months {rate.idxmax()} of a monthly subscription "
+                  f"({percent(rate.max())})")
+    if kpis.nrr is not None:
+        churn += f"; net revenue retention is {percent(kpis.nrr)}"
+    out.append((churn + ".", SECTIONS["tenure"]))
+    if len(spikes):
+        month = spikes["excess"].idxmax()
+        out.append((f"{_label(month)} lost about {spikes.loc[month, 'excess']:,.0f} more "
+                    "subscribers than usual in one month: check for failed payments.",
+                    SECTIONS["bridge"]))
+    out.append((_value_finding(forecast, cur), SECTIONS["value"]))
+    if len(cut_value):
+        best = cut_value.sort_values("gain").iloc[-1]
+        out.append((f"{percent(cut_value.attrs.get('cut', 0.1), 0)} fewer cancellations at "
+                    f"every renewal of {best.iloc[0]} subscribers is worth about "
+                    f"{format_money(float(best['gain']), cur)} in margin: the largest "
+                    "retention lever the models can value.", SECTIONS["next"]))
+    return out[:5]
+
+
+def _value_finding(forecast: SubscriptionForecast, currency: str) -> str:
+    shown = [f for f in forecast.fits if forecast.shows(f)]
+    if not shown:
+        return ("We cannot tell yet what the current subscribers are worth: no plan's model "
+                "passed its checks (the plan table says why and what would fix it).")
+    v = forecast.values
+    parts, total, low, high = [], 0.0, 0.0, 0.0
+    for fit in shown:
+        rows = v.loc[(v[forecast.fits.group_col] == fit.group)
+                     & (v["billing_period"] == fit.billing_period)]
+        total += float(rows["residual_value"].sum())
+        ranged = fit.verdict == "caution"
+        low += float(rows["residual_value_low" if ranged else "residual_value"].sum())
+        high += float(rows["residual_value_high" if ranged else "residual_value"].sum())
+        parts.append(f"{fit.group} ({'annual' if fit.billing_period == 'Y' else 'monthly'})")
+    amount = (format_money(total, currency) if low == high else
+              f"{format_money(low, currency)} to {format_money(high, currency)}")
+    rest = len(forecast.fits) - len(shown)
+    return (f"The current subscribers of {', '.join(parts)} are worth {amount} in future "
+            f"margin (verdict: {forecast.verdict})"
+            + (f"; {rest} other plan(s) cannot be valued yet." if rest else "."))
+
+
+def _snapshot_findings(forecast: SubscriptionForecast) -> list[Any]:
+    from ..diagnostics import snapshot_findings
+
+    d = forecast.durations
+    return list(snapshot_findings(pd.DataFrame({"duration": d["tenure_months"],
+                                                "churned": d["churned"], "start": d["start"]}),
+                                  start_col="start"))
+
+
+def summary_view(findings: list[tuple[str, str]]) -> Any:
+    """The findings as the report's summary list, each linking to its section."""
+    from ._common import HTMLText
+
+    items = "".join(f'<li>{escape(text)} <a href="#{escape(anchor)}">More</a></li>'
+                    for text, anchor in findings)
+    return HTMLText(f'<ul class="rk-list rk-summary" id="summary">{items}</ul>')
