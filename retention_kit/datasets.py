@@ -26,6 +26,7 @@ from .simulate import (
     EXPERIMENT_TRUE_EFFECTS,
     RandomState,
     as_generator,
+    simulate_contract_snapshot,
     simulate_experiment,
     simulate_subscriptions,
     simulate_summary,
@@ -246,7 +247,8 @@ def list_demo_clients() -> list[str]:
     Examples
     --------
     >>> list_demo_clients()
-    ['b2b_saas', 'marketplace', 'retailer', 'seasonal_shop', 'subscription_box', 'till_export']
+    ['b2b_saas', 'marketplace', 'retailer', 'seasonal_shop', 'subscription_box',
+     'telco_snapshot', 'till_export']
     """
     demo = data_dir() / "demo"
     return sorted(p.parent.name for p in demo.glob("*/client.json"))
@@ -276,8 +278,8 @@ def load_demo_client(client_id: str) -> DemoClient:
     DemoClient
         ``transactions`` (``customer_id`` str, ``date`` datetime64, ``amount`` in
         the client's currency), ``subscriptions`` (``customer_id``, ``month`` as the
-        first day of the month, ``plan``, ``mrr``; None for non-subscription
-        clients) and ``info`` (the ``client.json`` dict).
+        first day of the month, ``plan``, ``mrr``, ``billing_period``; None for
+        non-subscription clients) and ``info`` (the ``client.json`` dict).
 
     Raises
     ------
@@ -290,7 +292,7 @@ def load_demo_client(client_id: str) -> DemoClient:
     >>> box.info["currency"], box.info["observation_end"]
     ('GBP', '2024-12-31')
     >>> list(box.subscriptions.columns)
-    ['customer_id', 'month', 'plan', 'mrr']
+    ['customer_id', 'month', 'plan', 'mrr', 'billing_period']
     >>> load_demo_client("retailer").subscriptions is None
     True
     """
@@ -658,6 +660,57 @@ def _write_export_client(folder: Path, stream: np.random.Generator,
     return [path, _write_json(info, folder / "client.json")]
 
 
+_SNAPSHOT_END_PERIOD = 72  # December 2024; period 0 is December 2018
+
+
+def _write_snapshot_client(folder: Path, stream: np.random.Generator,
+                           seed: Mapping[str, Any]) -> list[Path]:
+    """``telco_snapshot``: a snapshot export (everyone who was a customer when December 2024
+    began, with their tenure, and who left that month) written as if it were a monthly
+    history: the table the snapshot detector exists for."""
+    params = {"alpha": 0.9, "beta": 5.0}
+    snap = simulate_contract_snapshot(7000, params=params, n_periods=_SNAPSHOT_END_PERIOD,
+                                      window=1, random_state=stream)
+    plans = np.array(["talk", "unlimited"])
+    price = {"talk": 19.0, "unlimited": 45.0}
+    plan = plans[(stream.random(len(snap)) < 0.4).astype(int)]
+    months_paid = np.where(snap["churned"], snap["duration"], snap["duration"] + 1).astype(int)
+    first = snap["acquired"].to_numpy().astype(int)
+    cid = np.array([f"T{i:05d}" for i in range(1, len(snap) + 1)])
+    reps = np.repeat(np.arange(len(snap)), months_paid)
+    offset = np.concatenate([np.arange(m) for m in months_paid])
+    period = first[reps] + offset
+    start = np.datetime64("2018-12", "M")
+    subs = pd.DataFrame({"customer_id": cid[reps],
+                         "month": _to_us((start + period).astype("datetime64[D]")),
+                         "plan": plan[reps], "mrr": np.vectorize(price.get)(plan[reps]),
+                         "billing_period": "M"})
+    subs = subs.sort_values(["month", "customer_id"], kind="stable").reset_index(drop=True)
+    billing_day = pd.Series(stream.integers(1, 29, size=len(snap)), index=cid)
+    written = [_write_csv(subs, folder / "subscriptions.csv"),
+               _write_csv(_invoices(subs, billing_day), folder / "transactions.csv")]
+    info = {
+        "client_id": "telco_snapshot",
+        "display_name": "Northwind Mobile",
+        "currency": "USD",
+        "description": "Mobile operator's customer export: everyone who was a customer when "
+                       "December 2024 began, with their tenure, and who left that month: a "
+                       "snapshot written out as monthly history.",
+        "business_model": "contractual",
+        "period": "M",
+        "time_unit": "W",
+        "observation_start": "2018-12-01",
+        "observation_end": _DEMO_END,
+        "id_prefix": "T",
+        "n_customers": int(len(snap)),
+        "generator": {"function": "simulate_contract_snapshot", "n_customers": 7000,
+                      "params": params, "n_periods": _SNAPSHOT_END_PERIOD, "window": 1,
+                      "plans": price, "plan_mix": [0.6, 0.4], **seed},
+    }
+    written.append(_write_json(info, folder / "client.json"))
+    return written
+
+
 def _write_survey(path: Path, survey_input: Mapping[str, pd.DataFrame],
                   stream: np.random.Generator) -> Path:
     """simulate_survey for each client from its own stream, with a ``client`` column."""
@@ -692,6 +745,10 @@ def write_demo_data(path: Path | str, *, random_state: RandomState = 2024) -> li
     * ``demo/till_export/``: :func:`simulate_order_lines` of 600 customers written as a
       till system exports it (text, day-first dates, prices with a currency symbol), its
       ``client.json`` holding the transaction spec and the generator's truth;
+    * ``demo/telco_snapshot/``: :func:`simulate_contract_snapshot` of 7,000 customers over
+      six years, of whom those still customers when December 2024 began are written out
+      as a monthly history (every churn in the last month): the snapshot the subscription
+      report must recognise;
     * ``experiment.csv``: ``simulate_experiment(60000)`` with its defaults otherwise
       (20,000 customers per arm: 10,000 per arm could not detect the welcome
       email's +0.0196 average effect).
@@ -723,7 +780,7 @@ def write_demo_data(path: Path | str, *, random_state: RandomState = 2024) -> li
     specs = _demo_specs()
     # One stream per part; the raw export client takes the last, so the others' streams
     # are what they were before it existed (spawned children do not depend on the count).
-    streams = as_generator(random_state).spawn(len(specs) + 3)
+    streams = as_generator(random_state).spawn(len(specs) + 4)
     seed_note = random_state if isinstance(random_state, int | np.integer) else None
     written: list[Path] = []
     survey_input: dict[str, pd.DataFrame] = {}
@@ -741,4 +798,7 @@ def write_demo_data(path: Path | str, *, random_state: RandomState = 2024) -> li
     written.append(_write_csv(experiment, root / "experiment.csv"))
     written += _write_export_client(root / "demo" / "till_export", streams[len(specs) + 2],
                                     {"random_state": seed_note, "stream": len(specs) + 2})
+    written += _write_snapshot_client(root / "demo" / "telco_snapshot",
+                                      streams[len(specs) + 3],
+                                      {"random_state": seed_note, "stream": len(specs) + 3})
     return written

@@ -34,8 +34,8 @@ from retention_kit.errors import DataError
 
 #: The generated demo clients (one row per purchase) ...
 GENERATED = ["b2b_saas", "marketplace", "retailer", "seasonal_shop", "subscription_box"]
-#: ... and all of them, with the raw till export that needs its spec.
-CLIENTS = [*GENERATED, "till_export"]
+#: ... and all of them, with the snapshot export and the raw till export that needs its spec.
+CLIENTS = [*GENERATED, "telco_snapshot", "till_export"]
 
 
 # --------------------------------------------------------------------------- helpers
@@ -515,7 +515,7 @@ def test_demo_clients_are_listed_and_unknown_ones_explained() -> None:
 
 @pytest.fixture(scope="module")
 def demo() -> dict[str, DemoClient]:
-    return {c: load_demo_client(c) for c in GENERATED}
+    return {c: load_demo_client(c) for c in [*GENERATED, "telco_snapshot"]}
 
 
 def test_demo_clients_are_well_formed(demo) -> None:
@@ -537,6 +537,11 @@ def test_demo_clients_are_well_formed(demo) -> None:
             assert list(subs.columns) == ["customer_id", "month", "plan", "mrr",
                                           "billing_period"]
             assert (subs["mrr"] >= 0).all() and (subs["month"].dt.day == 1).all()
+            if info["generator"]["function"] == "simulate_contract_snapshot":
+                # every churn of a snapshot falls in its last month
+                last = subs.groupby("customer_id")["month"].max()
+                assert set(last.dt.strftime("%Y-%m")) == {"2024-11", "2024-12"}
+                continue
             assert set(subs["billing_period"]) == {"M", "Y"}
             # an invoice of MRR for each month paid monthly, of 12 x MRR for each contract
             # year paid annually (in the contract year's first month)
@@ -614,7 +619,8 @@ def test_demo_survey_links_to_clients_and_tracks_churn(demo) -> None:
     survey = load_survey()
     assert list(survey.columns) == ["client", "customer_id", "date", "nps", "csat", "ces"]
     assert sorted(survey["client"].unique()) == GENERATED
-    for client, data in demo.items():
+    for client in GENERATED:
+        data = demo[client]
         part = survey[survey["client"] == client]
         first = data.transactions.groupby("customer_id")["date"].min()
         assert part["customer_id"].isin(first.index).all()
