@@ -57,9 +57,10 @@ ARTIFACTS = ROOT / "build" / "test-artifacts"
 ODD_ID = "Bazaarly & Co <ü> 'x'"
 BATCH = {"retailer": "retailer", "seasonal_shop": "seasonal_shop",
          "subscription_box": "subscription_box", "b2b_saas": "b2b_saas",
-         ODD_ID: "marketplace"}
+         "telco_snapshot": "telco_snapshot", ODD_ID: "marketplace"}
 BATCH_IDS = [*BATCH, "broken_shop"]
-SUBSCRIPTION_CLIENTS = ("subscription_box", "b2b_saas")
+SUBSCRIPTION_CLIENTS = ("subscription_box", "b2b_saas", "telco_snapshot")
+N = len(BATCH_IDS)
 
 
 def tiny_client(transactions: pd.DataFrame, end: str, subscriptions=None) -> ClientData:
@@ -520,14 +521,14 @@ def batch(tmp_path_factory: pytest.TempPathFactory) -> dict:
 def test_batch_exit_code_progress_and_summary(batch: dict) -> None:
     assert batch["code"] == 1
     progress = [line for line in batch["stderr"].splitlines() if line.startswith("[")]
-    assert len(progress) == 6 and progress[-1].startswith("[" + "#" * 24 + "] 6/6")
+    assert len(progress) == N and progress[-1].startswith("[" + "#" * 24 + f"] {N}/{N}")
     summary = batch["stdout"]
     assert re.search(r"^broken_shop\s+failed\s+[\d.]+\s+Check the parameters and the client's "
                      r"data: DataError: amounts in column 'amount' are negative", summary,
                      re.MULTILINE)
     for cid in BATCH:
         assert re.search(rf"^{re.escape(cid)}\s+ok\s", summary, re.MULTILINE), cid
-    assert "5 of 6 reports produced. Open file://" in summary
+    assert f"{N - 1} of {N} reports produced. Open file://" in summary
     assert "Kernel is running over TCP" not in batch["stderr"]  # kernel logs stay in files
 
 
@@ -692,7 +693,7 @@ def test_index_lists_every_client_with_status_and_kpis(batch: dict) -> None:
         assert saved[cid]["customer_list"]["customers"] == saved[cid]["kpis"]["customers"]
         assert saved[cid]["verdict"] in ("ok", "caution", "unreliable")
         assert saved[cid]["generated_at"].endswith("+00:00")
-    assert "Lindqvist Home &amp; Garden" in page and "5 of 6 reports produced" in page
+    assert "Lindqvist Home &amp; Garden" in page and f"{N - 1} of {N} reports produced" in page
     # relative links only, none to a raw notebook, nothing a client does not need
     index_json = (out / "index.json").read_text(encoding="utf-8")
     for text in (page, index_json):
@@ -789,15 +790,52 @@ def test_report_in_chromium_loads_offline_with_images_and_kpis(batch: dict, chro
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("cid", SUBSCRIPTION_CLIENTS)
+def test_subscription_reports_in_chromium(batch: dict, chromium, cid: str) -> None:
+    """Both subscription demo reports and the snapshot one, as a reader sees them: the
+    summary first, the bridge, survival by plan, the plan models and the at-risk list, no
+    shop measure anywhere; the snapshot's summary leads with the snapshot warning."""
+    info = _open(chromium, batch["out"] / f"{cid}.html", shot=f"report-{cid}.png")
+    try:
+        _offline(info)
+        assert len(info["images"]) >= 4
+        assert all(complete and width > 0 for complete, width in info["images"])
+        page = info["page"]
+        text = page.locator("body").inner_text()
+        for section in ("Summary", "Where MRR came from and went", "How long subscriptions last",
+                        "What the current subscribers are worth", "Subscribers to talk to"):
+            assert page.get_by_role("heading", name=section).is_visible(), (cid, section)
+        for table in ("#kpi-table", "#mrr-bridge", "#plan-models"):
+            assert page.locator(table).is_visible(), (cid, table)
+        assert page.locator("#at-risk-table").count() == 1 or "No at-risk list" in text
+        summary = page.locator("#summary li")
+        assert 3 <= summary.count() <= 5
+        top = page.evaluate("sel => document.querySelector(sel).getBoundingClientRect().top",
+                            "#summary")
+        kpi_top = page.evaluate("sel => document.querySelector(sel).getBoundingClientRect().top",
+                                "#kpi-table")
+        assert top < kpi_top
+        links = page.eval_on_selector_all("#summary a", "els => els.map(e => e.hash.slice(1))")
+        assert links and all(page.locator(f"[id='{h}']").count() == 1 for h in links)
+        for retail in ("Repeat purchase rate", "Average order value", "RFM", "At Risk",
+                       "P(alive)", "bought at least once"):
+            assert retail not in text, (cid, retail)
+        first = summary.first.inner_text()
+        assert ("looks like a snapshot" in first) == (cid == "telco_snapshot"), first
+    finally:
+        info["context"].close()
+
+
+@pytest.mark.slow
 def test_index_and_error_page_in_chromium(batch: dict, chromium) -> None:
     info = _open(chromium, batch["out"] / "index.html", shot="report-index.png")
     try:
         _offline(info)
         page = info["page"]
         rows = page.locator("#report-index tbody tr")
-        assert rows.count() == 6
+        assert rows.count() == N
         statuses = [rows.nth(i).locator("td.status").inner_text().split(":")[0]
-                    for i in range(6)]
+                    for i in range(N)]
         order = sorted(BATCH_IDS)
         assert statuses == ["failed" if cid == "broken_shop" else "ok" for cid in order]
         hrefs = page.eval_on_selector_all("#report-index a", "els => els.map(e => e.href)")

@@ -51,6 +51,7 @@ __all__ = [
     "mrr_bridge",
     "paying_cohorts",
     "plan_survival",
+    "plans_sentence",
     "reconcile_sentence",
     "subscriber_list",
     "summary_findings",
@@ -472,6 +473,19 @@ def plan_survival(client: ClientData) -> Any:
     groups = data["plan"].nunique()
     return survival(data, group_col="plan" if groups > 1 else None, time_unit="M",
                     rmst_horizon=12.0)
+
+
+def plans_sentence(km: Any) -> str:
+    """Do the plans' survival curves differ? The log-rank test of :func:`plan_survival`,
+    and each plan's expected months within the first year (RMST at 12 months)."""
+    if km.logrank_p_value is None:
+        return "One plan only: no comparison between plans."
+    rmst = km.summary["rmst"].sort_values(ascending=False)
+    months = "; ".join(f"{plan} {value:.1f}" for plan, value in rmst.items())
+    differ = km.logrank_p_value < 0.05
+    return (f"The plans' curves {'differ' if differ else 'do not measurably differ'} "
+            f"(log-rank test, p = {km.logrank_p_value:.2g}). Months paid in the first year, "
+            f"on average: {months}.")
 
 
 def paying_cohorts(client: ClientData, *, n_cohorts: int = 12, max_age: int = 12,
