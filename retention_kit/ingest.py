@@ -35,6 +35,7 @@ from __future__ import annotations
 import html
 import json
 import re
+from collections import namedtuple
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any, Literal
 
@@ -487,6 +488,10 @@ def _orders(lines: pd.DataFrame, spec: TransactionSpec, ledger: Ledger,
     return grouped
 
 
+def _nanoseconds(dates: pd.Series) -> np.ndarray:
+    return dates.to_numpy(dtype="datetime64[ns]").view("int64")
+
+
 def net_returns(orders: pd.DataFrame, returns: pd.DataFrame,
                 held: set[tuple[Any, Any, Any]] | None, spec: TransactionSpec, ledger: Ledger,
                 n_raw: int) -> pd.DataFrame:
@@ -511,13 +516,21 @@ def net_returns(orders: pd.DataFrame, returns: pd.DataFrame,
     by_customer: dict[Any, np.ndarray] = {
         c: returning[idx] for c, idx in
         pd.Series(customers).groupby(customers, sort=False).indices.items()}
-    dates = mine["date"].to_numpy()
+    dates = _nanoseconds(mine["date"])
     by_ref = np.zeros(n_raw, dtype=bool)
     by_earlier = np.zeros(n_raw, dtype=bool)
     unmatched = np.zeros(n_raw, dtype=bool)
     unmatched_money = 0.0
     prefix = spec.cancellation_prefix or ""
-    for row in returns.sort_values(["date", "row"], kind="stable").itertuples(index=False):
+    ordered = returns.sort_values(["date", "row"], kind="stable")
+    # plain arrays: iterating pandas' Arrow-backed text columns costs a call per value
+    cols = {c: ordered[c].to_numpy(dtype=object) if ordered[c].dtype != float
+            else ordered[c].to_numpy() for c in ordered.columns if c != "date"}
+    cols["date"] = _nanoseconds(ordered["date"]).tolist()  # compared as integers
+    fields = [c for c in ("amount", "order_id", "customer_id", "date", "row", "product")
+              if c in cols]
+    Line = namedtuple("Line", fields)
+    for row in map(Line._make, zip(*(cols[c] for c in fields), strict=True)):
         left = -float(row.amount)
         ref = str(row.order_id)
         ref = ref[len(prefix):] if prefix and ref.startswith(prefix) else None
@@ -528,8 +541,8 @@ def net_returns(orders: pd.DataFrame, returns: pd.DataFrame,
             left -= take
             by_ref[row.row] = True
         if left > 1e-9:
-            earlier = [i for i in by_customer.get(row.customer_id, ())[::-1]
-                       if dates[i] <= row.date and amount[i] > 0]
+            theirs = by_customer.get(row.customer_id, returning[:0])[::-1]
+            earlier = theirs[(dates[theirs] <= row.date) & (amount[theirs] > 0)].tolist()
             if held is not None:  # orders holding the returned product first
                 earlier.sort(key=lambda i: (row.customer_id, order_ids[i], row.product)
                              not in held)
@@ -809,7 +822,7 @@ def _report(ledger: Ledger, out: pd.DataFrame, *, n_raw: int, revenue_in: float,
 
 def _n_customers(ids: pd.Series) -> int:
     whole = _int_ids(ids)
-    return int(ids.nunique() if whole is None else len(np.unique(whole)))
+    return int(ids.nunique() if whole is None else len(pd.unique(whole)))
 
 
 def _gaps(dates: pd.Series, min_days: int = 14) -> list[tuple[str, str]]:
@@ -835,7 +848,10 @@ def _warnings(out: pd.DataFrame, gaps: list[tuple[str, str]]) -> list[str]:
     by = out["customer_id"] if ids is None else pd.Series(ids, index=out.index,
                                                          name="customer_id")
     if "country" in out.columns:
-        countries = out.groupby(by)["country"].nunique()
+        codes = pd.factorize(out["country"])[0]  # -1: no country
+        pairs = pd.DataFrame({"customer_id": by.to_numpy()[codes >= 0],
+                              "country": codes[codes >= 0]}).drop_duplicates()
+        countries = pairs.groupby("customer_id")["country"].size()  # nunique, on integers
         multi = countries[countries > 1]
         if len(multi):
             notes.append(f"{len(multi):,} customer ids appear in more than one country (first: "

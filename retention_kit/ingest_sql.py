@@ -622,7 +622,8 @@ def _stage(source: Any, spec: Any, cached: list) -> StagedLog:
             mine = purchases.semi_join(pairs, ["customer_id", "product"]).select(
                 "customer_id", "order_id", "product").distinct()
             got = _collect(mine, cust_kind)
-            held = set(zip(got["customer_id"], got["order_id"], got["product"], strict=True))
+            held = set(zip(*(got[c].to_numpy(dtype=object) for c in
+                             ("customer_id", "order_id", "product")), strict=True))
     if spec.returns == "keep":
         return_orders = _orders(returns, spec, Ledger(describe), n_raw, stats["ret_n"],
                                 cust_kind)
@@ -701,7 +702,7 @@ def _collect(expr: ir.Table, cust_kind: str) -> pd.DataFrame:
                 out[c] = values.to_pandas().to_numpy(dtype=object)
         elif c in ("order_id", "product", "channel", "country"):
             if pa.types.is_string(values.type) or pa.types.is_large_string(values.type):
-                out[c] = values.to_numpy(zero_copy_only=False).astype(object)  # None: null
+                out[c] = values.to_pandas()  # pandas' text dtype, as the frame makes it
             else:
                 col = values.to_pandas()
                 out[c] = col.astype(object).where(col.notna(), None).to_numpy(dtype=object)
