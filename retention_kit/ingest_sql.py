@@ -491,7 +491,20 @@ def _stage(source: Any, spec: Any, cached: list) -> StagedLog:
     if price is not None:
         cases.append((price < 0, _NEGATIVE))
     cases.append((is_return, _RETURN))
-    t = _layer(t, cached, _rk_oid=order_id, _rk_rule=ibis.cases(*cases, else_=_PURCHASE))
+    t = _layer(t, cached, _rk_oid=order_id, _rk_rule=ibis.cases(*cases, else_=_PURCHASE),
+               _rk_nodate=t[spec.date].isnull())
+    parsed = t  # the raw text dates are still here (for the error message about them)
+    if not _materialize(t):
+        # DuckDB: the typed lines in one table (one scan of the files, one parse, one join
+        # per text column), read by the counts and by every query after them
+        keep = [ROW, spec.customer, "_rk_date", "_rk_amount", "_rk_oid", "_rk_rule",
+                "_rk_nodate", *(v.get_name() for _c, v, _b in money_cols),
+                *(["_rk_aware"] if aware is not None else []),
+                *(["_rk_price"] if price is not None else []),
+                *(getattr(spec, k) for k in ("product", "channel", "country")
+                  if getattr(spec, k) is not None)]
+        t = t.select(*dict.fromkeys(keep)).cache()
+        cached.append(t)
     date, amount, customer = t["_rk_date"], t["_rk_amount"], t[spec.customer]
     money_cols = [(c, t[v.get_name()], b) for c, v, b in money_cols]
     aware = t["_rk_aware"] if aware is not None else None
@@ -515,13 +528,13 @@ def _stage(source: Any, spec: Any, cached: list) -> StagedLog:
 
     now = pd.Timestamp.now().normalize()
     late = (now + pd.Timedelta(days=366 * 5)).to_pydatetime()
-    raw_date = t[spec.date]
+    nodate = t["_rk_nodate"]
     odd = (date > ibis.literal(late)) | (date < ibis.literal(dt.datetime(1980, 1, 1)))
     metrics: dict[str, Any] = {
         "n": t.count(), "revenue_in": amount.sum(),
-        "no_date": count(raw_date.isnull()), "no_date_row": first(raw_date.isnull()),
-        "bad_date": count(raw_date.notnull() & date.isnull()),
-        "bad_date_row": first(raw_date.notnull() & date.isnull()),
+        "no_date": count(nodate), "no_date_row": first(nodate),
+        "bad_date": count(~nodate & date.isnull()),
+        "bad_date_row": first(~nodate & date.isnull()),
         "odd_date": count(odd), "odd_date_row": first(odd),
     }
     if aware is not None:
@@ -559,10 +572,10 @@ def _stage(source: Any, spec: Any, cached: list) -> StagedLog:
         raise checks.empty_log()
 
     def example(row: int, cols: list[str]) -> str:
-        return _describer(t, cols)([row])[row]
+        return _describer(parsed, cols)([row])[row]
 
     def unread(limit: int = 1000) -> list[str]:  # text dates the engine could not read
-        bad = t.filter(raw_date.notnull() & date.isnull())
+        bad = parsed.filter(parsed[spec.date].notnull() & parsed["_rk_date"].isnull())
         return bad.select(v=bad[spec.date].cast("string").strip()).distinct().limit(
             limit).to_pandas()["v"].tolist()
 
@@ -609,8 +622,9 @@ def _stage(source: Any, spec: Any, cached: list) -> StagedLog:
         if getattr(spec, extra) is not None:
             fields[extra] = t[getattr(spec, extra)]
     lines = t.filter(purchase | ret).select(**fields, _rk_purchase=purchase, _rk_return=ret)
-    lines = lines.cache()  # read by the order, return and example queries below
-    cached.append(lines)
+    if _materialize(lines):  # read by the order, return and example queries below
+        lines = lines.cache()
+        cached.append(lines)
     purchases = lines.filter(lines["_rk_purchase"]).drop("_rk_purchase", "_rk_return")
     returns = lines.filter(lines["_rk_return"]).drop("_rk_purchase", "_rk_return")
     orders = _orders(purchases, spec, ledger, n_raw, stats["purchase_n"], cust_kind)
