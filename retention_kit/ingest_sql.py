@@ -75,7 +75,7 @@ def _open(source: Any, spec: Any) -> ir.Table:
         return to_ibis(source)
     paths = source_paths(source)
     if file_kind(paths[0]) != "csv":
-        return to_ibis(paths)
+        return _numbered_parquet(paths)
     text = [spec.order, spec.product, spec.channel, spec.country]
     if spec.date_format not in ("epoch_s", "epoch_ms", "excel"):
         text.append(spec.date)
@@ -84,6 +84,40 @@ def _open(source: Any, spec: Any) -> ir.Table:
     types = {c: "VARCHAR" for c in text if c is not None and c in header.columns}
     return con.read_csv(paths[0] if len(paths) == 1 else paths, types=types,
                         sample_size=-1)
+
+
+def _numbered_parquet(paths: list[str]) -> ir.Table:
+    """Parquet files on DuckDB with their rows numbered (``_rk_row``) in file order.
+
+    The number is the row's position in its file plus the rows of the files before it (the
+    files in DuckDB's order: the list as given, each glob sorted), which is what
+    ``ROW_NUMBER() OVER ()`` gives, without the window that holds the whole log in memory
+    and numbers it on one thread.
+    """
+    ibis = _ibis()
+    con = ibis.duckdb.connect()
+    listed = "[" + ", ".join(_quoted(p) for p in paths) + "]"
+    files = [r[0] for r in con.raw_sql(f"SELECT file FROM glob({listed})").fetchall()]
+    if not files:
+        return to_ibis(paths)  # its error names the missing file
+    counts = dict(con.raw_sql(
+        "SELECT file_name, num_rows FROM parquet_file_metadata("
+        + "[" + ", ".join(_quoted(f) for f in files) + "])").fetchall())
+    offsets, total = [], 0
+    for f in files:
+        offsets.append(total)
+        total += int(counts[f])
+    listed = "[" + ", ".join(_quoted(f) for f in files) + "]"
+    start = "[" + ", ".join(str(o) for o in offsets) + "]"
+    name = f"_rk_log_{uuid.uuid4().hex[:12]}"
+    con.raw_sql(f"CREATE TEMPORARY VIEW {name} AS SELECT *, CAST(file_row_number AS BIGINT) "
+                f"+ CAST({start}[CAST(file_index AS BIGINT) + 1] AS BIGINT) AS {ROW} "
+                f"FROM read_parquet({listed})")
+    return con.table(name)
+
+
+def _quoted(text: str) -> str:
+    return "'" + str(text).replace("'", "''") + "'"
 
 
 def connect(url: str, *, table: str | None = None, query: str | None = None) -> ir.Table:
@@ -157,6 +191,15 @@ def _shown(value: object) -> object:
 
 
 # --------------------------------------------------------------------------- parsing
+
+
+def _strip(text: Any) -> Any:
+    """``text.strip()``, trimming only the values that start or end with a control character
+    or a space (a trim to a set of characters costs several times a look at the first and
+    last one)."""
+    first, last = text.ascii_str(), text.right(1).ascii_str()
+    edge = (first <= 32) | (last <= 32)  # cheaper than IN (9, ..., 32): a join on DuckDB
+    return edge.ifelse(text.strip(), text)
 
 
 def _group(text: Any, pattern: str, i: int) -> Any:
@@ -364,6 +407,10 @@ def stage_lines(source: Any, spec: Any) -> StagedLog:
             table.release()
 
 
+# the rule that takes a line (``_rk_rule``)
+_GUEST, _EXCLUDED, _ZERO, _NEGATIVE, _RETURN, _PURCHASE = range(1, 7)
+
+
 def _stage(source: Any, spec: Any, cached: list) -> StagedLog:
     ibis = _ibis()
     table = _open(source, spec)
@@ -372,15 +419,16 @@ def _stage(source: Any, spec: Any, cached: list) -> StagedLog:
                                            "country")}
     needed = {col: f"{key} (the spec's {key!r}; CLI: --map {key}=<column>)"
               for key, col in named.items() if col is not None}
-    if checks.missing_column(list(table.columns), needed, what="the log") is not None:
+    columns = [c for c in table.columns if c != ROW]  # _rk_row: numbered files
+    if checks.missing_column(columns, needed, what="the log") is not None:
         n = int(table.count().to_pandas())
         if n == 0:
             raise checks.empty_log()
-        raise checks.missing_column(list(table.columns), needed,
+        raise checks.missing_column(columns, needed,
                                     what="the transaction log", n_rows=n)
     shown = [c for c in (spec.customer, spec.order, spec.date, spec.product, spec.amount,
                          spec.quantity, spec.unit_price) if c is not None]
-    t = table.mutate(**{ROW: ibis.row_number()})
+    t = table if ROW in table.columns else table.mutate(**{ROW: ibis.row_number()})
     if _materialize(t):  # number the rows once: every later query sees the same numbers
         t = t.cache()  # kept (not released) for the report's examples, until collected
     describe = _describer(t, shown)
@@ -425,29 +473,49 @@ def _stage(source: Any, spec: Any, cached: list) -> StagedLog:
     price = t["_rk_price"] if price is not None else None
     customer = t[spec.customer]
     ctype = customer.type()
-    if spec.order is not None:
-        order_id = t[spec.order].cast("string").strip()
-    else:
-        order_id = ibis.null("string")
+    # which rule takes each line, decided once per line (rules 1-4 in their order, then
+    # return or purchase), so that the counts, sums and filters below compare one integer
     guest = customer.isnull()
-    never = t[ROW] < 0  # a column that is always false
-    excluded = never
+    excluded = ibis.literal(False)
     if spec.exclude_products:
-        code = t[spec.product].cast("string").strip()
-        excluded = (~guest & code.isin(list(spec.exclude_products))).fill_null(False)
-    kept = ~guest & ~excluded
-    zero = kept & (amount == 0)
-    if spec.zero_price == "drop":
-        kept = kept & ~zero
-    negative = never
-    if price is not None:
-        negative = kept & (price < 0)
-        kept = kept & ~negative
+        excluded = _strip(t[spec.product].cast("string")).isin(list(spec.exclude_products))
+    order_id = (_strip(t[spec.order].cast("string")) if spec.order is not None
+                else ibis.null("string"))
     is_return = amount < 0
     if spec.cancellation_prefix:
         is_return = is_return | order_id.startswith(spec.cancellation_prefix).fill_null(False)
-    ret = kept & is_return
-    purchase = kept & ~is_return
+    zero = amount == 0
+    cases = [(guest, _GUEST), (excluded, _EXCLUDED)]
+    if spec.zero_price == "drop":
+        cases.append((zero, _ZERO))
+    if price is not None:
+        cases.append((price < 0, _NEGATIVE))
+    cases.append((is_return, _RETURN))
+    t = _layer(t, cached, _rk_oid=order_id, _rk_rule=ibis.cases(*cases, else_=_PURCHASE),
+               _rk_nodate=t[spec.date].isnull())
+    parsed = t  # the raw text dates are still here (for the error message about them)
+    if not _materialize(t):
+        # DuckDB: the typed lines in one table (one scan of the files, one parse, one join
+        # per text column), read by the counts and by every query after them
+        keep = [ROW, spec.customer, "_rk_date", "_rk_amount", "_rk_oid", "_rk_rule",
+                "_rk_nodate", *(v.get_name() for _c, v, _b in money_cols),
+                *(["_rk_aware"] if aware is not None else []),
+                *(["_rk_price"] if price is not None else []),
+                *(getattr(spec, k) for k in ("product", "channel", "country")
+                  if getattr(spec, k) is not None)]
+        t = t.select(*dict.fromkeys(keep)).cache()
+        cached.append(t)
+    date, amount, customer = t["_rk_date"], t["_rk_amount"], t[spec.customer]
+    money_cols = [(c, t[v.get_name()], b) for c, v, b in money_cols]
+    aware = t["_rk_aware"] if aware is not None else None
+    price = t["_rk_price"] if price is not None else None
+    order_id, rule = t["_rk_oid"], t["_rk_rule"]
+    guest = rule == _GUEST
+    excluded = rule == _EXCLUDED
+    ret = rule == _RETURN
+    purchase = rule == _PURCHASE
+    zero = (rule == _ZERO) if spec.zero_price == "drop" else (rule >= _NEGATIVE) & (amount == 0)
+    negative = rule == _NEGATIVE
 
     def count(mask: Any) -> Any:
         return mask.ifelse(1, 0).sum()
@@ -460,13 +528,13 @@ def _stage(source: Any, spec: Any, cached: list) -> StagedLog:
 
     now = pd.Timestamp.now().normalize()
     late = (now + pd.Timedelta(days=366 * 5)).to_pydatetime()
-    raw_date = t[spec.date]
+    nodate = t["_rk_nodate"]
     odd = (date > ibis.literal(late)) | (date < ibis.literal(dt.datetime(1980, 1, 1)))
     metrics: dict[str, Any] = {
         "n": t.count(), "revenue_in": amount.sum(),
-        "no_date": count(raw_date.isnull()), "no_date_row": first(raw_date.isnull()),
-        "bad_date": count(raw_date.notnull() & date.isnull()),
-        "bad_date_row": first(raw_date.notnull() & date.isnull()),
+        "no_date": count(nodate), "no_date_row": first(nodate),
+        "bad_date": count(~nodate & date.isnull()),
+        "bad_date_row": first(~nodate & date.isnull()),
         "odd_date": count(odd), "odd_date_row": first(odd),
     }
     if aware is not None:
@@ -504,10 +572,10 @@ def _stage(source: Any, spec: Any, cached: list) -> StagedLog:
         raise checks.empty_log()
 
     def example(row: int, cols: list[str]) -> str:
-        return _describer(t, cols)([row])[row]
+        return _describer(parsed, cols)([row])[row]
 
     def unread(limit: int = 1000) -> list[str]:  # text dates the engine could not read
-        bad = t.filter(raw_date.notnull() & date.isnull())
+        bad = parsed.filter(parsed[spec.date].notnull() & parsed["_rk_date"].isnull())
         return bad.select(v=bad[spec.date].cast("string").strip()).distinct().limit(
             limit).to_pandas()["v"].tolist()
 
@@ -554,8 +622,9 @@ def _stage(source: Any, spec: Any, cached: list) -> StagedLog:
         if getattr(spec, extra) is not None:
             fields[extra] = t[getattr(spec, extra)]
     lines = t.filter(purchase | ret).select(**fields, _rk_purchase=purchase, _rk_return=ret)
-    lines = lines.cache()  # read by the order, return and example queries below
-    cached.append(lines)
+    if _materialize(lines):  # read by the order, return and example queries below
+        lines = lines.cache()
+        cached.append(lines)
     purchases = lines.filter(lines["_rk_purchase"]).drop("_rk_purchase", "_rk_return")
     returns = lines.filter(lines["_rk_return"]).drop("_rk_purchase", "_rk_return")
     orders = _orders(purchases, spec, ledger, n_raw, stats["purchase_n"], cust_kind)
@@ -567,7 +636,8 @@ def _stage(source: Any, spec: Any, cached: list) -> StagedLog:
             mine = purchases.semi_join(pairs, ["customer_id", "product"]).select(
                 "customer_id", "order_id", "product").distinct()
             got = _collect(mine, cust_kind)
-            held = set(zip(got["customer_id"], got["order_id"], got["product"], strict=True))
+            held = set(zip(*(got[c].to_numpy(dtype=object) for c in
+                             ("customer_id", "order_id", "product")), strict=True))
     if spec.returns == "keep":
         return_orders = _orders(returns, spec, Ledger(describe), n_raw, stats["ret_n"],
                                 cust_kind)
@@ -634,21 +704,26 @@ def _pandas_reads(values: list[str], fmt: str) -> bool:
 
 def _collect(expr: ir.Table, cust_kind: str) -> pd.DataFrame:
     """Collected to pandas with the pandas path's types (ids as Python objects)."""
-    frame = expr.to_pandas()
-    out = {}
-    for c in frame.columns:
-        values = frame[c]
+    import pyarrow as pa
+
+    table = expr.to_pyarrow()  # Arrow to numpy per column: Ibis's pandas conversion of
+    out = {}  # every column first costs more than the query for millions of orders
+    for c, values in zip(table.column_names, table.columns, strict=True):
         if c == "customer_id":
             if cust_kind == "int":  # Python ints, as the pandas path holds them
-                out[c] = values.to_numpy(dtype="int64").astype(object)
+                out[c] = values.to_numpy().astype("int64").astype(object)
             else:
-                out[c] = values.to_numpy(dtype=object)
+                out[c] = values.to_pandas().to_numpy(dtype=object)
         elif c in ("order_id", "product", "channel", "country"):
-            out[c] = values.astype(object).where(values.notna(), None).to_numpy(dtype=object)
+            if pa.types.is_string(values.type) or pa.types.is_large_string(values.type):
+                out[c] = values.to_pandas()  # pandas' text dtype, as the frame makes it
+            else:
+                col = values.to_pandas()
+                out[c] = col.astype(object).where(col.notna(), None).to_numpy(dtype=object)
         elif c == "date":
-            out[c] = values.to_numpy(dtype="datetime64[ns]")
+            out[c] = values.to_pandas().to_numpy(dtype="datetime64[ns]")
         else:
-            out[c] = values.to_numpy()
+            out[c] = values.to_pandas().to_numpy()
     return pd.DataFrame(out)
 
 
