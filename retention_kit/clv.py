@@ -91,8 +91,11 @@ _UNIT_NAMES = {"D": "day", "W": "week (7 days)", "M": "month (days_per_month day
 class TransactionModel(Protocol):
     """Anything with ``expected_purchases(data, t)``, t in the data's time unit.
 
-    If it also accepts an array ``t`` with one horizon per row (as BG/NBD does), the
-    bootstrap of :func:`clv_interval` uses that to make one call per draw.
+    If it has ``expected_purchases_draws(data, times, draws)`` (the retention_kit
+    transaction models: BG/NBD, MBG/NBD, Pareto/NBD), the bootstrap of
+    :func:`clv_interval` evaluates many draws per call with it. Otherwise, if it accepts
+    an array ``t`` with one horizon per row, the bootstrap uses that to make one call per
+    draw; else one call per draw and sub-step.
     """
 
     def expected_purchases(self, data: pd.DataFrame, t: float) -> pd.Series: ...
