@@ -91,8 +91,11 @@ _UNIT_NAMES = {"D": "day", "W": "week (7 days)", "M": "month (days_per_month day
 class TransactionModel(Protocol):
     """Anything with ``expected_purchases(data, t)``, t in the data's time unit.
 
-    If it also accepts an array ``t`` with one horizon per row (as BG/NBD does), the
-    bootstrap of :func:`clv_interval` uses that to make one call per draw.
+    If it has ``expected_purchases_draws(data, times, draws)`` (the retention_kit
+    transaction models: BG/NBD, MBG/NBD, Pareto/NBD), the bootstrap of
+    :func:`clv_interval` evaluates many draws per call with it. Otherwise, if it accepts
+    an array ``t`` with one horizon per row, the bootstrap uses that to make one call per
+    draw; else one call per draw and sub-step.
     """
 
     def expected_purchases(self, data: pd.DataFrame, t: float) -> pd.Series: ...
@@ -516,6 +519,31 @@ def _stacked_if_supported(model: Any, frame: pd.DataFrame, times: np.ndarray,
     return None
 
 
+def _drawn_purchases(model: Any, frame: pd.DataFrame, times: np.ndarray,
+                     discount: np.ndarray, draws: np.ndarray) -> np.ndarray:
+    """Discounted expected purchases of each distinct row (columns) under each parameter
+    draw (rows).
+
+    A model with ``expected_purchases_draws`` (the retention_kit transaction models)
+    evaluates many draws per call, with the data validated once, in chunks of at most
+    ``_MAX_STACKED_ROWS`` draws × sub-steps × rows; any other model is called once per
+    draw on a copy with the drawn parameters.
+    """
+    out = np.empty((len(draws), len(frame)))
+    if hasattr(model, "expected_purchases_draws"):
+        chunk = max(1, _MAX_STACKED_ROWS // max(1, len(times) * len(frame)))
+        for start in range(0, len(draws), chunk):
+            grid = model.expected_purchases_draws(frame, times, draws[start:start + chunk])
+            for i, cumulative in enumerate(grid):
+                out[start + i] = _discounted(cumulative, discount)
+        return out
+    stacked = _stacked_if_supported(model, frame, times)
+    for i, params in enumerate(draws):
+        out[i] = _discounted(_cumulative_purchases(with_params(model, params), frame, times,
+                                                   stacked), discount)
+    return out
+
+
 def parameter_draws(model: Any, n_draws: int, rng: np.random.Generator,
                     role: str = "forecast") -> np.ndarray:
     """Parameter vectors of a fitted model drawn from N(log θ̂, cov_log), on the natural
@@ -649,12 +677,11 @@ margin, steps_per_period, days_per_month
     rng = np.random.default_rng(random_state)
     trans_draws = parameter_draws(transaction_model, n_draws, rng, "transaction")
     spend_draws = parameter_draws(spend_model, n_draws, rng, "spend")
-    stacked = _stacked_if_supported(transaction_model, distinct, times)
+    drawn = _drawn_purchases(transaction_model, distinct, times, discount, trans_draws)
     values = np.empty((n_draws, len(distinct)))
     n_infinite = 0
     for i in range(n_draws):
-        purchases = _discounted(_cumulative_purchases(
-            with_params(transaction_model, trans_draws[i]), distinct, times, stacked), discount)
+        purchases = drawn[i]
         try:
             spend = np.asarray(with_params(spend_model, spend_draws[i]).expected_spend(distinct),
                                dtype=float)

@@ -11,7 +11,12 @@ import pytest
 from retention_kit.errors import ConvergenceError, DataError, NumericalWarning
 from retention_kit.models import BGNBD, MBGNBD
 from retention_kit.models._base import _invert
-from retention_kit.models.bgnbd import bgnbd_loglik_grad
+from retention_kit.models.bgnbd import (
+    _dropout_table,
+    _mean_over_dropout,
+    _mean_over_dropout_rows,
+    bgnbd_loglik_grad,
+)
 
 
 @pytest.fixture(scope="module")
@@ -451,3 +456,22 @@ def test_convergence_is_judged_on_the_total_gradient() -> None:
     assert _at_maximum(1.0, np.array([1e-12, 0.0]), hess, 10_000)
     # a flat ridge: a tiny gradient but a Newton step still worth 5e-4 of log-likelihood
     assert not _at_maximum(1.0, np.array([1e-8, 0.0]), np.diag([1e-12, 1.0]) + 1e-9, 10_000)
+
+
+@pytest.mark.parametrize("a, b, r, t_max", [
+    (7.8, 7.3, 0.9, 52.0),  # the marketplace demo's MBG/NBD, one year
+    (7.8, 21.3, 14.9, 52.0),
+    (2.0, 1.5, 3.0, 5000.0),  # a century of weeks: a wide range in log(1+u)
+    (300.0, 918.0, 1.0, 52.0),  # where scipy's hyp2f1 failed
+    (1e5, 2e5, 0.5, 500.0),
+])
+def test_interpolated_dropout_mean_equals_the_quadrature_at_every_horizon(
+        a: float, b: float, r: float, t_max: float) -> None:
+    # Many horizons of one Beta mixture are interpolated in log(1+u) from Chebyshev
+    # points (or integrated one by one where the series does not converge): same values
+    # as the quadrature at each horizon, to rounding.
+    u = np.geomspace(t_max / 1000, t_max, 400) / 30.0
+    p, m = _dropout_table(np.array([a]), np.array([b]))
+    got = _mean_over_dropout_rows(p, m, np.array([r]), u[None])[0]
+    want = _mean_over_dropout(a, np.full_like(u, b), np.full_like(u, r), u)
+    np.testing.assert_allclose(got, want, rtol=1e-12)

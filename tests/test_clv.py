@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -13,8 +15,9 @@ from retention_kit.clv import (
     customer_lifetime_value,
     unit_length,
 )
+from retention_kit.clv import with_params as drawn_model
 from retention_kit.errors import DataError
-from retention_kit.models import BGNBD, MBGNBD
+from retention_kit.models import BGNBD, MBGNBD, ParetoNBD
 from retention_kit.models.gammagamma import GammaGamma
 
 YEAR_MONTHLY = {"horizon": 12, "discount_period": "M", "discount_rate": 0.01}
@@ -363,6 +366,30 @@ def test_interval_is_the_same_with_one_call_per_step(cls: type, bg: BGNBD, gg: G
     pd.testing.assert_frame_equal(clv_interval(other, gg, head, **kw),
                                   clv_interval(bg, gg, head, **kw), check_exact=False,
                                   rtol=1e-9)
+
+
+@pytest.mark.parametrize("model", [
+    BGNBD.from_params({"r": 0.243, "alpha": 4.414, "a": 0.793, "b": 2.426}),
+    MBGNBD.from_params({"r": 0.88, "alpha": 28.6, "a": 7.8, "b": 6.3}),  # quadrature in p
+    ParetoNBD.from_params({"r": 0.553, "alpha": 10.578, "s": 0.606, "beta": 11.669}),
+], ids=["BG/NBD", "MBG/NBD", "Pareto/NBD"])
+def test_purchases_under_many_draws_are_those_of_copies_with_each_draw(
+        model: Any, cdnow: pd.DataFrame) -> None:
+    # expected_purchases_draws (the bootstrap's one call) equals expected_purchases of a
+    # copy of the model with each parameter vector, at every horizon
+    rng = np.random.default_rng(0)
+    draws = model.params_.to_numpy() * np.exp(rng.normal(0, 0.1, (3, 4)))
+    times = np.array([4.35, 8.7, 26.1, 52.2])
+    data = cdnow.head(500)
+    grid = model.expected_purchases_draws(data, times, draws)
+    assert grid.shape == (3, 4, 500)
+    for i, params in enumerate(draws):
+        copy = drawn_model(model, params)
+        for j, t in enumerate(times):
+            np.testing.assert_allclose(grid[i, j], copy.expected_purchases(data, t),
+                                       rtol=1e-12)
+    with pytest.raises(ValueError, match="draws must have shape"):
+        model.expected_purchases_draws(data, times, draws[:, :3])
 
 
 def test_interval_keeps_spend_draws_with_infinite_mean_as_infinite(

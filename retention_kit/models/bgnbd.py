@@ -24,6 +24,16 @@ out around the log-concave Beta density. Both agree with a 40-digit mpmath refer
 1e-8 on a grid with a, b from 1e-3 to 1e7 and x up to 10,000
 (``tests/data/extreme_reference.csv``).
 
+The quadrature's nodes depend on a and b+x only, so they are laid out once per distinct
+frequency; the horizons u = t/(α+T) of that frequency (its customers' ages times the
+CLV's sub-steps) are many, and when there are at least ``INTERPOLATE_FROM`` of them the
+mean (divided by u) is interpolated in log(1+u) from 24 Chebyshev points, accepted only
+when the series has converged to rounding (otherwise each horizon is integrated): same
+values to about 1e-14 relative, at a fraction of the cost (the marketplace demo's CLV
+bootstrap, 200 draws × 12 months × 2,054 distinct (x, T) pairs × 320 nodes, went from
+minutes to seconds). ``expected_purchases_draws`` does this for all the draws of a
+bootstrap in one call.
+
 Limits and boundary fits
 ------------------------
 The likelihood can be maximised on the edge of the parameter space; a fit then reports
@@ -65,6 +75,7 @@ from ._base import (
     Columns,
     Limit,
     Model,
+    PurchaseDraws,
     digamma_difference,
     log_beta_ratio,
     log_pochhammer,
@@ -151,6 +162,33 @@ def _log_odds_dead(params: np.ndarray, x: np.ndarray, t_x: np.ndarray, T: np.nda
 #: (a < 1, where the Beta posterior piles up at p = 0) the closed form is exact and cheap;
 #: at a = 1 it is 0/0 and for large ``a`` its factors overflow (see the module docstring).
 A_QUADRATURE = 0.99
+
+
+def _dropout_nodes(a: float | np.ndarray, b: np.ndarray
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Quadrature nodes of p ~ Beta(a_i, b_i) in y = logit p, one problem per entry of
+    ``b`` (``a`` one value or one per problem).
+
+    Returns (owner, y, mass): the problem of each node, the node and its weight times
+    the density scaled by its value at the mode (normalise by the owner's total mass).
+    """
+    a = np.broadcast_to(np.asarray(a, dtype=float), np.shape(b))
+
+    def log_f(y: np.ndarray, i: np.ndarray) -> np.ndarray:
+        return a[i] * y - (a[i] + b[i]) * np.logaddexp(0.0, y)
+
+    def slope(y: np.ndarray, i: np.ndarray) -> np.ndarray:
+        return a[i] - (a[i] + b[i]) * expit(y)
+
+    def curvature(y: np.ndarray, i: np.ndarray) -> np.ndarray:
+        return -(a[i] + b[i]) * expit(y) * expit(-y)
+
+    mode = np.log(a) - np.log(b)
+    inf = np.full_like(b, np.inf)
+    owner, y, w, top = logconcave_nodes(log_f, slope, curvature, -inf, inf, mode)
+    return owner, y, w * np.exp(log_f(y, owner) - top[owner])
+
+
 def _mean_over_dropout(a: float, b: np.ndarray, r: np.ndarray, u: np.ndarray) -> np.ndarray:
     """E[(1 - (1 + p·u)^-r) / p] for p ~ Beta(a, b): purchases until dropout or horizon.
 
@@ -166,20 +204,7 @@ def _mean_over_dropout(a: float, b: np.ndarray, r: np.ndarray, u: np.ndarray) ->
     b, r, u = np.broadcast_arrays(*(np.asarray(v, dtype=float) for v in (b, r, u)))
     shape = b.shape
     b, r, u = b.ravel(), r.ravel(), u.ravel()
-
-    def log_f(y: np.ndarray, i: np.ndarray) -> np.ndarray:
-        return a * y - (a + b[i]) * np.logaddexp(0.0, y)
-
-    def slope(y: np.ndarray, i: np.ndarray) -> np.ndarray:
-        return a - (a + b[i]) * expit(y)
-
-    def curvature(y: np.ndarray, i: np.ndarray) -> np.ndarray:
-        return -(a + b[i]) * expit(y) * expit(-y)
-
-    mode = np.log(a) - np.log(b)
-    inf = np.full_like(b, np.inf)
-    owner, y, w, top = logconcave_nodes(log_f, slope, curvature, -inf, inf, mode)
-    mass = w * np.exp(log_f(y, owner) - top[owner])
+    owner, y, mass = _dropout_nodes(a, b)
     v = expit(y) * u[owner]  # p·u; p underflows to 0 far out in a long left tail
     ro = r[owner]
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -188,6 +213,129 @@ def _mean_over_dropout(a: float, b: np.ndarray, r: np.ndarray, u: np.ndarray) ->
                                                                       minlength=len(b))
     return out.reshape(shape)
 
+
+#: Horizons sharing a Beta mixture from which :func:`_mean_over_dropout_rows`
+#: interpolates instead of integrating each one.
+INTERPOLATE_FROM = 48
+#: Chebyshev sizes tried, and the largest |coefficient| of the last four (relative to the
+#: largest) that accepts one: the series has converged to rounding there (about 1e-15).
+_CHEB_SIZES = (24, 48, 96, 192)
+_CHEB_TAIL = 1e-14
+#: Horizons × nodes evaluated at once (memory).
+_CHUNK = 1 << 21
+
+
+def _dropout_table(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_dropout_nodes` as tables, one row per problem: p = expit(y) and the
+    masses normalised to sum 1, padded with p = 0 and mass 0 to the widest row."""
+    owner, y, mass = _dropout_nodes(a, b)
+    order = np.argsort(owner, kind="stable")
+    counts = np.bincount(owner, minlength=len(b))
+    column = np.arange(len(owner)) - np.r_[0, np.cumsum(counts)[:-1]][owner[order]]
+    p_tab = np.zeros((len(b), max(int(counts.max(initial=0)), 1)))
+    m_tab = np.zeros_like(p_tab)
+    p_tab[owner[order], column] = expit(y[order])
+    m_tab[owner[order], column] = mass[order]
+    m_tab /= m_tab.sum(axis=1, keepdims=True)
+    return p_tab, m_tab
+
+
+def _per_purchase_mean(p: np.ndarray, mass: np.ndarray, r: np.ndarray, u: np.ndarray
+                       ) -> np.ndarray:
+    """Σ_k mass_k · h(p_k·u) with h(v) = (1 - (1+v)^-r)/v (h(0) = r).
+
+    One problem per row: ``p``, ``mass`` (rows, nodes), ``r`` (rows,), ``u`` (rows,
+    horizons); returns (rows, horizons).
+    """
+    out = np.empty(u.shape)
+    width = p.shape[1]
+    cols = max(1, min(u.shape[1], _CHUNK // width))
+    rows = max(1, _CHUNK // (width * cols))
+    for i in range(0, u.shape[0], rows):
+        ri = slice(i, i + rows)
+        for j in range(0, u.shape[1], cols):
+            cj = slice(j, j + cols)
+            v = u[ri, cj, None] * p[ri, None, :]
+            rr = r[ri, None, None]
+            with np.errstate(invalid="ignore", divide="ignore"):
+                h = np.where(v > 0, -np.expm1(-rr * np.log1p(v)) / v, rr)
+            out[ri, cj] = np.einsum("dew,dw->de", h, mass[ri])
+    return out
+
+
+def _mean_over_dropout_rows(p: np.ndarray, mass: np.ndarray, r: np.ndarray, u: np.ndarray
+                            ) -> np.ndarray:
+    """:func:`_mean_over_dropout` for many horizons u per Beta mixture.
+
+    One problem per row: the nodes of :func:`_dropout_table` (``p``, ``mass``), ``r``
+    (rows,) and ``u`` (rows, horizons). The nodes depend on a and b only, so they are
+    laid out once per problem (the same nodes as :func:`_mean_over_dropout`'s). With
+    m(u) = the mean divided by u, a problem with at least ``INTERPOLATE_FROM`` horizons
+    is evaluated at Chebyshev points in s = log(1+u) over its range and interpolated:
+    m is analytic in s away from the line Im s = π (where 1 + p·u = 0), so the series
+    converges geometrically; it is accepted only when its last coefficients are at
+    rounding level (``_CHEB_TAIL``), otherwise (and for few horizons) every horizon is
+    integrated. Agrees with the horizon-by-horizon quadrature to about 1e-14 relative.
+    """
+    n_rows, n_u = u.shape
+    if n_u < INTERPOLATE_FROM:
+        return u * _per_purchase_mean(p, mass, r, u)
+    s = np.log1p(u)
+    lo, hi = s.min(axis=1), s.max(axis=1)
+    todo = np.flatnonzero(hi - lo > 1e-9 * np.maximum(1.0, hi))
+    coef = np.zeros((n_rows, max(_CHEB_SIZES)))
+    fitted = np.zeros(n_rows, dtype=bool)
+    for n in _CHEB_SIZES:
+        if todo.size == 0 or n >= n_u:
+            break
+        theta = np.pi * (np.arange(n) + 0.5) / n
+        points = ((lo[todo] + hi[todo])[:, None] / 2
+                  + (hi[todo] - lo[todo])[:, None] / 2 * np.cos(theta))
+        at = _per_purchase_mean(p[todo], mass[todo], r[todo], np.expm1(points))
+        c = 2.0 / n * at @ np.cos(np.outer(np.arange(n), theta)).T
+        c[:, 0] /= 2
+        ok = np.abs(c[:, -4:]).max(axis=1) <= _CHEB_TAIL * np.abs(c).max(axis=1)
+        coef[todo[ok], :n] = c[ok]
+        fitted[todo[ok]] = True
+        todo = todo[~ok]
+    out = np.empty(u.shape)
+    done = np.flatnonzero(fitted)
+    if done.size:
+        x = (2 * s[done] - (lo + hi)[done, None]) / (hi - lo)[done, None]
+        out[done] = u[done] * _clenshaw(coef[done], x)
+    rest = np.flatnonzero(~fitted)
+    if rest.size:
+        out[rest] = u[rest] * _per_purchase_mean(p[rest], mass[rest], r[rest], u[rest])
+    return out
+
+
+def _clenshaw(coef: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """Σ_k coef[i, k] T_k(x[i, j]) by Clenshaw's recurrence, one coefficient row per row of
+    ``x`` (trailing zero coefficients are skipped)."""
+    last = int(np.flatnonzero(coef.any(axis=0)).max(initial=0)) + 1
+    x2 = 2 * x
+    b1 = np.zeros_like(x)  # b_{k+1}
+    b2 = np.zeros_like(x)  # b_{k+2}
+    for k in range(last - 1, 0, -1):
+        # b_k = c_k + 2x·b_{k+1} - b_{k+2}, written over b_{k+2}
+        np.subtract(coef[:, k, None], b2, out=b2)
+        b2 += x2 * b1
+        b1, b2 = b2, b1
+    return coef[:, :1] + x * b1 - b2
+
+
+def _unique_keys(*columns: np.ndarray) -> tuple[tuple[np.ndarray, ...], np.ndarray]:
+    """Distinct rows of aligned columns (in lexicographic order) and each row's distinct
+    row: ``np.unique(np.column_stack(columns), axis=0, return_inverse=True)``, faster."""
+    order = np.lexsort(columns[::-1])
+    sorted_cols = [col[order] for col in columns]
+    new = np.zeros(len(order), dtype=bool)
+    new[:1] = True
+    for col in sorted_cols:
+        new[1:] |= col[1:] != col[:-1]
+    inverse = np.empty(len(order), dtype=np.intp)
+    inverse[order] = np.cumsum(new) - 1
+    return tuple(col[new] for col in sorted_cols), inverse
 
 
 def _expected_given_alive(params: np.ndarray, t: np.ndarray | float, x: np.ndarray,
@@ -202,16 +350,23 @@ def _expected_given_alive(params: np.ndarray, t: np.ndarray | float, x: np.ndarr
 
     rewritten by Euler's transformation as ``c/(a-1) · [1 - (1-z)^(a-1) ·
     2F1(c-r-x, a-1; c; z)]``, z = t/(α+T+t), whose parameters stay moderate however
-    large x is. Each distinct (x, T) pair is computed once.
+    large x is. Each distinct (x, T) pair is computed once; for a ≥ ``A_QUADRATURE``
+    the nodes once per distinct x (see :func:`_mean_over_dropout_rows`).
     """
     r, alpha, a, b = params
     shift = 1.0 if modified else 0.0
     x, T, t = np.broadcast_arrays(_as_float(x), _as_float(T), _as_float(t))
-    keys, inverse = np.unique(np.column_stack([x.ravel(), T.ravel(), t.ravel()]), axis=0,
-                              return_inverse=True)
-    xu, Tu, tu = keys.T
+    (xu, Tu, tu), inverse = _unique_keys(x.ravel(), T.ravel(), t.ravel())
     if a >= A_QUADRATURE:
-        values = _mean_over_dropout(a, b + xu + shift, r + xu, tu / (alpha + Tu))
+        # keys are sorted by frequency: one Beta mixture per run of equal frequencies
+        xs, first, size = np.unique(xu, return_index=True, return_counts=True)
+        p_tab, m_tab = _dropout_table(np.full(len(xs), a), b + xs + shift)
+        u = tu / (alpha + Tu)
+        values = np.empty(len(xu))
+        for g, (start, n) in enumerate(zip(first, size, strict=True)):
+            rows = slice(g, g + 1)
+            values[start:start + n] = _mean_over_dropout_rows(
+                p_tab[rows], m_tab[rows], r + xs[rows], u[None, start:start + n])[0]
     else:
         c = a + b + xu - 1 + shift
         z = tu / (alpha + Tu + tu)
@@ -235,6 +390,42 @@ def _conditional_expected(params: np.ndarray, t: np.ndarray, x: np.ndarray, t_x:
     (Batislam et al. 2007 for MBG/NBD)."""
     alive = expit(-_log_odds_dead(params, x, t_x, T, modified))
     return alive * _expected_given_alive(params, t, x, T, modified)
+
+
+def _conditional_expected_draws(draws: np.ndarray, times: np.ndarray, x: np.ndarray,
+                                t_x: np.ndarray, T: np.ndarray, modified: bool) -> np.ndarray:
+    """:func:`_conditional_expected` for every parameter vector in ``draws`` (n, 4),
+    horizon in ``times`` and customer: (draws, times, customers).
+
+    P(alive) once per draw, and the quadrature (:func:`_mean_over_dropout_rows`) of all
+    draws with a ≥ ``A_QUADRATURE`` in one call, grouped by draw and frequency.
+    """
+    out = np.empty((len(draws), len(times), len(x)))
+    quad = draws[:, 2] >= A_QUADRATURE
+    for i in np.flatnonzero(~quad):
+        alive = expit(-_log_odds_dead(draws[i], x, t_x, T, modified))
+        out[i] = alive * _expected_given_alive(draws[i], times[:, None], x, T, modified)
+    if not quad.any():
+        return out
+    params = draws[quad]
+    r, alpha, a, b = params.T
+    (xu, Tu), inverse = _unique_keys(x, T)
+    xs, first, size = np.unique(xu, return_index=True, return_counts=True)
+    shift = 1.0 if modified else 0.0
+    n, k = len(params), len(xs)
+    # one Beta mixture per (draw, frequency); the keys are sorted by frequency
+    p_tab, m_tab = _dropout_table(np.repeat(a, k), (b[:, None] + xs + shift).ravel())
+    p_tab, m_tab = p_tab.reshape(n, k, -1), m_tab.reshape(n, k, -1)
+    u = times[None, :, None] / (alpha[:, None, None] + Tu[None, None, :])
+    values = np.empty(u.shape)
+    for g, (start, m) in enumerate(zip(first, size, strict=True)):
+        keys = slice(start, start + m)
+        values[:, :, keys] = _mean_over_dropout_rows(
+            p_tab[:, g], m_tab[:, g], r + xs[g], u[:, :, keys].reshape(n, -1),
+        ).reshape(n, len(times), m)
+    alive = expit(-_log_odds_dead(params.T[:, :, None], x, t_x, T, modified))
+    out[quad] = alive[:, None, :] * values[:, :, inverse]
+    return out
 
 
 def _unconditional_expected(params: np.ndarray, t: np.ndarray, modified: bool) -> np.ndarray:
@@ -339,7 +530,7 @@ def _split_loglik_grad(eta: np.ndarray, x: np.ndarray, t_x: np.ndarray, T: np.nd
     return ll, grad
 
 
-class _BGFamily(Model):
+class _BGFamily(PurchaseDraws, Model):
     param_names: ClassVar[tuple[str, ...]] = ("r", "alpha", "a", "b")
     data_columns: ClassVar[tuple[str, ...]] = ("frequency", "recency", "T")
     integer_columns: ClassVar[tuple[str, ...]] = ("frequency",)
@@ -451,6 +642,15 @@ class _BGFamily(Model):
                                        cols["frequency"], cols["recency"], cols["T"],
                                        self._modified)
         return self._series(values, data, "expected_purchases")
+
+    def _expected_draws(self, draws: np.ndarray, cols: Columns, horizon: np.ndarray,
+                        data: pd.DataFrame) -> np.ndarray:
+        if (self._no_dropout() or self._split() is not None
+                or type(self).expected_purchases is not _BGFamily.expected_purchases):
+            # limits, and subclasses with their own expected_purchases: copies
+            return super()._expected_draws(draws, cols, horizon, data)
+        return _conditional_expected_draws(draws, horizon, cols["frequency"], cols["recency"],
+                                           cols["T"], self._modified)
 
     def probability_alive(self, data: pd.DataFrame, t: float = 0.0) -> pd.Series:
         """P(alive) given each history, now (t = 0) or ``t`` periods later.

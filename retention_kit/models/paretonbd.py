@@ -78,6 +78,7 @@ from ._base import (
     Limit,
     LogFn,
     Model,
+    PurchaseDraws,
     log_pochhammer,
     logconcave_nodes,
     nbd_loglik_grad,
@@ -556,7 +557,7 @@ def _dert(params: np.ndarray, delta: float, x: np.ndarray, t_x: np.ndarray, T: n
 # --------------------------------------------------------------------------- the class
 
 
-class ParetoNBD(Model):
+class ParetoNBD(PurchaseDraws, Model):
     """Pareto/NBD model (Schmittlein, Morrison & Colombo 1987).
 
     While alive a customer buys as a Poisson process with rate λ ~ Gamma(r, alpha);
@@ -675,6 +676,14 @@ class ParetoNBD(Model):
         else:
             values = _conditional_expected(params, horizon, x, t_x, T)
         return self._series(values, data, "expected_purchases")
+
+    def _expected_grid(self, params: np.ndarray, cols: Columns, horizon: np.ndarray,
+                       data: pd.DataFrame) -> np.ndarray:
+        if self._no_dropout() or type(self).expected_purchases is not ParetoNBD.expected_purchases:
+            return super()._expected_grid(params, cols, horizon, data)
+        # P(alive) does not depend on the horizon: once for all of them
+        return _conditional_expected(params, horizon[:, None], cols["frequency"],
+                                     cols["recency"], cols["T"])
 
     def probability_alive(self, data: pd.DataFrame, t: float = 0.0) -> pd.Series:
         """P(alive) given each history, now (t = 0) or ``t`` periods later.
