@@ -1,9 +1,10 @@
 """Customer lists next to each report (``reports.exports``) and the batch's index.
 
-The lists are checked against the report's own tables on demo clients, one per verdict:
-b2b_saas (``ok``: exact values), subscription_box (``caution``: 90% ranges) and
-seasonal_shop (``unreliable``: no model numbers at all). Every number must reconcile: one
-row per customer of the headline count, the segment table's counts, the tier table's
+The lists are checked against the report's own tables on demo shops, one per verdict:
+retailer (``ok``: exact values), till_export (``caution``: 90% ranges) and seasonal_shop
+(``unreliable``: no model numbers at all); subscription clients get the subscription report
+and its subscriber list (tests/test_subscription_report.py). Every number must reconcile:
+one row per customer of the headline count, the segment table's counts, the tier table's
 customers and totals (and interval totals), past purchases and spend adding up to the
 headline orders and revenue. The batch itself (the notebook writing the files, the links
 in the page and the index) is checked in ``tests/test_reports.py`` on its batch fixture.
@@ -44,7 +45,7 @@ DEMO = data_dir() / "demo"
 def made() -> dict:
     """Client, forecast (6 months), segment table, tier table, KPIs and list, per verdict."""
     out = {}
-    for cid in ("b2b_saas", "subscription_box", "seasonal_shop"):
+    for cid in ("retailer", "till_export", "seasonal_shop"):
         client = load_client(DEMO / cid)
         forecast = forecast_clv(client, horizon_months=6)
         view = segment_table(client, forecast)
@@ -73,11 +74,12 @@ def _reconciles_with_the_report(m: dict) -> None:
 
 
 def test_a_trusted_forecast_gives_exact_values_that_add_up_to_the_tier_table(made) -> None:
-    m = made["b2b_saas"]
+    m = made["retailer"]
     table, forecast, tiers = m["list"], m["forecast"], m["tiers"]
     _reconciles_with_the_report(m)
-    assert list(table.columns) == ["segment", "clv_tier", "clv", "p_alive", "purchases",
-                                   "spend", "last_purchase", "action"]
+    assert list(table.columns) == ["segment", "clv_tier", "clv", "p_alive",
+                                   "expected_purchases", "purchases", "spend",
+                                   "last_purchase", "action"]
     assert table.attrs["clv"] == "exact" and table.attrs["withheld"] == []
     assert table.attrs["no_forecast"] == 0
     # highest value first, ties by id
@@ -89,18 +91,18 @@ def test_a_trusted_forecast_gives_exact_values_that_add_up_to_the_tier_table(mad
     for tier, row in tiers.iterrows():
         assert by_tier.loc[tier, "size"] == row["customers"], tier
         assert by_tier.loc[tier, "sum"] == pytest.approx(row["clv_total"], rel=1e-12), tier
-    assert table["clv_tier"].isna().sum() == (table["clv"] == 0).sum() == 269
-    assert int(tiers["customers"].sum()) == 731  # the paying subscribers
+    assert table["clv_tier"].isna().sum() == (table["clv"] == 0).sum() == 0
+    assert int(tiers["customers"].sum()) == 4000  # a shop's customers all have a value
 
 
 def test_use_with_care_gives_ranges_that_add_up_to_the_tier_table_ranges(made) -> None:
-    m = made["subscription_box"]
+    m = made["till_export"]
     table, forecast, tiers = m["list"], m["forecast"], m["tiers"]
     _reconciles_with_the_report(m)
     assert (table["clv_lower"] == forecast.clv_lower.reindex(table.index)).all()
     assert table.attrs["clv"] == "ranges"
     assert {"clv", "clv_lower", "clv_upper", "p_alive"} <= set(table.columns)
-    assert "expected_purchases" not in table.columns  # sBG forecasts payments, not purchases
+    assert "expected_purchases" in table.columns  # a shop's model forecasts purchases
     assert (table["clv_lower"] <= table["clv"]).all() and (table["clv"] <= table["clv_upper"]).all()
     valued = table.loc[table["clv"] > 0]
     for col, total in (("clv", "clv_total"), ("clv_lower", "clv_total_low"),
@@ -146,12 +148,12 @@ def test_expected_purchases_come_from_the_transaction_model_over_the_horizon(mad
 
 
 def test_a_customer_the_forecast_does_not_cover_is_empty_and_counted(made) -> None:
-    m = made["b2b_saas"]
+    m = made["retailer"]
     f = m["forecast"]
     gone = f.clv.index[:2]
     partial = replace(f, clv=f.clv.drop(gone), alive=f.alive.drop(gone))
     table = customer_list(m["client"], partial, m["segments"])
-    assert len(table) == 1000 and table.attrs["no_forecast"] == 2
+    assert len(table) == 4000 and table.attrs["no_forecast"] == 2
     assert table.loc[gone, ["clv", "p_alive", "clv_tier"]].isna().all().all()
     assert list(table.index[-2:]) == sorted(gone)  # no value: last
     text = reports.customer_list_readme(table)
@@ -159,43 +161,43 @@ def test_a_customer_the_forecast_does_not_cover_is_empty_and_counted(made) -> No
 
 
 def test_segments_to_act_on_and_their_top_customers(made) -> None:
-    m = made["b2b_saas"]
+    m = made["retailer"]
     view, table = m["segments"], m["list"]
     chosen = act_on_segments(view)
-    assert chosen == ["At Risk", "Can't Lose Them", "Need Attention", "About to Sleep"]
+    assert chosen == ["At Risk", "Can't Lose Them", "About to Sleep", "Need Attention"]
     # the first is the segment "What to do next" names
     steps = reports.next_steps(m["kpis"], segments=view)
     assert any(step.startswith(f"Act on the '{chosen[0]}' segment") for step in steps)
     top = reports.top_customers(table, chosen, n=5)
     assert top.attrs["ranked_by"] == "clv" and list(top.index) == [
-        "B00322", "B00114", "B00770", "B00061", "B00667"]
+        "R00630", "R03048", "R00037", "R03617", "R01367"]
     pool = table.loc[table["segment"].isin(chosen)]
     assert top["clv"].iloc[-1] >= pool["clv"].nlargest(5).iloc[-1]
-    # subscription_box: its at-risk customers all stopped paying (worth 0): past spend
-    sub = made["subscription_box"]
-    risky = sub["list"].loc[sub["list"]["segment"].isin(act_on_segments(sub["segments"]))]
-    assert (risky["clv"] == 0).all()
-    top = reports.top_customers(sub["list"], act_on_segments(sub["segments"]), n=3)
+    # with no value for anyone in those segments, past spend ranks them
+    shop = made["retailer"]["list"]
+    gone = shop.assign(clv=0.0)
+    top = reports.top_customers(gone, chosen, n=3)
     assert top.attrs["ranked_by"] == "spend"
+    risky = gone.loc[gone["segment"].isin(chosen)]
     assert list(top["spend"]) == sorted(risky["spend"], reverse=True)[:3]
 
 
 def test_a_segment_table_of_other_data_is_refused(made) -> None:
-    m = made["b2b_saas"]
+    m = made["retailer"]
     other = made["seasonal_shop"]["segments"]
     with pytest.raises(ValueError, match="segment_view does not describe this client"):
         customer_list(m["client"], m["forecast"], other)
 
 
 def test_export_writes_csv_parquet_and_readme_that_match_the_list(made, tmp_path) -> None:
-    m = made["subscription_box"]
+    m = made["till_export"]
     table = m["list"]
-    path = tmp_path / "box.customers.csv"
+    path = tmp_path / "till.customers.csv"
     view = export_customers(table, path=str(path), currency="EUR",
                             segments=act_on_segments(m["segments"]))
-    assert view.to_dict()["files"] == {"csv": "box.customers.csv",
-                                       "parquet": "box.customers.parquet",
-                                       "readme": "box.customers.txt"}
+    assert view.to_dict()["files"] == {"csv": "till.customers.csv",
+                                       "parquet": "till.customers.parquet",
+                                       "readme": "till.customers.txt"}
     csv = pd.read_csv(path, dtype={"customer_id": str}, keep_default_na=False,
                       na_values=[""]).set_index("customer_id")
     assert list(csv.columns) == list(table.columns) and list(csv.index) == list(table.index)
@@ -206,13 +208,13 @@ def test_export_writes_csv_parquet_and_readme_that_match_the_list(made, tmp_path
     assert list(parquet.index) == list(csv.index)
     assert np.allclose(parquet["clv"], csv["clv"], rtol=0, atol=0)
     readme = path.with_suffix(".txt").read_text(encoding="utf-8")
-    assert readme.startswith("Customer list of Crate & Kettle: 3,000 customers")
+    assert readme.startswith("Customer list of Hearth & Loom: 587 customers")
     assert "read each clv within its 90% range" in readme and "in EUR" in readme
     html = view.to_html()
-    assert 'href="box.customers.csv"' in html and 'href="box.customers.parquet"' in html
+    assert 'href="till.customers.csv"' in html and 'href="till.customers.parquet"' in html
     assert str(tmp_path) not in html and 'id="top-customers"' in html
     bundle = view._repr_mimebundle_()
-    assert bundle[reports.CUSTOMERS_MIME]["customers"] == 3000
+    assert bundle[reports.CUSTOMERS_MIME]["customers"] == 587
 
 
 def test_without_pyarrow_there_is_no_parquet_and_the_list_says_so(made, tmp_path,
@@ -232,7 +234,7 @@ def test_without_pyarrow_there_is_no_parquet_and_the_list_says_so(made, tmp_path
 
 
 def test_export_refuses_a_bad_path_and_writes_nothing_without_one(made, tmp_path) -> None:
-    table = made["b2b_saas"]["list"]
+    table = made["retailer"]["list"]
     with pytest.raises(DataError, match="is not a .csv file in an existing folder"):
         export_customers(table, path=str(tmp_path / "missing" / "x.customers.csv"))
     with pytest.raises(DataError, match="is not a .csv file"):

@@ -15,7 +15,7 @@ the segment table, and the CLV totals per tier of the tier table.
 from __future__ import annotations
 
 import io
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -320,6 +320,54 @@ def customer_list_readme(customers: pd.DataFrame, *, currency: str = "",
     return "\n".join(lines) + "\n"
 
 
+def write_list(table: pd.DataFrame, path: str, readme: Callable[[str], str],
+               ) -> tuple[dict[str, str], list[str]]:
+    """Write a list of customers next to a report: ``path`` (CSV), the same as Parquet when
+    pyarrow imports (an older Parquet file is removed otherwise, as it would not match),
+    and ``readme(parquet_note)`` as a text file; each atomically.
+
+    Returns the files written ({"csv", "parquet", "readme"} to file names) and notes for
+    the reader. An empty ``path`` writes nothing (and says so).
+
+    Raises
+    ------
+    DataError
+        ``path`` does not end in ``.csv`` or its folder does not exist.
+    """
+    files: dict[str, str] = {}
+    notes: list[str] = []
+    if not str(path).strip():
+        notes.append("No file was written: the customer_list parameter is empty "
+                     "(retention-kit report sets it).")
+        return files, notes
+    csv = Path(path)
+    if csv.suffix != ".csv" or not csv.parent.is_dir():
+        raise data_error(f"parameter customer_list={str(path)!r} is not a .csv file in an "
+                         "existing folder", fix="pass '' (no file) or a path such as "
+                         "'reports/shop.customers.csv'")
+    buffer = io.StringIO()
+    table.to_csv(buffer, lineterminator="\n")
+    write_atomic(csv, buffer.getvalue())
+    files["csv"] = csv.name
+    parquet_note = ""
+    parquet = csv.with_suffix(".parquet")
+    engine = _parquet_engine()
+    if engine is None:
+        parquet_note = ("No Parquet file: pyarrow is not installed (pip install pyarrow "
+                        "writes one next time).")
+        notes.append(parquet_note)
+        parquet.unlink(missing_ok=True)  # an older run's file would not match this list
+    else:
+        data = io.BytesIO()
+        table.to_parquet(data, engine=engine, index=True)
+        write_atomic(parquet, data.getvalue())
+        files["parquet"] = parquet.name
+    text = csv.with_suffix(".txt")
+    write_atomic(text, readme(parquet_note))
+    files["readme"] = text.name
+    return files, notes
+
+
 @dataclass(frozen=True)
 class CustomerListView:
     """The report's customer-list section (see :func:`export_customers`)."""
@@ -445,39 +493,9 @@ def export_customers(customers: pd.DataFrame, *, path: str = "",
     DataError
         ``path`` does not end in ``.csv`` or its folder does not exist.
     """
-    notes = []
-    files: dict[str, str] = {}
     rounded = _rounded(customers)
-    if str(path).strip():
-        csv = Path(path)
-        if csv.suffix != ".csv" or not csv.parent.is_dir():
-            raise data_error(f"parameter customer_list={str(path)!r} is not a .csv file in an "
-                             "existing folder", fix="pass '' (no file) or a path such as "
-                             "'reports/shop.customers.csv'")
-        buffer = io.StringIO()
-        rounded.to_csv(buffer, lineterminator="\n")
-        write_atomic(csv, buffer.getvalue())
-        files["csv"] = csv.name
-        parquet_note = ""
-        parquet = csv.with_suffix(".parquet")
-        engine = _parquet_engine()
-        if engine is None:
-            parquet_note = ("No Parquet file: pyarrow is not installed (pip install pyarrow "
-                            "writes one next time).")
-            notes.append(parquet_note)
-            parquet.unlink(missing_ok=True)  # an older run's file would not match this list
-        else:
-            data = io.BytesIO()
-            rounded.to_parquet(data, engine=engine, index=True)
-            write_atomic(parquet, data.getvalue())
-            files["parquet"] = parquet.name
-        readme = csv.with_suffix(".txt")
-        write_atomic(readme, customer_list_readme(customers, currency=currency,
-                                                  parquet_note=parquet_note))
-        files["readme"] = readme.name
-    else:
-        notes.append("No file was written: the customer_list parameter is empty "
-                     "(retention-kit report sets it).")
+    files, notes = write_list(rounded, path, lambda note: customer_list_readme(
+        customers, currency=currency, parquet_note=note))
     clv = str(customers.attrs.get("clv", "exact"))
     if clv == "withheld":
         notes.append("The list has no P(alive), expected purchases, values or tiers: the data "

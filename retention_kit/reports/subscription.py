@@ -1017,45 +1017,24 @@ def export_subscribers(subscribers: pd.DataFrame, *, path: str = "",
     ``<out>/<report>.customers.csv``); "" writes nothing. Published under the customer
     list's MIME type, so the batch's index links the files.
     """
-    import io
-    from pathlib import Path
+    from .exports import write_list
 
-    from ._common import write_atomic
-
-    files: dict[str, str] = {}
     shown = subscribers.copy()
     money = ["mrr", "residual_value", "residual_value_low", "residual_value_high"]
     shown[money] = shown[money].round(2)
     shown["cancel_at_next_renewal"] = shown["cancel_at_next_renewal"].round(4)
     shown["expected_further_months"] = shown["expected_further_months"].round(1)
-    notes = []
-    if str(path).strip():
-        csv = Path(path)
-        if csv.suffix != ".csv" or not csv.parent.is_dir():
-            raise data_error(f"parameter customer_list={str(path)!r} is not a .csv file in an "
-                             "existing folder", fix="pass '' (no file) or a path such as "
-                             "'reports/box.customers.csv'")
-        buffer = io.StringIO()
-        shown.to_csv(buffer, lineterminator="\n")
-        write_atomic(csv, buffer.getvalue())
-        files["csv"] = csv.name
-        try:
-            import pyarrow  # noqa: F401
-        except ImportError:
-            notes.append("No Parquet file: pyarrow is not installed.")
-        else:
-            data = io.BytesIO()
-            shown.to_parquet(data, index=True)
-            write_atomic(csv.with_suffix(".parquet"), data.getvalue())
-            files["parquet"] = csv.with_suffix(".parquet").name
-        cur = currency or "the client's currency"
+    cur = currency or "the client's currency"
+
+    def readme(parquet_note: str) -> str:
         text = [f"Subscriber list of {subscribers.attrs.get('client', '')}: "
                 f"{len(subscribers):,} customers, one row each (her current or last "
                 "subscription).", "", "Columns:",
                 "  customer_id: the customer's id in the client's data"]
         text += [f"  {c}: {d.format(cur=cur)}" for c, d in _SUBSCRIBER_COLUMNS.items()]
-        write_atomic(csv.with_suffix(".txt"), "\n".join(text) + "\n")
-        files["readme"] = csv.with_suffix(".txt").name
+        return "\n".join(text + ([("\n" + parquet_note)] if parquet_note else [])) + "\n"
+
+    files, notes = write_list(shown, path, readme)
     counts = subscribers["action"].replace("", np.nan).dropna().value_counts()
     summary = {"customers": len(subscribers), "clv": "per plan", "files": files,
                "notes": notes, "segments": [], "top": [], "ranked_by": "value_at_risk"}
@@ -1063,8 +1042,8 @@ def export_subscribers(subscribers: pd.DataFrame, *, path: str = "",
     links = " · ".join(f'<a href="{escape(name)}">{labels[kind]}</a>'
                        for kind, name in files.items())
     actions = "; ".join(f"{escape(a)}: {n:,}" for a, n in counts.items()) or "none"
-    page = (f'<p class="rk-note">Subscriber list ({len(subscribers):,} customers): '
-            f"{links or 'no file written (customer_list is empty)'}. Actions: {actions}.</p>"
+    page = (f'<p class="rk-note">Subscriber list ({len(subscribers):,} customers)'
+            + (f": {links}" if links else "") + f". Actions: {actions}.</p>"
             + "".join(f'<p class="rk-note">{escape(n)}</p>' for n in notes))
     return SubscriberListView(html=page, summary=summary)
 
