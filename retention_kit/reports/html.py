@@ -110,14 +110,23 @@ def tier_view(tiers: pd.DataFrame | None, withheld: Iterable[str], *,
     return format_table(shown, currency=currency, table_id="tier-table")
 
 
-def report_header(client: ClientData, settings: ReportSettings) -> HTMLText:
-    """The report's title block: client name, business, data window, main settings."""
+def report_header(client: ClientData, settings: ReportSettings, *,
+                  one_unit: bool = False) -> HTMLText:
+    """The report's title block: client name, business, data window, main settings.
+
+    ``one_unit=True`` states the report's time unit once for every rate, cohort and trend
+    (the shop report, whose sections all use ``settings.period``).
+    """
     kind = ("subscription business (churn is observed)" if client.contractual
             else "shop without subscriptions (churn is inferred)")
     desc = str(client.info.get("description") or "")
     tx = client.transactions
+    name = settings.period_name
+    unit = (f"Time unit: {name} (every rate, cohort and trend below is per {name})"
+            + ("" if name == "month" else "; customer lifetimes are in months")
+            if one_unit else f"Rates per {name}")
     facts = (f"Data from {tx['date'].min().date()} to {client.observation_end.date()}, "
-             f"{tx['customer_id'].nunique():,} customers. Rates per {settings.period_name}; "
+             f"{tx['customer_id'].nunique():,} customers. {unit}; "
              f"forecasts over {settings.forecast_months} months at a {settings.margin:.0%} "
              f"gross margin.")
     return HTMLText(f'<h2 class="rk-client">{escape(client.display_name)}</h2>'
