@@ -192,3 +192,55 @@ def test_window_periods_is_the_trends_window() -> None:
     client = reports.load_client(data_dir() / "demo" / "retailer")
     assert reports.window_periods(client, "M") == len(reports.shop_trends(client, "M")) == 36
     assert reports.window_periods(client, "Q") == 12
+
+
+# --------------------------------------------------------------------------- legible charts
+
+
+def test_every_label_of_the_reports_charts_is_at_least_the_minimum_font_size(
+        sections: dict) -> None:
+    """The figures the shop report draws (with its rcParams, full size), on a demo shop."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import matplotlib.text
+    import numpy as np
+
+    from retention_kit import plots, segments
+
+    s = sections["retailer"]
+    client, forecast = s["client"], s["forecast"]
+    since, _ = reports.customers_since(client, "M")
+    draws = {
+        "trends": lambda: plots.plot_trends(s["trends"], columns=[
+            "active_customers", "retention", "churn", "revenue", "orders"], title="Trends"),
+        "cohorts": lambda: plots.plot_cohort_heatmap(
+            reports.report_cohorts(client, "M", customers_since=since), annot=True,
+            title="Cohorts"),
+        "curve": lambda: plots.plot_retention_curves(
+            cohorts.retention_curve(client.transactions, period="M",
+                                    observation_end=client.observation_end,
+                                    customers_since=since), at_risk=True, title="Curve"),
+        "survival": lambda: plots.plot_survival(
+            cohorts.survival(client.durations(180), time_unit="M"), at_risk=True,
+            title="Survival"),
+        "concentration": lambda: plots.plot_clv_concentration(
+            segments.concentration_curve(forecast.clv[forecast.clv > 0]), tiers=s["tiers"],
+            title="Concentration"),
+        "segments": lambda: plots.plot_segment_sizes(
+            s["segments"].rename(columns={"share_spend": "share_value"}), title="Segments"),
+    }
+    with plt.rc_context({"figure.dpi": 80, "figure.figsize": (9, 4.5)}):
+        for name, draw in draws.items():
+            drawn = draw()
+            ax = np.asarray(drawn).flat[0]
+            fig = ax.figure
+            fig.canvas.draw()
+            texts = [t for t in fig.findobj(matplotlib.text.Text)
+                     if t.get_visible() and t.get_text().strip()]
+            assert len(texts) >= 5, name  # labels, ticks, annotations were found
+            small = {(t.get_text(), t.get_fontsize()) for t in texts
+                     if t.get_fontsize() < plots.MIN_FONT_SIZE}
+            assert not small, (name, sorted(small)[:5])
+            plt.close(fig)

@@ -200,6 +200,25 @@ def external_resources(page: str) -> list[str]:
     return finder.urls
 
 
+#: "Save as PDF" from a browser: A4 pages with sensible margins, no figure, table row or
+#: list item cut across two pages, headings kept with what follows, no shadows or
+#: screen-only widths; links print as text.
+_PRINT_CSS = """
+@media print {
+  @page { size: A4; margin: 14mm 12mm 16mm; }
+  html, body { background: #fff !important; }
+  body, body.jp-Notebook { max-width: none; margin: 0; padding: 0; font-size: 10.5pt; }
+  * { box-shadow: none !important; text-shadow: none !important; }
+  img, svg, figure, table, tr, li, pre, .jp-RenderedImage, .rk-verdict {
+    break-inside: avoid; page-break-inside: avoid; }
+  img { max-width: 100% !important; max-height: 245mm; height: auto; }
+  h1, h2, h3, h4 { break-after: avoid; page-break-after: avoid; }
+  thead { display: table-header-group; }
+  a { color: inherit; text-decoration: none; }
+  .jp-Cell, .jp-OutputArea, .jp-OutputArea-child, .jp-OutputArea-output { overflow: visible; }
+}
+"""
+
 _REPORT_CSS = """
 body.jp-Notebook { max-width: 1100px; margin: 0 auto; padding: 1.5rem 2rem 3rem; }
 .jp-RenderedHTMLCommon table.rk-table { border-collapse: collapse; margin: 0.6rem 0 1rem;
@@ -211,7 +230,8 @@ body.jp-Notebook { max-width: 1100px; margin: 0 auto; padding: 1.5rem 2rem 3rem;
 .jp-RenderedHTMLCommon table.rk-kpis td:nth-child(2) { font-weight: 600; white-space: nowrap; }
 .rk-next li, .rk-caveats li { margin-bottom: 0.4rem; }
 .jp-RenderedImage img { max-width: 100%; height: auto; }
-"""
+ul.rk-summary li { margin-bottom: 0.45rem; }
+""" + _PRINT_CSS
 
 _TEMPLATE = """{%- extends 'index.html.j2' -%}
 {%- block html_head_js -%}{%- endblock html_head_js -%}
@@ -300,7 +320,7 @@ th { background: #f3f5f7; }
 .status-failed { color: #cf222e; font-weight: 600; }
 pre { background: #f6f8fa; padding: 1rem; overflow-x: auto; font-size: 0.85em; }
 code { background: #f6f8fa; padding: 0 0.2rem; }
-"""
+""" + _PRINT_CSS
     return (f'<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
             f'<meta name="viewport" content="width=device-width, initial-scale=1">\n'
             f"<title>{escape(title)}</title>\n<style>{css}</style>\n</head>\n<body>\n{body}\n"
