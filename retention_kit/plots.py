@@ -196,7 +196,7 @@ def plot_retention_curves(
             step = max(1, int(np.ceil(len(x) / max(1, max_labels))))
             for xi, yi, n in list(zip(x, y, curves["at_risk"].to_numpy(), strict=True))[::step]:
                 ax.annotate(f"n={int(n):,}", (xi, yi), textcoords="offset points",
-                            xytext=(0, 6), ha="center", fontsize=7, color="0.35")
+                            xytext=(0, 6), ha="center", fontsize=MIN_FONT_SIZE, color="0.35")
         if curves.attrs.get("period"):
             xlabel = f"periods since acquisition ({curves.attrs['period']})"
     elif isinstance(curves, pd.DataFrame):
@@ -301,12 +301,12 @@ def plot_survival(
             y = -0.16 - 0.07 * row
             ax.annotate(f"{g}" if len(groups) > 1 else "at risk", (0, y),
                         xycoords=("axes fraction", "axes fraction"), xytext=(-22, 0),
-                        textcoords="offset points", ha="right", va="top", fontsize=7)
+                        textcoords="offset points", ha="right", va="top", fontsize=MIN_FONT_SIZE)
             for t in ticks:
                 after = np.flatnonzero(times >= t - 1e-12)
                 n = int(counts[after[0]]) if len(after) else 0
                 ax.annotate(f"{n:,}", (t, y), xycoords=("data", "axes fraction"),
-                            ha="center", va="top", fontsize=7, gid="at_risk")
+                            ha="center", va="top", fontsize=MIN_FONT_SIZE, gid="at_risk")
     return ax
 
 
@@ -877,12 +877,12 @@ def plot_segment_sizes(
     offset = height / 2 if has_value else 0.0
     shares = summary["share_customers"].to_numpy(dtype=float)
     bars = ax.barh(y - offset, shares, height, label="share of customers", **kwargs)
-    ax.bar_label(bars, labels=[f"{v:.0%}" for v in shares], fontsize=7, padding=2)
+    ax.bar_label(bars, labels=[f"{v:.0%}" for v in shares], fontsize=MIN_FONT_SIZE, padding=2)
     if has_value:
         value = summary.attrs.get("value") or "value"
         values = np.nan_to_num(summary["share_value"].to_numpy(dtype=float))
         vbars = ax.barh(y + offset, values, height, label=f"share of {value}", **kwargs)
-        ax.bar_label(vbars, labels=[f"{v:.0%}" for v in values], fontsize=7, padding=2)
+        ax.bar_label(vbars, labels=[f"{v:.0%}" for v in values], fontsize=MIN_FONT_SIZE, padding=2)
         ax.legend(fontsize=8, loc="lower right")
     ax.set_yticks(y, labels)
     ax.invert_yaxis()

@@ -554,6 +554,18 @@ def test_batch_writes_every_good_report_offline_and_nothing_outside(batch: dict)
             continue
         assert 'id="kpi-table"' in page and 'id="segment-table"' in page
         assert 'id="churn-value-table"' in page
+        # the summary comes first, and each finding links to a heading of the page
+        start = page.index('id="summary-list"')
+        summary = page[start:page.index("</ul>", start)]
+        assert page.index('id="Summary"') < start < page.index('id="kpi-table"'), cid
+        links = re.findall(r'<a href="#([^"]+)">See the section</a>', summary)
+        assert 3 <= len(links) <= 5 and all(f'id="{a}"' in page for a in links), (cid, links)
+        # trends drawn after the headline, one time unit stated once, monthly cohorts
+        assert page.index('id="kpi-table"') < page.index('id="Trends-over-the-whole-window"') \
+            < page.index('id="Cohorts:-do-customers-come-back?"')
+        assert page.count("Time unit: month (every rate, cohort and trend below is per "
+                          "month)") == 1 and "Rates per month" not in page
+        assert re.search(r"(The last 18|Every) monthly cohort", page), cid
         # the forecast's checks come first, and its money follows the verdict
         assert page.index("How far to trust the forecast") < page.index('id="trust-table"')
         verdict = re.search(r'class="rk-verdict rk-(\w+)"', page).group(1)
@@ -561,9 +573,12 @@ def test_batch_writes_every_good_report_offline_and_nothing_outside(batch: dict)
         assert ("Forecast value, low (90%)" in page) == (verdict == "caution"), cid
         if verdict == "unreliable":
             assert "No value per customer is shown" in page and "Mean P(alive)" not in page
+        # the summary's forecast: money as the verdict allows
+        assert ("of margin over the next" in summary) == (verdict != "unreliable"), cid
+        assert ("(90% range)" in summary) == (verdict == "caution"), cid
         assert "What to do next" in page and 'class="rk-next"' in page
         assert "reports.check_parameters" not in page and "import retention_kit" not in page
-        assert page.count('src="data:image/png;base64,') >= 3
+        assert page.count('src="data:image/png;base64,') >= 4  # trends, cohorts, curves
         assert str(batch["root"]) not in page
         _customer_list_reconciles_with_the_report(out, cid, page, verdict)
     saas = (out / "b2b_saas.html").read_text(encoding="utf-8")
@@ -851,6 +866,63 @@ def test_index_and_error_page_in_chromium(batch: dict, chromium) -> None:
         assert info["errors"] == [] and info["blocked"] == []
     finally:
         info["context"].close()
+
+
+#: A4 at 96 px per inch, less the print stylesheet's margins (12 mm sides, 14 + 16 mm).
+PRINT_WIDTH_PX, PRINT_HEIGHT_PX = (210 - 24) / 25.4 * 96, (297 - 30) / 25.4 * 96
+
+
+def _pdf_pages(pdf: bytes) -> int:
+    """Pages of a PDF written by Chromium (its page objects are not compressed)."""
+    assert pdf.startswith(b"%PDF-")
+    return len(re.findall(rb"/Type\s*/Page\b(?!s)", pdf))
+
+
+@pytest.mark.slow
+def test_shop_reports_print_to_clean_pdf_pages_with_legible_tables(batch: dict,
+                                                                   chromium) -> None:
+    """Summary first, tables >= 12 px, and "Save as PDF": no figure or table row cut."""
+    for cid in BATCH:
+        if cid in SUBSCRIPTION_CLIENTS:
+            continue
+        info = _open(chromium, batch["out"] / f"{safe_name(cid)}.html")
+        try:
+            _offline(info)
+            page = info["page"]
+            items = page.locator("#summary-list li")
+            assert 3 <= items.count() <= 5, cid
+            targets = page.eval_on_selector_all(
+                "#summary-list a", "els => els.map(e => !!document.getElementById("
+                "decodeURIComponent(e.hash.slice(1))))")
+            assert targets and all(targets), cid
+            sizes = page.eval_on_selector_all(
+                "table.rk-table td, table.rk-table th",
+                "els => els.map(e => parseFloat(getComputedStyle(e).fontSize))")
+            assert len(sizes) > 20 and min(sizes) >= 12, (cid, min(sizes))
+            # print media: what "Save as PDF" lays out, at the printable width of A4
+            page.emulate_media(media="print")
+            page.set_viewport_size({"width": round(PRINT_WIDTH_PX),
+                                    "height": round(PRINT_HEIGHT_PX)})
+            boxes = page.eval_on_selector_all(
+                "img, table.rk-table, table.rk-table tr, #summary-list li",
+                "els => els.map(e => [e.tagName, getComputedStyle(e).breakInside,"
+                " e.getBoundingClientRect().height, getComputedStyle(e).boxShadow])")
+            images = [b for b in boxes if b[0] == "IMG"]
+            assert len(images) >= 4, cid
+            assert all(b[1] == "avoid" for b in boxes), [b for b in boxes if b[1] != "avoid"]
+            assert all(b[3] == "none" for b in boxes)
+            # every figure fits on one page, so avoiding a break inside it is possible
+            assert all(0 < b[2] < PRINT_HEIGHT_PX for b in images), (cid, images)
+            sizes = page.eval_on_selector_all(
+                "table.rk-table td", "els => els.map(e => parseFloat(getComputedStyle(e)"
+                ".fontSize))")
+            assert min(sizes) >= 12, cid
+            pdf = page.pdf(format="A4", prefer_css_page_size=True)
+            pages = _pdf_pages(pdf)
+            print(f"{cid}: {pages} PDF pages, {len(pdf):,} bytes")
+            assert 3 <= pages <= 15, (cid, pages)
+        finally:
+            info["context"].close()
 
 
 @pytest.mark.slow

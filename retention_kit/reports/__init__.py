@@ -11,7 +11,8 @@ modules of ``retention_kit``, never the reverse):
   :func:`period_retention`, :func:`headline_kpis`, :func:`forecast_clv` (a model chosen on
   a holdout + Gamma-Gamma for shops, sBG for subscriptions, with its diagnostics and
   verdict), :func:`trust_view`, :func:`holdout_check`, :func:`customers_since` (left
-  truncation), :func:`segment_table`, :func:`tier_table` (money as the verdict allows),
+  truncation), :func:`report_cohorts` (the heatmap's recent cohorts),
+  :func:`segment_table`, :func:`tier_table` (money as the verdict allows),
   :func:`churn_value`;
 * :mod:`~retention_kit.reports.trends`: :func:`shop_trends`, active customers, retention,
   churn (the headline's definitions), revenue, orders and new customers per period over
@@ -27,6 +28,9 @@ modules of ``retention_kit``, never the reverse):
   to act on first);
 * :mod:`~retention_kit.reports.text`: generated text, :func:`next_steps`, :func:`caveats`,
   the curve sentences and :func:`trend_sentence`;
+* :mod:`~retention_kit.reports.summary`: :func:`executive_summary`, three to five
+  findings read from the sections' numbers (biggest movement, value at risk, forecast with
+  its verdict, the churn cut's value), each linking to its section (:func:`summary_view`);
 * :mod:`~retention_kit.reports.html`: report tables and lists as HTML, and
   :func:`notebook_to_html` (an executed notebook as an offline page);
 * :mod:`~retention_kit.reports.batch`: :func:`run_reports` (and ``retention-kit report``)
@@ -82,6 +86,7 @@ from .html import (
 )
 from .sections import (
     FORECAST_CHECKS,
+    MAX_COHORTS,
     TRUST_MIME,
     ClvForecast,
     DataQualityView,
@@ -96,14 +101,16 @@ from .sections import (
     headline_kpis,
     holdout_check,
     period_retention,
+    report_cohorts,
     segment_table,
     survival_window_notes,
     tier_table,
     trust_view,
 )
 from .settings import ReportSettings, check_parameters
+from .summary import SECTION_ANCHORS, SummaryPoint, executive_summary, summary_view
 from .text import caveats, curve_sentence, next_steps, survival_sentence, trend_sentence
-from .trends import TREND_UNITS, shop_trends
+from .trends import TREND_UNITS, shop_trends, window_periods
 
 __all__ = [
     "CUSTOMERS_MIME",
@@ -118,6 +125,8 @@ __all__ = [
     "export_customers",
     "top_customers",
     "FORECAST_CHECKS",
+    "MAX_COHORTS",
+    "report_cohorts",
     "TRUST_MIME",
     "ClvForecast",
     "DataQualityView",
@@ -158,6 +167,10 @@ __all__ = [
     "report_notebook_for",
     "run_reports",
     "safe_name",
+    "SECTION_ANCHORS",
+    "SummaryPoint",
+    "executive_summary",
+    "summary_view",
     "segment_table",
     "shop_trends",
     "subscription",
@@ -167,5 +180,6 @@ __all__ = [
     "tier_view",
     "trend_sentence",
     "trust_view",
+    "window_periods",
     "write_index",
 ]

@@ -110,14 +110,23 @@ def tier_view(tiers: pd.DataFrame | None, withheld: Iterable[str], *,
     return format_table(shown, currency=currency, table_id="tier-table")
 
 
-def report_header(client: ClientData, settings: ReportSettings) -> HTMLText:
-    """The report's title block: client name, business, data window, main settings."""
+def report_header(client: ClientData, settings: ReportSettings, *,
+                  one_unit: bool = False) -> HTMLText:
+    """The report's title block: client name, business, data window, main settings.
+
+    ``one_unit=True`` states the report's time unit once for every rate, cohort and trend
+    (the shop report, whose sections all use ``settings.period``).
+    """
     kind = ("subscription business (churn is observed)" if client.contractual
             else "shop without subscriptions (churn is inferred)")
     desc = str(client.info.get("description") or "")
     tx = client.transactions
+    name = settings.period_name
+    unit = (f"Time unit: {name} (every rate, cohort and trend below is per {name})"
+            + ("" if name == "month" else "; customer lifetimes are in months")
+            if one_unit else f"Rates per {name}")
     facts = (f"Data from {tx['date'].min().date()} to {client.observation_end.date()}, "
-             f"{tx['customer_id'].nunique():,} customers. Rates per {settings.period_name}; "
+             f"{tx['customer_id'].nunique():,} customers. {unit}; "
              f"forecasts over {settings.forecast_months} months at a {settings.margin:.0%} "
              f"gross margin.")
     return HTMLText(f'<h2 class="rk-client">{escape(client.display_name)}</h2>'
@@ -191,6 +200,25 @@ def external_resources(page: str) -> list[str]:
     return finder.urls
 
 
+#: "Save as PDF" from a browser: A4 pages with sensible margins, no figure, table row or
+#: list item cut across two pages, headings kept with what follows, no shadows or
+#: screen-only widths; links print as text.
+_PRINT_CSS = """
+@media print {
+  @page { size: A4; margin: 14mm 12mm 16mm; }
+  html, body { background: #fff !important; }
+  body, body.jp-Notebook { max-width: none; margin: 0; padding: 0; font-size: 10.5pt; }
+  * { box-shadow: none !important; text-shadow: none !important; }
+  img, svg, figure, table, tr, li, pre, .jp-RenderedImage, .rk-verdict {
+    break-inside: avoid; page-break-inside: avoid; }
+  img { max-width: 100% !important; max-height: 245mm; height: auto; }
+  h1, h2, h3, h4 { break-after: avoid; page-break-after: avoid; }
+  thead { display: table-header-group; }
+  a { color: inherit; text-decoration: none; }
+  .jp-Cell, .jp-OutputArea, .jp-OutputArea-child, .jp-OutputArea-output { overflow: visible; }
+}
+"""
+
 _REPORT_CSS = """
 body.jp-Notebook { max-width: 1100px; margin: 0 auto; padding: 1.5rem 2rem 3rem; }
 .jp-RenderedHTMLCommon table.rk-table { border-collapse: collapse; margin: 0.6rem 0 1rem;
@@ -202,7 +230,8 @@ body.jp-Notebook { max-width: 1100px; margin: 0 auto; padding: 1.5rem 2rem 3rem;
 .jp-RenderedHTMLCommon table.rk-kpis td:nth-child(2) { font-weight: 600; white-space: nowrap; }
 .rk-next li, .rk-caveats li { margin-bottom: 0.4rem; }
 .jp-RenderedImage img { max-width: 100%; height: auto; }
-"""
+ul.rk-summary li { margin-bottom: 0.45rem; }
+""" + _PRINT_CSS
 
 _TEMPLATE = """{%- extends 'index.html.j2' -%}
 {%- block html_head_js -%}{%- endblock html_head_js -%}
@@ -291,7 +320,7 @@ th { background: #f3f5f7; }
 .status-failed { color: #cf222e; font-weight: 600; }
 pre { background: #f6f8fa; padding: 1rem; overflow-x: auto; font-size: 0.85em; }
 code { background: #f6f8fa; padding: 0 0.2rem; }
-"""
+""" + _PRINT_CSS
     return (f'<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
             f'<meta name="viewport" content="width=device-width, initial-scale=1">\n'
             f"<title>{escape(title)}</title>\n<style>{css}</style>\n</head>\n<body>\n{body}\n"

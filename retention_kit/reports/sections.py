@@ -326,6 +326,52 @@ def cohort_period(client: ClientData, period: str = "M") -> str:
     return "Q" if span_days > limit else period
 
 
+#: The most cohorts the report's heatmap shows, per period (a readable heatmap).
+MAX_COHORTS: dict[str, int] = {"W": 26, "M": 18, "Q": 40}
+
+
+def report_cohorts(client: ClientData, period: str = "M", *,
+                   customers_since: object = None) -> pd.DataFrame:
+    """The cohort heatmap's table in the report's own period: its most recent cohorts.
+
+    :func:`retention_kit.cohorts.cohort_table` (``mode="exact"``, shares) by ``period``
+    (the unit of every rate in the report, unlike :func:`cohort_period`, which groups
+    many monthly cohorts into quarters), keeping the last :data:`MAX_COHORTS` cohorts
+    (18 months, 26 weeks, 40 quarters) and the columns they reach. The average
+    retention curve still uses every cohort. ``attrs["n_cohorts_left_out"]`` counts
+    the older cohorts dropped and ``attrs["shown"]`` says what the table shows.
+
+    Examples
+    --------
+    >>> from retention_kit.datasets import data_dir
+    >>> from retention_kit.reports import load_client
+    >>> t = report_cohorts(load_client(data_dir() / "demo" / "retailer"))
+    >>> len(t), str(t.index[0]), str(t.index[-1]), t.attrs["n_cohorts_left_out"]
+    (18, '2023-04', '2024-09', 15)
+    >>> print(t.attrs["shown"])
+    The last 18 monthly cohorts (2023-04 to 2024-09); the 15 older ones are in the average
+    retention curve below.
+    """
+    from ..cohorts import cohort_table
+
+    check_choice("period", period, list(PERIODS))
+    table = cohort_table(client.transactions, period=period,
+                         observation_end=client.observation_end,
+                         customers_since=customers_since)
+    limit = MAX_COHORTS[period]
+    left_out = max(len(table) - limit, 0)
+    recent = table.iloc[left_out:]
+    recent = recent.loc[:, recent.notna().any(axis=0)].copy()
+    recent.attrs = dict(table.attrs)
+    name = PERIODS[period][0]
+    span = f"{recent.index[0]} to {recent.index[-1]}" if len(recent) else "none"
+    shown = (f"The last {len(recent)} {name}ly cohorts ({span}); the {left_out} older ones "
+             f"are in the average retention curve below." if left_out else
+             f"Every {name}ly cohort ({span}).")
+    recent.attrs.update(n_cohorts_left_out=left_out, shown=shown)
+    return recent
+
+
 # =====================================================================================
 # models: CLV forecast and holdout check
 # =====================================================================================

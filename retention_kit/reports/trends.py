@@ -31,6 +31,23 @@ _COLUMN_KINDS: dict[str, str] = {"active_customers": "count", "retention": "perc
                                  "new_customers": "count"}
 
 
+def window_periods(client: ClientData, period: str = "M") -> int:
+    """Periods from the one holding the first transaction to the one of the observation
+    end: the ``n_periods`` of a :func:`period_retention` table that :func:`shop_trends`
+    (and the headline and churn-value sections) can all reuse.
+
+    Examples
+    --------
+    >>> from retention_kit.datasets import data_dir
+    >>> from retention_kit.reports import load_client
+    >>> window_periods(load_client(data_dir() / "demo" / "retailer"), "M")
+    36
+    """
+    check_choice("period", period, list(PERIODS))
+    first = pd.Period(client.transactions["date"].min(), freq=period)
+    return (pd.Period(client.observation_end, freq=period) - first).n + 1
+
+
 def shop_trends(client: ClientData, period: str = "M", *, inactivity_days: int = 180,
                 retention: pd.DataFrame | None = None) -> pd.DataFrame:
     """Active customers, retention, churn, revenue, orders and new customers per period.
@@ -96,8 +113,7 @@ def shop_trends(client: ClientData, period: str = "M", *, inactivity_days: int =
     tx = client.transactions
     first_date = tx["date"].min()
     first = pd.Period(first_date, freq=period)
-    current = pd.Period(client.observation_end, freq=period)
-    n_periods = (current - first).n + 1
+    n_periods = window_periods(client, period)
     if retention is None:
         retention = period_retention(client, period=period, n_periods=n_periods,
                                      inactivity_days=inactivity_days)
