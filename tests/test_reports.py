@@ -826,14 +826,15 @@ def test_subscription_reports_in_chromium(batch: dict, chromium, cid: str) -> No
         for table in ("#kpi-table", "#mrr-bridge", "#plan-models"):
             assert page.locator(table).is_visible(), (cid, table)
         assert page.locator("#at-risk-table").count() == 1 or "No at-risk list" in text
-        summary = page.locator("#summary li")
+        summary = page.locator("#summary-list li")
         assert 3 <= summary.count() <= 5
         top = page.evaluate("sel => document.querySelector(sel).getBoundingClientRect().top",
-                            "#summary")
+                            "#summary-list")
         kpi_top = page.evaluate("sel => document.querySelector(sel).getBoundingClientRect().top",
                                 "#kpi-table")
         assert top < kpi_top
-        links = page.eval_on_selector_all("#summary a", "els => els.map(e => e.hash.slice(1))")
+        links = page.eval_on_selector_all("#summary-list a",
+                                          "els => els.map(e => e.hash.slice(1))")
         assert links and all(page.locator(f"[id='{h}']").count() == 1 for h in links)
         for retail in ("Repeat purchase rate", "Average order value", "RFM", "At Risk",
                        "P(alive)", "bought at least once"):

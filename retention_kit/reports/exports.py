@@ -102,12 +102,12 @@ def customer_list(client: ClientData, forecast: ClvForecast, segment_view: pd.Da
     --------
     >>> from retention_kit.datasets import data_dir
     >>> from retention_kit.reports import forecast_clv, load_client, segment_table
-    >>> saas = load_client(data_dir() / "demo" / "b2b_saas")
-    >>> forecast = forecast_clv(saas)
-    >>> table = customer_list(saas, forecast, segment_table(saas, forecast))
+    >>> shop = load_client(data_dir() / "demo" / "retailer")
+    >>> forecast = forecast_clv(shop)
+    >>> table = customer_list(shop, forecast, segment_table(shop, forecast))
     >>> len(table), table.attrs["clv"], list(table.columns)
-    (1000, 'exact', ['segment', 'clv_tier', 'clv', 'p_alive', 'purchases', 'spend', \
-'last_purchase', 'action'])
+    (4000, 'exact', ['segment', 'clv_tier', 'clv', 'p_alive', 'expected_purchases', \
+'purchases', 'spend', 'last_purchase', 'action'])
     >>> bool(table["clv"].is_monotonic_decreasing), round(float(table["clv"].sum()), 2) == \
 round(float(forecast.clv.sum()), 2)
     (True, True)

@@ -81,10 +81,10 @@ def period_retention(client: ClientData, *, period: str = "M", n_periods: int = 
     >>> table[["start", "retained", "lost", "new", "end"]]
              start  retained  lost  new  end
     period
-    2024-11    858       764    94  132  896
-    2024-12    896       795   101  109  904
+    2024-11   1021       930    91  138  1068
+    2024-12   1068       979    89  101  1080
     >>> round(float(table["churn_rate"].iloc[-1]), 4)
-    0.1127
+    0.0833
     """
     from ..metrics import churn_rate, retention_rate
 
@@ -476,7 +476,7 @@ def forecast_clv(client: ClientData, *, horizon_months: int = 12, discount_rate:
     >>> from retention_kit.reports import load_client
     >>> f = forecast_clv(load_client(data_dir() / "demo" / "subscription_box"))
     >>> f.method.split(" ")[0], len(f.clv), bool(f.clv.max() > 0), f.verdict
-    ('sBG', 3000, True, 'caution')
+    ('sBG', 3000, True, 'ok')
     """
     if client.subscriptions is not None:
         return _forecast_subscriptions(client, horizon_months=horizon_months,
@@ -1049,7 +1049,7 @@ def trust_view(forecast: ClvForecast) -> TrustView:
     --------
     >>> from retention_kit.datasets import data_dir
     >>> from retention_kit.reports import load_client
-    >>> view = trust_view(forecast_clv(load_client(data_dir() / "demo" / "b2b_saas")))
+    >>> view = trust_view(forecast_clv(load_client(data_dir() / "demo" / "retailer")))
     >>> view.verdict, view.rows[0][:2]
     ('ok', ('Standard errors', 'ok'))
     """

@@ -55,7 +55,6 @@ __all__ = [
     "reconcile_sentence",
     "subscriber_list",
     "summary_findings",
-    "summary_view",
     "require_subscriptions",
     "subscription_caveats",
     "subscription_kpis",
@@ -1079,28 +1078,33 @@ SECTIONS = {"headline": "Headline-numbers", "bridge": "Where-MRR-came-from-and-w
 def summary_findings(client: ClientData, kpis: SubscriptionKPIs, bridge: pd.DataFrame,
                      spikes: pd.DataFrame, tenure: pd.DataFrame,
                      forecast: SubscriptionForecast, cut_value: pd.DataFrame,
-                     ) -> list[tuple[str, str]]:
-    """Three to five findings for the top of the report, each with the section it comes
-    from: (sentence, section anchor). Every number is the one its section shows; money
-    only for plans whose value the report shows."""
+                     ) -> list[Any]:
+    """Three to five findings for the top of the report
+    (:class:`~retention_kit.reports.summary.SummaryPoint`, ``section`` a key of
+    :data:`SECTIONS`; show them with ``reports.summary_view(points, anchors=SECTIONS)``).
+    Every number is the one its section shows; money only for plans whose value the report
+    shows."""
+    from .summary import SummaryPoint
+
     cur = kpis.currency
-    out: list[tuple[str, str]] = []
+    out: list[Any] = []
     snapshot = [f for f in _snapshot_findings(forecast) if f.verdict == "unreliable"]
     if snapshot:
-        out.append(("This table looks like a snapshot, not a history: "
-                    f"{snapshot[0].reason} Its churn numbers and models should not be "
-                    "read as they stand.", SECTIONS["caveats"]))
+        out.append(SummaryPoint("Not a history", "This table looks like a snapshot, not a "
+                                f"history: {snapshot[0].reason} Its churn numbers and models "
+                                "should not be read as they stand.", "caveats"))
     t = bridge.loc["total"]
     change = t["end"] / t["start"] - 1 if t["start"] > 0 else math.nan
     flows = {"new subscriptions": t["new"], "upgrades": t["expansion"],
              "returning customers": t["reactivation"], "cancellations": -t["churn"],
              "downgrades": -t["contraction"]}
     biggest = max(flows, key=lambda k: abs(flows[k]))
-    out.append((f"MRR is {format_money(kpis.mrr, cur)} ({kpis.last_period}), "
-                + (f"{change:+.1%} over the last {len(bridge) - 1} months; " if math.isfinite(
-                    change) else "")
-                + f"the biggest flow was {biggest} ({format_money(flows[biggest], cur)}).",
-                SECTIONS["bridge"]))
+    out.append(SummaryPoint(
+        "Recurring revenue", f"MRR is {format_money(kpis.mrr, cur)} ({kpis.last_period}), "
+        + (f"{change:+.1%} over the last {len(bridge) - 1} months; " if math.isfinite(
+            change) else "")
+        + f"the biggest flow was {biggest} ({format_money(flows[biggest], cur)}).", "bridge",
+        {"mrr": kpis.mrr, "change": change, biggest: float(flows[biggest])}))
     churn = (f"{percent(kpis.logo_churn_12m)} of paying customers stop paying in a month "
              f"(average of the last 12 months)")
     rate = _band_rates(tenure)
@@ -1109,19 +1113,23 @@ def summary_findings(client: ClientData, kpis: SubscriptionKPIs, bridge: pd.Data
                   f"({percent(rate.max())})")
     if kpis.nrr is not None:
         churn += f"; net revenue retention is {percent(kpis.nrr)}"
-    out.append((churn + ".", SECTIONS["tenure"]))
+    out.append(SummaryPoint("Churn", churn + ".", "tenure",
+                            {"logo_churn_12m": kpis.logo_churn_12m}))
     if len(spikes):
         month = spikes["excess"].idxmax()
-        out.append((f"{_label(month)} lost about {spikes.loc[month, 'excess']:,.0f} more "
-                    "subscribers than usual in one month: check for failed payments.",
-                    SECTIONS["bridge"]))
-    out.append((_value_finding(forecast, cur), SECTIONS["value"]))
+        out.append(SummaryPoint("Unusual month", f"{_label(month)} lost about "
+                                f"{spikes.loc[month, 'excess']:,.0f} more subscribers than "
+                                "usual in one month: check for failed payments.", "bridge",
+                                {"excess": float(spikes.loc[month, "excess"])}))
+    out.append(SummaryPoint("What subscribers are worth", _value_finding(forecast, cur),
+                            "value"))
     if len(cut_value):
         best = cut_value.sort_values("gain").iloc[-1]
-        out.append((f"{percent(cut_value.attrs.get('cut', 0.1), 0)} fewer cancellations at "
-                    f"every renewal of {best.iloc[0]} subscribers is worth about "
-                    f"{format_money(float(best['gain']), cur)} in margin: the largest "
-                    "retention lever the models can value.", SECTIONS["next"]))
+        out.append(SummaryPoint(
+            "Largest lever", f"{percent(cut_value.attrs.get('cut', 0.1), 0)} fewer "
+            f"cancellations at every renewal of {best.iloc[0]} subscribers is worth about "
+            f"{format_money(float(best['gain']), cur)} in margin: the largest retention "
+            "lever the models can value.", "next", {"gain": float(best["gain"])}))
     return out[:5]
 
 
@@ -1155,12 +1163,3 @@ def _snapshot_findings(forecast: SubscriptionForecast) -> list[Any]:
     return list(snapshot_findings(pd.DataFrame({"duration": d["tenure_months"],
                                                 "churned": d["churned"], "start": d["start"]}),
                                   start_col="start"))
-
-
-def summary_view(findings: list[tuple[str, str]]) -> Any:
-    """The findings as the report's summary list, each linking to its section."""
-    from ._common import HTMLText
-
-    items = "".join(f'<li>{escape(text)} <a href="#{escape(anchor)}">More</a></li>'
-                    for text, anchor in findings)
-    return HTMLText(f'<ul class="rk-list rk-summary" id="summary">{items}</ul>')
