@@ -19,8 +19,10 @@ repeat-purchase rate or order value, which describe shops. The sections:
   with churners; the residual value of each subscriber, shown according to each plan's
   verdict; :func:`churn_cut_table` values fewer cancellations with each plan's model;
 * :func:`at_risk_subscribers`: the subscribers whose next renewal puts the most value at
-  risk, and the annual contracts up for renewal;
-* :func:`subscription_next_steps` and :func:`subscription_caveats`.
+  risk; :func:`subscriber_list` and :func:`export_subscribers`: every subscriber, written
+  next to the report for a CRM;
+* :func:`summary_findings` (the summary at the top), :func:`subscription_next_steps` and
+  :func:`subscription_caveats`.
 """
 
 from __future__ import annotations
