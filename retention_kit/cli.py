@@ -218,6 +218,7 @@ def _report(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
                               notebook=args.notebook, timeout=args.timeout,
                               kernels=args.kernels)
     except ReportsCancelled as stop:
+        _quiet_abandoned_event_loops()
         print()
         _summary(stop.results, sys.stdout)
         done = sum(r.ok for r in stop.results)
@@ -271,6 +272,25 @@ def _spec(args: argparse.Namespace) -> dict[str, Any]:
     if spec:
         TransactionSpec.from_dict(spec)
     return spec
+
+
+def _quiet_abandoned_event_loops() -> None:
+    """After a cancelled batch, drop one known message from the exit: a worker thread's
+    asyncio loop (papermill's) whose self-pipe was closed when its kernel was killed fails
+    in ``BaseEventLoop.__del__`` with "Invalid file descriptor: -1" when it is garbage
+    collected, and Python prints that as a traceback although nothing is wrong. Every other
+    unraisable exception still goes to the hook that was there. Called only on the way out
+    of a cancelled run."""
+    previous = sys.unraisablehook
+
+    def hook(unraisable: Any) -> None:
+        where = getattr(unraisable.object, "__qualname__", "")
+        if (where == "BaseEventLoop.__del__" and isinstance(unraisable.exc_value, ValueError)
+                and "Invalid file descriptor" in str(unraisable.exc_value)):
+            return
+        previous(unraisable)
+
+    sys.unraisablehook = hook
 
 
 def main(argv: Sequence[str] | None = None) -> int:

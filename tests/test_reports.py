@@ -1130,3 +1130,19 @@ def test_a_log_in_the_future_or_over_a_century_is_refused(tmp_path: Path, dates,
     with pytest.raises(DataError, match=re.escape(fragment)) as err:
         load_client(tmp_path)
     assert "date_format" in err.value.fix or "date format" in err.value.fix
+
+
+def test_after_a_cancel_only_the_abandoned_loop_message_is_dropped(monkeypatch) -> None:
+    import asyncio
+    from types import SimpleNamespace
+
+    seen: list[str] = []
+    monkeypatch.setattr(sys, "unraisablehook", lambda u: seen.append(str(u.exc_value)))
+    cli._quiet_abandoned_event_loops()
+    loop_del = asyncio.base_events.BaseEventLoop.__del__
+    sys.unraisablehook(SimpleNamespace(object=loop_del, exc_value=ValueError(
+        "Invalid file descriptor: -1")))
+    sys.unraisablehook(SimpleNamespace(object=loop_del, exc_value=OSError("disk full")))
+    sys.unraisablehook(SimpleNamespace(object=print, exc_value=ValueError(
+        "Invalid file descriptor: -1")))
+    assert seen == ["disk full", "Invalid file descriptor: -1"]
