@@ -226,11 +226,6 @@ class SubscriptionKPIs:
         return {"text/html": self.to_html(), "text/plain": text, KPI_MIME: self.to_dict()}
 
 
-def _finite(value: object) -> float | None:
-    out = float(value)  # type: ignore[arg-type]
-    return out if math.isfinite(out) else None
-
-
 def subscription_kpis(client: ClientData, *, currency: str | None = None) -> SubscriptionKPIs:
     """The headline numbers of the last complete month, with their changes.
 

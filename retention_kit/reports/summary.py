@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from ._common import (
-    AT_RISK_SEGMENTS,
     PERIODS,
     VERDICT_WORDS,
     HTMLText,
@@ -22,6 +21,7 @@ from ._common import (
     format_money,
     percent,
 )
+from .exports import act_on_segments
 from .sections import ClvForecast
 from .text import trend_sentence
 
@@ -51,14 +51,11 @@ class SummaryPoint:
 
 def _segment_point(segments: pd.DataFrame) -> SummaryPoint | None:
     """The at-risk segment holding the most past spend (and its share of forecast value)."""
-    if "share_spend" not in segments.columns:
+    chosen = act_on_segments(segments)
+    if "share_spend" not in segments.columns or not chosen:
         return None
-    risky = segments.loc[[s for s in AT_RISK_SEGMENTS if s in segments.index]]
-    risky = risky.loc[risky["customers"] > 0]
-    if risky.empty:
-        return None
-    name = str(risky["share_spend"].idxmax())
-    row = risky.loc[name]
+    name = chosen[0]
+    row = segments.loc[name]
     numbers = {"customers": int(row["customers"]), "share_customers": float(row["share_customers"]),
                "share_spend": float(row["share_spend"])}
     text = (f"'{name}' holds the most value at risk: {int(row['customers']):,} customers "

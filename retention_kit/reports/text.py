@@ -8,7 +8,7 @@ from typing import Any
 
 import pandas as pd
 
-from ._common import AT_RISK_SEGMENTS, PERIODS, format_money, percent, points
+from ._common import PERIODS, format_money, percent, points
 from .client import ClientData
 from .sections import ClvForecast, FitCheck, HeadlineKPIs
 
@@ -139,14 +139,13 @@ def _churn_change_step(kpis: HeadlineKPIs, name: str) -> str | None:
 
 def _at_risk_segment_step(segments: pd.DataFrame) -> str | None:
     """The at-risk segment holding the most past spend, with its recommended action."""
-    if "share_spend" not in segments.columns:
+    from .exports import act_on_segments
+
+    chosen = act_on_segments(segments)
+    if "share_spend" not in segments.columns or not chosen:
         return None
-    risky = segments.loc[[s for s in AT_RISK_SEGMENTS if s in segments.index]]
-    risky = risky.loc[risky["customers"] > 0]
-    if risky.empty:
-        return None
-    top = risky["share_spend"].idxmax()
-    row = risky.loc[top]
+    top = chosen[0]
+    row = segments.loc[top]
     action = str(row.get("action", "")).rstrip(".")
     if action:
         return (f"Act on the '{top}' segment: {int(row['customers']):,} customers "
