@@ -141,3 +141,22 @@ def write_atomic(path: Path, data: str | bytes) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+class KpiTable:
+    """Display of a headline-numbers result (mixin): :meth:`to_html` and the notebook bundle
+    from the subclass's ``rows()`` (measure, value, change, definition), ``previous_period``
+    and ``to_dict()``; the bundle carries :data:`KPI_MIME` for the batch's index."""
+
+    def to_html(self) -> str:
+        """The KPI table (``<table id="kpi-table">``)."""
+        return table_html(self.rows(), ["Measure", "Value",  # type: ignore[attr-defined]
+                                         f"Change vs {self.previous_period}",  # type: ignore[attr-defined]
+                                         "Definition"], table_id="kpi-table",
+                          css="rk-table rk-kpis")
+
+    def _repr_mimebundle_(self, include: object = None, exclude: object = None) -> dict:
+        rows = self.rows()  # type: ignore[attr-defined]
+        text = "\n".join(f"{m}: {v} {c}".rstrip() for m, v, c, _ in rows)
+        return {"text/html": self.to_html(), "text/plain": text,
+                KPI_MIME: self.to_dict()}  # type: ignore[attr-defined]

@@ -14,11 +14,11 @@ import pandas as pd
 from ..errors import DataError, data_error
 from ..notebook import check_choice
 from ._common import (
-    KPI_MIME,
     PERIODS,
     QUALITY_MIME,
     VERDICT_WORDS,
     HTMLText,
+    KpiTable,
     escape,
     format_money,
     percent,
@@ -148,7 +148,7 @@ def _trailing_revenue_retention(subs: pd.DataFrame, end: pd.Timestamp,
 
 
 @dataclass(frozen=True)
-class HeadlineKPIs:
+class HeadlineKPIs(KpiTable):
     """The report's headline numbers (see :func:`headline_kpis`).
 
     Displayed in a notebook as the KPI table; its JSON form (:meth:`to_dict`) is
@@ -215,15 +215,6 @@ class HeadlineKPIs:
                       "MRR kept from a year ago, without expansion")]
         return rows
 
-    def to_html(self) -> str:
-        """The KPI table (``<table id="kpi-table">``)."""
-        return table_html(self.rows(), ["Measure", "Value", f"Change vs {self.previous_period}",
-                                         "Definition"], table_id="kpi-table",
-                           css="rk-table rk-kpis")
-
-    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
-        text = "\n".join(f"{m}: {v} {c}".rstrip() for m, v, c, _ in self.rows())
-        return {"text/html": self.to_html(), "text/plain": text, KPI_MIME: self.to_dict()}
 
 
 def _finite(value: object) -> float | None:

@@ -35,7 +35,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import DataError, data_error
-from ._common import KPI_MIME, escape, format_money, percent, points, table_html
+from ._common import KpiTable, escape, format_money, percent, points, table_html
 from .client import ClientData
 
 __all__ = [
@@ -127,7 +127,7 @@ def _label(month: Any) -> str:
 
 
 @dataclass(frozen=True)
-class SubscriptionKPIs:
+class SubscriptionKPIs(KpiTable):
     """Headline numbers of a subscription business (see :func:`subscription_kpis`).
 
     Displayed as the KPI table; :meth:`to_dict` is published under :data:`KPI_MIME` for
@@ -215,15 +215,6 @@ class SubscriptionKPIs:
                          "(churn, contraction); above 1 the base grows"))
         return rows
 
-    def to_html(self) -> str:
-        """The KPI table (``<table id="kpi-table">``)."""
-        return table_html(self.rows(), ["Measure", "Value", f"Change vs {self.previous_period}",
-                                         "Definition"], table_id="kpi-table",
-                          css="rk-table rk-kpis")
-
-    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
-        text = "\n".join(f"{m}: {v} {c}".rstrip() for m, v, c, _ in self.rows())
-        return {"text/html": self.to_html(), "text/plain": text, KPI_MIME: self.to_dict()}
 
 
 def subscription_kpis(client: ClientData, *, currency: str | None = None) -> SubscriptionKPIs:
