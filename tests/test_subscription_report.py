@@ -154,3 +154,37 @@ def test_a_shop_has_no_subscription_report() -> None:
     with pytest.raises(DataError, match="has no subscriptions.csv, so there is no "
                                         "subscription analysis"):
         sub.require_subscriptions(load_client(DEMO / "retailer"))
+
+
+def _folder_with(tmp_path, started: list[str]) -> object:
+    """A client folder whose subscriptions.csv carries a ``started`` column: A is new in
+    January 2024, B paid since October 2023 (before the table began)."""
+    months = ["2024-01-01", "2024-02-01", "2024-03-01"]
+    rows = [("A", m, 10.0) for m in months] + [("B", m, 10.0) for m in months]
+    subs = pd.DataFrame(rows, columns=["customer_id", "month", "mrr"]).assign(
+        plan="basic", started=started)
+    subs.to_csv(tmp_path / "subscriptions.csv", index=False)
+    pd.DataFrame({"customer_id": ["A", "B"], "date": ["2024-01-05", "2024-01-07"],
+                  "amount": [10.0, 10.0]}).to_csv(tmp_path / "transactions.csv", index=False)
+    return tmp_path
+
+
+def test_a_client_folder_passes_started_to_the_plan_models(tmp_path) -> None:
+    from retention_kit.contracts import renewal_durations
+
+    folder = _folder_with(tmp_path, [""] * 3 + ["2023-10-15"] * 3)
+    client = load_client(folder, observation_end="2024-03-31")
+    assert client.subscriptions["started"].isna().sum() == 3
+    d = renewal_durations(client.subscriptions, observation_end=client.observation_end)
+    # B entered the table after 3 renewals (Nov, Dec, Jan) and made 5 by March; A made 2
+    assert d.loc["B", ["entry", "duration", "churned"]].tolist() == [3, 5, False]
+    assert d.loc["A", ["entry", "duration", "churned"]].tolist() == [0, 2, False]
+
+
+def test_an_unreadable_started_value_is_refused_with_the_fix(tmp_path) -> None:
+    folder = _folder_with(tmp_path, [""] * 3 + ["2023-10-15", "sometime", "2023-10-15"])
+    with pytest.raises(DataError) as err:
+        load_client(folder, observation_end="2024-03-31")
+    text = str(err.value)
+    assert "started value that is not a date" in text and "Rows affected: 1" in text
+    assert "started='sometime'" in text and "leave it empty" in text

@@ -285,9 +285,28 @@ def _check_window(transactions: pd.DataFrame, path: Path) -> None:
             "describe the export's format with a spec (date_format 'epoch_s', 'excel', ...)")
 
 
+def _read_started(subs: pd.DataFrame) -> pd.Series:
+    """The optional ``started`` column of ``subscriptions.csv`` as dates: the true start of a
+    subscription that began before the table (empty when her first row is her start)."""
+    text = subs["started"].astype("string").str.strip()
+    given = text.notna() & (text != "")
+    started = pd.to_datetime(text.where(given), errors="coerce")
+    bad = given & started.isna()
+    if bad.any():
+        first = int(np.flatnonzero(bad.to_numpy())[0])
+        raise data_error("subscriptions.csv has a started value that is not a date",
+                         n_rows=int(bad.sum()), example=f"row {first}: started="
+                         f"{subs['started'].iloc[first]!r}",
+                         fix="write the subscription's true start such as 2021-06-01, or "
+                         "leave it empty when the customer's first row is her start")
+    return started
+
+
 def _read_subscriptions(path: Path, end: pd.Timestamp) -> pd.DataFrame:
     """``subscriptions.csv`` checked (customer, month, non-negative mrr), months on or
-    before ``end``, months as their first day."""
+    before ``end``, months as their first day; ``plan``, ``billing_period`` and ``started``
+    (a subscription's true start before the table began: delayed entry in the plan
+    models) kept when present."""
     subs = _read_csv(path, ("customer_id", "month", "mrr"), dtype={"customer_id": "str"})
     month = pd.to_datetime(subs["month"], errors="coerce")
     bad = month.isna() | subs["customer_id"].isna()
@@ -322,6 +341,8 @@ def _read_subscriptions(path: Path, end: pd.Timestamp) -> pd.DataFrame:
                              fix="write M for monthly contracts and Y for annual ones (an "
                              "annual contract's mrr is its yearly price / 12)")
         subscriptions["billing_period"] = period
+    if "started" in subs.columns:
+        subscriptions["started"] = _read_started(subs)
     subscriptions = subscriptions.loc[keep.to_numpy()].reset_index(drop=True)
     if subscriptions.empty:
         raise data_error(f"subscriptions.csv has no month on or before {end.date()}",
