@@ -16,6 +16,7 @@ import io
 import json
 import os
 import re
+import stat
 import subprocess
 import sys
 from pathlib import Path
@@ -1118,6 +1119,24 @@ def test_an_unwritable_report_fails_its_client_only_and_links_are_not_followed(
     assert secret.read_text() == "keep me"  # the links were replaced, their target kept
     assert not (out / "index.html").is_symlink() and "blocked" in (out / "index.html").read_text()
     assert json.loads((out / "index.json").read_text())[1]["status"] == "ok"
+
+
+@pytest.mark.parametrize("umask", [0o022, 0o027])
+def test_written_files_get_the_usual_permissions_not_a_temporary_files(
+        tmp_path: Path, umask: int) -> None:
+    # every file of the batch (pages, index, lists) goes through write_atomic, a temporary
+    # file (mkstemp: owner-only 0600) renamed; a shared reports folder needs what open()
+    # would give: 0o666 less the umask
+    from retention_kit.reports._common import write_atomic
+
+    previous = os.umask(umask)
+    try:
+        write_atomic(tmp_path / "index.html", "<p>hello</p>")
+        write_atomic(tmp_path / "list.parquet", b"PAR1")
+    finally:
+        os.umask(previous)
+    for name in ("index.html", "list.parquet"):
+        assert stat.S_IMODE((tmp_path / name).stat().st_mode) == 0o666 & ~umask, name
 
 
 @pytest.mark.parametrize(("dates", "fragment"), [

@@ -124,12 +124,28 @@ def table_html(rows: Sequence[Sequence[object]], header: Sequence[str], *,
     return HTMLText("".join(out))
 
 
+def _umask() -> int:
+    """The process's umask, read without setting it (``os.umask`` can only be read by
+    changing it, which would race with the batch's threads): Linux's ``/proc/self/status``,
+    else the common ``0o022``."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0o022
+
+
 def write_atomic(path: Path, data: str | bytes) -> None:
     """Write ``data`` (text as UTF-8, or bytes) to ``path`` through a temporary file
     renamed over it.
 
     A reader never sees half a file, and a symbolic link at ``path`` is replaced, never
-    followed (its target is left alone).
+    followed (its target is left alone). The file gets the permissions ``open()`` would give
+    it (``0o666`` less the process's umask), not the owner-only ones of a temporary file, so
+    a shared reports folder stays readable by the people it is shared with.
     """
     import tempfile
 
@@ -137,6 +153,7 @@ def write_atomic(path: Path, data: str | bytes) -> None:
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data.encode("utf-8") if isinstance(data, str) else data)
+            os.fchmod(handle.fileno(), 0o666 & ~_umask())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
