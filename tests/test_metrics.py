@@ -555,5 +555,9 @@ def test_cohort_revenue_retention_by_hand_and_as_mrr_movements() -> None:
     same = revenue_retention(moves["start"], moves["expansion"], moves["contraction"],
                              moves["churn"])
     assert (result.nrr, result.grr) == pytest.approx((same.nrr, same.grr))
-    with pytest.raises(DataError, match="no MRR in period"):
+    with pytest.raises(DataError, match="no MRR in period 2023-12-01, so no revenue"):
         cohort_revenue_retention(subs.assign(mrr=0.0), start=start, end=end)
+    # a start the table does not have is said so, not "subscriptions is empty"
+    with pytest.raises(DataError, match=r"no row of subscriptions is in period "
+                       r"start=2023-11-01 \(its periods run from 2023-12-01 to 2024-12-01\)"):
+        cohort_revenue_retention(subs, start=pd.Timestamp("2023-11-01"), end=end)

@@ -249,6 +249,13 @@ def _missing_rows(frame: pd.DataFrame, bad: np.ndarray, problem: str, fix: str,
     raise data_error(problem, n_rows=int(bad.sum()), example=example, fix=fix)
 
 
+def _label(period: object) -> str:
+    """A period value as a reader writes it: a month's first day as 2024-05-01."""
+    if isinstance(period, pd.Timestamp) and period == period.normalize():
+        return str(period.date())
+    return str(period) if isinstance(period, pd.Period) else repr(period)
+
+
 def cohort_revenue_retention(subscriptions: pd.DataFrame, *, start: object, end: object,
                              customer_col: str = "customer_id", period_col: str = "month",
                              mrr_col: str = "mrr") -> RevenueRetention:
@@ -304,6 +311,15 @@ def cohort_revenue_retention(subscriptions: pd.DataFrame, *, start: object, end:
     first = frame.loc[(frame[period_col] == start).to_numpy()]
     paid = first.groupby(customer_col)[mrr_col].sum()
     payers = paid.index[(paid > 0).to_numpy()]
+    if len(payers) == 0 and first.empty and len(frame) and not frame[period_col].isna().any():
+        try:
+            span = (f" (its periods run from {_label(frame[period_col].min())} to "
+                    f"{_label(frame[period_col].max())})")
+        except TypeError:
+            span = ""
+        raise data_error(f"no row of subscriptions is in period start={_label(start)}{span}, so "
+                         "there is no revenue to retain",
+                         fix="choose a start period of the table, in which customers pay")
     later = frame.loc[((frame[period_col] == end) & frame[customer_col].isin(payers)).to_numpy()]
     key = "__period"
     two = pd.concat([first.assign(**{key: 0}), later.assign(**{key: 1}),
@@ -312,7 +328,7 @@ def cohort_revenue_retention(subscriptions: pd.DataFrame, *, start: object, end:
     moves = mrr_movements(two, customer_col=customer_col, period_col=key,
                           mrr_col=mrr_col).iloc[-1]
     if not moves["start"] > 0:
-        raise data_error(f"no MRR in period {start!r}, so no revenue retention",
+        raise data_error(f"no MRR in period {_label(start)}, so no revenue retention",
                          fix="choose a start period in which customers pay")
     return revenue_retention(float(moves["start"]), float(moves["expansion"]),
                              float(moves["contraction"]), float(moves["churn"]))
