@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import DataError
+from .units import currency_symbol, format_money
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
@@ -1184,26 +1185,7 @@ def plot_clv_concentration(
 #: Smallest font size (points) of the text these charts write: legible at 100% zoom.
 MIN_FONT_SIZE = 8.0
 
-#: Currency codes drawn as a symbol in front of the amount (the report text does the same);
-#: other codes follow the amount.
-_CURRENCY_SYMBOLS = {"EUR": "€", "USD": "$", "GBP": "£", "INR": "₹", "JPY": "¥", "CNY": "¥"}
-
 _UP, _DOWN, _LEVEL = "#2e7d32", "#c62828", "#607d8b"
-
-
-def _money(value: float, currency: str | None, *, sign: bool = False,
-           decimals: int | None = None) -> str:
-    """An amount for a chart: "€1,234", "+£12.50", "-1,234 GEL" (code or symbol)."""
-    if decimals is None:
-        decimals = 0 if abs(value) >= 1000 else 2
-    number = f"{abs(value):,.{decimals}f}"
-    rounded_zero = float(number.replace(",", "")) == 0
-    mark = "" if rounded_zero else ("-" if value < 0 else ("+" if sign else ""))
-    code = (currency or "").strip()
-    symbol = _CURRENCY_SYMBOLS.get(code.upper(), code if len(code) == 1 else "")
-    if symbol:
-        return f"{mark}{symbol}{number}"
-    return f"{mark}{number} {code}".rstrip()
 
 
 def _money_formatter(currency: str | None) -> Any:
@@ -1211,7 +1193,7 @@ def _money_formatter(currency: str | None) -> Any:
 
     def fmt(value: float, _pos: Any = None) -> str:
         code = (currency or "").strip()
-        symbol = _CURRENCY_SYMBOLS.get(code.upper(), code if len(code) == 1 else "")
+        symbol = currency_symbol(code)
         for div, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
             if abs(value) >= div:
                 text = f"{value / div:,.1f}".rstrip("0").rstrip(".") + suffix
@@ -1314,17 +1296,17 @@ def plot_mrr_bridge(
     # one number format for the whole chart: no cents once any bar reaches 1,000
     digits = 0 if max(abs(start), abs(end), *(abs(v) for _, v in steps)) >= 1000 else 2
     bottoms, heights, colours = [0.0], [start], [_LEVEL]
-    texts = [_money(start, currency, decimals=digits)]
+    texts = [format_money(start, currency, decimals=digits)]
     for _name, v in steps:
         bottoms.append(level)
         heights.append(v)
         colours.append(_UP if v >= 0 else _DOWN)
-        texts.append(_money(v, currency, sign=True, decimals=digits))
+        texts.append(format_money(v, currency, sign=True, decimals=digits))
         level += v
     bottoms.append(0.0)
     heights.append(end)
     colours.append(_LEVEL)
-    texts.append(_money(end, currency, decimals=digits))
+    texts.append(format_money(end, currency, decimals=digits))
     ax.bar(x, heights, bottom=bottoms, color=colours, width=0.6, edgecolor="none")
     tops = [max(b, b + h) for b, h in zip(bottoms, heights, strict=True)]
     for i in range(len(labels) - 1):  # connectors: the level each bar hands to the next
@@ -1375,7 +1357,7 @@ def _trend_value(value: float, kind: str, currency: str | None) -> str:
     if kind == "percent":
         return f"{100 * value:.1f}%"
     if kind == "money":
-        return _money(value, currency)
+        return format_money(value, currency)
     return f"{value:,.0f}"
 
 

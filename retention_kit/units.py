@@ -1,4 +1,5 @@
-"""Time units and elapsed-time arithmetic, one definition for pandas and the engines.
+"""Units of measure: time units and elapsed-time arithmetic, one definition for pandas and
+the engines; and money amounts with their currency, one format for report text and charts.
 
 The per-customer summaries measure recency and T in a time unit: ``D`` and ``W`` are exact
 durations (a week is 7 days, so weeks are fractional); ``M``, ``Q`` and ``Y`` count calendar
@@ -16,8 +17,8 @@ import pandas as pd
 
 from .errors import DataError
 
-__all__ = ["TIME_UNITS", "TimeUnit", "calendar_periods", "check_time_unit", "days_in_unit",
-           "elapsed", "to_naive_timestamp"]
+__all__ = ["CURRENCY_SYMBOLS", "TIME_UNITS", "TimeUnit", "calendar_periods", "check_time_unit",
+           "currency_symbol", "days_in_unit", "elapsed", "format_money", "to_naive_timestamp"]
 
 TimeUnit = Literal["D", "W", "M", "Q", "Y"]
 
@@ -143,3 +144,57 @@ def to_naive_timestamp(value: object, what: str) -> pd.Timestamp:
             f"{what} {value!r} is timezone-aware but the dates are naive",
             fix="pass a naive date (the log's dates are compared as local wall-clock time)")
     return ts
+
+
+# --------------------------------------------------------------------------- money
+
+#: Currency codes written as a symbol in front of the amount (symbols common fonts have);
+#: other codes follow the amount.
+CURRENCY_SYMBOLS: dict[str, str] = {"EUR": "€", "USD": "$", "GBP": "£", "INR": "₹",
+                                    "JPY": "¥", "CNY": "¥"}
+
+
+def currency_symbol(currency: str | None) -> str:
+    """The symbol written in front of an amount: a known code's symbol, a one-character
+    currency as given ("$"), else "" (the code then follows the amount).
+
+    Examples
+    --------
+    >>> currency_symbol("eur"), currency_symbol("$"), currency_symbol("CHF")
+    ('€', '$', '')
+    """
+    code = (currency or "").strip()
+    return CURRENCY_SYMBOLS.get(code.upper(), code if len(code) == 1 else "")
+
+
+def format_money(value: float | None, currency: str | None = "", *,
+                 decimals: int | None = None, sign: bool = False) -> str:
+    """A money amount with its currency, for report text and chart labels.
+
+    Known currency codes (and one-character currencies) go in front (EUR 1234.5 ->
+    "€1,234"); other codes follow the number ("1,234.50 CHF"); an empty code shows the
+    number alone. Large amounts lose their cents (``decimals`` defaults to 0 from 1,000 up,
+    else 2). An amount that rounds to zero never shows a sign ("-0.00" cannot happen);
+    ``sign=True`` writes "+" before a positive amount (a change).
+
+    Examples
+    --------
+    >>> format_money(1234.5, "EUR"), format_money(12.5, "GBP"), format_money(99, "CHF")
+    ('€1,234', '£12.50', '99.00 CHF')
+    >>> format_money(-5.25, "USD"), format_money(None, "USD"), format_money(-0.001, "USD")
+    ('-$5.25', 'n/a', '$0.00')
+    >>> format_money(20, "GBP", sign=True), format_money(-1234, "GEL", sign=True)
+    ('+£20.00', '-1,234 GEL')
+    """
+    if value is None or not np.isfinite(float(value)):
+        return "n/a"
+    value = float(value)
+    if decimals is None:
+        decimals = 0 if abs(value) >= 1000 else 2
+    number = f"{abs(value):,.{decimals}f}"
+    rounded_zero = float(number.replace(",", "")) == 0
+    mark = "" if rounded_zero else ("-" if value < 0 else ("+" if sign else ""))
+    symbol = currency_symbol(currency)
+    if symbol:
+        return f"{mark}{symbol}{number}"
+    return f"{mark}{number} {(currency or '').strip()}".rstrip()

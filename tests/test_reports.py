@@ -302,6 +302,11 @@ def test_format_money() -> None:
     assert format_money(0.5, "usd") == "$0.50"
     assert format_money(3, "") == "3.00"
     assert format_money(float("nan"), "EUR") == "n/a"
+    # the report text and the charts write money the same way (one formatter, in units)
+    from retention_kit import plots, units
+
+    assert reports.format_money is units.format_money is plots.format_money
+    assert format_money(-0.004, "GBP") == "£0.00" and format_money(7, "$", sign=True) == "+$7.00"
 
 
 # --------------------------------------------------------------------------- parameters

@@ -12,6 +12,8 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
+from ..units import format_money as format_money  # the report modules take it from here
+
 #: MIME type under which the report notebook publishes its headline KPIs (JSON); the
 #: batch reads it back from the executed notebook for the index page.
 KPI_MIME = "application/vnd.retention-kit.kpis+json"
@@ -28,36 +30,6 @@ AT_RISK_SEGMENTS = ("Can't Lose Them", "At Risk", "About to Sleep", "Need Attent
 #: Report periods: pandas frequency, its name, and its length in months.
 PERIODS: dict[str, tuple[str, float]] = {"W": ("week", 12 / 52), "M": ("month", 1.0),
                                          "Q": ("quarter", 3.0)}
-
-#: Currency symbols common fonts have; other codes are written after the amount.
-_SYMBOLS = {"EUR": "€", "USD": "$", "GBP": "£", "INR": "₹", "JPY": "¥", "CNY": "¥"}
-
-
-def format_money(value: float | None, currency: str = "", *, decimals: int | None = None) -> str:
-    """A money amount with its currency, for report text.
-
-    Known currency codes get their symbol in front (EUR 1234.5 -> "€1,234.50"); other
-    codes follow the number ("1,234.50 CHF"); an empty code shows the number alone.
-    Large amounts lose their cents (``decimals`` defaults to 0 from 1,000 up, else 2).
-
-    Examples
-    --------
-    >>> format_money(1234.5, "EUR"), format_money(12.5, "GBP"), format_money(99, "CHF")
-    ('€1,234', '£12.50', '99.00 CHF')
-    >>> format_money(-5.25, "USD"), format_money(None, "USD")
-    ('-$5.25', 'n/a')
-    """
-    if value is None or not math.isfinite(float(value)):
-        return "n/a"
-    value = float(value)
-    if decimals is None:
-        decimals = 0 if abs(value) >= 1000 else 2
-    number = f"{abs(value):,.{decimals}f}"
-    sign = "-" if value < 0 and float(number.replace(",", "")) != 0 else ""
-    code = (currency or "").strip().upper()
-    if code in _SYMBOLS:
-        return f"{sign}{_SYMBOLS[code]}{number}"
-    return f"{sign}{number} {code}".rstrip()
 
 
 def percent(value: float | None, digits: int = 1) -> str:
