@@ -880,12 +880,10 @@ def _pdf_pages(pdf: bytes) -> int:
 
 
 @pytest.mark.slow
-def test_shop_reports_print_to_clean_pdf_pages_with_legible_tables(batch: dict,
-                                                                   chromium) -> None:
-    """Summary first, tables >= 12 px, and "Save as PDF": no figure or table row cut."""
+def test_reports_print_to_clean_pdf_pages_with_legible_tables(batch: dict, chromium) -> None:
+    """Shop and subscription reports: summary first, tables >= 12 px, and "Save as PDF":
+    no figure or table row cut across pages, no table cut at the page's right edge."""
     for cid in BATCH:
-        if cid in SUBSCRIPTION_CLIENTS:
-            continue
         info = _open(chromium, batch["out"] / f"{safe_name(cid)}.html")
         try:
             _offline(info)
@@ -912,8 +910,17 @@ def test_shop_reports_print_to_clean_pdf_pages_with_legible_tables(batch: dict,
             assert len(images) >= 4, cid
             assert all(b[1] == "avoid" for b in boxes), [b for b in boxes if b[1] != "avoid"]
             assert all(b[3] == "none" for b in boxes)
-            # every figure fits on one page, so avoiding a break inside it is possible
-            assert all(0 < b[2] < PRINT_HEIGHT_PX for b in images), (cid, images)
+            # every figure and table row fits on one page, so avoiding a break inside it is
+            # possible (a table taller than a page breaks between rows, its header repeated)
+            assert all(0 < b[2] < PRINT_HEIGHT_PX for b in boxes if b[0] in ("IMG", "TR")), (
+                cid, [b for b in boxes if b[2] >= PRINT_HEIGHT_PX])
+            # every table fits the printable width: nothing is cut at the right margin
+            widths = page.eval_on_selector_all(
+                "table.rk-table", "els => els.map(e => [e.id, e.getBoundingClientRect().right,"
+                " e.scrollWidth, e.getBoundingClientRect().width])")
+            assert len(widths) >= 4, cid
+            assert all(right <= PRINT_WIDTH_PX and scroll <= width + 1
+                       for _, right, scroll, width in widths), (cid, widths)
             sizes = page.eval_on_selector_all(
                 "table.rk-table td", "els => els.map(e => parseFloat(getComputedStyle(e)"
                 ".fontSize))")
