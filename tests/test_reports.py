@@ -19,6 +19,7 @@ import re
 import stat
 import subprocess
 import sys
+from html.parser import HTMLParser
 from pathlib import Path
 
 import nbformat
@@ -730,6 +731,144 @@ def test_index_lists_every_client_with_status_and_kpis(batch: dict) -> None:
     assert "<th>Forecast</th>" in page and "<th>Customer list</th>" in page
 
 
+# --------------------------------------------------------------------------- units of counts
+
+#: Words that say what a count counts. Not "purchases": it may mean transactions (rows) or
+#: purchase days (orders), two different numbers of one log.
+UNIT_WORDS = ("customers", "subscribers", "subscriptions", "subscriber-months",
+              "customer-months", "orders", "purchase days", "transactions", "rows", "lines",
+              "months", "days", "cancellations", "renewals")
+#: A count as the reports write it: a whole number, maybe signed (a change), no unit.
+COUNT = re.compile(r"[+-]?(\d{1,3}(,\d{3})+|\d+)")
+
+
+class _Tables(HTMLParser):
+    """Every <table> of a page: id, class, caption, header and body cell texts."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tables: list[dict] = []
+        self._table: dict | None = None
+        self._cell: list[str] | None = None
+        self._in_caption = False
+
+    def handle_starttag(self, tag: str, attrs: list) -> None:
+        a = dict(attrs)
+        if tag == "table":
+            self._table = {"id": a.get("id") or "", "class": a.get("class") or "",
+                           "caption": "", "header": [], "rows": []}
+        elif self._table is not None and tag == "tr":
+            self._table["rows"].append([])
+        elif self._table is not None and tag in ("th", "td"):
+            self._cell = [tag, ""]
+        elif tag == "caption":
+            self._in_caption = True
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "table" and self._table is not None:
+            rows = [r for r in self._table["rows"] if r]
+            if rows and all(kind == "th" for kind, _ in rows[0]):
+                self._table["header"] = [text for _, text in rows.pop(0)]
+            self._table["rows"] = [[text for _, text in r] for r in rows]
+            self.tables.append(self._table)
+            self._table = None
+        elif tag in ("th", "td") and self._cell is not None and self._table is not None:
+            self._table["rows"][-1].append((self._cell[0], " ".join(self._cell[1].split())))
+            self._cell = None
+        elif tag == "caption":
+            self._in_caption = False
+
+    def handle_data(self, data: str) -> None:
+        if self._cell is not None:
+            self._cell[1] += data
+        elif self._in_caption and self._table is not None:
+            self._table["caption"] += data
+
+
+def _names_a_unit(label: str) -> bool:
+    """Whether a header, row label or caption says what a count counts: it holds one of
+    UNIT_WORDS as a word, not right after a number ("(6 months)" is a horizon)."""
+    text = re.sub(r"\d+\s+[\w-]+", " ", label.lower())
+    return any(re.search(rf"(?<![\w-]){re.escape(w)}(?![\w-])", text) for w in UNIT_WORDS)
+
+
+def _unlabelled_counts(page: str) -> tuple[list[tuple[str, str, str]], int]:
+    """The counts of a page's tables that do not say their unit, and how many counts
+    were checked.
+
+    The rule: a body cell that is a bare whole number (``COUNT``) is a count, except in
+    a table's first column (it names the row: a customer id, a tier). Its unit must be
+    named (``_names_a_unit``) by the table's caption, or by its column's header, or, in a
+    KPI table (class ``rk-kpis``: one measure per row), by the row's measure. A cell that
+    carries its own unit ("28 orders"), a money amount, a share or a decimal is no bare
+    count. Returns (table id, header or measure, first such cell) once per label.
+    """
+    parser = _Tables()
+    parser.feed(page)
+    flagged: dict[tuple[str, str], str] = {}
+    checked = 0
+    for table in parser.tables:
+        for row in table["rows"]:
+            for j, cell in enumerate(row):
+                if j == 0 or not COUNT.fullmatch(cell):
+                    continue
+                checked += 1
+                label = row[0] if "rk-kpis" in table["class"].split() else (
+                    table["header"][j] if j < len(table["header"]) else "")
+                if not (_names_a_unit(table["caption"]) or _names_a_unit(label)):
+                    flagged.setdefault((table["id"], label), cell)
+    return [(t, label, cell) for (t, label), cell in flagged.items()], checked
+
+
+def test_the_unit_rule_flags_counts_that_do_not_say_what_they_count() -> None:
+    def table(header: list[str], rows: list[list[str]], css: str = "rk-table",
+              caption: str = "") -> str:
+        head = "".join(f"<th>{h}</th>" for h in header)
+        body = "".join("<tr>" + "".join(f"<td>{c}</td>" for c in r) + "</tr>" for r in rows)
+        cap = f"<caption>{caption}</caption>" if caption else ""
+        return (f'<table class="{css}" id="t">{cap}<thead><tr>{head}</tr></thead>'
+                f"<tbody>{body}</tbody></table>")
+
+    labelled = table(["CLV tier", "Customers", "Share", "Mean CLV", "Expected purchases"],
+                     [["top 1%", "1,200", "45.7%", "€81.50", "0.24"],
+                      ["359", "7", "1.0%", "€2.00", "1.50"]])        # an id names the row
+    assert _unlabelled_counts(labelled) == ([], 2)
+    assert _unlabelled_counts(table(["Customer", "Purchases", "Past spend"],
+                                    [["R001", "2", "€10.00"], ["R002", "12", "€90.00"]])
+                              ) == ([("t", "Purchases", "2")], 2)
+    # a horizon is not a unit, a caption stated once is, a count with its unit is labelled
+    assert _unlabelled_counts(table(["Plan", "Churners seen (12 months)"], [["a", "38"]])
+                              ) == ([("t", "Churners seen (12 months)", "38")], 1)
+    assert _unlabelled_counts(table(["Plan", "Churners seen"], [["a", "38"]],
+                                    caption="Counts are subscriptions.")) == ([], 1)
+    assert _unlabelled_counts(table(["Rule", "Rows"], [["returned", "28 orders"]])) == ([], 0)
+    # KPI tables: the measure of the row names the unit, for its value and its change
+    kpis = table(["Measure", "Value", "Change"], [["Paying customers (2024-12)", "791", "+11"],
+                                                  ["Paying (2024-12)", "791", "+11"],
+                                                  ["ARPA", "$224.26", "-$1.87"]],
+                 css="rk-table rk-kpis")
+    assert _unlabelled_counts(kpis) == ([("t", "Paying (2024-12)", "791")], 4)
+
+
+@pytest.mark.slow
+def test_every_count_in_the_reports_and_the_index_says_what_it_counts(batch: dict) -> None:
+    out: Path = batch["out"]
+    checked = 0
+    for name in [*(safe_name(cid) for cid in BATCH), "index"]:
+        page = (out / f"{name}.html").read_text(encoding="utf-8")
+        flagged, n = _unlabelled_counts(page)
+        assert flagged == [], (name, flagged)
+        checked += n
+    assert checked > 250  # the rule saw the tables' counts
+    retailer = (out / "retailer.html").read_text(encoding="utf-8")
+    assert "used as given: 18,481 transactions (rows) of 4,000 customers" in retailer
+    assert "18,481 purchases" not in retailer
+    assert re.search(r"predicted [\d,]+ repeat orders \(purchase days\) by its customers",
+                     retailer)
+    box = (out / "subscription_box.html").read_text(encoding="utf-8")
+    assert re.search(r"Actions: [^:]+: [\d,]+ customers", box)
+
+
 @pytest.mark.parametrize("executor", ["thread", "process"])
 def test_hostile_ids_through_run_reports_stay_inside(tmp_path: Path, executor: str) -> None:
     """``../`` and absolute ids with a tiny notebook (fast: no report computations)."""
@@ -886,12 +1025,10 @@ def _pdf_pages(pdf: bytes) -> int:
 
 
 @pytest.mark.slow
-def test_shop_reports_print_to_clean_pdf_pages_with_legible_tables(batch: dict,
-                                                                   chromium) -> None:
-    """Summary first, tables >= 12 px, and "Save as PDF": no figure or table row cut."""
+def test_reports_print_to_clean_pdf_pages_with_legible_tables(batch: dict, chromium) -> None:
+    """Shop and subscription reports: summary first, tables >= 12 px, and "Save as PDF":
+    no figure or table row cut across pages, no table cut at the page's right edge."""
     for cid in BATCH:
-        if cid in SUBSCRIPTION_CLIENTS:
-            continue
         info = _open(chromium, batch["out"] / f"{safe_name(cid)}.html")
         try:
             _offline(info)
@@ -918,8 +1055,17 @@ def test_shop_reports_print_to_clean_pdf_pages_with_legible_tables(batch: dict,
             assert len(images) >= 4, cid
             assert all(b[1] == "avoid" for b in boxes), [b for b in boxes if b[1] != "avoid"]
             assert all(b[3] == "none" for b in boxes)
-            # every figure fits on one page, so avoiding a break inside it is possible
-            assert all(0 < b[2] < PRINT_HEIGHT_PX for b in images), (cid, images)
+            # every figure and table row fits on one page, so avoiding a break inside it is
+            # possible (a table taller than a page breaks between rows, its header repeated)
+            assert all(0 < b[2] < PRINT_HEIGHT_PX for b in boxes if b[0] in ("IMG", "TR")), (
+                cid, [b for b in boxes if b[2] >= PRINT_HEIGHT_PX])
+            # every table fits the printable width: nothing is cut at the right margin
+            widths = page.eval_on_selector_all(
+                "table.rk-table", "els => els.map(e => [e.id, e.getBoundingClientRect().right,"
+                " e.scrollWidth, e.getBoundingClientRect().width])")
+            assert len(widths) >= 4, cid
+            assert all(right <= PRINT_WIDTH_PX and scroll <= width + 1
+                       for _, right, scroll, width in widths), (cid, widths)
             sizes = page.eval_on_selector_all(
                 "table.rk-table td", "els => els.map(e => parseFloat(getComputedStyle(e)"
                 ".fontSize))")
@@ -986,10 +1132,11 @@ def test_a_raw_export_is_cleaned_by_its_spec_and_the_report_says_how() -> None:
     assert rows["Non-product lines (postage, fees)"][0] == f"{truth['postage_lines']:,}"
     assert rows["Returns of purchases made before the data starts"][0] == str(
         truth["unmatched_return_lines"])
-    assert rows["Orders returned in full"] == (str(truth["orders_cancelled_in_full"]), "",
+    assert rows["Orders returned in full"] == (f"{truth['orders_cancelled_in_full']} orders", "",
                                                "not counted as purchases")
     assert view.warnings == [w for w in export.quality.warnings]
     assert "quality-table" in view.to_html()
+    assert _unlabelled_counts(view.to_html()) == ([], len(view.rows) - 1)  # "28 orders"
     bundle = view._repr_mimebundle_()
     assert bundle[reports.QUALITY_MIME]["n_rows_in"] == truth["n_lines"]
     # a log given as one row per purchase gets one sentence and no table

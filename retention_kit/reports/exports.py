@@ -394,12 +394,12 @@ class CustomerListView:
 
     def _top_rows(self) -> tuple[list[str], list[list[str]]]:
         h = self.horizon_months
-        header = ["Customer", "Segment", "Last purchase", "Purchases", "Past spend"]
+        header = ["Customer", "Segment", "Last purchase", "Purchase days", "Past spend"]
         cols = self.top.columns
         if "p_alive" in cols:
             header.append("P(alive)")
         if "expected_purchases" in cols:
-            header.append(f"Expected purchases ({h} months)")
+            header.append(f"Expected purchase days ({h} months)")
         if "clv_lower" in cols:
             header.append(f"Value, next {h} months (90% range)")
         elif "clv" in cols:

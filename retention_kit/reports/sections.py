@@ -666,8 +666,9 @@ class FitCheck:
         from ..diagnostics import describe_error
 
         if self.what == "repeat purchases":
-            claim = (f"predicted {self.predicted:,.0f} repeat purchases by its customers "
-                     f"between then and {self.holdout_end}; they made {self.actual:,.0f}")
+            claim = (f"predicted {self.predicted:,.0f} repeat orders (purchase days) by its "
+                     f"customers between then and {self.holdout_end}; they made "
+                     f"{self.actual:,.0f}")
         else:
             claim = (f"predicted that {self.predicted:,.0f} of the subscribers of "
                      f"{self.calibration_end} would still pay on {self.holdout_end}; "
@@ -926,6 +927,8 @@ _RULE_WORDS = {
                           {"drop": "left out (nothing to subtract them from)"}),
     "orders_returned_in_full": ("Orders returned in full", {"removed": "not counted as purchases"}),
 }
+#: Rules whose count is not of rows (the table's "Rows" column): the count says its unit.
+_RULE_UNITS = {"orders_returned_in_full": "orders"}
 
 
 @dataclass(frozen=True)
@@ -980,7 +983,7 @@ def data_quality(client: ClientData, currency: str = "") -> DataQualityView:
     q = client.quality
     if q is None:
         return DataQualityView(
-            f"The log was used as given: {len(tx):,} purchases of "
+            f"The log was used as given: {len(tx):,} transactions (rows) of "
             f"{tx['customer_id'].nunique():,} customers, {window}.", [], [], None)
     rows = []
     for rule in q.rules.itertuples(index=False):
@@ -988,7 +991,9 @@ def data_quality(client: ClientData, currency: str = "") -> DataQualityView:
         if rule.rows == 0:
             continue
         money = format_money(rule.revenue, currency) if rule.revenue else ""
-        rows.append((label, f"{rule.rows:,}", money, actions.get(rule.policy, rule.policy)))
+        count = f"{rule.rows:,}" + (f" {_RULE_UNITS[rule.rule]}" if rule.rule in _RULE_UNITS
+                                    else "")
+        rows.append((label, count, money, actions.get(rule.policy, rule.policy)))
     sentence = (f"The export held {q.n_rows_in:,} rows; they make {len(tx):,} orders of "
                 f"{tx['customer_id'].nunique():,} customers, {window}.")
     return DataQualityView(sentence, rows, list(q.warnings), q.to_dict())

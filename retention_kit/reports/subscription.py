@@ -686,7 +686,7 @@ class SubscriptionForecast:
                      f" ({format_money(r['value low'], self.fits_currency)} to "
                      f"{format_money(r['value high'], self.fits_currency)})"))]
                 for _, r in table.iterrows()]
-        head = ["Plan", "Billing", "Subscribers", "Churners seen", "Model", "Holdout error",
+        head = ["Plan", "Billing", "Subscriptions", "Cancellations seen", "Model", "Holdout error",
                 "Verdict", "Expected further months", "Residual value (margin)"]
         notes = "".join(f"<li>{escape(s)}</li>" for s in self.sentences())
         return (table_html(rows, head, table_id="plan-models", css="rk-table")
@@ -860,7 +860,7 @@ def tenure_view(table: pd.DataFrame) -> Any:
     index = flat.columns[0]
     flat = flat.set_index(index)
     labels = {"plan": "Plan", "tenure": "Months as a subscriber", "customers": "Subscribers",
-              "customer_months": "Months at risk", "churns": "Cancellations",
+              "customer_months": "Subscriber-months at risk", "churns": "Cancellations",
               "hazard": "Monthly churn", "lower": "95% low", "upper": "95% high"}
     return format_table(flat, table_id="tenure-churn", counts=["customer_months", "churns"],
                         percents=["hazard", "lower", "upper"], labels=labels)
@@ -877,7 +877,7 @@ def cut_view(table: pd.DataFrame, currency: str = "") -> Any:
     shown = table.set_index(table.columns[0])
     shown["billing_period"] = np.where(shown["billing_period"] == "Y", "annual", "monthly")
     labels = {table.columns[0]: "Plan", "billing_period": "Billing",
-              "subscribers": "Subscribers", "value": "Residual value now",
+              "subscribers": "Current subscribers", "value": "Residual value now",
               "value_with_cut": f"With {percent(table.attrs.get('cut', 0.1), 0)} fewer "
               "cancellations", "gain": "Gain", "gain_per_subscriber": "Gain per subscriber",
               "model": "Model", "verdict": "Verdict"}
@@ -1028,7 +1028,7 @@ def export_subscribers(subscribers: pd.DataFrame, *, path: str = "",
     labels = {"csv": "CSV", "parquet": "Parquet", "readme": "columns"}
     links = " · ".join(f'<a href="{escape(name)}">{labels[kind]}</a>'
                        for kind, name in files.items())
-    actions = "; ".join(f"{escape(a)}: {n:,}" for a, n in counts.items()) or "none"
+    actions = "; ".join(f"{escape(a)}: {n:,} customers" for a, n in counts.items()) or "none"
     page = (f'<p class="rk-note">Subscriber list ({len(subscribers):,} customers)'
             + (f": {links}" if links else "") + f". Actions: {actions}.</p>"
             + "".join(f'<p class="rk-note">{escape(n)}</p>' for n in notes))
