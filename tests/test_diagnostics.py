@@ -317,7 +317,7 @@ def test_window_vs_purchase_cycle_hand_computed() -> None:
     assert "a longer window, at least 120 days" in f.fix
     short = data_sufficiency(log, period="Y").findings[-1]
     assert short.check == "customers per cohort" and short.verdict == "unreliable"
-    assert "one complete 'Y' period" in short.reason
+    assert "does not cover one complete year, so no cohort" in short.reason
 
 
 # --------------------------------------------------------------------------- diagnose

@@ -32,6 +32,10 @@ COHORT_CAUTION = 100
 COHORT_UNRELIABLE = 30
 
 
+#: Cohort periods as a reader says them.
+_PERIOD_WORDS = {"D": "day", "W": "week", "M": "month", "Q": "quarter", "Y": "year"}
+
+
 def _grade(value: float, caution: float, unreliable: float) -> str:
     if not np.isfinite(value) or value < unreliable:
         return "unreliable"
@@ -108,7 +112,8 @@ def data_sufficiency(
     except DataError:
         findings.append(Finding(
             "customers per cohort", "unreliable",
-            f"The log does not cover one complete {period!r} period, so no cohort can be "
+            f"The log does not cover one complete {_PERIOD_WORDS.get(period, repr(period))}, "
+            "so no cohort can be "
             "followed.", fix="a longer log, or a shorter cohort period", rule=cohort_rule))
         return Diagnostics(tuple(findings))
     sizes = cohort_sizes(table)
@@ -116,7 +121,8 @@ def data_sufficiency(
     verdict = _grade(med, COHORT_CAUTION, COHORT_UNRELIABLE)
     findings.append(Finding(
         "customers per cohort", verdict,
-        f"The {len(sizes)} acquisition cohorts (by {period}) have a median of {med:,.0f} "
+        f"The {len(sizes)} acquisition cohorts (by {_PERIOD_WORDS.get(period, period)}) have a "
+        f"median of {med:,.0f} "
         f"customers (smallest {int(sizes.min()):,}); a retention share from {med:,.0f} "
         f"customers is uncertain by up to ±{100 * 0.98 / np.sqrt(max(med, 1)):.0f} points.",
         fix="" if verdict == "ok" else "longer cohort periods (period='Q') or pooled cohorts",
