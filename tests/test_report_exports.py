@@ -259,7 +259,8 @@ def test_index_has_period_time_verdict_and_list_links_with_relative_paths_only(
     out.mkdir()
     for name in ("shop.ipynb", "broken.ipynb"):
         (out / name).write_text("{}")
-    kpis = {"display_name": "Shop", "customers": 3000, "retention": 0.9, "churn": 0.1,
+    kpis = {"display_name": "Shop", "customers": 3000, "active_customers": 1250,
+            "retention": 0.9, "churn": 0.1,
             "repeat_purchase_rate": 0.4, "aov": 80.0, "currency": "EUR",
             "data_start": "2022-01-02", "data_end": "2024-12-31"}
     shop = _result(out, "shop", kpis=kpis, verdict="unreliable",
@@ -277,10 +278,12 @@ def test_index_has_period_time_verdict_and_list_links_with_relative_paths_only(
         assert str(out) not in text and str(out.resolve()) not in text
         assert str(tmp_path) not in text
     assert ".ipynb" not in page and "Seconds" not in page
-    for header in ("Period covered", "Generated", "Status", "Customers", "Retention",
+    for header in ("Period covered", "Generated", "Status", "Active customers", "Retention",
                    "Forecast", "Customer list"):
         assert f"<th>{header}</th>" in page
     assert "2022-01-02<br>to 2024-12-31" in page and "2026-12-07<br>17:55 UTC" in page
+    # the rates' population (last period's active customers), not everyone who ever bought
+    assert "<td>1,250</td>" in page and "<td>3,000</td>" not in page
     assert "Generated 2026-12-07 17:56 UTC." in page  # the run: its last report
     assert ">not supported</span>" in page
     assert 'href="shop.customers.csv"' in page and "no Parquet (pyarrow is not installed)" \

@@ -459,7 +459,8 @@ def test_error_page_and_index_escape_client_ids(tmp_path: Path) -> None:
         in page
     ok = ReportResult(client_id="shop", name="shop", status="ok", html=tmp_path / "shop.html",
                       notebook=None, seconds=2.0,
-                      kpis={"display_name": "Shop & Co", "customers": 1200, "retention": 0.9,
+                      kpis={"display_name": "Shop & Co", "active_customers": 1200,
+                            "retention": 0.9,
                             "churn": 0.1, "repeat_purchase_rate": 0.5, "aov": 20.0,
                             "currency": "EUR", "nrr": None})
     index = write_index([ok, failed], tmp_path).read_text()

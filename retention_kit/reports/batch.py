@@ -376,7 +376,7 @@ def write_index(results: Sequence[ReportResult], out_dir: str | os.PathLike[str]
             f'<td class="generated" style="white-space: nowrap">'
             f"{escape(_when(r.generated_at)).replace(' ', '<br>', 1)}</td>"
             f'<td class="status">{status}</td>'
-            f"<td>{num('customers', lambda v: f'{int(v):,}')}</td>"
+            f"<td>{num('active_customers', lambda v: f'{int(v):,}')}</td>"
             f"<td>{num('retention', percent)}</td><td>{num('churn', percent)}</td>"
             f"<td>{num('repeat_purchase_rate', percent)}</td>"
             f"<td>{num('aov', lambda v, c=cur: format_money(v, c))}</td>"
@@ -392,11 +392,12 @@ def write_index(results: Sequence[ReportResult], out_dir: str | os.PathLike[str]
     generated = f" Generated {escape(_when(stamps[-1]))}." if stamps else ""
     body = f"""<h1>{escape(title)}</h1>
 <p>{n_ok} of {len(results)} reports produced{missing}.{generated} Rates are for each
-client's last complete period; the forecast column says how far its customer values can be
-trusted.</p>
+client's last complete period, and so are the active customers they are about (active in a
+shop's last period, paying in a subscription's last month; the customer list has everyone);
+the forecast column says how far its customer values can be trusted.</p>
 <table id="report-index">
 <thead><tr><th>Client</th><th>Period covered</th><th>Generated</th><th>Status</th>
-<th>Customers</th><th>Retention</th><th>Churn</th><th>Repeat purchase rate</th><th>AOV</th>
+<th>Active customers</th><th>Retention</th><th>Churn</th><th>Repeat purchase rate</th><th>AOV</th>
 <th>NRR</th><th>Forecast</th><th>Customer list</th></tr></thead>
 <tbody>
 {chr(10).join(rows)}
