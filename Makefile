@@ -20,8 +20,11 @@ setup: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check retention_kit tests benchmarks
 
+# Two test processes (pytest-xdist, one file per process at a time, so a module's fixtures
+# run once); the tests that wait on kernel start-up or signals with deadlines run alone after.
 unit: $(STAMP) browser postgres
-	$(BIN)/python -m pytest -q retention_kit tests
+	$(BIN)/python -m pytest -q -n 2 --dist loadfile -m "not serial" retention_kit tests
+	$(BIN)/python -m pytest -q -m serial tests
 
 notebooks: $(STAMP)
 	$(BIN)/python -m pytest -q -p no:randomly --nbval-lax --nbval-current-env \

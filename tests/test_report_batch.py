@@ -23,8 +23,10 @@ import pytest
 from retention_kit import reports
 from retention_kit.reports.warm import KernelTemplate, warm_kernels_supported
 
-pytestmark = pytest.mark.skipif(not warm_kernels_supported(),
-                                reason="warm kernels need Linux (os.pidfd_open)")
+# serial: kernel start-up deadlines and signals, run alone after the parallel tests (Makefile)
+pytestmark = [pytest.mark.skipif(not warm_kernels_supported(),
+                                 reason="warm kernels need Linux (os.pidfd_open)"),
+              pytest.mark.serial]
 
 
 def _notebook(path: Path, *cells: str) -> Path:

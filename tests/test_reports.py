@@ -1209,6 +1209,7 @@ def _kernels_of(runtime: Path) -> list[str]:
 
 
 @pytest.mark.slow
+@pytest.mark.serial
 @pytest.mark.parametrize("signum", ["SIGINT", "SIGTERM"])
 def test_a_signal_stops_the_batch_cleanly(tmp_path: Path, signum: str) -> None:
     import signal
