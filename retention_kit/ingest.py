@@ -20,7 +20,9 @@ The rules run in this order, each on what the previous ones kept:
 4. ``negative_price``: lines with a negative unit price (manual adjustments, not returns):
    ``drop`` or ``raise``;
 5. ``order_lines``: purchase lines summed into one row per order (per order id, or per
-   customer and timestamp without one); identical lines are kept and summed, never dropped;
+   customer and timestamp without one); identical lines are kept and summed, never dropped,
+   and counted in ``identical_lines`` (lines identical in every column to an earlier line
+   of their order, with their revenue: informational, nothing is removed);
 6. ``returns``: negative lines and orders whose id starts with ``cancellation_prefix``.
    ``net`` subtracts each return from the order it references (``C536379`` references
    ``536379``) or else from the customer's latest earlier orders; an order returned in full
@@ -53,7 +55,7 @@ from ._checks import (
     require_columns,
 )
 from .errors import DataError, data_error
-from .ingest_rules import RULE_COLUMNS, Ledger, StagedLog
+from .ingest_rules import RULE_COLUMNS, Ledger, StagedLog, identical_line_columns
 
 __all__ = ["CleanLog", "DataQualityReport", "TransactionSpec", "clean_transactions"]
 
@@ -488,6 +490,31 @@ def _orders(lines: pd.DataFrame, spec: TransactionSpec, ledger: Ledger,
     return grouped
 
 
+def _identical_lines(raw: pd.DataFrame, purchases: pd.DataFrame, spec: TransactionSpec,
+                     ledger: Ledger, n_raw: int) -> None:
+    """Rule 5's note: purchase lines identical to an earlier line of their order.
+
+    Identical in every column: the spec's columns as read (customer, order, timestamp,
+    amount or quantity and unit price, product, channel, country) and every other column
+    of the log as it is. They are real line items (one item scanned twice) and stay in
+    their order's sum; the row counts the copies after the first and their revenue.
+    """
+    keys = [c for c in ("customer_id", "order_id", "date", "product", "channel", "country")
+            if c in purchases.columns]
+    keys += ["quantity", "unit_price"] if spec.amount is None else ["amount"]
+    frame = purchases[keys].reset_index(drop=True)
+    others = identical_line_columns(list(raw.columns), spec)
+    if others:
+        extra = raw[others].iloc[purchases["row"].to_numpy()].reset_index(drop=True)
+        frame = pd.concat([frame, extra.set_axis([f"_rk_{i}" for i in range(len(others))],
+                                                 axis=1)], axis=1)
+    copy = frame.duplicated(keep="first").to_numpy()
+    mask = np.zeros(n_raw, dtype=bool)
+    mask[purchases["row"].to_numpy()[copy]] = True
+    ledger.add("identical_lines", spec.order_lines, mask,
+               purchases["amount"].to_numpy()[copy].sum())
+
+
 def _nanoseconds(dates: pd.Series) -> np.ndarray:
     return dates.to_numpy(dtype="datetime64[ns]").view("int64")
 
@@ -697,6 +724,7 @@ def _stage_lines(raw: pd.DataFrame, spec: TransactionSpec) -> StagedLog:
                                              lines["amount"]))
     purchases, returns = lines.loc[~is_return], lines.loc[is_return]
     orders = _orders(purchases, spec, ledger, n_raw)
+    _identical_lines(raw, purchases, spec, ledger, n_raw)
     held = None  # (customer, order, product) of the returning customers' purchase lines
     if "product" in purchases.columns and spec.returns == "net":
         mine = purchases[purchases["customer_id"].isin(returns["customer_id"])]
@@ -727,6 +755,7 @@ def _typed_lines(raw: pd.DataFrame, spec: TransactionSpec) -> tuple[pd.DataFrame
     else:
         quantity = _parse_money(raw, spec.quantity, ".")
         price = _parse_money(raw, spec.unit_price, spec.decimal)
+        lines["quantity"] = quantity
         lines["unit_price"] = price
         lines["amount"] = np.round(quantity * price, 10)
     lines["order_id"] = (raw[spec.order].astype("string").str.strip().to_numpy(dtype=object)

@@ -37,7 +37,7 @@ from . import _checks as checks
 from ._checks import plain, suggest
 from .engines import file_kind, source_paths, to_ibis
 from .errors import DataError
-from .ingest_rules import Ledger, StagedLog
+from .ingest_rules import Ledger, StagedLog, identical_line_columns
 
 if TYPE_CHECKING:  # pragma: no cover
     import ibis.expr.types as ir
@@ -428,6 +428,7 @@ def _stage(source: Any, spec: Any, cached: list) -> StagedLog:
                                     what="the transaction log", n_rows=n)
     shown = [c for c in (spec.customer, spec.order, spec.date, spec.product, spec.amount,
                          spec.quantity, spec.unit_price) if c is not None]
+    others = identical_line_columns(columns, spec)
     t = table if ROW in table.columns else table.mutate(**{ROW: ibis.row_number()})
     if _materialize(t):  # number the rows once: every later query sees the same numbers
         t = t.cache()  # kept (not released) for the report's examples, until collected
@@ -502,7 +503,7 @@ def _stage(source: Any, spec: Any, cached: list) -> StagedLog:
                 *(["_rk_aware"] if aware is not None else []),
                 *(["_rk_price"] if price is not None else []),
                 *(getattr(spec, k) for k in ("product", "channel", "country")
-                  if getattr(spec, k) is not None)]
+                  if getattr(spec, k) is not None), *others]
         t = t.select(*dict.fromkeys(keep)).cache()
         cached.append(t)
     date, amount, customer = t["_rk_date"], t["_rk_amount"], t[spec.customer]
@@ -628,6 +629,10 @@ def _stage(source: Any, spec: Any, cached: list) -> StagedLog:
     purchases = lines.filter(lines["_rk_purchase"]).drop("_rk_purchase", "_rk_return")
     returns = lines.filter(lines["_rk_return"]).drop("_rk_purchase", "_rk_return")
     orders = _orders(purchases, spec, ledger, n_raw, stats["purchase_n"], cust_kind)
+    keys = [customer, order_id, date, *(v for _c, v, _b in money_cols),
+            *(t[getattr(spec, k)] for k in ("product", "channel", "country")
+              if getattr(spec, k) is not None), *(t[c] for c in others)]
+    _identical_lines(t.filter(purchase), keys, amount, spec, ledger, cached)
     returned_lines, return_orders, held = None, None, None
     if spec.returns == "net" and stats["ret_n"]:
         returned_lines = _collect(returns.order_by(ROW), cust_kind).rename(columns={ROW: "row"})
@@ -727,6 +732,35 @@ def _collect(expr: ir.Table, cust_kind: str) -> pd.DataFrame:
     return pd.DataFrame(out)
 
 
+def _identical_lines(purchases: ir.Table, keys: list[Any], amount: Any, spec: Any,
+                     ledger: Ledger, cached: list) -> None:
+    """Purchase lines identical to an earlier line of their order (the pandas path's
+    ``duplicated``): one grouped query, and for the first example a join of the few
+    repeated groups back to their lines."""
+    ibis = _ibis()
+    names = [f"_rk_k{i}" for i in range(len(keys))]
+    p = purchases.select(ROW, _rk_amount=amount, **dict(zip(names, keys, strict=True)))
+    groups = p.group_by(names).aggregate(_rk_n=p.count(), _rk_first=p[ROW].min(),
+                                         _rk_value=p["_rk_amount"].max())
+    repeated = groups.filter(groups["_rk_n"] > 1)
+    if _materialize(repeated):
+        repeated = repeated.cache()
+        cached.append(repeated)
+    copies = repeated["_rk_n"] - 1
+    got = repeated.aggregate(n=copies.sum(), money=(copies * repeated["_rk_value"]).sum()
+                             ).to_pyarrow().to_pylist()[0]
+    n = int(got["n"] or 0)
+    first_row = None
+    if n:
+        other = repeated.rename({f"_rk_r{i}": name for i, name in enumerate(names)})
+        joined = p.join(other, [p[name].identical_to(other[f"_rk_r{i}"])
+                                for i, name in enumerate(names)])
+        first_row = int(joined.filter(joined[ROW] != joined["_rk_first"])[ROW].min()
+                        .to_pyarrow().as_py())
+    del ibis
+    ledger.record("identical_lines", spec.order_lines, n, float(got["money"] or 0.0), first_row)
+
+
 def _orders(lines: ir.Table, spec: Any, ledger: Ledger, n_raw: int, n_lines: int,
             cust_kind: str) -> pd.DataFrame:
     """Rule 5 on the engine: one grouped query, collected in the order of first lines."""
@@ -734,6 +768,9 @@ def _orders(lines: ir.Table, spec: Any, ledger: Ledger, n_raw: int, n_lines: int
     if spec.order_lines == "keep" or n_lines == 0:
         out = _collect(lines.order_by(ROW), cust_kind).rename(columns={ROW: "row"})
         out = out.assign(n_lines=1)
+        if len(out) and cust_kind == "asis":  # typed as the pandas path keeps them
+            out["customer_id"] = pd.Series(
+                out["customer_id"].to_numpy(dtype=object)).infer_objects().to_numpy()
         if spec.order is None:
             out = out.assign(order_id=[f"row{i}" for i in out["row"]])
         ledger.record("order_lines", "keep", 0, 0.0, None)

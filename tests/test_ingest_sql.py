@@ -9,6 +9,8 @@ first example, window, gaps, warnings), or the DataError message.
 
 from __future__ import annotations
 
+import json
+
 import pandas as pd
 import pytest
 
@@ -178,6 +180,37 @@ def test_whole_float_and_text_ids(engine) -> None:
                         "amount": [1.0, 2.0, 3.0]})
     both(raw, {"amount": "amount"}, engine)
     both(raw.assign(customer_id=[1.5, 2.0, 1.5]), {"amount": "amount"}, engine)
+
+
+def test_identical_lines_of_an_order_on_every_engine(engine) -> None:
+    raw = pd.DataFrame({"order": ["1", "1", "1", "1", "2", "2", "2"],
+                        "customer_id": [7, 7, 7, 7, 8, 8, 8],
+                        "date": ["2024-01-05 10:00"] * 7,
+                        "code": ["mug", "mug", None, None, "tea", "tea", "tea"],
+                        "note": ["x", "x", None, None, "a", "b", "a"],
+                        "amount": [3.0, 3.0, 2.5, 2.5, 1.0, 1.0, 1.0]})
+    spec = {"amount": "amount", "order": "order", "product": "code"}
+    log = clean_transactions(engine(raw), spec)
+    row = log.quality.rules.set_index("rule").loc["identical_lines"]
+    # rows 1, 3 (missing code and note alike) and 6 (row 5's note differs)
+    assert (row["rows"], row["revenue"]) == (3, 6.5)
+    assert row["first_example"].startswith("row 1: ")
+    both(raw, spec, engine)
+    both(raw, {**spec, "order_lines": "keep"}, engine)
+    both(raw, {"amount": "amount", "product": "code"}, engine)  # orders by customer and time
+
+
+def test_the_demo_export_shows_its_identical_lines_on_every_engine(engine) -> None:
+    from retention_kit.datasets import EXPORT_SPEC, data_dir
+
+    folder = data_dir() / "demo" / "till_export"
+    truth = json.loads((folder / "client.json").read_text())["truth"]
+    raw = pd.read_csv(folder / "transactions.csv", dtype=str)
+    log = clean_transactions(engine(raw), EXPORT_SPEC)
+    row = log.quality.rules.set_index("rule").loc["identical_lines"]
+    assert row["rows"] == truth["identical_lines"] == 74
+    assert row["revenue"] == pytest.approx(truth["identical_lines_revenue"])
+    assert_same(clean_transactions(raw, EXPORT_SPEC), log)
 
 
 # --------------------------------------------------------------------------- the same errors
