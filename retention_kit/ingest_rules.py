@@ -94,7 +94,9 @@ class StagedLog:
     ``return_orders``: the returns as orders when ``returns="keep"``; ``held``: (customer,
     order, product) of the returning customers' purchase lines (None without a product
     column); ``n_returns``, ``first_return_row``, ``returned``: how many return lines, the
-    first one, and the money returned (positive).
+    first one, and the money returned (positive). When the engine keeps the orders
+    (:func:`retention_kit.ingest_sql.staged_orders`), ``orders`` is None, ``order_table``
+    is the engine's table of orders and ``collect`` brings a part of it to pandas.
     """
 
     orders: pd.DataFrame
@@ -107,3 +109,5 @@ class StagedLog:
     ledger: Ledger
     n_raw: int
     revenue_in: float
+    order_table: Any = None
+    collect: Callable[[Any], pd.DataFrame] | None = None
