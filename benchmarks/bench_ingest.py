@@ -17,8 +17,12 @@ Run by hand::
    DuckDB backend included), the wall time and peak resident memory (``ru_maxrss`` via
    :func:`os.wait4`) of
 
-   * ``duckdb``: ``clean_transactions("<dir>/*.parquet", SPEC)`` (rules, typing, counts and
-     order sums in DuckDB; orders and returns come back) then ``rfm_summary`` of the orders;
+   * ``duckdb``: ``clean_rfm_summary("<dir>/*.parquet", SPEC, time_unit="W")``: rules,
+     typing, counts and orders in DuckDB; only the returning customers' orders come back to
+     be netted, the other customers are summarised by DuckDB, one row per customer returns;
+   * ``duckdb-orders`` (not run by default): ``clean_transactions("<dir>/*.parquet", SPEC)``
+     (every order collected to pandas) then ``rfm_summary`` of the orders, the route before
+     ``clean_rfm_summary``;
    * ``pandas``: ``pd.read_parquet`` of the folder, ``clean_transactions(frame, SPEC)``,
      ``rfm_summary``;
    * ``hand``: the plain pandas a user would write for the same rules without the toolkit
@@ -28,7 +32,8 @@ Run by hand::
      not carried over to earlier ones), so its orders and revenue differ slightly;
 
    and print the ratios DuckDB/hand-written and pandas/DuckDB from the same run, and whether
-   DuckDB and pandas gave the same orders, revenue, rules and summary. Nothing is asserted
+   DuckDB and pandas gave the same orders, revenue, rules and summary (customers and the
+   sums of frequency, recency, T and monetary value). Nothing is asserted
    (timings flake on shared machines). Results: ``benchmarks/README.md``.
 """
 
@@ -94,7 +99,7 @@ import pandas as pd
 import duckdb, ibis  # noqa: F401  (imports before the clock)
 import ibis.backends.duckdb  # noqa: F401  (Ibis loads its DuckDB backend on first use)
 from retention_kit.data import rfm_summary
-from retention_kit.ingest import clean_transactions
+from retention_kit.ingest import clean_rfm_summary, clean_transactions
 tool, folder, spec = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
 
 
@@ -152,18 +157,24 @@ if tool == "hand":
     print("\n" + json.dumps({"seconds": seconds, "orders": len(orders),
                              "revenue": round(float(orders["amount"].sum()), 2),
                              "customers": len(summary),
-                             "frequency": float(summary["frequency"].sum()), "rules": []}))
+                             "frequency": float(summary["frequency"].sum()), "sums": [],
+                             "rules": []}))
     sys.exit(0)
-if tool == "duckdb":
-    log = clean_transactions(folder + "/*.parquet", spec)
-else:
-    log = clean_transactions(pd.read_parquet(folder), spec)
-summary = rfm_summary(log.transactions, amount_col="amount", time_unit="W")
+if tool == "duckdb":  # the orders stay in DuckDB; one row per customer comes back
+    out = clean_rfm_summary(folder + "/*.parquet", spec, time_unit="W")
+    summary, quality = out.summary, out.quality
+else:  # every order collected to pandas, then summarised there
+    raw = folder + "/*.parquet" if tool == "duckdb-orders" else pd.read_parquet(folder)
+    log = clean_transactions(raw, spec)
+    summary = rfm_summary(log.transactions, amount_col="amount", time_unit="W")
+    quality = log.quality
 seconds = time.perf_counter() - start
-print("\n" + json.dumps({"seconds": seconds, "orders": len(log.transactions),
-                  "revenue": log.quality.revenue_out, "customers": len(summary),
+print("\n" + json.dumps({"seconds": seconds, "orders": quality.n_orders_out,
+                  "revenue": quality.revenue_out, "customers": len(summary),
                   "frequency": float(summary["frequency"].sum()),
-                  "rules": log.quality.rules[["rows", "revenue"]].to_numpy().tolist()}))
+                  "sums": [round(float(summary[c].sum()), 2) for c in
+                           ("recency", "T", "monetary_value")],
+                  "rules": quality.rules[["rows", "revenue"]].to_numpy().tolist()}))
 """
 
 
@@ -183,7 +194,7 @@ def main() -> None:
     parser.add_argument("--out-dir", default="build/bench_ingest")
     parser.add_argument("--jobs", type=int, default=2, help="blocks generated at once")
     parser.add_argument("--tools", nargs="+", default=["duckdb", "pandas", "hand"],
-                        choices=["duckdb", "pandas", "hand"])
+                        choices=["duckdb", "duckdb-orders", "pandas", "hand"])
     args = parser.parse_args()
     out_dir = Path(args.out_dir)
     n_blocks = max(SIZES[s] for s in args.sizes)
@@ -207,12 +218,14 @@ def main() -> None:
         if d and h:
             print(f"{size}: DuckDB/hand-written pandas time {d['seconds'] / h['seconds']:.2f}x, "
                   f"memory {d['peak_gb'] / h['peak_gb']:.2f}x")
-        if d and p:
-            same = all(d[k] == p[k] for k in ("orders", "revenue", "customers", "frequency",
-                                               "rules"))
-            print(f"{size}: pandas/DuckDB time {p['seconds'] / d['seconds']:.1f}x, memory "
-                  f"{p['peak_gb'] / d['peak_gb']:.1f}x; same orders, revenue, rules and "
-                  f"summary: {same}")
+        for other in ("duckdb-orders", "pandas"):
+            o = results.get(other)
+            if d and o:
+                same = all(d[k] == o[k] for k in ("orders", "revenue", "customers",
+                                                   "frequency", "sums", "rules"))
+                print(f"{size}: {other}/DuckDB time {o['seconds'] / d['seconds']:.1f}x, "
+                      f"memory {o['peak_gb'] / d['peak_gb']:.1f}x; same orders, revenue, "
+                      f"rules and summary: {same}")
         print(f"{size}: load average {load:.1f}")
 
 

@@ -42,7 +42,14 @@ from .experiments import (
     sample_size,
     uplift_analysis,
 )
-from .ingest import CleanLog, DataQualityReport, TransactionSpec, clean_transactions
+from .ingest import (
+    CleanLog,
+    CleanSummary,
+    DataQualityReport,
+    TransactionSpec,
+    clean_rfm_summary,
+    clean_transactions,
+)
 from .metrics import (
     annualize_churn,
     average_order_value,
@@ -96,6 +103,7 @@ def __dir__() -> list[str]:
 
 __all__ = [
     "CleanLog",
+    "CleanSummary",
     "ConvergenceError",
     "DataError",
     "DataQualityReport",
@@ -110,6 +118,7 @@ __all__ = [
     "ces",
     "churn_durations",
     "churn_rate",
+    "clean_rfm_summary",
     "clean_transactions",
     "cluster_customers",
     "clv_interval",

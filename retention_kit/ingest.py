@@ -20,7 +20,9 @@ The rules run in this order, each on what the previous ones kept:
 4. ``negative_price``: lines with a negative unit price (manual adjustments, not returns):
    ``drop`` or ``raise``;
 5. ``order_lines``: purchase lines summed into one row per order (per order id, or per
-   customer and timestamp without one); identical lines are kept and summed, never dropped;
+   customer and timestamp without one); identical lines are kept and summed, never dropped,
+   and counted in ``identical_lines`` (lines identical in every column to an earlier line
+   of their order, with their revenue: informational, nothing is removed);
 6. ``returns``: negative lines and orders whose id starts with ``cancellation_prefix``.
    ``net`` subtracts each return from the order it references (``C536379`` references
    ``536379``) or else from the customer's latest earlier orders; an order returned in full
@@ -52,10 +54,13 @@ from ._checks import (
     plain,
     require_columns,
 )
+from .data import rfm_summary
 from .errors import DataError, data_error
-from .ingest_rules import RULE_COLUMNS, Ledger, StagedLog
+from .ingest_rules import RULE_COLUMNS, Ledger, StagedLog, identical_line_columns
+from .units import to_naive_timestamp
 
-__all__ = ["CleanLog", "DataQualityReport", "TransactionSpec", "clean_transactions"]
+__all__ = ["CleanLog", "CleanSummary", "DataQualityReport", "TransactionSpec",
+           "clean_rfm_summary", "clean_transactions"]
 
 DateFormat = Literal["iso", "dayfirst", "monthfirst", "epoch_s", "epoch_ms", "excel"]
 
@@ -315,6 +320,20 @@ class CleanLog:
     spec: TransactionSpec
 
 
+@dataclass(frozen=True)
+class CleanSummary:
+    """The result of :func:`clean_rfm_summary`: the per-customer summary and the report.
+
+    ``summary`` is what :func:`~retention_kit.data.rfm_summary` gives for the clean orders
+    (``frequency``, ``recency``, ``T``, ``monetary_value``, indexed by customer id);
+    ``quality`` is the :class:`DataQualityReport` of :func:`clean_transactions`.
+    """
+
+    summary: pd.DataFrame
+    quality: DataQualityReport
+    spec: TransactionSpec
+
+
 # --------------------------------------------------------------------------- parsing
 
 
@@ -488,6 +507,31 @@ def _orders(lines: pd.DataFrame, spec: TransactionSpec, ledger: Ledger,
     return grouped
 
 
+def _identical_lines(raw: pd.DataFrame, purchases: pd.DataFrame, spec: TransactionSpec,
+                     ledger: Ledger, n_raw: int) -> None:
+    """Rule 5's note: purchase lines identical to an earlier line of their order.
+
+    Identical in every column: the spec's columns as read (customer, order, timestamp,
+    amount or quantity and unit price, product, channel, country) and every other column
+    of the log as it is. They are real line items (one item scanned twice) and stay in
+    their order's sum; the row counts the copies after the first and their revenue.
+    """
+    keys = [c for c in ("customer_id", "order_id", "date", "product", "channel", "country")
+            if c in purchases.columns]
+    keys += ["quantity", "unit_price"] if spec.amount is None else ["amount"]
+    frame = purchases[keys].reset_index(drop=True)
+    others = identical_line_columns(list(raw.columns), spec)
+    if others:
+        extra = raw[others].iloc[purchases["row"].to_numpy()].reset_index(drop=True)
+        frame = pd.concat([frame, extra.set_axis([f"_rk_{i}" for i in range(len(others))],
+                                                 axis=1)], axis=1)
+    copy = frame.duplicated(keep="first").to_numpy()
+    mask = np.zeros(n_raw, dtype=bool)
+    mask[purchases["row"].to_numpy()[copy]] = True
+    ledger.add("identical_lines", spec.order_lines, mask,
+               purchases["amount"].to_numpy()[copy].sum())
+
+
 def _nanoseconds(dates: pd.Series) -> np.ndarray:
     return dates.to_numpy(dtype="datetime64[ns]").view("int64")
 
@@ -632,10 +676,7 @@ def clean_transactions(raw: Any, spec: TransactionSpec | dict | None = None,
     returns                         1      5.0
     returns_netted_by_reference     1      0.0
     """
-    if spec is None:
-        spec = TransactionSpec(amount="amount")
-    elif isinstance(spec, dict):
-        spec = TransactionSpec.from_dict(spec)
+    spec = _as_spec(spec)
     if is_engine_input(raw):
         from . import ingest_sql  # needs Ibis; the pandas path does not
 
@@ -649,11 +690,7 @@ def clean_transactions(raw: Any, spec: TransactionSpec | dict | None = None,
     if spec.returns == "net" and staged.n_returns:
         orders = net_returns(orders, staged.returns, staged.held, spec, ledger, n_raw)
     elif spec.returns == "net":
-        for rule in ("returns", "returns_netted_by_reference",
-                     "returns_netted_against_earlier_orders"):
-            ledger.record(rule, "net", 0, 0.0, None)
-        ledger.record("unmatched_returns", spec.unmatched_returns, 0, 0.0, None)
-        ledger.record("orders_returned_in_full", "removed", 0, 0.0, None)
+        _nothing_to_net(ledger, spec)
     else:
         ledger.record("returns", spec.returns, staged.n_returns, staged.returned,
                       staged.first_return_row)
@@ -678,6 +715,231 @@ def is_engine_input(obj: object) -> bool:
     return True
 
 
+def _as_spec(spec: TransactionSpec | dict | None) -> TransactionSpec:
+    if spec is None:
+        return TransactionSpec(amount="amount")
+    if isinstance(spec, dict):
+        return TransactionSpec.from_dict(spec)
+    return spec
+
+
+def _nothing_to_net(ledger: Ledger, spec: TransactionSpec) -> None:
+    for rule in ("returns", "returns_netted_by_reference",
+                 "returns_netted_against_earlier_orders"):
+        ledger.record(rule, "net", 0, 0.0, None)
+    ledger.record("unmatched_returns", spec.unmatched_returns, 0, 0.0, None)
+    ledger.record("orders_returned_in_full", "removed", 0, 0.0, None)
+
+
+def clean_rfm_summary(raw: Any, spec: TransactionSpec | dict | None = None, *,
+                      time_unit: str = "D", observation_end: object = None,
+                      merge_period: str = "D") -> CleanSummary:
+    """The per-customer summary of a raw log and its data-quality report, in one step.
+
+    The same numbers as ``rfm_summary(clean_transactions(raw, spec).transactions,
+    amount_col="amount", duplicates="keep", ...)`` (identical orders are real ones: under
+    ``order_lines="keep"`` they are the report's ``identical_lines``) and the same report,
+    but on an engine (files, Ibis tables: DuckDB, PostgreSQL...) the orders stay there:
+    only the returning customers' orders come to pandas to be netted (the netting is
+    sequential), the other customers' summaries, the report's counts, window and
+    per-customer warnings are computed by the engine, and one row per customer comes back.
+    Use it when the orders themselves are not needed and the log is large (millions of
+    lines).
+
+    Parameters
+    ----------
+    raw : DataFrame, path(s) to Parquet or CSV files, or ibis.Table
+        As in :func:`clean_transactions` (a DataFrame takes the pandas path).
+    spec : TransactionSpec or dict, optional
+        As in :func:`clean_transactions`. With ``returns="keep"`` the orders include
+        negative ones, which :func:`~retention_kit.data.rfm_summary` refuses.
+    time_unit, observation_end, merge_period
+        As in :func:`~retention_kit.data.rfm_summary` (``amount_col`` is the orders'
+        ``amount``); the observation end defaults to the last clean order.
+
+    Returns
+    -------
+    CleanSummary
+        ``summary`` (one row per customer) and ``quality`` (a :class:`DataQualityReport`).
+
+    Examples
+    --------
+    >>> raw = pd.DataFrame({"customer_id": ["a", "a", "a", "b"],
+    ...                     "date": ["2024-01-01", "2024-01-15", "2024-01-20", "2024-01-10"],
+    ...                     "amount": [10.0, 20.0, -5.0, 7.0]})
+    >>> out = clean_rfm_summary(raw, time_unit="D", observation_end="2024-01-31")
+    >>> out.summary
+                 frequency  recency     T  monetary_value
+    customer_id
+    a                    1     14.0  30.0            15.0
+    b                    0      0.0  21.0             0.0
+    >>> int(out.quality.rules.set_index("rule").loc["returns", "rows"])
+    1
+    """
+    spec = _as_spec(spec)
+    options: dict[str, Any] = {"amount_col": "amount", "time_unit": time_unit,
+                               "merge_period": merge_period}
+    if not is_engine_input(raw) or spec.returns == "keep":
+        return _summary_in_pandas(raw, spec, observation_end, options)
+    from . import ingest_sql  # needs Ibis; the pandas path does not
+
+    made: list = []  # the engine tables made here, released at the end
+    try:
+        with ingest_sql.staged_orders(raw, spec) as staged:
+            done = _engine_summary(staged, spec, observation_end, options, made)
+    finally:
+        for table in made:
+            table.release()
+    # None: no orders at all, or an observation end before the last order (pandas' error)
+    return done or _summary_in_pandas(raw, spec, observation_end, options)
+
+
+def _engine_summary(staged: StagedLog, spec: TransactionSpec, observation_end: object,
+                    options: dict[str, Any], made: list) -> CleanSummary | None:
+    parts = _engine_parts(staged, spec, made)
+    if parts is None:
+        return None
+    rest, local, facts, days, count, revenue, last, index_like = parts
+    if observation_end is not None:
+        if last >= pd.Timestamp(observation_end).normalize() + pd.Timedelta(days=1):
+            return None
+    end = last if observation_end is None else observation_end
+    pieces = []
+    if count:  # collected unsorted: the pieces are sorted together below
+        expr = engines.rfm_summary_expr(
+            rest.select("customer_id", "date", "amount"), customer_col="customer_id",
+            date_col="date", observation_end=end, duplicates="keep", **options)
+        pieces.append(expr.to_pyarrow().to_pandas().set_index("customer_id"))
+    if len(local):
+        pieces.append(rfm_summary(local[["customer_id", "date", "amount"]],
+                                  observation_end=end, duplicates="keep", **options))
+    summary = _joined_summaries(pieces, index_like)
+    summary.attrs = {"kind": "btyd_summary", "time_unit": options["time_unit"],
+                     "observation_end": str(to_naive_timestamp(end, "observation_end").date()),
+                     "merge_period": options["merge_period"]}
+    n_orders = count + len(local)
+    first = facts["first"].min()
+    gaps = _gaps_of_days(days)
+    warnings = _warnings_of(facts, n_orders, first, last, gaps, "country" in local.columns)
+    quality = DataQualityReport(
+        rules=staged.ledger.table(), n_rows_in=staged.n_raw, n_orders_out=n_orders,
+        n_customers_out=len(facts), revenue_in=round(staged.revenue_in, 2),
+        revenue_out=round(revenue + float(local["amount"].sum()), 2),
+        first_date="" if pd.isna(first) else str(first.date()),
+        last_date="" if pd.isna(last) else str(last.date()), gaps=gaps, warnings=warnings)
+    return CleanSummary(summary=summary, quality=quality, spec=spec)
+
+
+def _summary_in_pandas(raw: Any, spec: TransactionSpec, observation_end: object,
+                       options: dict[str, Any]) -> CleanSummary:
+    log = clean_transactions(raw, spec)
+    summary = rfm_summary(log.transactions, observation_end=observation_end, duplicates="keep",
+                          **options)
+    return CleanSummary(summary=summary, quality=log.quality, spec=spec)
+
+
+def _engine_parts(staged: StagedLog, spec: TransactionSpec, made: list) -> tuple | None:
+    """Net the returning customers' orders in pandas; count the others in the engine.
+
+    Returns (the engine's clean orders of the other customers, the netted orders (pandas,
+    as :func:`_finish` makes them), per-customer facts of all, the days with orders, the
+    engine's order count and revenue, the last order's timestamp), or None without orders.
+    """
+    import ibis
+
+    table, ledger = staged.order_table, staged.ledger
+    ids = table["customer_id"]
+    if spec.returns == "net" and staged.n_returns:
+        # netting changes the returning customers' orders and removes every order left at 0
+        returning = ibis.memtable({"customer_id": pd.unique(
+            staged.returns["customer_id"].to_numpy(dtype=object)).tolist()}).select(
+                customer_id=ibis._["customer_id"].cast(ids.type()))
+        zero = table.filter(table["amount"] <= 1e-9).select("customer_id")
+        local_ids = returning.union(zero, distinct=True)
+        mine = staged.collect(table.semi_join(local_ids, "customer_id").order_by("row"))
+        netted = net_returns(mine, staged.returns, staged.held, spec, ledger, staged.n_raw)
+        local = _finish(netted, spec)
+        rest = table.anti_join(local_ids, "customer_id")
+    else:
+        if spec.returns == "net":
+            _nothing_to_net(ledger, spec)
+        else:
+            ledger.record("returns", spec.returns, staged.n_returns, staged.returned,
+                          staged.first_return_row)
+        local = _finish(staged.collect(table.limit(0)), spec)
+        rest = table
+    has_country = "country" in local.columns
+    rest = rest.select("customer_id", "date", amount=_rounded(rest["amount"]),
+                       **({"country": rest["country"]} if has_country else {}))
+    rest = rest.cache()  # read by the facts, the totals, the days and the summary
+    made.append(rest)
+    agg: dict[str, Any] = {"first": rest["date"].min(), "size": rest.count()}
+    if has_country:
+        agg["n_countries"] = rest["country"].nunique()
+    per = rest.group_by("customer_id").aggregate(**agg)
+    theirs = per.to_pyarrow().to_pandas()
+    totals = rest.aggregate(n=rest.count(), revenue=rest["amount"].sum(),
+                            last=rest["date"].max()).to_pyarrow().to_pylist()[0]
+    count = int(totals["n"])
+    days = rest.select(day=rest["date"].truncate("D")).distinct().to_pyarrow()
+    days = days.column("day").to_numpy().astype("datetime64[ns]")
+    if len(local):
+        days = np.concatenate([days, local["date"].dt.normalize().to_numpy()])
+    if count == 0 and len(local) == 0:
+        return None
+    ours = _customer_facts(local, has_country)
+    if count:
+        theirs = theirs.set_index("customer_id")
+        whole = _int_ids(theirs.index.to_series())
+        if whole is not None:
+            theirs.index = pd.Index(whole, name="customer_id")
+        facts = pd.concat([theirs, ours]) if len(ours) else theirs
+        facts = facts.sort_index(kind="stable")
+    else:
+        facts = ours
+    # the summary's index as rfm_summary types it for these ids (Python ints stay objects)
+    sample = staged.collect(table.limit(1))[["customer_id", "date"]]
+    index_like = rfm_summary(sample).index
+    lasts = [pd.Timestamp(totals["last"])] if count else []
+    if len(local):
+        lasts.append(local["date"].max())
+    return (rest, local, facts, np.unique(days), count, float(totals["revenue"] or 0.0),
+            max(lasts), index_like)
+
+
+def _rounded(amount: Any) -> Any:
+    """``amount`` rounded to cents as numpy rounds (``rint(x * 100) / 100``: halves to
+    even), on any engine (their ROUND rounds halves away from zero)."""
+    scaled = amount * 100
+    low = scaled.floor()
+    frac = scaled - low
+    even = (low / 2).floor() * 2 == low
+    up = (frac > 0.5) | ((frac == 0.5) & ~even)
+    return up.ifelse(low + 1, low) / 100
+
+
+def _joined_summaries(pieces: list[pd.DataFrame], like: pd.Index) -> pd.DataFrame:
+    """The engine's and pandas' summaries (disjoint customers) as one, sorted by id as
+    pandas sorts them, the index typed as ``like``."""
+    ids = [_int_ids(p.index.to_series()) for p in pieces]
+    frame = pd.concat([p.reset_index(drop=True) for p in pieces], ignore_index=True)
+    if all(i is not None for i in ids):  # whole-number ids: sorted as numbers
+        whole = np.concatenate(ids)
+        order = np.argsort(whole, kind="stable")
+        index = pd.Index(whole[order])
+    else:
+        labels = pd.Index(np.concatenate([p.index.to_numpy(dtype=object) for p in pieces]))
+        order = np.asarray(pd.Series(np.arange(len(labels)), index=labels)
+                           .sort_index(kind="stable").to_numpy())
+        index = labels[order]
+    out = frame.iloc[order].reset_index(drop=True)
+    out.index = index.astype(like.dtype)
+    out.index.name = "customer_id"
+    for col in ("frequency",):
+        out[col] = out[col].astype("int64")
+    return out
+
+
 def _stage_lines(raw: pd.DataFrame, spec: TransactionSpec) -> StagedLog:
     """Rules 1-5 in pandas."""
     if len(raw) == 0:
@@ -697,6 +959,7 @@ def _stage_lines(raw: pd.DataFrame, spec: TransactionSpec) -> StagedLog:
                                              lines["amount"]))
     purchases, returns = lines.loc[~is_return], lines.loc[is_return]
     orders = _orders(purchases, spec, ledger, n_raw)
+    _identical_lines(raw, purchases, spec, ledger, n_raw)
     held = None  # (customer, order, product) of the returning customers' purchase lines
     if "product" in purchases.columns and spec.returns == "net":
         mine = purchases[purchases["customer_id"].isin(returns["customer_id"])]
@@ -727,6 +990,7 @@ def _typed_lines(raw: pd.DataFrame, spec: TransactionSpec) -> tuple[pd.DataFrame
     else:
         quantity = _parse_money(raw, spec.quantity, ".")
         price = _parse_money(raw, spec.unit_price, spec.decimal)
+        lines["quantity"] = quantity
         lines["unit_price"] = price
         lines["amount"] = np.round(quantity * price, 10)
     lines["order_id"] = (raw[spec.order].astype("string").str.strip().to_numpy(dtype=object)
@@ -811,7 +1075,9 @@ def _report(ledger: Ledger, out: pd.DataFrame, *, n_raw: int, revenue_in: float,
     else:
         first = last = pd.NaT
     gaps = _gaps(out["date"]) if len(out) else []
-    warnings = _warnings(out, gaps)
+    has_country = "country" in out.columns
+    facts = _customer_facts(out, has_country)
+    warnings = _warnings_of(facts, len(out), first, last, gaps, has_country)
     return DataQualityReport(
         rules=rules, n_rows_in=n_raw, n_orders_out=len(out),
         n_customers_out=_n_customers(out["customer_id"]), revenue_in=round(revenue_in, 2),
@@ -827,7 +1093,11 @@ def _n_customers(ids: pd.Series) -> int:
 
 def _gaps(dates: pd.Series, min_days: int = 14) -> list[tuple[str, str]]:
     """Runs of ``min_days`` or more days without an order between the first and last day."""
-    days = np.unique(dates.dt.normalize().to_numpy())
+    return _gaps_of_days(dates.dt.normalize().to_numpy(), min_days)
+
+
+def _gaps_of_days(days: np.ndarray, min_days: int = 14) -> list[tuple[str, str]]:
+    days = np.unique(days)
     if len(days) < 2:
         return []
     step = np.diff(days) / np.timedelta64(1, "D")
@@ -839,28 +1109,38 @@ def _gaps(dates: pd.Series, min_days: int = 14) -> list[tuple[str, str]]:
     return out
 
 
-def _warnings(out: pd.DataFrame, gaps: list[tuple[str, str]]) -> list[str]:
-    notes = []
-    for start, stop in gaps:
-        notes.append(f"No orders from {start} to {stop}: a gap in the export or a closed "
-                     "shop; periods spanning it understate activity.")
+def _customer_facts(out: pd.DataFrame, has_country: bool) -> pd.DataFrame:
+    """Per customer (sorted by id, whole-number ids as int64): the first order's timestamp
+    (``first``), the orders (``size``) and, with countries, how many (``n_countries``)."""
     ids = _int_ids(out["customer_id"])  # the same groups, in the same order, faster
     by = out["customer_id"] if ids is None else pd.Series(ids, index=out.index,
                                                          name="customer_id")
-    if "country" in out.columns:
+    facts = out.groupby(by)["date"].agg(["min", "size"]).rename(columns={"min": "first"})
+    if has_country:
         codes = pd.factorize(out["country"])[0]  # -1: no country
         pairs = pd.DataFrame({"customer_id": by.to_numpy()[codes >= 0],
                               "country": codes[codes >= 0]}).drop_duplicates()
         countries = pairs.groupby("customer_id")["country"].size()  # nunique, on integers
-        multi = countries[countries > 1]
+        facts["n_countries"] = countries.reindex(facts.index, fill_value=0).to_numpy()
+    facts.index.name = "customer_id"
+    return facts
+
+
+def _warnings_of(facts: pd.DataFrame, n_orders: int, first: Any, last: Any,
+                 gaps: list[tuple[str, str]], has_country: bool) -> list[str]:
+    notes = []
+    for start, stop in gaps:
+        notes.append(f"No orders from {start} to {stop}: a gap in the export or a closed "
+                     "shop; periods spanning it understate activity.")
+    if has_country:
+        multi = facts.index[facts["n_countries"].to_numpy() > 1]
         if len(multi):
             notes.append(f"{len(multi):,} customer ids appear in more than one country (first: "
-                         f"{plain(multi.index[0])!r}); check that ids are not reused across shops.")
-    if len(out) >= 200:
-        first = out.groupby(by)["date"].agg(["min", "size"])
-        one_day = first.loc[first["size"] == 1, "min"].dt.normalize().value_counts()
+                         f"{plain(multi[0])!r}); check that ids are not reused across shops.")
+    if n_orders >= 200:
+        one_day = facts.loc[facts["size"] == 1, "first"].dt.normalize().value_counts()
         if len(one_day):
-            window = pd.date_range(out["date"].min().normalize(), out["date"].max(), freq="D")
+            window = pd.date_range(first.normalize(), last, freq="D")
             median = float(one_day.reindex(window, fill_value=0).median())
             day, count = one_day.index[0], int(one_day.iloc[0])
             if count >= 20 and count > 5 * max(median, 1.0):

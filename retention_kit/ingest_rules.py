@@ -19,9 +19,29 @@ import pandas as pd
 
 from .errors import DataError
 
-__all__ = ["RULE_COLUMNS", "Ledger", "StagedLog"]
+__all__ = ["RULE_COLUMNS", "Ledger", "StagedLog", "identical_line_columns"]
 
 RULE_COLUMNS = ["rule", "policy", "rows", "revenue", "first_example"]
+
+
+def identical_line_columns(columns: list[str], spec: Any) -> list[str]:
+    """The columns of a raw log that the spec does not name, in their order.
+
+    ``identical_lines`` compares them as they are (the spec's columns as read), so lines
+    that differ only there (a line number, a description) are not identical.
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace
+    >>> spec = SimpleNamespace(customer="id", date="when", amount="total", quantity=None,
+    ...                        unit_price=None, order="invoice", product=None, channel=None,
+    ...                        country=None)
+    >>> identical_line_columns(["invoice", "id", "line_no", "when", "total"], spec)
+    ['line_no']
+    """
+    named = {getattr(spec, k) for k in ("customer", "date", "amount", "quantity", "unit_price",
+                                        "order", "product", "channel", "country")}
+    return [c for c in columns if c not in named]
 
 
 class Ledger:
@@ -74,7 +94,9 @@ class StagedLog:
     ``return_orders``: the returns as orders when ``returns="keep"``; ``held``: (customer,
     order, product) of the returning customers' purchase lines (None without a product
     column); ``n_returns``, ``first_return_row``, ``returned``: how many return lines, the
-    first one, and the money returned (positive).
+    first one, and the money returned (positive). When the engine keeps the orders
+    (:func:`retention_kit.ingest_sql.staged_orders`), ``orders`` is None, ``order_table``
+    is the engine's table of orders and ``collect`` brings a part of it to pandas.
     """
 
     orders: pd.DataFrame
@@ -87,3 +109,5 @@ class StagedLog:
     ledger: Ledger
     n_raw: int
     revenue_in: float
+    order_table: Any = None
+    collect: Callable[[Any], pd.DataFrame] | None = None

@@ -28,6 +28,8 @@ import datetime as dt
 import os
 import re
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -37,12 +39,12 @@ from . import _checks as checks
 from ._checks import plain, suggest
 from .engines import file_kind, source_paths, to_ibis
 from .errors import DataError
-from .ingest_rules import Ledger, StagedLog
+from .ingest_rules import Ledger, StagedLog, identical_line_columns
 
 if TYPE_CHECKING:  # pragma: no cover
     import ibis.expr.types as ir
 
-__all__ = ["connect", "stage_lines"]
+__all__ = ["connect", "stage_lines", "staged_orders"]
 
 ROW = "_rk_row"
 _EXCEL_EPOCH = dt.datetime(1899, 12, 30)
@@ -411,7 +413,24 @@ def stage_lines(source: Any, spec: Any) -> StagedLog:
 _GUEST, _EXCLUDED, _ZERO, _NEGATIVE, _RETURN, _PURCHASE = range(1, 7)
 
 
-def _stage(source: Any, spec: Any, cached: list) -> StagedLog:
+@contextmanager
+def staged_orders(source: Any, spec: Any) -> Iterator[StagedLog]:
+    """Rules 1-5 of ``spec`` on the engine, the orders left there.
+
+    Like :func:`stage_lines`, but ``orders`` is None: ``order_table`` is the engine's table
+    of purchase orders and ``collect`` brings any part of it to pandas typed as
+    :func:`stage_lines` types the orders. Both work until the ``with`` block ends (then the
+    engine's temporary tables are released).
+    """
+    cached: list = []
+    try:
+        yield _stage(source, spec, cached, keep_orders=True)
+    finally:
+        for table in cached:
+            table.release()
+
+
+def _stage(source: Any, spec: Any, cached: list, *, keep_orders: bool = False) -> StagedLog:
     ibis = _ibis()
     table = _open(source, spec)
     named = {k: getattr(spec, k) for k in ("customer", "date", "amount", "quantity",
@@ -428,6 +447,7 @@ def _stage(source: Any, spec: Any, cached: list) -> StagedLog:
                                     what="the transaction log", n_rows=n)
     shown = [c for c in (spec.customer, spec.order, spec.date, spec.product, spec.amount,
                          spec.quantity, spec.unit_price) if c is not None]
+    others = identical_line_columns(columns, spec)
     t = table if ROW in table.columns else table.mutate(**{ROW: ibis.row_number()})
     if _materialize(t):  # number the rows once: every later query sees the same numbers
         t = t.cache()  # kept (not released) for the report's examples, until collected
@@ -502,7 +522,7 @@ def _stage(source: Any, spec: Any, cached: list) -> StagedLog:
                 *(["_rk_aware"] if aware is not None else []),
                 *(["_rk_price"] if price is not None else []),
                 *(getattr(spec, k) for k in ("product", "channel", "country")
-                  if getattr(spec, k) is not None)]
+                  if getattr(spec, k) is not None), *others]
         t = t.select(*dict.fromkeys(keep)).cache()
         cached.append(t)
     date, amount, customer = t["_rk_date"], t["_rk_amount"], t[spec.customer]
@@ -627,7 +647,12 @@ def _stage(source: Any, spec: Any, cached: list) -> StagedLog:
         cached.append(lines)
     purchases = lines.filter(lines["_rk_purchase"]).drop("_rk_purchase", "_rk_return")
     returns = lines.filter(lines["_rk_return"]).drop("_rk_purchase", "_rk_return")
-    orders = _orders(purchases, spec, ledger, n_raw, stats["purchase_n"], cust_kind)
+    orders = _orders(purchases, spec, ledger, n_raw, stats["purchase_n"], cust_kind,
+                     cached=cached if keep_orders else None)
+    keys = [customer, order_id, date, *(v for _c, v, _b in money_cols),
+            *(t[getattr(spec, k)] for k in ("product", "channel", "country")
+              if getattr(spec, k) is not None), *(t[c] for c in others)]
+    _identical_lines(t.filter(purchase), keys, amount, spec, ledger, cached)
     returned_lines, return_orders, held = None, None, None
     if spec.returns == "net" and stats["ret_n"]:
         returned_lines = _collect(returns.order_by(ROW), cust_kind).rename(columns={ROW: "row"})
@@ -641,10 +666,15 @@ def _stage(source: Any, spec: Any, cached: list) -> StagedLog:
     if spec.returns == "keep":
         return_orders = _orders(returns, spec, Ledger(describe), n_raw, stats["ret_n"],
                                 cust_kind)
+    kept = {}
+    if keep_orders:
+        kept = {"order_table": orders,
+                "collect": lambda expr: _typed_orders(expr, spec, cust_kind)}
+        orders = None
     return StagedLog(orders=orders, returns=returned_lines, return_orders=return_orders,
                      held=held, n_returns=stats["ret_n"], first_return_row=stats["ret_row"],
                      returned=-stats["ret_money"] if stats["ret_n"] else 0.0, ledger=ledger,
-                     n_raw=n_raw, revenue_in=float(stats["revenue_in"]))
+                     n_raw=n_raw, revenue_in=float(stats["revenue_in"]), **kept)
 
 
 def _refuse_bad_values(stats: dict[str, Any], spec: Any, money_cols: list, example: Any,
@@ -727,17 +757,62 @@ def _collect(expr: ir.Table, cust_kind: str) -> pd.DataFrame:
     return pd.DataFrame(out)
 
 
+def _identical_lines(purchases: ir.Table, keys: list[Any], amount: Any, spec: Any,
+                     ledger: Ledger, cached: list) -> None:
+    """Purchase lines identical to an earlier line of their order (the pandas path's
+    ``duplicated``): one grouped query, and for the first example a join of the few
+    repeated groups back to their lines."""
+    ibis = _ibis()
+    names = [f"_rk_k{i}" for i in range(len(keys))]
+    p = purchases.select(ROW, _rk_amount=amount, **dict(zip(names, keys, strict=True)))
+    if not _materialize(p):
+        # DuckDB: group one 64-bit hash of the line first (a table of millions of wide keys
+        # costs seconds and a gigabyte); only the lines whose hash repeats, a few, are then
+        # grouped by their values, so a hash collision costs nothing but a candidate
+        hashed = p.mutate(_rk_h=ibis.struct(dict(zip(names, (p[n] for n in names),
+                                                      strict=True))).hash())
+        twice = hashed.group_by("_rk_h").aggregate(_rk_c=hashed.count())
+        twice = twice.filter(twice["_rk_c"] > 1).select("_rk_h")
+        p = hashed.semi_join(twice, "_rk_h").drop("_rk_h").cache()  # small: read thrice
+        cached.append(p)
+    groups = p.group_by(names).aggregate(_rk_n=p.count(), _rk_first=p[ROW].min(),
+                                         _rk_value=p["_rk_amount"].max())
+    repeated = groups.filter(groups["_rk_n"] > 1)
+    if _materialize(repeated):
+        repeated = repeated.cache()
+        cached.append(repeated)
+    copies = repeated["_rk_n"] - 1
+    got = repeated.aggregate(n=copies.sum(), money=(copies * repeated["_rk_value"]).sum()
+                             ).to_pyarrow().to_pylist()[0]
+    n = int(got["n"] or 0)
+    first_row = None
+    if n:
+        other = repeated.rename({f"_rk_r{i}": name for i, name in enumerate(names)})
+        joined = p.join(other, [p[name].identical_to(other[f"_rk_r{i}"])
+                                for i, name in enumerate(names)])
+        first_row = int(joined.filter(joined[ROW] != joined["_rk_first"])[ROW].min()
+                        .to_pyarrow().as_py())
+    del ibis
+    ledger.record("identical_lines", spec.order_lines, n, float(got["money"] or 0.0), first_row)
+
+
 def _orders(lines: ir.Table, spec: Any, ledger: Ledger, n_raw: int, n_lines: int,
-            cust_kind: str) -> pd.DataFrame:
-    """Rule 5 on the engine: one grouped query, collected in the order of first lines."""
+            cust_kind: str, *, cached: list | None = None) -> Any:
+    """Rule 5 on the engine: one grouped query, collected in the order of first lines.
+
+    With ``cached`` (a list of tables to release), the orders stay in the engine: the
+    grouped table (``customer_id``, ``order_id``, ``date``, ``amount``, ``n_lines``,
+    ``row``, ``channel``, ``country``), materialised once, is returned instead; collect
+    any part of it with :func:`_typed_orders`.
+    """
     ibis = _ibis()
     if spec.order_lines == "keep" or n_lines == 0:
-        out = _collect(lines.order_by(ROW), cust_kind).rename(columns={ROW: "row"})
-        out = out.assign(n_lines=1)
-        if spec.order is None:
-            out = out.assign(order_id=[f"row{i}" for i in out["row"]])
         ledger.record("order_lines", "keep", 0, 0.0, None)
-        return out
+        table = lines.rename({"row": ROW}).mutate(n_lines=ibis.literal(1, "int64"),
+                                                  _rk_each=ibis.literal(True))
+        if cached is not None:
+            return table
+        return _typed_orders(table.order_by("row"), spec, cust_kind)
     key = ["customer_id", "order_id"] if spec.order is not None else ["customer_id", "date"]
     agg: dict[str, Any] = {"amount": lines.amount.sum(), "n_lines": lines.count(),
                            "row": lines[ROW].min()}
@@ -747,7 +822,57 @@ def _orders(lines: ir.Table, spec: Any, ledger: Ledger, n_raw: int, n_lines: int
         if extra in lines.columns:
             agg[extra] = lines[extra].argmin(lines[ROW], where=lines[extra].notnull())
     grouped = lines.group_by(key).aggregate(**agg)
-    out = _collect(grouped.order_by("row"), cust_kind)
+    if cached is not None:
+        grouped = grouped.cache()  # read by every query of the summary
+        cached.append(grouped)
+        n_orders = int(grouped.count().to_pyarrow().as_py())
+        out = grouped
+    else:
+        out = _typed_orders(grouped.order_by("row"), spec, cust_kind)
+        n_orders = len(out)
+    merged = n_lines - n_orders
+    first_row = _first_merged_line(lines, grouped, key) if merged else None
+    del ibis
+    ledger.record("order_lines", "sum", merged, 0.0, first_row)
+    return out
+
+
+def _first_merged_line(lines: ir.Table, grouped: ir.Table, key: list[str],
+                       k: int = 1000) -> int:
+    """The first line that is not its order's first: the smallest second line of an order.
+
+    Looked for among the ``k`` orders of several lines that start first (a join of the
+    lines to ``k`` orders instead of to all of them): an order starting later has its
+    second line later still, so the answer is exact when it comes before the ``k``-th
+    order's start; otherwise (rare) every line is compared with its order's first.
+    """
+    multi = grouped.filter(grouped["n_lines"] > 1)
+    top = multi.order_by("row").limit(k).select(
+        _rk_first="row", **{f"_rk_o{i}": multi[c] for i, c in enumerate(key)})
+    joined = lines.join(top, [lines[c].identical_to(top[f"_rk_o{i}"])
+                              for i, c in enumerate(key)])
+    got = joined.filter(joined[ROW] != joined["_rk_first"]).aggregate(
+        found=joined[ROW].min(), last_first=joined["_rk_first"].max(),
+        n=joined["_rk_first"].nunique()).to_pyarrow().to_pylist()[0]
+    if got["found"] is not None and (got["n"] < k or got["found"] <= got["last_first"]):
+        return int(got["found"])
+    firsts = grouped.select(first=grouped["row"])
+    later = lines.filter(~lines[ROW].isin(firsts["first"]))
+    return int(later[ROW].min().to_pandas())
+
+
+def _typed_orders(expr: ir.Table, spec: Any, cust_kind: str) -> pd.DataFrame:
+    """Orders of :func:`_orders` collected with the pandas path's types and columns."""
+    out = _collect(expr, cust_kind)
+    if "_rk_each" in out.columns:  # one row per line (order_lines='keep', or no purchases)
+        out = out.drop(columns="_rk_each").assign(n_lines=1)
+        if len(out) and cust_kind == "asis":  # typed as the pandas path keeps them
+            out["customer_id"] = pd.Series(
+                out["customer_id"].to_numpy(dtype=object)).infer_objects().to_numpy()
+        if spec.order is None:
+            out = out.assign(order_id=[f"row{i}" for i in out["row"]])
+        return out
+    key = ["customer_id", "order_id"] if spec.order is not None else ["customer_id", "date"]
     for col in key:  # group keys are typed as pandas types its groupby keys
         out[col] = pd.Series(out[col].to_numpy(dtype=object)).infer_objects().to_numpy()
     if spec.order is None:
@@ -756,13 +881,4 @@ def _orders(lines: ir.Table, spec: Any, ledger: Ledger, n_raw: int, n_lines: int
     cols = key + [c for c in ("order_id", "date", "amount", "n_lines", "row", "channel",
                               "country")
                   if c in out.columns and c not in key]
-    out = out[cols]
-    merged = n_lines - len(out)
-    first_row = None
-    if merged:
-        firsts = grouped.select(first=grouped["row"])
-        later = lines.filter(~lines[ROW].isin(firsts["first"]))
-        first_row = int(later[ROW].min().to_pandas())
-    del ibis
-    ledger.record("order_lines", "sum", merged, 0.0, first_row)
-    return out
+    return out[cols]

@@ -38,7 +38,8 @@ def simulate_order_lines(n_customers: int, *, start: DateLike = "2023-12-01",
     Registered customers buy as :func:`simulate_transactions` draws them (BG/NBD at the
     CDNOW estimates, per week); each order becomes 1-6 *lines* of products (a catalogue of
     40 codes) under one invoice number, some lines repeated identically (the same item
-    scanned twice: real revenue, not a double load). Then the mess:
+    scanned twice: real revenue, not a double load; two lines of the same product in the
+    same quantity are identical too). Then the mess:
 
     * guest checkouts (orders without a customer id), ``guest_share`` of the orders;
     * a postage line (code ``"POST"``) on ``postage_share`` of the orders and a free
@@ -70,7 +71,10 @@ def simulate_order_lines(n_customers: int, *, start: DateLike = "2023-12-01",
         ``UnitPrice``, ``CustomerID`` (float, NaN for guests, as in the UCI Online Retail
         export), ``Country``), in invoice order, and the truth: line counts and revenue of
         each kind, ``purchases_revenue`` (registered customers' product lines) and
-        ``matched_returns_revenue``, the orders, the customers.
+        ``matched_returns_revenue``, the orders, the customers. ``duplicate_lines`` are the
+        lines repeated on purpose; ``identical_lines`` (and their revenue) are all purchase
+        lines identical in every column to an earlier line of their order: those and the
+        lines that drew the same product in the same quantity by chance.
 
     Examples
     --------
@@ -214,6 +218,11 @@ def _order_line_truth(log: pd.DataFrame, cancelled_in_full: int) -> dict[str, An
     purchases = ~guest & np.isin(kind, ["product", "duplicate"])
     returns = np.isin(kind, ["return_referenced", "return_unreferenced"])
     unmatched = kind == "return_unmatched"
+    # identical lines of one order: the repeated ones, and two lines that happen to be the
+    # same product in the same quantity
+    same = ["invoice", "code", "quantity", "price", "date", "customer_id", "Country"]
+    identical = np.zeros(len(log), dtype=bool)
+    identical[purchases] = log.loc[purchases, same].duplicated().to_numpy()
     return {
         "n_lines": len(log),
         "guest_lines": count(guest), "guest_revenue": round(float(money[guest].sum()), 2),
@@ -221,6 +230,8 @@ def _order_line_truth(log: pd.DataFrame, cancelled_in_full: int) -> dict[str, An
         "postage_revenue": round(float(money[~guest & (kind == "postage")].sum()), 2),
         "zero_price_lines": count(~guest & (kind == "zero_price")),
         "duplicate_lines": count(~guest & (kind == "duplicate")),
+        "identical_lines": count(identical),
+        "identical_lines_revenue": round(float(money[identical].sum()), 2),
         "purchase_lines": count(purchases),
         "purchases_revenue": round(float(money[purchases].sum()), 2),
         "return_lines_referenced": count(kind == "return_referenced"),

@@ -55,6 +55,11 @@ def test_every_rule_finds_exactly_the_rows_the_generator_made(messy) -> None:
     assert r.loc["orders_returned_in_full", "rows"] == truth["orders_cancelled_in_full"]
     # order lines: every purchase line of an order but its first is merged into it
     assert r.loc["order_lines", "rows"] == truth["purchase_lines"] - truth["orders"]
+    # identical lines: the repeated ones and same product and quantity twice by chance
+    assert r.loc["identical_lines", "rows"] == truth["identical_lines"]
+    assert r.loc["identical_lines", "revenue"] == pytest.approx(
+        truth["identical_lines_revenue"])
+    assert truth["identical_lines"] >= truth["duplicate_lines"] > 0
     q = log.quality
     assert q.n_rows_in == len(raw) == truth["n_lines"]
     assert q.n_orders_out == truth["orders"] - truth["orders_cancelled_in_full"]
@@ -129,6 +134,25 @@ def test_without_an_order_id_lines_of_one_customer_and_time_are_one_order() -> N
     assert t["order_id"].tolist() == ["1@2024-01-05 10:00:00", "2@2024-01-05 10:00:00",
                                       "1@2024-01-09 08:00:00"]
     assert rules(log).loc["order_lines", "rows"] == 1
+
+
+def test_identical_lines_of_an_order_are_counted_and_summed_not_dropped() -> None:
+    raw = pd.DataFrame({"order": ["1", "1", "1", "1", "2", "3"],
+                        "customer_id": [7, 7, 7, 7, 7, 8],
+                        "date": ["2024-01-05 10:00"] * 4 + ["2024-01-06 10:00"] * 2,
+                        "code": ["mug", "mug", "mug", "tea", "mug", "mug"],
+                        "amount": [3.0, 3.0, 3.0, 3.0, 3.0, 3.0]})
+    log = clean_transactions(raw, {"amount": "amount", "order": "order", "product": "code"})
+    assert log.transactions["amount"].tolist() == [12.0, 3.0, 3.0]  # nothing dropped
+    row = rules(log).loc["identical_lines"]
+    # rows 1 and 2 repeat row 0; the tea line, order 2 and customer 8's order differ
+    assert (row["policy"], row["rows"], row["revenue"]) == ("sum", 2, 6.0)
+    assert row["first_example"].startswith("row 1: ")
+    # a column the spec does not name (a line number) makes the lines different
+    numbered = raw.assign(line=[1, 2, 3, 4, 1, 1])
+    log = clean_transactions(numbered, {"amount": "amount", "order": "order", "product": "code"})
+    assert rules(log).loc["identical_lines", "rows"] == 0
+    assert rules(log).loc["identical_lines", "first_example"] == ""
 
 
 def test_a_return_without_reference_nets_against_the_latest_earlier_order() -> None:

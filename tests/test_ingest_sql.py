@@ -9,11 +9,14 @@ first example, window, gaps, warnings), or the DataError message.
 
 from __future__ import annotations
 
+import json
+
 import pandas as pd
 import pytest
 
+from retention_kit.data import rfm_summary
 from retention_kit.errors import DataError
-from retention_kit.ingest import clean_transactions
+from retention_kit.ingest import clean_rfm_summary, clean_transactions
 from retention_kit.simulate_exports import simulate_order_lines
 
 ibis = pytest.importorskip("ibis")
@@ -178,6 +181,82 @@ def test_whole_float_and_text_ids(engine) -> None:
                         "amount": [1.0, 2.0, 3.0]})
     both(raw, {"amount": "amount"}, engine)
     both(raw.assign(customer_id=[1.5, 2.0, 1.5]), {"amount": "amount"}, engine)
+
+
+def test_identical_lines_of_an_order_on_every_engine(engine) -> None:
+    raw = pd.DataFrame({"order": ["1", "1", "1", "1", "2", "2", "2"],
+                        "customer_id": [7, 7, 7, 7, 8, 8, 8],
+                        "date": ["2024-01-05 10:00"] * 7,
+                        "code": ["mug", "mug", None, None, "tea", "tea", "tea"],
+                        "note": ["x", "x", None, None, "a", "b", "a"],
+                        "amount": [3.0, 3.0, 2.5, 2.5, 1.0, 1.0, 1.0]})
+    spec = {"amount": "amount", "order": "order", "product": "code"}
+    log = clean_transactions(engine(raw), spec)
+    row = log.quality.rules.set_index("rule").loc["identical_lines"]
+    # rows 1, 3 (missing code and note alike) and 6 (row 5's note differs)
+    assert (row["rows"], row["revenue"]) == (3, 6.5)
+    assert row["first_example"].startswith("row 1: ")
+    both(raw, spec, engine)
+    both(raw, {**spec, "order_lines": "keep"}, engine)
+    both(raw, {"amount": "amount", "product": "code"}, engine)  # orders by customer and time
+
+
+def test_the_demo_export_shows_its_identical_lines_on_every_engine(engine) -> None:
+    from retention_kit.datasets import EXPORT_SPEC, data_dir
+
+    folder = data_dir() / "demo" / "till_export"
+    truth = json.loads((folder / "client.json").read_text())["truth"]
+    raw = pd.read_csv(folder / "transactions.csv", dtype=str)
+    log = clean_transactions(engine(raw), EXPORT_SPEC)
+    row = log.quality.rules.set_index("rule").loc["identical_lines"]
+    assert row["rows"] == truth["identical_lines"] == 74
+    assert row["revenue"] == pytest.approx(truth["identical_lines_revenue"])
+    assert_same(clean_transactions(raw, EXPORT_SPEC), log)
+
+
+# --------------------------------------------------------------------------- summary only
+
+
+def same_summary(raw: pd.DataFrame, spec: dict, engine, **options) -> None:
+    """clean_rfm_summary on the engine (orders kept there) = the pandas path's summary."""
+    log = clean_transactions(raw, spec)
+    want = rfm_summary(log.transactions, amount_col="amount", duplicates="keep", **options)
+    got = clean_rfm_summary(engine(raw), spec, **options)
+    pd.testing.assert_frame_equal(want, got.summary, check_exact=False, rtol=1e-12)
+    assert got.summary.attrs == want.attrs
+    assert got.quality.to_dict() == log.quality.to_dict()
+    on_pandas = clean_rfm_summary(raw, spec, **options)
+    pd.testing.assert_frame_equal(want, on_pandas.summary)
+
+
+@pytest.fixture(scope="module")
+def export() -> pd.DataFrame:
+    return simulate_order_lines(800, random_state=3)[0]
+
+
+@pytest.mark.parametrize("policies", [
+    {}, {"returns": "drop"}, {"order_lines": "keep"}, {"zero_price": "keep"},
+    {"order": None, "cancellation_prefix": None},
+])
+def test_the_summary_without_the_orders_on_every_engine(export, policies, engine) -> None:
+    same_summary(export, {**RETAIL, **policies}, engine, time_unit="W")
+
+
+@pytest.mark.parametrize("policies", [{}, {"zero_price": "keep"}, {"returns": "drop"}])
+def test_the_summary_of_a_small_log_on_every_engine(policies, engine) -> None:
+    # zero_price='keep': customer b's order 4 is worth 0 and the netting removes it,
+    # although b returns nothing
+    same_summary(ORDERS, {**HAND, **policies}, engine, time_unit="D",
+                 observation_end="2024-04-30", merge_period="W")
+
+
+def test_the_summary_refuses_as_the_pandas_path_does(engine) -> None:
+    with pytest.raises(DataError) as on_pandas:
+        rfm_summary(clean_transactions(ORDERS, HAND).transactions, amount_col="amount",
+                    observation_end="2024-03-31")
+    with pytest.raises(DataError) as on_engine:
+        clean_rfm_summary(engine(ORDERS), HAND, observation_end="2024-03-31")
+    assert str(on_engine.value) == str(on_pandas.value)
 
 
 # --------------------------------------------------------------------------- the same errors

@@ -1135,6 +1135,9 @@ def test_a_raw_export_is_cleaned_by_its_spec_and_the_report_says_how() -> None:
         truth["unmatched_return_lines"])
     assert rows["Orders returned in full"] == (f"{truth['orders_cancelled_in_full']} orders", "",
                                                "not counted as purchases")
+    assert rows["Identical lines within an order"] == (
+        str(truth["identical_lines"]), f"£{truth['identical_lines_revenue']:,.0f}",
+        "summed into their order, not dropped")
     assert view.warnings == [w for w in export.quality.warnings]
     assert "quality-table" in view.to_html()
     assert _unlabelled_counts(view.to_html()) == ([], len(view.rows) - 1)  # "28 orders"
@@ -1153,8 +1156,11 @@ def test_the_batch_writes_the_data_quality_report_next_to_the_html(tmp_path: Pat
     written = json.loads((tmp_path / "till_export.quality.json").read_text())
     expected = load_client(DEMO / "till_export").quality.to_dict()
     assert written["rules"] == expected["rules"] and written["warnings"] == expected["warnings"]
+    identical = {r["rule"]: r for r in written["rules"]}["identical_lines"]
+    assert identical["rows"] == load_client(DEMO / "till_export").info["truth"]["identical_lines"]
     page = (tmp_path / "till_export.html").read_text()
     assert 'id="quality-table"' in page and "Guest checkouts (no customer id)" in page
+    assert "Identical lines within an order" in page
     assert not (tmp_path / "retailer.quality.json").exists()
 
 
