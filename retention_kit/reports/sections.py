@@ -581,7 +581,8 @@ def _forecast_purchases(client: ClientData, *, horizon_months: int, discount_rat
     alive = model.probability_alive(summary).rename("alive")
     diagnostics = diagnose(model, spend_model=spend, summary=summary, split=split,
                            transactions=client.transactions, inactivity=inactivity_days,
-                           period=period, observation_end=client.observation_end) + checked
+                           period=period, observation_end=client.observation_end,
+                           calibrated=choice.model if choice is not None else None) + checked
     method += f" and Gamma-Gamma for spend, discounted at {discount_rate:.2%} a month"
     forecast = ClvForecast(clv=clv.rename("clv"), alive=alive, model=model, spend_model=spend,
                            method=method, horizon_months=horizon_months,
