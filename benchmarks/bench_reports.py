@@ -11,7 +11,9 @@ less on what else the machine is doing than wall time does, and the ratios fresh
 The target is warm <= 1.3 s per report, 3x faster than fresh. Both designs must give the
 same output: every executed notebook's cells and outputs (images included, papermill's
 timing metadata excluded), the KPIs and the HTML page (but for the id papermill draws at
-random for the injected-parameters cell) are compared client by client. A kernel sends
+random for the injected-parameters cell) are compared client by client, each design's
+output folder path (which the injected ``customer_list`` parameter names) replaced by the
+same placeholder and nothing else normalised. A kernel sends
 printed text in chunks as time passes, so on a busy machine the versions cell's lines can
 land in one stream output or several, in either design: such reports are counted apart.
 When anything differs, both output folders are kept (the path is printed).
@@ -43,11 +45,17 @@ def _cpu() -> tuple[float, float]:
     return me.ru_utime + me.ru_stime, kids.ru_utime + kids.ru_stime
 
 
+_OUT = "<output folder>"
+
+
 def _cells(path: Path, coalesce: bool = False) -> list[Any]:
     """What a reader gets from an executed notebook: each cell's source, execution count
-    and outputs (papermill's per-cell timing metadata left out). ``coalesce`` joins
-    consecutive text printed to the same stream: the kernel sends printed text in chunks
-    as time passes, so one ``print`` per line can land in one output or several."""
+    and outputs (papermill's per-cell timing metadata left out), with the path of the
+    design's output folder (in the injected ``customer_list`` parameter, say) replaced
+    by a placeholder. ``coalesce`` joins consecutive text printed to the same stream: the
+    kernel sends printed text in chunks as time passes, so one ``print`` per line can
+    land in one output or several."""
+    folder = str(path.parent)
     nb = nbformat.read(path, as_version=4)
     cells = []
     for c in nb.cells:
@@ -59,14 +67,16 @@ def _cells(path: Path, coalesce: bool = False) -> list[Any]:
                 last["text"] += out["text"]
             else:
                 outputs.append(dict(out))
-        cells.append((c.cell_type, c.source, c.get("execution_count"),
-                      json.dumps(outputs, sort_keys=True)))
+        cells.append((c.cell_type, c.source.replace(folder, _OUT), c.get("execution_count"),
+                      json.dumps(outputs, sort_keys=True).replace(folder, _OUT)))
     return cells
 
 
 def _page(path: Path) -> str:
-    """An HTML report without the id papermill draws at random for its parameters cell."""
-    return re.sub(r'id="cell-id=[0-9a-f]+"', 'id="cell-id="', path.read_text(encoding="utf-8"))
+    """An HTML report without the id papermill draws at random for its parameters cell,
+    the design's output folder's path replaced by a placeholder."""
+    page = path.read_text(encoding="utf-8").replace(str(path.parent), _OUT)
+    return re.sub(r'id="cell-id=[0-9a-f]+"', 'id="cell-id="', page)
 
 
 def run(kernels: str, executor: str, n_clients: int, workers: int, fast: bool,

@@ -680,11 +680,21 @@ margin, steps_per_period, days_per_month
     drawn = _drawn_purchases(transaction_model, distinct, times, discount, trans_draws)
     values = np.empty((n_draws, len(distinct)))
     n_infinite = 0
+    # retention_kit's Gamma-Gamma evaluates every draw with the data validated once;
+    # a draw without a finite mean spend (q <= 1) is a row of +inf there
+    spends = (spend_model.expected_spend_draws(distinct, spend_draws)
+              if hasattr(spend_model, "expected_spend_draws") else None)
     for i in range(n_draws):
         purchases = drawn[i]
         try:
-            spend = np.asarray(with_params(spend_model, spend_draws[i]).expected_spend(distinct),
-                               dtype=float)
+            if spends is not None:
+                spend = spends[i]
+                if np.isposinf(spend).all():
+                    raise DataError("the drawn spend model has q <= 1")
+            else:
+                spend = np.asarray(
+                    with_params(spend_model, spend_draws[i]).expected_spend(distinct),
+                    dtype=float)
         except DataError:
             # The data passed the point estimate, so the only failure left is a drawn
             # spend model without a finite mean (q <= 1): its CLV is infinite (or 0 when

@@ -1042,13 +1042,23 @@ def churn_cut_value(fitted: ContractModels, durations: pd.DataFrame, *, cut: flo
     return out
 
 
+#: Renewal steps whose survival :func:`_renewal_value` evaluates in one model call (the
+#: same values as one call per step; the sum runs for tens to hundreds of steps).
+_SURVIVAL_BLOCK = 128
+
+
 def _renewal_value(model: SBG | BdW, n: np.ndarray, d: float, cut: float) -> np.ndarray:
     """Σ_t Π_{k<=t} r'_k / (1+d)^(t-1) for each n (see :func:`churn_cut_value`)."""
     total = np.zeros(len(n))
     log_keep = np.zeros(len(n))
     log_prev = np.log(np.asarray(model.survival(n), dtype=float))
+    block = np.empty((0, len(n)))
     for t in range(1, 3001):
-        log_s = np.log(np.asarray(model.survival(n + t), dtype=float))
+        if (t - 1) % _SURVIVAL_BLOCK == 0:  # S(n + t) for the next steps in one call
+            ahead = np.arange(t, min(t + _SURVIVAL_BLOCK, 3001))
+            block = np.log(np.asarray(model.survival((n[None, :] + ahead[:, None]).ravel()),
+                                      dtype=float)).reshape(len(ahead), len(n))
+        log_s = block[(t - 1) % _SURVIVAL_BLOCK]
         renew = np.exp(log_s - log_prev)
         log_keep += np.log1p(-(1.0 - renew) * (1.0 - cut))
         term = np.exp(log_keep - (t - 1) * math.log1p(d))

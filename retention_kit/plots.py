@@ -10,6 +10,7 @@ global matplotlib state.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
@@ -61,6 +62,31 @@ def _axes(ax: Axes | None, figsize: tuple[float, float] = (7.0, 4.5)) -> Axes:
 
     _, new = plt.subplots(figsize=figsize)
     return new
+
+
+@functools.cache
+def _remembering_date_locator() -> type:
+    """:class:`matplotlib.dates.AutoDateLocator` remembering its ticks per view interval.
+
+    A figure asks its locators for ticks many times while it is laid out and drawn
+    (constrained layout, the tight bounding box of the inline backend, the draw itself),
+    and the date locator recomputes a dateutil rule each time; for the same view interval
+    the ticks are the same, so they are computed once. The class is made on first use
+    (matplotlib is imported inside the functions of this module).
+    """
+    import matplotlib.dates as mdates
+
+    class RememberingDateLocator(mdates.AutoDateLocator):
+        def __call__(self) -> Any:
+            if self.axis is None:
+                return super().__call__()
+            key = tuple(map(float, self.axis.get_view_interval()))
+            ticks = self.__dict__.setdefault("_ticks", {})
+            if key not in ticks:
+                ticks[key] = super().__call__()
+            return ticks[key]
+
+    return RememberingDateLocator
 
 
 def _is_share_table(table: pd.DataFrame) -> bool:
@@ -1482,7 +1508,7 @@ def plot_trends(
             panel.set_ylim(bottom, high + pad)
         span = x[-1] - x[0] if len(x) > 1 else pd.Timedelta(days=30)
         panel.set_xlim(x[0] - 0.02 * span, x[-1] + 0.25 * span)  # room for the label
-        locator = mdates.AutoDateLocator(minticks=3, maxticks=6)
+        locator = _remembering_date_locator()(minticks=3, maxticks=6)
         panel.xaxis.set_major_locator(locator)
         panel.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
         name = col.replace("_", " ")

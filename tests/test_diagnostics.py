@@ -345,6 +345,12 @@ def test_diagnose_collects_every_check_the_inputs_allow() -> None:
     assert d.verdict == "caution"  # 18 months cannot be checked for seasonality
     assert json.loads(json.dumps(d.to_dict()))["verdict"] == "caution"
     assert diagnose(model).verdict == "ok"
+    # the calibration fit made already (by choose_model, say) gives the same findings
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        calibrated = BGNBD().fit(split)
+    assert diagnose(model, summary=summary, split=split, transactions=log, inactivity=90,
+                    calibrated=calibrated) == d
     from retention_kit.models import GammaGamma
 
     spend = GammaGamma().fit(summary.loc[summary["frequency"] > 0])

@@ -198,6 +198,18 @@ def test_missing_columns_and_fractional_frequency_are_data_errors() -> None:
         GammaGamma().fit(bad)
 
 
+def test_expected_spend_draws_are_expected_spend_of_each_drawn_model(
+        gg: GammaGamma, cdnow: pd.DataFrame) -> None:
+    draws = np.array([gg.params_.to_numpy(), [6.0, 4.0, 16.0], [6.0, 0.9, 16.0]])
+    rows = gg.expected_spend_draws(cdnow, draws)
+    assert rows.shape == (3, len(cdnow))
+    for row, params in zip(rows[:2], draws[:2], strict=True):
+        assert np.array_equal(row, with_params(*params).expected_spend(cdnow).to_numpy())
+    assert np.isposinf(rows[2]).all()  # q <= 1: expected_spend raises, the mean is infinite
+    with pytest.raises(DataError):
+        with_params(*draws[2]).expected_spend(cdnow)
+
+
 def test_q_not_above_one_explains_the_infinite_mean() -> None:
     model = with_params(2.0, 0.9, 10.0)
     data = pd.DataFrame({"frequency": [1], "monetary_value": [5.0]})

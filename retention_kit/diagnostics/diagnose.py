@@ -31,6 +31,7 @@ def diagnose(
     customer_col: str = "customer_id",
     date_col: str = "date",
     observation_end: object = None,
+    calibrated: Any = None,
 ) -> Diagnostics:
     """Run every diagnostic the inputs allow and collect the findings.
 
@@ -39,7 +40,9 @@ def diagnose(
       prefixed "spend: ";
     * ``model`` and ``split``: a model of the same class and options is fitted on
       the calibration columns of ``split`` and judged by :func:`holdout_fit`;
-      a failing calibration fit is itself an ``unreliable`` finding;
+      a failing calibration fit is itself an ``unreliable`` finding (``calibrated``,
+      when given, is that fit, made already: e.g. the chosen model of
+      :func:`~retention_kit.diagnostics.choose_model` on the same ``split``);
     * ``summary`` (or ``split``) with ``monetary_value``: :func:`spend_independence`;
     * ``transactions``: :func:`data_sufficiency` (with ``inactivity`` in days when
       an inactivity rule is used), :func:`left_truncation` and, with ``split``
@@ -63,6 +66,9 @@ def diagnose(
         Cohort period.
     customer_col, date_col, observation_end
         Columns and end of the log.
+    calibrated : fitted model, optional
+        ``model``'s class and options already fitted on ``split``'s calibration columns,
+        judged on the holdout instead of a new fit (which would give the same model).
 
     Returns
     -------
@@ -73,7 +79,8 @@ def diagnose(
     if model is not None:
         findings += identification(model)
         if split is not None:
-            findings += _holdout(model, split)
+            findings += (holdout_fit(calibrated, split) if calibrated is not None
+                         else _holdout(model, split))
     if spend_model is not None:
         findings += [replace(f, check=f"spend: {f.check}") for f in identification(spend_model)]
     spend_data = summary if summary is not None else split

@@ -366,6 +366,50 @@ class GammaGamma(Model):
         m = np.where(x > 0, cols["monetary_value"], 0.0)
         return self._series(_conditional_spend(params, x, m), data, "expected_spend")
 
+    def expected_spend_draws(self, data: pd.DataFrame, draws: np.ndarray) -> np.ndarray:
+        """:meth:`expected_spend` under each of many parameter vectors, the data validated
+        once (the spend half of :func:`retention_kit.clv.clv_interval`).
+
+        Row i is what ``expected_spend(data)`` gives for a copy of the model whose
+        parameters are ``draws[i]`` (in ``params_`` order), the same numbers to the bit;
+        where that copy's q ≤ 1 (its population mean spend is infinite, so
+        ``expected_spend`` raises) the row is +inf.
+
+        Parameters
+        ----------
+        data : DataFrame
+            ``frequency`` and ``monetary_value``.
+        draws : array-like
+            ``(n_draws, 3)`` parameter vectors (p, q, gamma).
+
+        Returns
+        -------
+        ndarray
+            ``(n_draws, len(data))``.
+
+        Examples
+        --------
+        >>> gg = GammaGamma.from_params({"p": 2.0, "q": 3.0, "gamma": 10.0})
+        >>> data = pd.DataFrame({"frequency": [0, 1], "monetary_value": [0.0, 20.0]})
+        >>> gg.expected_spend_draws(data, [[2.0, 3.0, 10.0], [2.0, 0.5, 10.0]]).tolist()
+        [[10.0, 15.0], [inf, inf]]
+        """
+        cols = self._columns(data)
+        x = cols["frequency"]
+        m = np.where(x > 0, cols["monetary_value"], 0.0)
+        common = getattr(self, "limit_", None) == "common spend level"
+        rows = np.asarray(draws, dtype=float).reshape(-1, len(self.param_names))
+        out = np.empty((len(rows), len(data)))
+        for i, row in enumerate(rows):
+            p, q, gamma = (float(v) for v in row)  # as _param_tuple gives them
+            if common:
+                out[i] = p * (gamma / q)
+            elif not q > 1:
+                out[i] = np.inf
+            else:
+                out[i] = _conditional_spend(np.array([p, q, gamma]), x, m)
+        return out
+
     def expected_spend_new(self) -> float:
         """Population mean spend per transaction, E[Z] = γ·p/(q−1) (requires q > 1).
 

@@ -549,7 +549,7 @@ def _forecast_purchases(client: ClientData, *, horizon_months: int, discount_rat
     Without a holdout (a log too short for it, or no candidate fits the calibration) the
     model is MBG/NBD on the whole window and an ``unreliable`` finding says why, so the
     report shows no money."""
-    from ..clv import clv_interval, customer_lifetime_value
+    from ..clv import clv_interval, clv_schedule, customer_lifetime_value
     from ..data import calibration_holdout_split
     from ..diagnostics import Diagnostics, Finding, choose_model, diagnose
     from ..models import MBGNBD, GammaGamma
@@ -577,23 +577,29 @@ def _forecast_purchases(client: ClientData, *, horizon_months: int, discount_rat
     spend = GammaGamma().fit(repeat)
     units = {"time_unit": "W", "horizon": horizon_months, "discount_period": "M",
              "discount_rate": discount_rate, "margin": margin}
-    clv = customer_lifetime_value(model, spend, summary, **units)
     alive = model.probability_alive(summary).rename("alive")
     diagnostics = diagnose(model, spend_model=spend, summary=summary, split=split,
                            transactions=client.transactions, inactivity=inactivity_days,
-                           period=period, observation_end=client.observation_end) + checked
+                           period=period, observation_end=client.observation_end,
+                           calibrated=choice.model if choice is not None else None) + checked
     method += f" and Gamma-Gamma for spend, discounted at {discount_rate:.2%} a month"
-    forecast = ClvForecast(clv=clv.rename("clv"), alive=alive, model=model, spend_model=spend,
-                           method=method, horizon_months=horizon_months,
+    forecast = ClvForecast(clv=pd.Series(dtype=float, name="clv"), alive=alive, model=model,
+                           spend_model=spend, method=method, horizon_months=horizon_months,
                            diagnostics=diagnostics, choice=choice)
-    if forecast.verdict != "caution":
-        return forecast
-    try:
-        ci = clv_interval(model, spend, summary, **units, n_draws=n_draws, random_state=0)
-    except (DataError, ValueError) as exc:
-        return replace(forecast, diagnostics=forecast.diagnostics + _no_ranges(exc))
-    return replace(forecast, clv_lower=ci["lower"].rename("clv_lower"),
-                   clv_upper=ci["upper"].rename("clv_upper"))
+    if forecast.verdict == "caution":
+        try:
+            ci = clv_interval(model, spend, summary, **units, n_draws=n_draws, random_state=0)
+        except (DataError, ValueError) as exc:
+            forecast = replace(forecast, diagnostics=forecast.diagnostics + _no_ranges(exc))
+        else:
+            # the interval's plug-in estimate is customer_lifetime_value's CLV (the same
+            # computation): not computed twice
+            clv = pd.Series(ci["estimate"].to_numpy(), index=summary.index, name="clv")
+            clv.attrs.update(clv_schedule(**units).attrs())
+            return replace(forecast, clv=clv, clv_lower=ci["lower"].rename("clv_lower"),
+                           clv_upper=ci["upper"].rename("clv_upper"))
+    return replace(forecast, clv=customer_lifetime_value(model, spend, summary, **units)
+                   .rename("clv"))
 
 
 def _no_ranges(exc: Exception) -> Any:

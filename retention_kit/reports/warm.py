@@ -54,7 +54,9 @@ WARM_IMPORTS: tuple[str, ...] = (
     "matplotlib.pyplot", "seaborn", "statsmodels.api", "lifelines",
     "retention_kit", "retention_kit.plots", "retention_kit.reports",
     "retention_kit.segments", "retention_kit.notebook", "retention_kit.models",
-    "retention_kit.evaluation", "matplotlib.backends.backend_agg", "pyarrow.pandas_compat",
+    "retention_kit.evaluation", "retention_kit.diagnostics", "retention_kit.contracts",
+    "matplotlib.backends.backend_agg", "pyarrow.pandas_compat",
+    "pyarrow.parquet",  # the customer list's Parquet file
     "IPython", "ipykernel.kernelapp", "ipykernel.ipkernel", "ipykernel.zmqshell",
     "ipykernel.debugger",  # debugpy: 1.5 s of every kernel's start
 )
