@@ -49,6 +49,7 @@ from .diagnostics import Diagnostics, Finding, describe_error, error_verdict, id
 from .diagnostics.snapshot import MIN_CHURNERS, PILE_RATIO
 from .errors import ConvergenceError, DataError
 from .models import SBG, BdW
+from .models.sbg import LIMIT_SIZE
 
 __all__ = [
     "LR_LEVEL",
@@ -794,8 +795,11 @@ def residual_value(fitted: ContractModels, durations: pd.DataFrame, *, discount_
         With draws (e.g. 200), the subscribers of plans whose fit is a ``caution`` get a
         90% range of their residual value (``residual_value_low``, ``residual_value_high``)
         from that many draws of the model's parameters
-        (:func:`retention_kit.clv.parameter_draws`, seed 0); other rows get NaN there
-        (``ok``: the value stands as it is; ``unreliable``: it should not be shown).
+        (:func:`retention_kit.clv.parameter_draws`, seed 0; an sBG fit at its geometric
+        limit, which has no standard errors, draws its churn probability from a binomial
+        interval of churners among renewal opportunities instead); other rows get NaN
+        there (``ok``: the value stands as it is; ``unreliable``: it should not be shown;
+        a BdW at its limit: no range can be drawn).
 
     Returns
     -------
@@ -857,7 +861,7 @@ def residual_value(fitted: ContractModels, durations: pd.DataFrame, *, discount_
         mrr = rows["mrr"].to_numpy(dtype=float)
         low = high = np.full(len(rows), np.nan)
         if n_draws and fit.verdict == "caution":
-            low, high = _value_range(model, n, d, margin * mrr * p, n_draws)
+            low, high = _value_range(model, n, d, margin * mrr * p, n_draws, fit.churners)
         parts.append(pd.DataFrame({
             group_col: rows[group_col].to_numpy(), "billing_period": str(billing),
             "period_months": p, "renewals": n,
@@ -877,15 +881,42 @@ def residual_value(fitted: ContractModels, durations: pd.DataFrame, *, discount_
     return out
 
 
+def _geometric_churn_draws(model: SBG | BdW, n_draws: int, churners: int,
+                           rng: np.random.Generator) -> np.ndarray | None:
+    """Draws of the churn probability of an sBG fit at its geometric limit (α, β → ∞,
+    no standard errors); None when the fit is not at that limit.
+
+    The limit is the geometric model: every subscriber leaves at each renewal with the same
+    probability μ, estimated as churners / renewal opportunities (delayed entry counted),
+    so μ̂ = α/(α+β) gives the opportunities N = churners / μ̂; μ is drawn from its Jeffreys
+    posterior Beta(churners + ½, N - churners + ½) (a binomial interval)."""
+    if not (isinstance(model, SBG) and model.boundary_ and churners > 0):
+        return None
+    alpha, beta = float(model.params_["alpha"]), float(model.params_["beta"])
+    if alpha + beta < LIMIT_SIZE / 2:
+        return None
+    mu = alpha / (alpha + beta)
+    opportunities = churners / mu
+    return rng.beta(churners + 0.5, max(opportunities - churners, 0.0) + 0.5, size=n_draws)
+
+
 def _value_range(model: SBG | BdW, n: np.ndarray, d: float, scale: np.ndarray,
-                 n_draws: int) -> tuple[np.ndarray, np.ndarray]:
-    """5% and 95% of scale × DERL(d | n) over draws of the model's parameters; NaN when the
-    model has no finite covariance to draw from."""
+                 n_draws: int, churners: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """5% and 95% of scale × DERL(d | n) over draws of the model's parameters; for an sBG
+    at its geometric limit over draws of its churn probability μ (see
+    :func:`_geometric_churn_draws`), where DERL(d | n) = (1-μ) / (1 - (1-μ)/(1+d)) for
+    every n; NaN when the model has no finite covariance to draw from."""
+    rng = np.random.default_rng(0)
     try:
-        draws = parameter_draws(model, int(n_draws), np.random.default_rng(0), "contract")
+        draws = parameter_draws(model, int(n_draws), rng, "contract")
     except DataError:
-        nan = np.full(len(n), np.nan)
-        return nan, nan
+        mu = _geometric_churn_draws(model, int(n_draws), churners, rng)
+        if mu is None:
+            nan = np.full(len(n), np.nan)
+            return nan, nan
+        derl = (1.0 - mu) / (1.0 - (1.0 - mu) / (1.0 + d))
+        low, high = np.quantile(derl, [0.05, 0.95])
+        return low * scale, high * scale
     values, inverse = np.unique(n, return_inverse=True)
     sims = np.array([np.asarray(with_params(model, row).expected_residual_lifetime(values, d),
                                 dtype=float)[inverse] for row in draws]) * scale

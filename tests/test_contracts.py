@@ -343,3 +343,42 @@ def test_caution_plans_get_value_ranges_that_contain_the_estimate() -> None:
     plain = residual_value(fits, d, discount_rate=0.01)
     assert plain["residual_value_low"].isna().all()
     pd.testing.assert_series_equal(plain["residual_value"], values["residual_value"])
+
+
+def test_a_geometric_limit_under_caution_gets_a_binomial_range() -> None:
+    # Every subscriber leaves at each renewal with probability 0.1 (no heterogeneity): the
+    # sBG fit lies at its geometric limit, without standard errors, and its checks call for
+    # a caution. Its value gets a 90% range from the binomial uncertainty of the churn
+    # probability: churners C among N renewal opportunities, mu ~ Beta(C + 1/2, N - C + 1/2),
+    # and the geometric DERL(d) = (1 - mu) / (1 - (1 - mu) / (1 + d)) is decreasing in mu.
+    from scipy import stats
+
+    subs = simulate_table({"flat": {"alpha": 1e6, "beta": 9e6}}, n=1500, n_months=24,
+                          history=24, seed=0)
+    d = renewal_durations(subs)
+    fits = fit_contract_models(d)
+    fit = fits["flat"]
+    assert fit.chosen == "sBG" and fit.sbg.boundary_ and fit.sbg.se_.isna().all()
+    assert fit.verdict == "caution"
+    values = residual_value(fits, d, discount_rate=0.01, n_draws=1000)
+    # the range exists and brackets the estimate
+    assert values["residual_value_low"].notna().all()
+    assert (values["residual_value_low"] < values["residual_value"]).all()
+    assert (values["residual_value"] < values["residual_value_high"]).all()
+    # ... and is the binomial interval's, computed by hand
+    churners = int(d["churned"].sum())
+    opportunities = float((d["duration"] - d["entry"]).sum())
+    mu_hat = churners / opportunities
+    assert fit.sbg.params_["alpha"] / fit.sbg.params_.sum() == pytest.approx(mu_hat, rel=1e-6)
+    post = stats.beta(churners + 0.5, opportunities - churners + 0.5)
+
+    def derl(mu: float) -> float:
+        return (1 - mu) / (1 - (1 - mu) / 1.01)
+
+    # the point estimate is the limit's own closed form, for every subscriber
+    np.testing.assert_allclose(values["derl"], derl(mu_hat), rtol=1e-9)
+    row = values.iloc[0]
+    assert row["residual_value_low"] == pytest.approx(row["mrr"] * derl(post.ppf(0.95)),
+                                                      rel=0.01)
+    assert row["residual_value_high"] == pytest.approx(row["mrr"] * derl(post.ppf(0.05)),
+                                                       rel=0.01)
