@@ -523,7 +523,15 @@ def _stage(source: Any, spec: Any, cached: list, *, keep_orders: bool = False) -
                 *(["_rk_price"] if price is not None else []),
                 *(getattr(spec, k) for k in ("product", "channel", "country")
                   if getattr(spec, k) is not None), *others]
-        t = t.select(*dict.fromkeys(keep)).cache()
+        # and a 64-bit hash of each line's identity (the columns identical_lines compares,
+        # the customer id as read), written in the same pass: it finds the few candidate
+        # identical lines without hashing the purchase lines again
+        identity = [t[spec.customer], t["_rk_oid"], t["_rk_date"],
+                    *(t[v.get_name()] for _c, v, _b in money_cols),
+                    *(t[getattr(spec, k)] for k in ("product", "channel", "country")
+                      if getattr(spec, k) is not None), *(t[c] for c in others)]
+        line_hash = ibis.struct({f"_rk_k{i}": v for i, v in enumerate(identity)}).hash()
+        t = t.select(*dict.fromkeys(keep), _rk_h=line_hash).cache()
         cached.append(t)
     date, amount, customer = t["_rk_date"], t["_rk_amount"], t[spec.customer]
     money_cols = [(c, t[v.get_name()], b) for c, v, b in money_cols]
@@ -603,9 +611,11 @@ def _stage(source: Any, spec: Any, cached: list, *, keep_orders: bool = False) -
 
     # customer ids as the pandas path types them
     cust_kind = "asis"
+    float_text = (ctype.is_string() and bool(stats["id_known"])
+                  and not stats["id_not_float_text"])
     if ctype.is_floating() and stats["id_known"] and not stats["id_fraction"]:
         customer, cust_kind = customer.cast("int64"), "int"
-    elif ctype.is_string() and stats["id_known"] and not stats["id_not_float_text"]:
+    elif float_text:
         customer = customer.re_replace(r"\.0$", "")
     ledger = Ledger(describe)
     if spec.missing_customer == "raise" and stats["guest_n"]:
@@ -649,10 +659,19 @@ def _stage(source: Any, spec: Any, cached: list, *, keep_orders: bool = False) -
     returns = lines.filter(lines["_rk_return"]).drop("_rk_purchase", "_rk_return")
     orders = _orders(purchases, spec, ledger, n_raw, stats["purchase_n"], cust_kind,
                      cached=cached if keep_orders else None)
-    keys = [customer, order_id, date, *(v for _c, v, _b in money_cols),
-            *(t[getattr(spec, k)] for k in ("product", "channel", "country")
-              if getattr(spec, k) is not None), *(t[c] for c in others)]
-    _identical_lines(t.filter(purchase), keys, amount, spec, ledger, cached)
+
+    def identity(rows: ir.Table) -> list[Any]:
+        """The columns identical_lines compares, of the typed lines ``t`` or of some of them
+        (the customer id as typed above)."""
+        cust = rows[spec.customer]
+        cust = (cust.cast("int64") if cust_kind == "int" else
+                cust.re_replace(r"\.0$", "") if float_text else cust)
+        return [cust, rows["_rk_oid"], rows["_rk_date"],
+                *(rows[v.get_name()] for _c, v, _b in money_cols),
+                *(rows[getattr(spec, k)] for k in ("product", "channel", "country")
+                  if getattr(spec, k) is not None), *(rows[c] for c in others)]
+
+    _identical_lines(t.filter(purchase), identity, spec, ledger, cached)
     returned_lines, return_orders, held = None, None, None
     if spec.returns == "net" and stats["ret_n"]:
         returned_lines = _collect(returns.order_by(ROW), cust_kind).rename(columns={ROW: "row"})
@@ -757,23 +776,30 @@ def _collect(expr: ir.Table, cust_kind: str) -> pd.DataFrame:
     return pd.DataFrame(out)
 
 
-def _identical_lines(purchases: ir.Table, keys: list[Any], amount: Any, spec: Any,
-                     ledger: Ledger, cached: list) -> None:
+def _identical_lines(purchases: ir.Table, identity: Any, spec: Any, ledger: Ledger,
+                     cached: list) -> None:
     """Purchase lines identical to an earlier line of their order (the pandas path's
     ``duplicated``): one grouped query, and for the first example a join of the few
-    repeated groups back to their lines."""
-    ibis = _ibis()
-    names = [f"_rk_k{i}" for i in range(len(keys))]
-    p = purchases.select(ROW, _rk_amount=amount, **dict(zip(names, keys, strict=True)))
-    if not _materialize(p):
-        # DuckDB: group one 64-bit hash of the line first (a table of millions of wide keys
-        # costs seconds and a gigabyte); only the lines whose hash repeats, a few, are then
-        # grouped by their values, so a hash collision costs nothing but a candidate
-        hashed = p.mutate(_rk_h=ibis.struct(dict(zip(names, (p[n] for n in names),
-                                                      strict=True))).hash())
-        twice = hashed.group_by("_rk_h").aggregate(_rk_c=hashed.count())
+    repeated groups back to their lines.
+
+    ``purchases`` are typed lines (``_rk_row``, ``_rk_amount``, ...); ``identity(rows)``
+    gives the compared columns of those rows. On DuckDB the typed lines carry a 64-bit hash
+    of those columns (``_rk_h``, written in the pass that typed them; the customer id as
+    read, and equal ids as read are equal ids as typed): the lines are grouped by the hash
+    alone first (a table of millions of wide keys costs seconds and a gigabyte), and only
+    the lines whose hash repeats, a few, are then grouped by their values, so a hash
+    collision costs nothing but a candidate.
+    """
+    if "_rk_h" in purchases.columns:
+        twice = purchases.group_by("_rk_h").aggregate(_rk_c=purchases.count())
         twice = twice.filter(twice["_rk_c"] > 1).select("_rk_h")
-        p = hashed.semi_join(twice, "_rk_h").drop("_rk_h").cache()  # small: read thrice
+        purchases = purchases.semi_join(twice, "_rk_h")  # the raw columns, then typed
+    keys = identity(purchases)
+    names = [f"_rk_k{i}" for i in range(len(keys))]
+    p = purchases.select(ROW, _rk_amount=purchases["_rk_amount"],
+                         **dict(zip(names, keys, strict=True)))
+    if "_rk_h" in purchases.columns:
+        p = p.cache()  # small: read thrice
         cached.append(p)
     groups = p.group_by(names).aggregate(_rk_n=p.count(), _rk_first=p[ROW].min(),
                                          _rk_value=p["_rk_amount"].max())
@@ -792,7 +818,6 @@ def _identical_lines(purchases: ir.Table, keys: list[Any], amount: Any, spec: An
                                 for i, name in enumerate(names)])
         first_row = int(joined.filter(joined[ROW] != joined["_rk_first"])[ROW].min()
                         .to_pyarrow().as_py())
-    del ibis
     ledger.record("identical_lines", spec.order_lines, n, float(got["money"] or 0.0), first_row)
 
 
