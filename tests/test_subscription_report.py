@@ -188,3 +188,27 @@ def test_an_unreadable_started_value_is_refused_with_the_fix(tmp_path) -> None:
     text = str(err.value)
     assert "started value that is not a date" in text and "Rows affected: 1" in text
     assert "started='sometime'" in text and "leave it empty" in text
+
+
+@pytest.mark.parametrize(("column", "values", "message", "example"), [
+    ("mrr", ["10", "-5", "x", "10", "10", "10"],
+     "subscriptions.csv has missing, non-numeric or negative mrr. Rows affected: 2",
+     "row 1: mrr='-5'"),
+    ("billing_period", ["M", "M", "M", "monthly", "M", "M"],
+     "subscriptions.csv has a billing_period other than M or Y. Rows affected: 1",
+     "row 3: billing_period='monthly'"),
+    ("month", ["2024-01-01", "2024-02-01", "soon", "2024-01-01", "2024-02-01", "2024-03-01"],
+     "subscriptions.csv has rows without a customer or a readable month. Rows affected: 1",
+     "row 2: {'customer_id': 'A', 'month': 'soon'"),
+])
+def test_a_bad_subscriptions_csv_names_the_rows_and_the_fix(
+        tmp_path, column: str, values: list[str], message: str, example: str) -> None:
+    folder = _folder_with(tmp_path, [""] * 6)
+    subs = pd.read_csv(folder / "subscriptions.csv", dtype=str, keep_default_na=False)
+    subs = subs.assign(billing_period="M")
+    subs[column] = values
+    subs.to_csv(folder / "subscriptions.csv", index=False)
+    with pytest.raises(DataError) as err:
+        load_client(folder, observation_end="2024-03-31")
+    assert str(err.value).startswith(message), str(err.value)
+    assert example in str(err.value) and "How to fix" in str(err.value)

@@ -285,20 +285,28 @@ def _check_window(transactions: pd.DataFrame, path: Path) -> None:
             "describe the export's format with a spec (date_format 'epoch_s', 'excel', ...)")
 
 
+def _refuse_rows(subs: pd.DataFrame, bad: pd.Series, problem: str, fix: str,
+                 column: str | None = None) -> None:
+    """Raise the error for the rows of ``subscriptions.csv`` flagged by ``bad`` (if any):
+    how many, and the first one (its ``column`` value, or the whole row)."""
+    if not bad.any():
+        return
+    first = int(np.flatnonzero(bad.to_numpy())[0])
+    shown = (f"{column}={subs[column].iloc[first]!r}" if column
+             else f"{subs.iloc[first].to_dict()}")
+    raise data_error(f"subscriptions.csv has {problem}", n_rows=int(bad.sum()),
+                     example=f"row {first}: {shown}", fix=fix)
+
+
 def _read_started(subs: pd.DataFrame) -> pd.Series:
     """The optional ``started`` column of ``subscriptions.csv`` as dates: the true start of a
     subscription that began before the table (empty when her first row is her start)."""
     text = subs["started"].astype("string").str.strip()
     given = text.notna() & (text != "")
     started = pd.to_datetime(text.where(given), errors="coerce")
-    bad = given & started.isna()
-    if bad.any():
-        first = int(np.flatnonzero(bad.to_numpy())[0])
-        raise data_error("subscriptions.csv has a started value that is not a date",
-                         n_rows=int(bad.sum()), example=f"row {first}: started="
-                         f"{subs['started'].iloc[first]!r}",
-                         fix="write the subscription's true start such as 2021-06-01, or "
-                         "leave it empty when the customer's first row is her start")
+    _refuse_rows(subs, given & started.isna(), "a started value that is not a date",
+                 "write the subscription's true start such as 2021-06-01, or leave it empty "
+                 "when the customer's first row is her start", column="started")
     return started
 
 
@@ -309,21 +317,12 @@ def _read_subscriptions(path: Path, end: pd.Timestamp) -> pd.DataFrame:
     models) kept when present."""
     subs = _read_csv(path, ("customer_id", "month", "mrr"), dtype={"customer_id": "str"})
     month = pd.to_datetime(subs["month"], errors="coerce")
-    bad = month.isna() | subs["customer_id"].isna()
-    if bad.any():
-        first = int(np.flatnonzero(bad.to_numpy())[0])
-        raise data_error("subscriptions.csv has rows without a customer or a readable month",
-                         n_rows=int(bad.sum()), example=f"row {first}: "
-                         f"{subs.iloc[first].to_dict()}",
-                         fix="give every row a customer_id and a month such as 2024-01-01")
+    _refuse_rows(subs, month.isna() | subs["customer_id"].isna(),
+                 "rows without a customer or a readable month",
+                 "give every row a customer_id and a month such as 2024-01-01")
     mrr = pd.to_numeric(subs["mrr"], errors="coerce")
-    if mrr.isna().any() or (mrr < 0).any():
-        bad = mrr.isna() | (mrr < 0)
-        first = int(np.flatnonzero(bad.to_numpy())[0])
-        raise data_error("subscriptions.csv has missing, non-numeric or negative mrr",
-                         n_rows=int(bad.sum()), example=f"row {first}: mrr="
-                         f"{subs['mrr'].iloc[first]!r}",
-                         fix="mrr is what the customer pays that month; 0 when not paying")
+    _refuse_rows(subs, mrr.isna() | (mrr < 0), "missing, non-numeric or negative mrr",
+                 "mrr is what the customer pays that month; 0 when not paying", column="mrr")
     month = month.dt.to_period("M").dt.to_timestamp()
     keep = month <= end
     subscriptions = pd.DataFrame({"customer_id": subs["customer_id"].astype("str"),
@@ -332,14 +331,9 @@ def _read_subscriptions(path: Path, end: pd.Timestamp) -> pd.DataFrame:
         subscriptions["plan"] = subs["plan"].astype("str")
     if "billing_period" in subs.columns:
         period = subs["billing_period"].astype("str").str.strip().str.upper()
-        odd = ~period.isin(["M", "Y"])
-        if odd.any():
-            first = int(np.flatnonzero(odd.to_numpy())[0])
-            raise data_error("subscriptions.csv has a billing_period other than M or Y",
-                             n_rows=int(odd.sum()), example=f"row {first}: billing_period="
-                             f"{subs['billing_period'].iloc[first]!r}",
-                             fix="write M for monthly contracts and Y for annual ones (an "
-                             "annual contract's mrr is its yearly price / 12)")
+        _refuse_rows(subs, ~period.isin(["M", "Y"]), "a billing_period other than M or Y",
+                     "write M for monthly contracts and Y for annual ones (an annual "
+                     "contract's mrr is its yearly price / 12)", column="billing_period")
         subscriptions["billing_period"] = period
     if "started" in subs.columns:
         subscriptions["started"] = _read_started(subs)
