@@ -176,6 +176,19 @@ def _common_spend_expand(eta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return full, np.array([[1.0, 0.0], [0.0, 0.0], [0.0, 1.0]])
 
 
+def _expected_spend(params: np.ndarray, x: np.ndarray, m: np.ndarray,
+                    common: bool) -> np.ndarray | None:
+    """What :meth:`GammaGamma.expected_spend` gives for parameters (p, q, γ): the common
+    mean p·γ/q for everyone at the common-spend limit, else E[Z | x, m̄]; None when q <= 1
+    (the population mean is infinite)."""
+    p, q, gamma = params
+    if common:
+        return np.full(len(x), p * (gamma / q))
+    if not q > 1:
+        return None
+    return _conditional_spend(params, x, m)
+
+
 def _conditional_spend(params: np.ndarray, x: np.ndarray, m: np.ndarray) -> np.ndarray:
     """E[Z | x, m̄] = p (γ + x m̄) / (p x + q − 1) (Fader & Hardie 2013, eq. 5).
 
@@ -251,9 +264,13 @@ class GammaGamma(Model):
                       eta, cols["frequency"], cols["monetary_value"])),
         )
 
+    def _is_common(self) -> bool:
+        """Is the fit at the common-spend limit (everyone's mean spend the same)?"""
+        return getattr(self, "limit_", None) == "common spend level"
+
     def _common_spend(self) -> float | None:
         """The common mean spend p·v = p·γ/q in the common-spend limit, else None."""
-        if getattr(self, "limit_", None) != "common spend level":
+        if not self._is_common():
             return None
         p, q, gamma = self._param_tuple()
         return p * (gamma / q)
@@ -358,13 +375,12 @@ class GammaGamma(Model):
             If the fitted q ≤ 1 (the population mean is infinite).
         """
         cols = self._columns(data)
-        common = self._common_spend()
-        if common is not None:
-            return self._series(np.full(len(data), common), data, "expected_spend")
-        params = self._params_for_mean()
         x = cols["frequency"]
         m = np.where(x > 0, cols["monetary_value"], 0.0)
-        return self._series(_conditional_spend(params, x, m), data, "expected_spend")
+        values = _expected_spend(np.array(self._param_tuple()), x, m, self._is_common())
+        if values is None:
+            self._params_for_mean()  # raises: q <= 1
+        return self._series(values, data, "expected_spend")
 
     def expected_spend_draws(self, data: pd.DataFrame, draws: np.ndarray) -> np.ndarray:
         """:meth:`expected_spend` under each of many parameter vectors, the data validated
@@ -397,17 +413,12 @@ class GammaGamma(Model):
         cols = self._columns(data)
         x = cols["frequency"]
         m = np.where(x > 0, cols["monetary_value"], 0.0)
-        common = getattr(self, "limit_", None) == "common spend level"
+        common = self._is_common()
         rows = np.asarray(draws, dtype=float).reshape(-1, len(self.param_names))
         out = np.empty((len(rows), len(data)))
         for i, row in enumerate(rows):
-            p, q, gamma = (float(v) for v in row)  # as _param_tuple gives them
-            if common:
-                out[i] = p * (gamma / q)
-            elif not q > 1:
-                out[i] = np.inf
-            else:
-                out[i] = _conditional_spend(np.array([p, q, gamma]), x, m)
+            values = _expected_spend(np.array([float(v) for v in row]), x, m, common)
+            out[i] = np.inf if values is None else values
         return out
 
     def expected_spend_new(self) -> float:
