@@ -935,8 +935,7 @@ def _joined_summaries(pieces: list[pd.DataFrame], like: pd.Index) -> pd.DataFram
     out = frame.iloc[order].reset_index(drop=True)
     out.index = index.astype(like.dtype)
     out.index.name = "customer_id"
-    for col in ("frequency",):
-        out[col] = out[col].astype("int64")
+    out["frequency"] = out["frequency"].astype("int64")
     return out
 
 
