@@ -127,6 +127,12 @@ def test_values_are_shown_only_as_each_plans_verdict_allows(forecasts) -> None:
         # annual plans have renewed at most twice in three years: no value is shown
         assert all(not forecast.shows(f) for f in forecast.fits if f.billing_period == "Y")
         assert forecast.verdict in ("caution", "unreliable")
+        # the summary's value carries the verdict of the plans it values, not of the plans
+        # it says cannot be valued (subscription_box: ok monthly plans, unvalued annual ones)
+        valued = [f.verdict for f in forecast.fits if forecast.shows(f)]
+        if valued:
+            worst = "caution" if "caution" in valued else "ok"
+            assert f"(verdict: {worst})" in sub._value_finding(forecast, "GBP"), name
 
 
 def test_the_subscriber_list_agrees_with_the_plan_table(forecasts) -> None:

@@ -1139,8 +1139,10 @@ def _value_finding(forecast: SubscriptionForecast, currency: str) -> str:
     amount = (format_money(total, currency) if low == high else
               f"{format_money(low, currency)} to {format_money(high, currency)}")
     rest = len(forecast.fits) - len(shown)
+    # the verdict of the plans valued here (those that cannot be valued are said apart)
+    verdict = "caution" if any(f.verdict == "caution" for f in shown) else "ok"
     return (f"The current subscribers of {', '.join(parts)} are worth {amount} in future "
-            f"margin (verdict: {forecast.verdict})"
+            f"margin (verdict: {verdict})"
             + (f"; {rest} other plan(s) cannot be valued yet." if rest else "."))
 
 
