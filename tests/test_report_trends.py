@@ -148,3 +148,29 @@ def test_trend_sentence_in_weeks_compares_52_weeks_back() -> None:
     assert trend_sentence(t) == (
         "Revenue fell 20% over the last 52 weeks (£100.00 in the week of 2023-12-25, £80.00 "
         "in the week of 2024-12-23); churn rose from 2.0% to 2.5% a week.")
+
+
+def test_a_log_shorter_than_the_activity_rule_measures_no_churn(retailer) -> None:
+    # The retailer's last four months alone: a 180-day rule cannot tell who was active
+    # (customers who bought before the log are missing), so no month's retention or churn
+    # is measured: not 100% and 0%, and no churn cut is valued (the report used to fail)
+    from retention_kit.reports import churn_value, format_table
+
+    tx = retailer.transactions
+    short = tiny_client(tx.loc[tx["date"] >= "2024-09-01"].reset_index(drop=True),
+                        "2024-12-31")
+    table = period_retention(short, n_periods=12)
+    assert table["churn_rate"].isna().all() and table["retention_rate"].isna().all()
+    assert table["end"].iloc[-1] > 0  # customers are counted, rates are not
+    assert table.attrs["not_judged"] == ("the 180-day activity rule looks back before the "
+                                         "first transaction until 2025-02-27")
+    kpis = headline_kpis(short, retention=table)
+    rates = {m.split(" (")[0]: (v, d) for m, v, _c, d in kpis.rows()}
+    assert rates["Churn rate"][0] == "n/a" and "not measured yet: the 180-day" in \
+        rates["Churn rate"][1]
+    value = churn_value(short, table, margin=0.3, discount_rate=0.01)
+    assert value.empty and "No churn cut can be valued yet" in value.attrs["caption"]
+    assert "<caption>No churn cut can be valued yet" in format_table(value)
+    # a long log keeps its rates: the retailer's last 12 months are all measured
+    full = period_retention(retailer, n_periods=12)
+    assert full["churn_rate"].notna().all() and full.attrs["not_judged"] == ""

@@ -29,7 +29,8 @@ def format_table(table: pd.DataFrame, *, currency: str = "", table_id: str | Non
     ``share_*``, ``*_rate``, ``mean_alive`` and ``gain_pct`` become percentages,
     ``customers`` whole numbers, ``clv*``, ``*_clv``, ``gain`` and ``total_gain`` money;
     the columns named in ``money``, ``percents`` and ``counts`` likewise, and ``labels``
-    renames headers (the index's name included).
+    renames headers (the index's name included); ``table.attrs["caption"]``, when set,
+    becomes the table's caption (e.g. why a table is empty).
 
     Examples
     --------
@@ -77,7 +78,7 @@ def format_table(table: pd.DataFrame, *, currency: str = "", table_id: str | Non
     rows = [[cell(index_name, idx)] + [cell(str(c), v) for c, v in zip(table.columns, row,
                                                                       strict=True)]
             for idx, row in zip(table.index, table.itertuples(index=False), strict=True)]
-    return table_html(rows, header, table_id=table_id)
+    return table_html(rows, header, table_id=table_id, caption=table.attrs.get("caption"))
 
 
 def html_list(items: Iterable[str], *, ordered: bool = False, css: str = "rk-list") -> HTMLText:

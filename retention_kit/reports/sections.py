@@ -70,7 +70,9 @@ def period_retention(client: ClientData, *, period: str = "M", n_periods: int = 
     DataFrame
         Indexed by ``period`` (pandas Periods, oldest first): ``start``, ``retained``,
         ``lost``, ``new``, ``end``, ``retention_rate``, ``churn_rate`` (NaN where
-        ``start`` is 0).
+        ``start`` is 0, and for a shop where the activity rule cannot judge yet: a period
+        starting less than ``inactivity_days`` after the first transaction;
+        ``attrs["not_judged"]`` then says so).
 
     Examples
     --------
@@ -126,9 +128,22 @@ def period_retention(client: ClientData, *, period: str = "M", n_periods: int = 
         table.loc[ok, "retention_rate"] = retention_rate(part["start"], part["end"],
                                                          part["new"]).to_numpy()
         table.loc[ok, "churn_rate"] = churn_rate(part["start"], part["lost"]).to_numpy()
+    not_judged = ""
+    if client.subscriptions is None:
+        # the activity rule looks back inactivity_days: at a date less than that after the
+        # first transaction it cannot tell who was active (customers who bought before the
+        # log are missing), so the rates of a period starting before then are not measured,
+        # not 100% retention and 0% churn
+        horizon = (client.transactions["date"].min().normalize()
+                   + pd.Timedelta(days=inactivity_days - 1))
+        blind = np.array([b < horizon for b in bounds[:-1]])
+        if blind.any():
+            table.loc[blind, ["retention_rate", "churn_rate"]] = np.nan
+            not_judged = (f"the {inactivity_days}-day activity rule looks back before the "
+                          f"first transaction until {horizon.date()}")
     table.attrs.update(kind="period_retention", period=period,
                        rule="paying in the month" if client.contractual else
-                       f"a purchase in the last {inactivity_days} days")
+                       f"a purchase in the last {inactivity_days} days", not_judged=not_judged)
     return table
 
 
@@ -180,6 +195,8 @@ class HeadlineKPIs(KpiTable):
     """The same period a year before ``last_period`` (when the data reach back)."""
     churn_year_ago: float | None = None
     churn_previous_year_ago: float | None = None
+    not_judged: str = ""
+    """Why the last period's retention and churn are not measured (empty when they are)."""
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-able dict (NaN becomes None)."""
@@ -191,6 +208,8 @@ class HeadlineKPIs(KpiTable):
         """(measure, value, change vs previous period, meaning) rows of the KPI table."""
         name = PERIODS[self.period][0]
         cur = self.currency
+        unmeasured = (f"; not measured yet: {self.not_judged}"
+                      if self.not_judged and not math.isfinite(self.churn) else "")
         rows = [
             ("Customers", f"{self.customers:,}", "",
              f"bought at least once, {self.data_start} to {self.data_end}"),
@@ -198,10 +217,10 @@ class HeadlineKPIs(KpiTable):
              f"active: {self.activity_rule}"),
             (f"Retention rate ({self.last_period})", percent(self.retention),
              points(self.retention - self.retention_previous),
-             f"share of the previous {name}'s active customers still active"),
+             f"share of the previous {name}'s active customers still active{unmeasured}"),
             (f"Churn rate ({self.last_period})", percent(self.churn),
              points(self.churn - self.churn_previous),
-             f"share of the previous {name}'s active customers lost"),
+             f"share of the previous {name}'s active customers lost{unmeasured}"),
             ("Repeat purchase rate", percent(self.repeat_purchase_rate), "",
              "customers who bought on two days or more"),
             ("Average order value", format_money(self.aov, cur), "",
@@ -296,6 +315,7 @@ def headline_kpis(client: ClientData, *, period: str = "M", inactivity_days: int
         aov=float(average_order_value(revenue, orders)), revenue=revenue, orders=orders,
         data_start=str(tx["date"].min().date()), data_end=str(client.observation_end.date()),
         activity_rule=str(table.attrs.get("rule", "")),
+        not_judged=str(table.attrs.get("not_judged", "")),
         nrr=None if nrr_grr is None else nrr_grr[0], grr=None if nrr_grr is None else nrr_grr[1])
 
 
@@ -889,6 +909,16 @@ def churn_value(client: ClientData, retention: pd.DataFrame, *, margin: float,
     from ..experiments import churn_reduction_value
 
     table = retention.dropna(subset=["retention_rate"])
+    if table.empty and retention.attrs.get("not_judged"):
+        # a log shorter than the activity rule: say so instead of failing the report
+        empty = pd.DataFrame(columns=["retention_rate", "churn_rate", "clv", "gain",
+                                      "gain_pct", "total_gain"],
+                             index=pd.Index([], name="reduction"), dtype=float)
+        empty.attrs.update(relative_cut=[], n_customers=0, caption=(
+            "No churn cut can be valued yet: no churn has been measured, because "
+            f"{retention.attrs['not_judged']}. A longer log (or a shorter inactivity "
+            "rule, if it suits the business) would fix it."))
+        return empty
     if table.empty:
         raise data_error("no period with active customers to value a churn cut",
                          fix="use a longer data window")

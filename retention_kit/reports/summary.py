@@ -113,12 +113,12 @@ def _action_point(value: pd.DataFrame, currency: str, period: str) -> SummaryPoi
     numbers = {"total_gain": float(first["total_gain"]), "gain": float(first["gain"]),
                "churn_rate": float(value.iloc[0]["churn_rate"]),
                "churn_rate_after": float(first["churn_rate"])}
-    # the value table's churn is the last year's average, not the latest month's (the
-    # movement above): said, so that the two numbers are not read as one
+    # the value table's churn is the average of the last year's measured periods, not the
+    # latest one's (the movement above): said, so that the two are not read as one number
     base = percent(value.iloc[0]['churn_rate'])
     text = (f"Cutting churn by {cuts[1]:.0%} (from {base} to "
-            f"{percent(first['churn_rate'])} a {name}; {base} is its average over the last "
-            f"year) is worth about "
+            f"{percent(first['churn_rate'])} a {name}; {base} is its average over the "
+            f"measured {name}s of the last year) is worth about "
             f"{format_money(float(first['total_gain']), currency)} across "
             f"{int(value.attrs.get('n_customers', 0)):,} active customers "
             f"({format_money(float(first['gain']), currency)} each): the most a programme "
@@ -173,10 +173,10 @@ def executive_summary(trends: pd.DataFrame | None, segments: pd.DataFrame | None
     ...                       "total_gain": [0.0, 3200.0]})
     >>> value.attrs.update(relative_cut=[0.0, 0.1], n_customers=1000)
     >>> [p] = executive_summary(None, None, None, None, value, currency="EUR")
-    >>> print(p.text[:89])
-    Cutting churn by 10% (from 5.0% to 4.5% a month; 5.0% is its average over the last year)
-    >>> print(p.text[89:130])
-    is worth about €3,200 across 1,000 active
+    >>> print(p.text[:86])
+    Cutting churn by 10% (from 5.0% to 4.5% a month; 5.0% is its average over the measured
+    >>> print(p.text[87:146])
+    months of the last year) is worth about €3,200 across 1,000
     """
     points: list[SummaryPoint | None] = []
     if trends is not None:

@@ -180,7 +180,8 @@ def _churn_cut_step(value: pd.DataFrame, cur: str, name: str) -> str | None:
         return None
     row = value.iloc[1]
     cut = value.attrs.get("relative_cut", [0, 0.1])[1]
-    return (f"Cutting churn by {cut:.0%} (from its average of the last year, "
+    return (f"Cutting churn by {cut:.0%} (from its average over the measured {name}s of the "
+            "last year, "
             f"{percent(value.iloc[0]['churn_rate'])} a {name}, to {percent(row['churn_rate'])}) "
             f"is worth about {format_money(row['gain'], cur)} "
             f"per active customer, {format_money(row['total_gain'], cur)} across the "
