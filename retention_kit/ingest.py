@@ -783,20 +783,15 @@ def clean_rfm_summary(raw: Any, spec: TransactionSpec | dict | None = None, *,
         return _summary_in_pandas(raw, spec, observation_end, options)
     from . import ingest_sql  # needs Ibis; the pandas path does not
 
-    made: list = []  # the engine tables made here, released at the end
-    try:
-        with ingest_sql.staged_orders(raw, spec) as staged:
-            done = _engine_summary(staged, spec, observation_end, options, made)
-    finally:
-        for table in made:
-            table.release()
+    with ingest_sql.staged_orders(raw, spec) as staged:
+        done = _engine_summary(staged, spec, observation_end, options)
     # None: no orders at all, or an observation end before the last order (pandas' error)
     return done or _summary_in_pandas(raw, spec, observation_end, options)
 
 
 def _engine_summary(staged: StagedLog, spec: TransactionSpec, observation_end: object,
-                    options: dict[str, Any], made: list) -> CleanSummary | None:
-    parts = _engine_parts(staged, spec, made)
+                    options: dict[str, Any]) -> CleanSummary | None:
+    parts = _engine_parts(staged, spec)
     if parts is None:
         return None
     rest, local, facts, days, count, revenue, last, index_like = parts
@@ -838,7 +833,7 @@ def _summary_in_pandas(raw: Any, spec: TransactionSpec, observation_end: object,
     return CleanSummary(summary=summary, quality=log.quality, spec=spec)
 
 
-def _engine_parts(staged: StagedLog, spec: TransactionSpec, made: list) -> tuple | None:
+def _engine_parts(staged: StagedLog, spec: TransactionSpec) -> tuple | None:
     """Net the returning customers' orders in pandas; count the others in the engine.
 
     Returns (the engine's clean orders of the other customers, the netted orders (pandas,
@@ -871,8 +866,7 @@ def _engine_parts(staged: StagedLog, spec: TransactionSpec, made: list) -> tuple
     has_country = "country" in local.columns
     rest = rest.select("customer_id", "date", amount=_rounded(rest["amount"]),
                        **({"country": rest["country"]} if has_country else {}))
-    rest = rest.cache()  # read by the facts, the totals, the days and the summary
-    made.append(rest)
+    rest = staged.store(rest)  # read by the facts, the totals, the days and the summary
     agg: dict[str, Any] = {"first": rest["date"].min(), "size": rest.count()}
     if has_country:
         agg["n_countries"] = rest["country"].nunique()

@@ -27,6 +27,8 @@ from __future__ import annotations
 import datetime as dt
 import os
 import re
+import shutil
+import tempfile
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -341,6 +343,48 @@ def _materialize(table: ir.Table) -> bool:
     return table.get_backend().name != "duckdb"
 
 
+class _Scratch:
+    """A temporary DuckDB database file, attached to a connection, for the large tables the
+    engine path keeps (the typed lines, the orders): DuckDB compresses a table it stores in
+    a database file, and its buffer manager holds the compressed blocks (a 10M-line log's
+    typed lines: about 0.2 GB, against 1.2 GB as an in-memory temporary table) and can
+    evict them. ``release`` detaches the database and deletes the file.
+    """
+
+    def __init__(self, con: Any) -> None:
+        self.con = con
+        self.folder = tempfile.mkdtemp(prefix="retention_kit-")
+        self.name = f"_rk_scratch_{uuid.uuid4().hex[:12]}"
+        path = os.path.join(self.folder, "scratch.duckdb")
+        con.raw_sql(f"ATTACH {_quoted(path)} AS {self.name}")
+
+    def store(self, expr: ir.Table) -> ir.Table:
+        return self.con.create_table(f"_rk_{uuid.uuid4().hex[:12]}", expr,
+                                     database=f"{self.name}.main")
+
+    def release(self) -> None:
+        try:
+            self.con.raw_sql(f"DETACH {self.name}")
+        finally:
+            shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def _store(expr: ir.Table, cached: list) -> ir.Table:
+    """``expr`` computed once and kept in the engine until the tables in ``cached`` are
+    released: on DuckDB in a scratch database file (:class:`_Scratch`, one per connection),
+    elsewhere as the backend's temporary table (Ibis's ``cache``)."""
+    if _materialize(expr):
+        out = expr.cache()
+        cached.append(out)
+        return out
+    con = expr.get_backend()
+    scratch = next((s for s in cached if isinstance(s, _Scratch) and s.con is con), None)
+    if scratch is None:
+        scratch = _Scratch(con)
+        cached.append(scratch)
+    return scratch.store(expr)
+
+
 def _strptime_regex(fmt: str, col: str) -> tuple[str, list[str]]:
     parts, order, i = ["^"], [], 0
     while i < len(fmt):
@@ -418,9 +462,9 @@ def staged_orders(source: Any, spec: Any) -> Iterator[StagedLog]:
     """Rules 1-5 of ``spec`` on the engine, the orders left there.
 
     Like :func:`stage_lines`, but ``orders`` is None: ``order_table`` is the engine's table
-    of purchase orders and ``collect`` brings any part of it to pandas typed as
-    :func:`stage_lines` types the orders. Both work until the ``with`` block ends (then the
-    engine's temporary tables are released).
+    of purchase orders, ``collect`` brings any part of it to pandas typed as
+    :func:`stage_lines` types the orders, and ``store`` keeps an expression's result in the
+    engine. All work until the ``with`` block ends (then the engine's tables are released).
     """
     cached: list = []
     try:
@@ -484,13 +528,11 @@ def _stage(source: Any, spec: Any, cached: list, *, keep_orders: bool = False) -
         typed[f"_rk_money{i}"] = value
     if aware is not None:
         typed["_rk_aware"] = aware
-    if price is not None:
-        typed["_rk_price"] = price
     t = _layer(t, cached, **typed)
     date, amount = t["_rk_date"], t["_rk_amount"]
     money_cols = [(c, t[f"_rk_money{i}"], b) for i, (c, _v, b) in enumerate(money_cols)]
     aware = t["_rk_aware"] if aware is not None else None
-    price = t["_rk_price"] if price is not None else None
+    price = t["_rk_money1"] if price is not None else None  # the unit price
     customer = t[spec.customer]
     ctype = customer.type()
     # which rule takes each line, decided once per line (rules 1-4 in their order, then
@@ -520,7 +562,6 @@ def _stage(source: Any, spec: Any, cached: list, *, keep_orders: bool = False) -
         keep = [ROW, spec.customer, "_rk_date", "_rk_amount", "_rk_oid", "_rk_rule",
                 "_rk_nodate", *(v.get_name() for _c, v, _b in money_cols),
                 *(["_rk_aware"] if aware is not None else []),
-                *(["_rk_price"] if price is not None else []),
                 *(getattr(spec, k) for k in ("product", "channel", "country")
                   if getattr(spec, k) is not None), *others]
         # and a 64-bit hash of each line's identity (the columns identical_lines compares,
@@ -531,12 +572,11 @@ def _stage(source: Any, spec: Any, cached: list, *, keep_orders: bool = False) -
                     *(t[getattr(spec, k)] for k in ("product", "channel", "country")
                       if getattr(spec, k) is not None), *(t[c] for c in others)]
         line_hash = ibis.struct({f"_rk_k{i}": v for i, v in enumerate(identity)}).hash()
-        t = t.select(*dict.fromkeys(keep), _rk_h=line_hash).cache()
-        cached.append(t)
+        t = _store(t.select(*dict.fromkeys(keep), _rk_h=line_hash), cached)
     date, amount, customer = t["_rk_date"], t["_rk_amount"], t[spec.customer]
     money_cols = [(c, t[v.get_name()], b) for c, v, b in money_cols]
     aware = t["_rk_aware"] if aware is not None else None
-    price = t["_rk_price"] if price is not None else None
+    price = t["_rk_money1"] if price is not None else None  # the unit price
     order_id, rule = t["_rk_oid"], t["_rk_rule"]
     guest = rule == _GUEST
     excluded = rule == _EXCLUDED
@@ -671,7 +711,8 @@ def _stage(source: Any, spec: Any, cached: list, *, keep_orders: bool = False) -
                 *(rows[getattr(spec, k)] for k in ("product", "channel", "country")
                   if getattr(spec, k) is not None), *(rows[c] for c in others)]
 
-    _identical_lines(t.filter(purchase), identity, spec, ledger, cached)
+    _identical_lines(t.filter(purchase), identity, spec, ledger, cached,
+                     n_lines=stats["purchase_n"])
     returned_lines, return_orders, held = None, None, None
     if spec.returns == "net" and stats["ret_n"]:
         returned_lines = _collect(returns.order_by(ROW), cust_kind).rename(columns={ROW: "row"})
@@ -688,7 +729,8 @@ def _stage(source: Any, spec: Any, cached: list, *, keep_orders: bool = False) -
     kept = {}
     if keep_orders:
         kept = {"order_table": orders,
-                "collect": lambda expr: _typed_orders(expr, spec, cust_kind)}
+                "collect": lambda expr: _typed_orders(expr, spec, cust_kind),
+                "store": lambda expr: _store(expr, cached)}
         orders = None
     return StagedLog(orders=orders, returns=returned_lines, return_orders=return_orders,
                      held=held, n_returns=stats["ret_n"], first_return_row=stats["ret_row"],
@@ -776,8 +818,13 @@ def _collect(expr: ir.Table, cust_kind: str) -> pd.DataFrame:
     return pd.DataFrame(out)
 
 
+#: Purchase lines per pass of the hash count of :func:`_identical_lines` (its hash table
+#: holds one entry per distinct line, about 100 bytes: a pass needs at most ~250 MB).
+_LINES_PER_PASS = 2_500_000
+
+
 def _identical_lines(purchases: ir.Table, identity: Any, spec: Any, ledger: Ledger,
-                     cached: list) -> None:
+                     cached: list, *, n_lines: int) -> None:
     """Purchase lines identical to an earlier line of their order (the pandas path's
     ``duplicated``): one grouped query, and for the first example a join of the few
     repeated groups back to their lines.
@@ -788,11 +835,23 @@ def _identical_lines(purchases: ir.Table, identity: Any, spec: Any, ledger: Ledg
     read, and equal ids as read are equal ids as typed): the lines are grouped by the hash
     alone first (a table of millions of wide keys costs seconds and a gigabyte), and only
     the lines whose hash repeats, a few, are then grouped by their values, so a hash
-    collision costs nothing but a candidate.
+    collision costs nothing but a candidate. The hashes are counted in passes over slices
+    of the hash range (``_LINES_PER_PASS`` lines a pass), so that memory does not grow with
+    the log.
     """
     if "_rk_h" in purchases.columns:
-        twice = purchases.group_by("_rk_h").aggregate(_rk_c=purchases.count())
-        twice = twice.filter(twice["_rk_c"] > 1).select("_rk_h")
+        import pyarrow as pa
+
+        ibis = _ibis()
+        passes = max(1, -(-n_lines // _LINES_PER_PASS))
+        found = []
+        for k in range(passes):
+            h = purchases["_rk_h"]  # a signed int64: SQL's remainder keeps the sign
+            part = (purchases.filter((h % passes + passes) % passes == k) if passes > 1
+                    else purchases)
+            twice = part.group_by("_rk_h").aggregate(_rk_c=part.count())
+            found.append(twice.filter(twice["_rk_c"] > 1).select("_rk_h").to_pyarrow())
+        twice = ibis.memtable(pa.concat_tables(found))
         purchases = purchases.semi_join(twice, "_rk_h")  # the raw columns, then typed
     keys = identity(purchases)
     names = [f"_rk_k{i}" for i in range(len(keys))]
@@ -848,8 +907,7 @@ def _orders(lines: ir.Table, spec: Any, ledger: Ledger, n_raw: int, n_lines: int
             agg[extra] = lines[extra].argmin(lines[ROW], where=lines[extra].notnull())
     grouped = lines.group_by(key).aggregate(**agg)
     if cached is not None:
-        grouped = grouped.cache()  # read by every query of the summary
-        cached.append(grouped)
+        grouped = _store(grouped, cached)  # read by every query of the summary
         n_orders = int(grouped.count().to_pyarrow().as_py())
         out = grouped
     else:

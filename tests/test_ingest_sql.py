@@ -201,6 +201,50 @@ def test_identical_lines_of_an_order_on_every_engine(engine) -> None:
     both(raw, {"amount": "amount", "product": "code"}, engine)  # orders by customer and time
 
 
+def test_identical_lines_counted_in_slices_of_the_hash_range(messy, tmp_path,
+                                                             monkeypatch) -> None:
+    # a few lines per pass: the candidates of every slice of the hash range are found
+    from retention_kit import ingest_sql
+
+    raw = pd.DataFrame({"order": ["1", "1", "1", "1", "2", "2", "2"],
+                        "customer_id": [7, 7, 7, 7, 8, 8, 8],
+                        "date": ["2024-01-05 10:00"] * 7,
+                        "code": ["mug", "mug", None, None, "tea", "tea", "tea"],
+                        "note": ["x", "x", None, None, "a", "b", "a"],
+                        "amount": [3.0, 3.0, 2.5, 2.5, 1.0, 1.0, 1.0]})
+    spec = {"amount": "amount", "order": "order", "product": "code"}
+    monkeypatch.setattr(ingest_sql, "_LINES_PER_PASS", 2)  # 4 passes over 7 lines
+    row = clean_transactions(as_parquet(raw, tmp_path), spec).quality.rules.set_index(
+        "rule").loc["identical_lines"]
+    assert (row["rows"], row["revenue"], row["first_example"][:7]) == (3, 6.5, "row 1: ")
+    monkeypatch.setattr(ingest_sql, "_LINES_PER_PASS", 100)  # 8 passes over the export
+    both(messy, RETAIL, lambda r: as_parquet(r, tmp_path))
+
+
+def attached(con) -> list[str]:
+    return sorted(r[0] for r in con.raw_sql(
+        "SELECT database_name FROM duckdb_databases()").fetchall())
+
+
+def test_the_engine_tables_are_released_even_after_an_error(tmp_path, monkeypatch) -> None:
+    # DuckDB keeps the typed lines and the orders in a scratch database file attached to the
+    # log's connection; it is detached and deleted when the call ends, however it ends
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    con = ibis.duckdb.connect()
+    table = con.create_table("log", ORDERS)
+    before = attached(con)
+    clean_transactions(table, HAND)
+    clean_rfm_summary(table, HAND)
+    with pytest.raises(DataError, match="returns with no earlier purchase"):
+        clean_rfm_summary(table, {**HAND, "unmatched_returns": "raise"})
+    with pytest.raises(DataError, match="returns with no earlier purchase"):
+        clean_transactions(table, {**HAND, "unmatched_returns": "raise"})
+    assert attached(con) == before
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_the_demo_export_shows_its_identical_lines_on_every_engine(engine) -> None:
     from retention_kit.datasets import EXPORT_SPEC, data_dir
 
