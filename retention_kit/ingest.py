@@ -866,10 +866,14 @@ def _engine_parts(staged: StagedLog, spec: TransactionSpec) -> tuple | None:
     has_country = "country" in local.columns
     rest = rest.select("customer_id", "date", amount=_rounded(rest["amount"]),
                        **({"country": rest["country"]} if has_country else {}))
-    rest = staged.store(rest)  # read by the facts, the totals, the days and the summary
+    # read by the facts, the totals, the days and the summary; small (one row per order,
+    # four columns): kept in memory
+    rest = staged.store(rest, small=True)
     agg: dict[str, Any] = {"first": rest["date"].min(), "size": rest.count()}
     if has_country:
-        agg["n_countries"] = rest["country"].nunique()
+        # more than one country: a min/max, not a count of distinct values (slow)
+        agg["multi_country"] = (rest["country"].min() != rest["country"].max()).fill_null(
+            False)
     per = rest.group_by("customer_id").aggregate(**agg)
     theirs = per.to_pyarrow().to_pandas()
     totals = rest.aggregate(n=rest.count(), revenue=rest["amount"].sum(),
@@ -1104,17 +1108,18 @@ def _gaps_of_days(days: np.ndarray, min_days: int = 14) -> list[tuple[str, str]]
 
 def _customer_facts(out: pd.DataFrame, has_country: bool) -> pd.DataFrame:
     """Per customer (sorted by id, whole-number ids as int64): the first order's timestamp
-    (``first``), the orders (``size``) and, with countries, how many (``n_countries``)."""
+    (``first``), the orders (``size``) and, with countries, whether there are several
+    (``multi_country``)."""
     ids = _int_ids(out["customer_id"])  # the same groups, in the same order, faster
     by = out["customer_id"] if ids is None else pd.Series(ids, index=out.index,
                                                          name="customer_id")
     facts = out.groupby(by)["date"].agg(["min", "size"]).rename(columns={"min": "first"})
     if has_country:
         codes = pd.factorize(out["country"])[0]  # -1: no country
-        pairs = pd.DataFrame({"customer_id": by.to_numpy()[codes >= 0],
-                              "country": codes[codes >= 0]}).drop_duplicates()
-        countries = pairs.groupby("customer_id")["country"].size()  # nunique, on integers
-        facts["n_countries"] = countries.reindex(facts.index, fill_value=0).to_numpy()
+        known = codes >= 0
+        span = pd.Series(codes[known]).groupby(by.to_numpy()[known]).agg(["min", "max"])
+        multi = span["min"] != span["max"]
+        facts["multi_country"] = multi.reindex(facts.index, fill_value=False).to_numpy()
     facts.index.name = "customer_id"
     return facts
 
@@ -1126,7 +1131,7 @@ def _warnings_of(facts: pd.DataFrame, n_orders: int, first: Any, last: Any,
         notes.append(f"No orders from {start} to {stop}: a gap in the export or a closed "
                      "shop; periods spanning it understate activity.")
     if has_country:
-        multi = facts.index[facts["n_countries"].to_numpy() > 1]
+        multi = facts.index[facts["multi_country"].to_numpy(dtype=bool)]
         if len(multi):
             notes.append(f"{len(multi):,} customer ids appear in more than one country (first: "
                          f"{plain(multi[0])!r}); check that ids are not reused across shops.")

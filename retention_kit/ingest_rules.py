@@ -96,8 +96,9 @@ class StagedLog:
     column); ``n_returns``, ``first_return_row``, ``returned``: how many return lines, the
     first one, and the money returned (positive). When the engine keeps the orders
     (:func:`retention_kit.ingest_sql.staged_orders`), ``orders`` is None, ``order_table``
-    is the engine's table of orders, ``collect`` brings a part of it to pandas and ``store``
-    keeps an expression's result in the engine until the staging ends.
+    is the engine's table of orders, ``collect`` brings a part of it to pandas and
+    ``store(expr, small=False)`` keeps an expression's result in the engine until the
+    staging ends (``small``: in memory).
     """
 
     orders: pd.DataFrame
@@ -112,4 +113,4 @@ class StagedLog:
     revenue_in: float
     order_table: Any = None
     collect: Callable[[Any], pd.DataFrame] | None = None
-    store: Callable[[Any], Any] | None = None
+    store: Callable[..., Any] | None = None

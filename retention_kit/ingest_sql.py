@@ -369,11 +369,12 @@ class _Scratch:
             shutil.rmtree(self.folder, ignore_errors=True)
 
 
-def _store(expr: ir.Table, cached: list) -> ir.Table:
+def _store(expr: ir.Table, cached: list, *, small: bool = False) -> ir.Table:
     """``expr`` computed once and kept in the engine until the tables in ``cached`` are
-    released: on DuckDB in a scratch database file (:class:`_Scratch`, one per connection),
-    elsewhere as the backend's temporary table (Ibis's ``cache``)."""
-    if _materialize(expr):
+    released: on DuckDB in a scratch database file (:class:`_Scratch`, one per connection)
+    unless ``small``, elsewhere (and small) as the backend's temporary table (Ibis's
+    ``cache``)."""
+    if small or _materialize(expr):
         out = expr.cache()
         cached.append(out)
         return out
@@ -730,7 +731,7 @@ def _stage(source: Any, spec: Any, cached: list, *, keep_orders: bool = False) -
     if keep_orders:
         kept = {"order_table": orders,
                 "collect": lambda expr: _typed_orders(expr, spec, cust_kind),
-                "store": lambda expr: _store(expr, cached)}
+                "store": lambda expr, small=False: _store(expr, cached, small=small)}
         orders = None
     return StagedLog(orders=orders, returns=returned_lines, return_orders=return_orders,
                      held=held, n_returns=stats["ret_n"], first_return_row=stats["ret_row"],
