@@ -24,6 +24,7 @@ names the alternative instead of returning different numbers.
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import os
 import re
@@ -49,6 +50,7 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = ["connect", "stage_lines", "staged_orders"]
 
 ROW = "_rk_row"
+_FILE, _FILE_ROW = "_rk_file", "_rk_file_row"  # where a Parquet file's row is
 _EXCEL_EPOCH = dt.datetime(1899, 12, 30)
 _UNIX_EPOCH = dt.datetime(1970, 1, 1)
 _DAY_MONTH = (r"^(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{4}|\d{2})"
@@ -71,12 +73,13 @@ def _ibis() -> Any:
     return ibis
 
 
-def _open(source: Any, spec: Any) -> ir.Table:
-    """The log as an Ibis table; CSV text columns of the spec are read as text."""
+def _open(source: Any, spec: Any) -> tuple[ir.Table, list[int] | None]:
+    """The log as an Ibis table, and for Parquet files the row number each file starts at
+    (see :func:`_numbered_parquet`); CSV text columns of the spec are read as text."""
     ibis = _ibis()
     if isinstance(source, ibis.Table) or not isinstance(source, str | os.PathLike | list
                                                              | tuple):
-        return to_ibis(source)
+        return to_ibis(source), None
     paths = source_paths(source)
     if file_kind(paths[0]) != "csv":
         return _numbered_parquet(paths)
@@ -87,23 +90,26 @@ def _open(source: Any, spec: Any) -> ir.Table:
     header = con.read_csv(paths[0] if len(paths) == 1 else paths)
     types = {c: "VARCHAR" for c in text if c is not None and c in header.columns}
     return con.read_csv(paths[0] if len(paths) == 1 else paths, types=types,
-                        sample_size=-1)
+                        sample_size=-1), None
 
 
-def _numbered_parquet(paths: list[str]) -> ir.Table:
-    """Parquet files on DuckDB with their rows numbered (``_rk_row``) in file order.
+def _numbered_parquet(paths: list[str]) -> tuple[ir.Table, list[int] | None]:
+    """Parquet files on DuckDB with their rows numbered (``_rk_row``) in file order, and
+    the number each file starts at.
 
     The number is the row's position in its file plus the rows of the files before it (the
     files in DuckDB's order: the list as given, each glob sorted), which is what
     ``ROW_NUMBER() OVER ()`` gives, without the window that holds the whole log in memory
-    and numbers it on one thread.
+    and numbers it on one thread. The file's index and the position in it are columns too
+    (``_rk_file``, ``_rk_file_row``): a filter on them reads only the row groups holding
+    those rows (a filter on the number itself reads every row).
     """
     ibis = _ibis()
     con = ibis.duckdb.connect()
     listed = "[" + ", ".join(_quoted(p) for p in paths) + "]"
     files = [r[0] for r in con.raw_sql(f"SELECT file FROM glob({listed})").fetchall()]
     if not files:
-        return to_ibis(paths)  # its error names the missing file
+        return to_ibis(paths), None  # its error names the missing file
     counts = dict(con.raw_sql(
         "SELECT file_name, num_rows FROM parquet_file_metadata("
         + "[" + ", ".join(_quoted(f) for f in files) + "])").fetchall())
@@ -115,9 +121,10 @@ def _numbered_parquet(paths: list[str]) -> ir.Table:
     start = "[" + ", ".join(str(o) for o in offsets) + "]"
     name = f"_rk_log_{uuid.uuid4().hex[:12]}"
     con.raw_sql(f"CREATE TEMPORARY VIEW {name} AS SELECT *, CAST(file_row_number AS BIGINT) "
-                f"+ CAST({start}[CAST(file_index AS BIGINT) + 1] AS BIGINT) AS {ROW} "
+                f"+ CAST({start}[CAST(file_index AS BIGINT) + 1] AS BIGINT) AS {ROW}, "
+                f"file_index AS {_FILE}, file_row_number AS {_FILE_ROW} "
                 f"FROM read_parquet({listed})")
-    return con.table(name)
+    return con.table(name), offsets
 
 
 def _quoted(text: str) -> str:
@@ -170,13 +177,22 @@ def connect(url: str, *, table: str | None = None, query: str | None = None) -> 
 # --------------------------------------------------------------------------- examples
 
 
-def _describer(table: ir.Table, cols: list[str]) -> Any:
-    """rows -> {row: "row <n>: col=value, ..."} in one query, as first_example writes it."""
+def _describer(table: ir.Table, cols: list[str], starts: list[int] | None) -> Any:
+    """rows -> {row: "row <n>: col=value, ..."} in one query, as first_example writes it.
+
+    ``starts``: the number each Parquet file's rows start at (:func:`_numbered_parquet`),
+    or None."""
     ibis = _ibis()
 
     def describe(rows: list[int]) -> dict[int, str]:
-        found = table.filter(table[ROW].isin([int(r) for r in rows])).select(
-            ROW, *cols).to_pandas().set_index(ROW)
+        rows = [int(r) for r in rows]
+        if starts is None:
+            where = table[ROW].isin(rows)
+        else:  # by file and position in it: read only the row groups holding them
+            at = [(k, r - starts[k]) for r in rows
+                  for k in [bisect.bisect_right(starts, r) - 1]]
+            where = ibis.or_(*((table[_FILE] == k) & (table[_FILE_ROW] == n) for k, n in at))
+        found = table.filter(where).select(ROW, *cols).to_pandas().set_index(ROW)
         out = {}
         for r in rows:
             values = found.loc[r]
@@ -184,7 +200,6 @@ def _describer(table: ir.Table, cols: list[str]) -> Any:
             out[r] = f"row {int(r)!r}: {shown}"
         return out
 
-    del ibis
     return describe
 
 
@@ -477,13 +492,13 @@ def staged_orders(source: Any, spec: Any) -> Iterator[StagedLog]:
 
 def _stage(source: Any, spec: Any, cached: list, *, keep_orders: bool = False) -> StagedLog:
     ibis = _ibis()
-    table = _open(source, spec)
+    table, starts = _open(source, spec)
     named = {k: getattr(spec, k) for k in ("customer", "date", "amount", "quantity",
                                            "unit_price", "order", "product", "channel",
                                            "country")}
     needed = {col: f"{key} (the spec's {key!r}; CLI: --map {key}=<column>)"
               for key, col in named.items() if col is not None}
-    columns = [c for c in table.columns if c != ROW]  # _rk_row: numbered files
+    columns = [c for c in table.columns if c not in (ROW, _FILE, _FILE_ROW)]  # numbered files
     if checks.missing_column(columns, needed, what="the log") is not None:
         n = int(table.count().to_pandas())
         if n == 0:
@@ -496,7 +511,7 @@ def _stage(source: Any, spec: Any, cached: list, *, keep_orders: bool = False) -
     t = table if ROW in table.columns else table.mutate(**{ROW: ibis.row_number()})
     if _materialize(t):  # number the rows once: every later query sees the same numbers
         t = t.cache()  # kept (not released) for the report's examples, until collected
-    describe = _describer(t, shown)
+    describe = _describer(t, shown, starts)
 
     # each distinct text (dates, prices) is parsed once and joined back
     text_date = t[spec.date].type().is_string()
@@ -641,7 +656,7 @@ def _stage(source: Any, spec: Any, cached: list, *, keep_orders: bool = False) -
         raise checks.empty_log()
 
     def example(row: int, cols: list[str]) -> str:
-        return _describer(parsed, cols)([row])[row]
+        return _describer(parsed, cols, starts)([row])[row]
 
     def unread(limit: int = 1000) -> list[str]:  # text dates the engine could not read
         bad = parsed.filter(parsed[spec.date].notnull() & parsed["_rk_date"].isnull())

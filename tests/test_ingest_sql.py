@@ -88,18 +88,26 @@ def test_the_simulated_export_as_csv_and_parquet(messy, policies, tmp_path) -> N
 
 
 def test_a_list_of_files_and_a_folder_are_one_log(messy, tmp_path) -> None:
-    half = len(messy) // 2
-    first, second = tmp_path / "a", tmp_path / "b"
+    # rows numbered across the files (an empty file in between): the report's examples,
+    # read back by file and position, name the pandas frame's rows
+    third = len(messy) // 3
+    messy = messy.copy()  # the first guest checkout in the last file
+    messy.loc[messy.index[:2 * third], "CustomerID"] = messy["CustomerID"].iloc[
+        :2 * third].fillna(12345.0)
+    first = tmp_path / "a"
     first.mkdir()
-    messy.iloc[:half].to_parquet(first / "part1.parquet", index=False)
-    messy.iloc[half:].to_parquet(first / "part2.parquet", index=False)
-    messy.iloc[:half].to_csv(tmp_path / "p1.csv", index=False)
-    messy.iloc[half:].to_csv(tmp_path / "p2.csv", index=False)
+    messy.iloc[:third].to_parquet(first / "part1.parquet", index=False)
+    messy.iloc[:0].to_parquet(first / "part2.parquet", index=False)
+    messy.iloc[third:2 * third].to_parquet(first / "part3.parquet", index=False)
+    messy.iloc[2 * third:].to_parquet(first / "part4.parquet", index=False)
+    messy.iloc[:third].to_csv(tmp_path / "p1.csv", index=False)
+    messy.iloc[third:].to_csv(tmp_path / "p2.csv", index=False)
     expected = clean_transactions(messy.reset_index(drop=True), RETAIL)
     assert_same(expected, clean_transactions(str(first), RETAIL))
     assert_same(expected, clean_transactions([str(tmp_path / "p1.csv"),
                                               str(tmp_path / "p2.csv")], RETAIL))
-    del second
+    guest = expected.quality.rules.set_index("rule").loc["missing_customer", "first_example"]
+    assert int(guest.split(":")[0].removeprefix("row ")) >= 2 * third
 
 
 def test_the_simulated_export_on_the_engines(messy, engine) -> None:
