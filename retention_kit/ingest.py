@@ -794,17 +794,26 @@ def _engine_summary(staged: StagedLog, spec: TransactionSpec, observation_end: o
     parts = _engine_parts(staged, spec)
     if parts is None:
         return None
-    rest, local, facts, days, count, revenue, last, index_like = parts
+    rest, per, local, days, count, revenue, last, index_like = parts
     if observation_end is not None:
         if last >= pd.Timestamp(observation_end).normalize() + pd.Timedelta(days=1):
             return None
     end = last if observation_end is None else observation_end
-    pieces = []
+    has_country = "country" in local.columns
+    pieces, facts = [], _customer_facts(local, has_country)
     if count:  # collected unsorted: the pieces are sorted together below
         expr = engines.rfm_summary_expr(
             rest.select("customer_id", "date", "amount"), customer_col="customer_id",
             date_col="date", observation_end=end, duplicates="keep", **options)
-        pieces.append(expr.to_pyarrow().to_pandas().set_index("customer_id"))
+        # with the per-customer facts: one query, one row per customer
+        both = expr.join(per, "customer_id").to_pyarrow().to_pandas().set_index("customer_id")
+        pieces.append(both[list(expr.columns[1:])])
+        theirs = both[list(per.columns[1:])]
+        whole = _int_ids(theirs.index.to_series())
+        if whole is not None:
+            theirs.index = pd.Index(whole, name="customer_id")
+        facts = pd.concat([theirs, facts]) if len(facts) else theirs
+        facts = facts.sort_index(kind="stable")
     if len(local):
         pieces.append(rfm_summary(local[["customer_id", "date", "amount"]],
                                   observation_end=end, duplicates="keep", **options))
@@ -815,7 +824,7 @@ def _engine_summary(staged: StagedLog, spec: TransactionSpec, observation_end: o
     n_orders = count + len(local)
     first = facts["first"].min()
     gaps = _gaps_of_days(days)
-    warnings = _warnings_of(facts, n_orders, first, last, gaps, "country" in local.columns)
+    warnings = _warnings_of(facts, n_orders, first, last, gaps, has_country)
     quality = DataQualityReport(
         rules=staged.ledger.table(), n_rows_in=staged.n_raw, n_orders_out=n_orders,
         n_customers_out=len(facts), revenue_in=round(staged.revenue_in, 2),
@@ -836,9 +845,10 @@ def _summary_in_pandas(raw: Any, spec: TransactionSpec, observation_end: object,
 def _engine_parts(staged: StagedLog, spec: TransactionSpec) -> tuple | None:
     """Net the returning customers' orders in pandas; count the others in the engine.
 
-    Returns (the engine's clean orders of the other customers, the netted orders (pandas,
-    as :func:`_finish` makes them), per-customer facts of all, the days with orders, the
-    engine's order count and revenue, the last order's timestamp), or None without orders.
+    Returns (the engine's clean orders of the other customers, their per-customer facts
+    (an expression: ``first``, ``size``, ``multi_country``), the netted orders (pandas, as
+    :func:`_finish` makes them), the days with orders, the engine's order count and revenue,
+    the last order's timestamp, the summary index's type), or None without orders.
     """
     import ibis
 
@@ -875,7 +885,6 @@ def _engine_parts(staged: StagedLog, spec: TransactionSpec) -> tuple | None:
         agg["multi_country"] = (rest["country"].min() != rest["country"].max()).fill_null(
             False)
     per = rest.group_by("customer_id").aggregate(**agg)
-    theirs = per.to_pyarrow().to_pandas()
     totals = rest.aggregate(n=rest.count(), revenue=rest["amount"].sum(),
                             last=rest["date"].max()).to_pyarrow().to_pylist()[0]
     count = int(totals["n"])
@@ -885,23 +894,13 @@ def _engine_parts(staged: StagedLog, spec: TransactionSpec) -> tuple | None:
         days = np.concatenate([days, local["date"].dt.normalize().to_numpy()])
     if count == 0 and len(local) == 0:
         return None
-    ours = _customer_facts(local, has_country)
-    if count:
-        theirs = theirs.set_index("customer_id")
-        whole = _int_ids(theirs.index.to_series())
-        if whole is not None:
-            theirs.index = pd.Index(whole, name="customer_id")
-        facts = pd.concat([theirs, ours]) if len(ours) else theirs
-        facts = facts.sort_index(kind="stable")
-    else:
-        facts = ours
     # the summary's index as rfm_summary types it for these ids (Python ints stay objects)
     sample = staged.collect(table.limit(1))[["customer_id", "date"]]
     index_like = rfm_summary(sample).index
     lasts = [pd.Timestamp(totals["last"])] if count else []
     if len(local):
         lasts.append(local["date"].max())
-    return (rest, local, facts, np.unique(days), count, float(totals["revenue"] or 0.0),
+    return (rest, per, local, np.unique(days), count, float(totals["revenue"] or 0.0),
             max(lasts), index_like)
 
 
