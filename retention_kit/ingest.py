@@ -568,9 +568,11 @@ def net_returns(orders: pd.DataFrame, returns: pd.DataFrame,
     """
     # only the returning customers' orders can change: they are netted in their own arrays
     # (sorted by customer, date and order id) and written back; the others keep their order
-    mine = _returning_positions(orders, returns)
-    book = _CustomerOrders(orders, mine)
-    lines = _ReturnLines(returns, spec.cancellation_prefix or "", book)
+    # whole-number customer ids as int64 (None for others): matched, sorted, grouped as such
+    everyone, returning = _int_ids(orders["customer_id"]), _int_ids(returns["customer_id"])
+    mine = _returning_positions(orders, returns, everyone, returning)
+    book = _CustomerOrders(orders, mine, None if everyone is None else everyone[mine])
+    lines = _ReturnLines(returns, spec.cancellation_prefix or "", book, returning)
     flags = {rule: np.zeros(n_raw, dtype=bool) for rule in ("ref", "earlier", "unmatched")}
     if _distinct_positions(lines.rows, n_raw) and lines.own_orders_only(book):
         rest, left_over = _net_in_rounds(book, lines, held, flags)
@@ -603,17 +605,18 @@ def net_returns(orders: pd.DataFrame, returns: pd.DataFrame,
     return orders.loc[~gone]
 
 
-def _returning_positions(orders: pd.DataFrame, returns: pd.DataFrame) -> np.ndarray:
+def _returning_positions(orders: pd.DataFrame, returns: pd.DataFrame,
+                         everyone: np.ndarray | None, returning: np.ndarray | None,
+                         ) -> np.ndarray:
     """Positions of the returning customers' orders, sorted as ``sort_values(["customer_id",
     "date", "order_id"], kind="stable")`` sorts them (ties in their order).
 
-    Whole-number ids (int64, or Python ints as the engine path gives the returns) are
-    matched and sorted as int64, dates as integers, and only the rare runs of one
-    customer's orders at one timestamp are sorted by order id (as text, by pandas); other
-    ids, or dates with NaT, take pandas' own ``isin`` and sort.
+    Whole-number ids (``everyone``, ``returning``: the orders' and the returns' ids as
+    int64, or None) are matched and sorted as int64, dates as integers, and only the rare
+    runs of one customer's orders at one timestamp are sorted by order id (as text, by
+    pandas); other ids, or dates with NaT, take pandas' own ``isin`` and sort.
     """
     keys = ["customer_id", "date", "order_id"]
-    everyone, returning = _int_ids(orders["customer_id"]), _int_ids(returns["customer_id"])
     if everyone is None or returning is None:
         everyone, returning = orders["customer_id"].to_numpy(), returns["customer_id"]
     rows = np.flatnonzero(pd.Series(everyone).isin(returning).to_numpy())
@@ -649,18 +652,18 @@ class _CustomerOrders:
     a missing id); group ``g``'s orders are ``ascending[bounds[g]:bounds[g + 1]]``.
     """
 
-    def __init__(self, orders: pd.DataFrame, mine: np.ndarray) -> None:
+    def __init__(self, orders: pd.DataFrame, mine: np.ndarray,
+                 int_ids: np.ndarray | None) -> None:
         self.amount = orders["amount"].to_numpy(dtype=float)[mine]
         self.dates = _nanoseconds(orders["date"])[mine]
         self.order_ids = orders["order_id"].iloc[mine].reset_index(drop=True)
-        ids = orders["customer_id"].iloc[mine]
-        self.customers = ids.to_numpy()
-        self.int_ids = _int_ids(ids)
+        self.customers = orders["customer_id"].iloc[mine].to_numpy()
+        self.int_ids = int_ids
         self.group, self.uniques = pd.factorize(
             self.customers if self.int_ids is None else self.int_ids)
         self.ascending = np.argsort(self.group, kind="stable")
-        self.bounds = np.searchsorted(self.group[self.ascending],
-                                      np.arange(len(self.uniques) + 1))
+        # bounds[g]: how many orders are in groups before g (-1 first)
+        self.bounds = np.cumsum(np.bincount(self.group + 1, minlength=len(self.uniques) + 1))
         self._ids: list | None = None
 
     def id_list(self) -> list:
@@ -691,7 +694,8 @@ class _ReturnLines:
     without a product column).
     """
 
-    def __init__(self, returns: pd.DataFrame, prefix: str, book: _CustomerOrders) -> None:
+    def __init__(self, returns: pd.DataFrame, prefix: str, book: _CustomerOrders,
+                 int_ids: np.ndarray | None) -> None:
         order = _netting_order(returns)
         # Python values, as the rule compares them (floats stay numpy's, as pandas gives)
         cols = {c: (returns[c].to_numpy(dtype=object) if returns[c].dtype != float
@@ -704,7 +708,6 @@ class _ReturnLines:
         self.dates = _nanoseconds(returns["date"])[order]
         self.customers = cols["customer_id"].tolist()
         self.products = cols["product"].tolist() if "product" in cols else None
-        int_ids = _int_ids(returns["customer_id"])
         int_ids = None if int_ids is None else int_ids[order]
         self.group = book.groups_of(self.customers, int_ids)
         self.target = np.full(len(order), -1, dtype=np.int64)
@@ -899,19 +902,32 @@ def _net_sequentially(book: _CustomerOrders, lines: _ReturnLines, which: np.ndar
     """Net the return lines ``which`` (in netting order) one by one: the rule as written.
 
     On Python lists and floats (the same IEEE operations as numpy's, without numpy's cost
-    on a few values per line). Returns (line, money) of the lines left unmatched.
+    on a few values per line), holding only the orders these lines can reach: their
+    customers' and the ones they reference. Returns (line, money) of the lines left
+    unmatched.
     """
     if not len(which):
         return []
-    left_in, when = book.amount.tolist(), book.dates.tolist()
-    ids = book.id_list() if held is not None else []
-    ascending, bounds = book.ascending.tolist(), book.bounds.tolist()
+    groups = np.unique(lines.group[which])
+    groups = groups[groups >= 0]
+    size = book.bounds[groups + 1] - book.bounds[groups]
+    theirs = book.ascending[np.repeat(book.bounds[groups], size)
+                            + _rank_in_runs(np.cumsum(size) - size, int(size.sum()))]
+    targets = lines.target[which]
+    reach = np.union1d(theirs, targets[targets >= 0])  # positions in the book, sorted
+    # each customer's orders latest first (by date, then order id), as indices into reach
+    chunks = np.split(np.searchsorted(reach, theirs), np.cumsum(size)[:-1]) if len(size) else []
+    latest_first = {g: chunk[::-1].tolist() for g, chunk in zip(groups.tolist(), chunks,
+                                                               strict=True)}
+    left_in, when = book.amount[reach].tolist(), book.dates[reach].tolist()
+    ids = _plain(book.order_ids.iloc[reach].to_numpy()) if held is not None else []
     by_ref, by_earlier, unmatched = flags["ref"], flags["earlier"], flags["unmatched"]
     pick = which.tolist()
     products = lines.products or lines.customers  # read only with a product column
     left_over = []
     for k, left, target, group, date, row, customer, product in zip(
-            pick, lines.amount[which].tolist(), lines.target[which].tolist(),
+            pick, lines.amount[which].tolist(),
+            np.where(targets >= 0, np.searchsorted(reach, targets), -1).tolist(),
             lines.group[which].tolist(), lines.dates[which].tolist(),
             [lines.row_list[k] for k in pick], [lines.customers[k] for k in pick],
             [products[k] for k in pick], strict=True):
@@ -921,8 +937,8 @@ def _net_sequentially(book: _CustomerOrders, lines: _ReturnLines, which: np.ndar
             left -= take
             by_ref[row] = True
         if left > 1e-9:
-            theirs = ascending[bounds[group]:bounds[group + 1]] if group >= 0 else []
-            earlier = [i for i in reversed(theirs) if when[i] <= date and left_in[i] > 0]
+            earlier = [i for i in latest_first.get(group, ())
+                       if when[i] <= date and left_in[i] > 0]
             if held is not None and len(earlier) > 1:  # orders holding the product first
                 earlier.sort(key=lambda i: (customer, ids[i], product) not in held)
             for i in earlier:
@@ -935,7 +951,7 @@ def _net_sequentially(book: _CustomerOrders, lines: _ReturnLines, which: np.ndar
         if left > 1e-9:
             unmatched[row] = True
             left_over.append((k, left))
-    book.amount = np.asarray(left_in, dtype=float)
+    book.amount[reach] = left_in
     return left_over
 
 
