@@ -568,8 +568,10 @@ def net_returns(orders: pd.DataFrame, returns: pd.DataFrame,
     """
     # only the returning customers' orders can change: they are netted in their own arrays
     # (sorted by customer, date and order id) and written back; the others keep their order
-    # whole-number customer ids as int64 (None for others): matched, sorted, grouped as such
-    everyone, returning = _int_ids(orders["customer_id"]), _int_ids(returns["customer_id"])
+    # whole-number customer ids as int64 (None for others, and for unsigned ones, which
+    # could wrap): matched, sorted and grouped as such
+    everyone, returning = (None if ids.dtype.kind == "u" else _int_ids(ids)
+                           for ids in (orders["customer_id"], returns["customer_id"]))
     mine = _returning_positions(orders, returns, everyone, returning)
     book = _CustomerOrders(orders, mine, None if everyone is None else everyone[mine])
     lines = _ReturnLines(returns, spec.cancellation_prefix or "", book, returning)

@@ -5,8 +5,9 @@ before it was vectorised), on hand-made cases and on many seeded random small lo
 hit the edge cases: returns without a reference, references to another customer's order
 or to an order at 0, several returns exhausting one order (float rounding near 0),
 zero-amount returns, returns before every order, ``held`` None or a set, both
-``unmatched_returns`` policies, no cancellation prefix, whole-number and text customer
-ids, text and object order ids, order ids shared by two customers, ties of date.
+``unmatched_returns`` policies, no cancellation prefix, whole-number (signed, unsigned,
+Python ints), fractional and text customer ids, text and object order ids, order ids
+shared by two customers, ties of date, missing dates.
 """
 
 from __future__ import annotations
@@ -152,6 +153,7 @@ def random_case(seed: int, scale: int = 1) -> tuple:
     n_customers = int(rng.integers(1, 6)) * scale
     n_orders = int(rng.integers(0 if scale == 1 else 8, 16)) * scale
     text_ids = rng.random() < 0.25  # customer ids as text (the dict path) or numbers
+    id_type = rng.choice(["int64", "int64", "uint64", "float64"])  # float: 100.5, 101.5...
     engine_like = rng.random() < 0.5  # returns' ids as Python ints in an object column
     shared_ids = rng.random() < 0.3  # two customers may have an order with the same id
 
@@ -222,7 +224,16 @@ def random_case(seed: int, scale: int = 1) -> tuple:
         "order_id": pd.array(ref, dtype="str"),
         "product": pd.array(product, dtype="str")})
     if not engine_like and not text_ids:
-        returns["customer_id"] = returns["customer_id"].astype("int64")
+        returns["customer_id"] = returns["customer_id"].astype(id_type)
+    if not text_ids and id_type != "int64":
+        orders["customer_id"] = orders["customer_id"].astype(id_type)
+        if id_type == "float64":
+            orders["customer_id"] += 0.5
+            returns["customer_id"] = returns["customer_id"].astype(float) + 0.5
+    if rng.random() < 0.1 and n_orders:  # a date missing (NaT sorts last in pandas)
+        orders.loc[orders.index[rng.integers(0, n_orders)], "date"] = pd.NaT
+    if rng.random() < 0.1 and n_lines:
+        returns.loc[returns.index[rng.integers(0, n_lines)], "date"] = pd.NaT
     if held is None:
         returns = returns.drop(columns="product")
     if rng.random() < 0.3:
