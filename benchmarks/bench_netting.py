@@ -3,18 +3,20 @@
 current one (the k-th line of every customer netted at once, the narrow last rounds in a
 loop), in the same run, on the same seeded input, and whether their results are identical.
 
-Run by hand: ``.venv/bin/python benchmarks/bench_netting.py [--customers 150000]
+Run by hand: ``.venv/bin/python benchmarks/bench_netting.py [--customers 280000]
 [--seed 0] [--repeat 3]``.
 
 The input is synthesised directly (seconds, not the minutes ``simulate_order_lines`` needs
 for 10M lines), shaped like the returning customers of ``bench_ingest.py``'s 10M-line log
 as the DuckDB path hands them to ``net_returns`` (448,598 orders of 121,006 customers,
 224,119 return lines, 260,415 (customer, order, product) held): orders (1-104 per
-customer, 1-7 lines of 40 products, prices in cents) spread over a year; 14% of them
+customer, 1-7 lines of 40 products, prices in cents) spread over a year; 8% of them
 cancelled in full line by line (``C`` + the order id) a few days later, the lines' amounts
-against the order's float sum; for about half the customers one line of another order
-cancelled under an invoice of its own (netted against their earlier orders, those holding
-the product first); 250 returns dated before the customer's first order (unmatched).
+against the order's float sum; one line of 64,000 other orders cancelled under an invoice
+of its own (netted against the customer's earlier orders, those holding the product
+first); 250 returns dated before the customer's first order (unmatched). The default
+280,000 customers give 384,464 orders of the 97,949 who return something, 224,179 return
+lines and 262,133 held.
 As the engine path passes them: only the orders of customers who return something,
 customer ids int64 in the orders and Python ints in the returns, order ids text, ``held``
 the purchase lines of the returned (customer, product) pairs.
@@ -127,7 +129,7 @@ def synthetic_inputs(n_customers: int, seed: int) -> tuple:
     customers (see the module's docstring)."""
     rng = np.random.default_rng(seed)
     start = np.datetime64("2023-12-01T08:00", "m")
-    per_customer = np.minimum(rng.geometric(0.27, n_customers), 104)
+    per_customer = np.minimum(rng.geometric(0.36, n_customers), 104)
     n_orders = int(per_customer.sum())
     customer = np.repeat(10_000 + 3 * np.arange(n_customers), per_customer)
     when = start + rng.integers(0, 365 * 24 * 60, n_orders).astype("timedelta64[m]")
@@ -141,11 +143,11 @@ def synthetic_inputs(n_customers: int, seed: int) -> tuple:
     first_line = np.r_[0, np.cumsum(n_lines)[:-1]]
     # raw rows: the lines in a 10M-row log, orders then returns, scattered
     n_raw = 10_144_109
-    # returns: 14% of the orders cancelled line by line; one line of another order under
-    # an invoice of its own for about half the customers; 250 before everything
-    full = rng.random(n_orders) < 0.14
+    # returns: 8% of the orders cancelled line by line; one line of 64,000 other orders
+    # (per 280,000 customers) under an invoice of its own; 250 before everything
+    full = rng.random(n_orders) < 0.08
     full_lines = np.flatnonzero(full[line_order])
-    one = rng.choice(np.flatnonzero(~full), n_customers * 64 // 121, replace=False)
+    one = rng.choice(np.flatnonzero(~full), n_customers * 64 // 280, replace=False)
     one_line = first_line[one] + rng.integers(0, n_lines[one])
     early = rng.choice(n_customers, 250, replace=False)
     first_order = np.r_[0, np.cumsum(per_customer)[:-1]]
@@ -209,7 +211,7 @@ def _timed(fn: Any, inputs: tuple, repeat: int) -> tuple[float, pd.DataFrame, pd
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--customers", type=int, default=150_000)
+    parser.add_argument("--customers", type=int, default=280_000)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()

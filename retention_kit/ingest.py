@@ -563,8 +563,9 @@ def net_returns(orders: pd.DataFrame, returns: pd.DataFrame,
     loop's order (``min(x, a)`` is ``a if a < x else x``); when a round has few lines left
     (a few customers with many returns), :func:`_net_sequentially` nets the remaining
     lines one by one, in netting order. The money left unmatched, a float sum, is added in
-    netting order. Inputs whose return rows are not distinct raw positions, or whose
-    customers compare in ways a hash table and a dict disagree on, go to the loop whole.
+    netting order. Inputs whose return rows are not distinct raw positions, whose customers
+    compare in ways a hash table and a dict disagree on, or with ``held`` but no product
+    column, go to the loop whole.
     """
     # only the returning customers' orders can change: they are netted in their own arrays
     # (sorted by customer, date and order id) and written back; the others keep their order
@@ -576,7 +577,8 @@ def net_returns(orders: pd.DataFrame, returns: pd.DataFrame,
     book = _CustomerOrders(orders, mine, None if everyone is None else everyone[mine])
     lines = _ReturnLines(returns, spec.cancellation_prefix or "", book, returning)
     flags = {rule: np.zeros(n_raw, dtype=bool) for rule in ("ref", "earlier", "unmatched")}
-    if _distinct_positions(lines.rows, n_raw) and lines.own_orders_only(book):
+    if _distinct_positions(lines.rows, n_raw) and lines.own_orders_only(book) \
+            and (held is None or lines.products is not None):
         rest, left_over = _net_in_rounds(book, lines, held, flags)
     else:
         rest, left_over = np.arange(len(lines.rows)), []
@@ -666,12 +668,12 @@ class _CustomerOrders:
         self.ascending = np.argsort(self.group, kind="stable")
         # bounds[g]: how many orders are in groups before g (-1 first)
         self.bounds = np.cumsum(np.bincount(self.group + 1, minlength=len(self.uniques) + 1))
-        self._ids: list | None = None
+        self._ids: np.ndarray | None = None
 
-    def id_list(self) -> list:
-        """The order ids as a list of Python values (built once)."""
+    def id_array(self) -> np.ndarray:
+        """The order ids as a numpy array (built once)."""
         if self._ids is None:
-            self._ids = _plain(self.order_ids.to_numpy())
+            self._ids = self.order_ids.to_numpy()
         return self._ids
 
     def groups_of(self, customers: list, int_ids: np.ndarray | None) -> np.ndarray:
@@ -691,9 +693,9 @@ class _ReturnLines:
 
     ``amount``: what each returns (``-amount``); ``target``: the position in the book of
     the order it references (-1 without); ``group``: its customer's group in the book (-1
-    if the customer has no orders there); ``rows`` and ``dates`` (ns) as arrays; as lists
-    of the values the rule compares: ``row_list``, ``customers``, ``products`` (None
-    without a product column).
+    if the customer has no orders there); ``rows`` and ``dates`` (ns); the values the rule
+    compares: ``customers`` and ``products`` (None without a product column), as the
+    sequential rule read them (Python objects, numpy floats for a float column).
     """
 
     def __init__(self, returns: pd.DataFrame, prefix: str, book: _CustomerOrders,
@@ -702,14 +704,13 @@ class _ReturnLines:
         # Python values, as the rule compares them (floats stay numpy's, as pandas gives)
         cols = {c: (returns[c].to_numpy(dtype=object) if returns[c].dtype != float
                     else returns[c].to_numpy())[order]
-                for c in ("amount", "customer_id", "row", "product") if c in returns.columns}
+                for c in ("amount", "customer_id", "product") if c in returns.columns}
         self.amount = (-returns["amount"].to_numpy()[order] if returns["amount"].dtype == float
                        else np.array([-float(x) for x in cols["amount"]], dtype=float))
         self.rows = returns["row"].to_numpy()[order]
-        self.row_list = cols["row"].tolist()
         self.dates = _nanoseconds(returns["date"])[order]
-        self.customers = cols["customer_id"].tolist()
-        self.products = cols["product"].tolist() if "product" in cols else None
+        self.customers = cols["customer_id"]
+        self.products = cols.get("product")
         int_ids = None if int_ids is None else int_ids[order]
         self.group = book.groups_of(self.customers, int_ids)
         self.target = np.full(len(order), -1, dtype=np.int64)
@@ -722,7 +723,8 @@ class _ReturnLines:
         else:
             refs = [ref[len(prefix):] if ref.startswith(prefix) else None
                     for ref in map(str, text.to_numpy(dtype=object))]
-            self.target = np.array(_referenced(refs, self.customers, book), dtype=np.int64)
+            self.target = np.array(_referenced(refs, self.customers.tolist(), book),
+                                   dtype=np.int64)
 
     def own_orders_only(self, book: _CustomerOrders) -> bool:
         """Whether every referenced order is in the line's own customer group (always, but
@@ -771,7 +773,7 @@ def _referenced(refs: list, customers: list, book: _CustomerOrders) -> list[int]
     """The position in the book of the order each line references: the order with the
     referenced id (``None``: no reference) and the line's customer, the last one if several
     (-1 if none), as a dict of (customer, order id) finds it."""
-    ids = book.id_list()
+    ids = _plain(book.id_array())
     by_id = dict(zip(ids, range(len(ids)), strict=True))
     if len(by_id) < len(ids):  # an order id twice: look (customer, order id) up
         wanted = set(refs)  # an equal key has an equal order id
@@ -860,12 +862,14 @@ def _net_earlier(book: _CustomerOrders, lines: _ReturnLines, which: np.ndarray,
     hit = lines.rows[which[line[_run_starts(line)]]]  # lines with an order to take from
     flags["earlier"][hit] = ~flags["ref"][hit]
     elsewhere = np.zeros(len(line), dtype=bool)  # not holding the product: after the others
-    if held is not None:  # (only where the line has two orders or more to take from)
-        ids, customers, products = book.id_list(), lines.customers, lines.products
+    if held is not None:
+        # (customer, order id, product) in held, where the line has two orders or more
         ask = np.flatnonzero(np.bincount(line, minlength=len(which))[line] > 1)
-        elsewhere[ask] = [(customers[k], ids[i], products[k]) not in held
-                          for k, i in zip(which[line[ask]].tolist(), order[ask].tolist(),
-                                          strict=True)]
+        asked = zip(lines.customers[which[line[ask]]].tolist(),
+                    book.id_array()[order[ask]].tolist(),
+                    lines.products[which[line[ask]]].tolist(), strict=True)
+        elsewhere[ask] = ~np.fromiter(map(held.__contains__, asked), dtype=bool,
+                                      count=len(ask))
     turn = np.lexsort((-order, elsewhere, line))
     line, order = line[turn], order[turn]
     nth = _rank_in_runs(_run_starts(line), len(line))
@@ -922,17 +926,17 @@ def _net_sequentially(book: _CustomerOrders, lines: _ReturnLines, which: np.ndar
     latest_first = {g: chunk[::-1].tolist() for g, chunk in zip(groups.tolist(), chunks,
                                                                strict=True)}
     left_in, when = book.amount[reach].tolist(), book.dates[reach].tolist()
-    ids = _plain(book.order_ids.iloc[reach].to_numpy()) if held is not None else []
+    ids = book.id_array()[reach].tolist() if held is not None else []
     by_ref, by_earlier, unmatched = flags["ref"], flags["earlier"], flags["unmatched"]
     pick = which.tolist()
-    products = lines.products or lines.customers  # read only with a product column
+    products = lines.customers if lines.products is None else lines.products  # (unread)
     left_over = []
     for k, left, target, group, date, row, customer, product in zip(
             pick, lines.amount[which].tolist(),
             np.where(targets >= 0, np.searchsorted(reach, targets), -1).tolist(),
             lines.group[which].tolist(), lines.dates[which].tolist(),
-            [lines.row_list[k] for k in pick], [lines.customers[k] for k in pick],
-            [products[k] for k in pick], strict=True):
+            lines.rows[which].tolist(), lines.customers[which].tolist(),
+            products[which].tolist(), strict=True):
         if target >= 0 and left_in[target] > 0:
             take = min(left, left_in[target])
             left_in[target] -= take
@@ -941,6 +945,8 @@ def _net_sequentially(book: _CustomerOrders, lines: _ReturnLines, which: np.ndar
         if left > 1e-9:
             earlier = [i for i in latest_first.get(group, ())
                        if when[i] <= date and left_in[i] > 0]
+            if held is not None and lines.products is None and earlier:
+                raise AttributeError("'Line' object has no attribute 'product'")  # as before
             if held is not None and len(earlier) > 1:  # orders holding the product first
                 earlier.sort(key=lambda i: (customer, ids[i], product) not in held)
             for i in earlier:

@@ -338,3 +338,20 @@ def test_earlier_orders_holding_the_product_are_netted_first(path_name,
     with pytest.raises(DataError, match="unmatched_returns='drop'") as err:
         net_returns(frame, returns, held, spec, ledger(), n_raw)
     assert err.value.n_rows == 2
+
+
+@pytest.mark.parametrize("path_name", ["rounds", "loop"])
+def test_held_without_a_product_column_fails_where_the_rule_did(path_name,
+                                                               monkeypatch) -> None:
+    """Not a log the staging makes (``held`` comes with the product column), but the rule
+    read the product only for a return netted against earlier orders: so does this."""
+    monkeypatch.setattr(ingest, "_NARROW", 1 if path_name == "rounds" else 10**9)
+    orders = [(7, "1", 0, 4.0), (7, "2", 1, 4.0)]
+    by_reference, earlier = (
+        (frame, lines.drop(columns="product"), *rest) for frame, lines, *rest in (
+            small_log(orders, [(7, ref, 2, -1.0, "tea")], held={(7, "1", "tea")})
+            for ref in ("C2", "X")))
+    assert_same(by_reference)
+    for fn in (reference_net_returns, net_returns):
+        with pytest.raises(AttributeError, match="product"):
+            fn(*earlier[:4], ledger(), earlier[4])
