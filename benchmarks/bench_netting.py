@@ -1,5 +1,5 @@
-"""Seconds of ``ingest.net_returns`` (rules 6-7 under ``returns="net"``): the previous design
-(one Python loop over the return lines, numpy on each customer's orders) against the
+"""Seconds of ``ingest_netting.net_returns`` (rules 6-7 under ``returns="net"``): the previous
+design (one Python loop over the return lines, numpy on each customer's orders) against the
 current one (the k-th line of every customer netted at once, the narrow last rounds in a
 loop), in the same run, on the same seeded input, and whether their results are identical.
 
@@ -37,8 +37,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from retention_kit.ingest import TransactionSpec, _nanoseconds, net_returns
-from retention_kit.ingest_rules import Ledger
+from retention_kit.ingest import TransactionSpec
+from retention_kit.ingest_netting import net_returns
+from retention_kit.ingest_rules import Ledger, nanoseconds
 
 PRODUCTS = np.array([f"{85000 + 7 * i}" for i in range(40)], dtype=object)
 
@@ -46,7 +47,7 @@ PRODUCTS = np.array([f"{85000 + 7 * i}" for i in range(40)], dtype=object)
 def _old_net_returns(orders: pd.DataFrame, returns: pd.DataFrame,
                 held: set[tuple[Any, Any, Any]] | None, spec: TransactionSpec, ledger: Ledger,
                 n_raw: int) -> pd.DataFrame:
-    """``ingest.net_returns`` before the fast path (commit 46ef691), verbatim: one loop
+    """``ingest_netting.net_returns`` before the fast path (commit 46ef691), verbatim: one loop
     over the return lines with numpy on each customer's orders."""
     # only the returning customers' orders can change: they are netted in their own frame
     # (sorted by customer, date and order id) and written back; the others keep their order
@@ -62,7 +63,7 @@ def _old_net_returns(orders: pd.DataFrame, returns: pd.DataFrame,
     by_customer: dict[Any, np.ndarray] = {
         c: returning[idx] for c, idx in
         pd.Series(customers).groupby(customers, sort=False).indices.items()}
-    dates = _nanoseconds(mine["date"])
+    dates = nanoseconds(mine["date"])
     by_ref = np.zeros(n_raw, dtype=bool)
     by_earlier = np.zeros(n_raw, dtype=bool)
     unmatched = np.zeros(n_raw, dtype=bool)
@@ -72,7 +73,7 @@ def _old_net_returns(orders: pd.DataFrame, returns: pd.DataFrame,
     # plain arrays: iterating pandas' Arrow-backed text columns costs a call per value
     cols = {c: ordered[c].to_numpy(dtype=object) if ordered[c].dtype != float
             else ordered[c].to_numpy() for c in ordered.columns if c != "date"}
-    cols["date"] = _nanoseconds(ordered["date"]).tolist()  # compared as integers
+    cols["date"] = nanoseconds(ordered["date"]).tolist()  # compared as integers
     fields = [c for c in ("amount", "order_id", "customer_id", "date", "row", "product")
               if c in cols]
     Line = namedtuple("Line", fields)

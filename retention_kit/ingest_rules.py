@@ -19,7 +19,8 @@ import pandas as pd
 
 from .errors import DataError
 
-__all__ = ["RULE_COLUMNS", "Ledger", "StagedLog", "identical_line_columns"]
+__all__ = ["RULE_COLUMNS", "Ledger", "StagedLog", "identical_line_columns", "int_ids",
+           "nanoseconds"]
 
 RULE_COLUMNS = ["rule", "policy", "rows", "revenue", "first_example"]
 
@@ -114,3 +115,36 @@ class StagedLog:
     order_table: Any = None
     collect: Callable[[Any], pd.DataFrame] | None = None
     store: Callable[..., Any] | None = None
+
+
+def int_ids(ids: pd.Series) -> np.ndarray | None:
+    """Customer ids held as Python ints (as both paths type them) as an int64 array, which
+    sorts and groups in the same order many times faster; None for other ids.
+
+    Examples
+    --------
+    >>> int_ids(pd.Series([12, 7], dtype=object))
+    array([12,  7])
+    >>> int_ids(pd.Series(["12", "7"])) is None
+    True
+    """
+    values = ids.to_numpy()
+    if values.dtype.kind in "iu":
+        return values.astype("int64", copy=False)
+    if values.dtype != object or pd.api.types.infer_dtype(values, skipna=False) != "integer":
+        return None
+    try:
+        return values.astype("int64")
+    except OverflowError:
+        return None
+
+
+def nanoseconds(dates: pd.Series) -> np.ndarray:
+    """Timestamps as int64 nanoseconds since 1970 (compared and sorted as integers).
+
+    Examples
+    --------
+    >>> nanoseconds(pd.Series(pd.to_datetime(["1970-01-01 00:00:01"])))
+    array([1000000000])
+    """
+    return dates.to_numpy(dtype="datetime64[ns]").view("int64")

@@ -1,5 +1,5 @@
 """Netting returns against orders (rules 6-7 under ``returns="net"``): the vectorised
-rounds and the exact loop of :func:`retention_kit.ingest.net_returns` against the rule
+rounds and the exact loop of :func:`retention_kit.ingest_netting.net_returns` against the rule
 written as one sequential loop (``reference_net_returns`` below, the function as it was
 before it was vectorised), on hand-made cases and on many seeded random small logs built to
 hit the edge cases: returns without a reference, references to another customer's order
@@ -19,9 +19,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from retention_kit import ingest
+from retention_kit import ingest_netting
 from retention_kit.errors import DataError
-from retention_kit.ingest import TransactionSpec, net_returns
+from retention_kit.ingest import TransactionSpec
+from retention_kit.ingest_netting import net_returns
 from retention_kit.ingest_rules import Ledger
 
 
@@ -137,7 +138,7 @@ def assert_same(case) -> None:
 def path(request, monkeypatch) -> str:
     """Every line netted in the vectorised rounds, or every line in the loop (small logs
     take the loop under the library's threshold)."""
-    monkeypatch.setattr(ingest, "_NARROW", 1 if request.param == "rounds" else 10**9)
+    monkeypatch.setattr(ingest_netting, "_NARROW", 1 if request.param == "rounds" else 10**9)
     return request.param
 
 
@@ -255,13 +256,13 @@ def test_larger_logs_net_in_rounds_then_in_the_loop_as_the_sequential_rule(
     """With the library's threshold: the wide rounds vectorised, the lines of the narrow
     last ones (customers with many returns) in the loop, in one call."""
     looped = []
-    loop = ingest._net_sequentially
+    loop = ingest_netting._net_sequentially
 
     def counted(book, lines, which, held, flags):
         looped.append(len(which))
         return loop(book, lines, which, held, flags)
 
-    monkeypatch.setattr(ingest, "_net_sequentially", counted)
+    monkeypatch.setattr(ingest_netting, "_net_sequentially", counted)
     case = random_case(seed, scale=60)
     assert_same(case)
     assert 0 < looped[0] < len(case[1]) / 2
@@ -287,7 +288,7 @@ def small_log(orders: list[tuple], returns: list[tuple], held=None,
 
 
 def netted(case, path_name: str, monkeypatch) -> tuple[pd.DataFrame, pd.Series]:
-    monkeypatch.setattr(ingest, "_NARROW", 1 if path_name == "rounds" else 10**9)
+    monkeypatch.setattr(ingest_netting, "_NARROW", 1 if path_name == "rounds" else 10**9)
     assert_same(case)
     out, table = run(net_returns, case)
     return out, table.set_index("rule")["rows"]
@@ -345,7 +346,7 @@ def test_held_without_a_product_column_fails_where_the_rule_did(path_name,
                                                                monkeypatch) -> None:
     """Not a log the staging makes (``held`` comes with the product column), but the rule
     read the product only for a return netted against earlier orders: so does this."""
-    monkeypatch.setattr(ingest, "_NARROW", 1 if path_name == "rounds" else 10**9)
+    monkeypatch.setattr(ingest_netting, "_NARROW", 1 if path_name == "rounds" else 10**9)
     orders = [(7, "1", 0, 4.0), (7, "2", 1, 4.0)]
     by_reference, earlier = (
         (frame, lines.drop(columns="product"), *rest) for frame, lines, *rest in (
