@@ -322,10 +322,15 @@ def _date_columns(d: ir.Table, spec: Any, cached: list) -> tuple[ir.Table, dict[
     return d, {"_rk_pdate": date} | ({"_rk_paware": aware} if aware is not None else {})
 
 
-def _by_value(t: ir.Table, col: str, parse: Any, cached: list) -> tuple[ir.Table, dict]:
+def _by_value(t: ir.Table, col: str, parse: Any, cached: list,
+              source: ir.Table) -> tuple[ir.Table, dict]:
     """Parse each distinct value of a text column once and join the results back (dates and
-    prices repeat: a year has 525,600 minutes, a catalogue a few hundred prices)."""
-    distinct = t.select(t[col]).distinct()
+    prices repeat: a year has 525,600 minutes, a catalogue a few hundred prices).
+
+    The distinct values are read from ``source``, the log before any join (from ``t``,
+    which may already join another column's values, every line would go through that join
+    for nothing)."""
+    distinct = source.select(source[col]).distinct()
     parsed, exprs = parse(distinct)
     values = parsed.select(parsed[col].name("_rk_key"), **exprs)
     values = values.cache()  # small
@@ -514,15 +519,16 @@ def _stage(source: Any, spec: Any, cached: list, *, keep_orders: bool = False) -
     describe = _describer(t, shown, starts)
 
     # each distinct text (dates, prices) is parsed once and joined back
+    base = t
     text_date = t[spec.date].type().is_string()
     if text_date:
-        t, _ = _by_value(t, spec.date, lambda d: _date_columns(d, spec, cached), cached)
+        t, _ = _by_value(t, spec.date, lambda d: _date_columns(d, spec, cached), cached, base)
     money_specs = ([("a", spec.amount, spec.decimal)] if spec.amount is not None else
                    [("q", spec.quantity, "."), ("p", spec.unit_price, spec.decimal)])
     for name, col, decimal in money_specs:
         if t[col].type().is_string():
             t, _ = _by_value(t, col, lambda d, c=col, m=decimal, n=name: (
-                d, {f"_rk_{n}": _money(d, c, m)[0]}), cached)
+                d, {f"_rk_{n}": _money(d, c, m)[0]}), cached, base)
     if text_date:
         date = t["_rk_pdate"]
         aware = t["_rk_paware"] if "_rk_paware" in t.columns else None
