@@ -251,7 +251,18 @@ def _strip(text: Any) -> Any:
     last one)."""
     first, last = text.ascii_str(), text.right(1).ascii_str()
     edge = (first <= 32) | (last <= 32)  # cheaper than IN (9, ..., 32): a join on DuckDB
-    return edge.ifelse(text.strip(), text)
+    return edge.ifelse(_trim(text), text)
+
+
+def _trim(text: Any) -> Any:
+    """``text.strip()``: spaces and ``\\t \\n \\r \\v \\f`` off both ends.
+
+    On Spark as a regular expression: Ibis writes the characters as escapes, and Spark SQL
+    reads ``'\\v\\f'`` as the letters v and f (it would strip ``" 536f "`` to ``"536"``).
+    """
+    if _on_spark(text):
+        return text.re_replace(r"^[ \t\n\r\x0B\f]+|[ \t\n\r\x0B\f]+$", "")
+    return text.strip()
 
 
 def _group(text: Any, pattern: str, i: int) -> Any:
@@ -286,9 +297,9 @@ def _make_timestamp() -> Any:
                                       signature=(("int64",) * 6, "timestamp"))
 
 
-def _on_spark(table: ir.Table) -> bool:
-    """Whether the table lives on Ibis's PySpark backend."""
-    return table.get_backend().name == "pyspark"
+def _on_spark(expr: Any) -> bool:
+    """Whether the table (or column) lives on Ibis's PySpark backend."""
+    return expr.get_backend().name == "pyspark"
 
 
 def _parsed_dates(table: ir.Table, col: str, spec: Any,
@@ -300,7 +311,7 @@ def _parsed_dates(table: ir.Table, col: str, spec: Any,
     fmt = spec.date_format
     zone_ok = spec.timezone in (None, "UTC", "Etc/UTC")
     if fmt in ("epoch_s", "epoch_ms", "excel"):
-        numbers = raw.cast("float64") if kind.is_numeric() else _to_float(raw.strip())
+        numbers = raw.cast("float64") if kind.is_numeric() else _to_float(_trim(raw))
         if fmt == "excel":
             valid = (numbers >= 1) & (numbers < 2958466)
             us = (valid.ifelse(numbers, 0) * 86_400e6).round().cast("int64")
@@ -325,7 +336,7 @@ def _parsed_dates(table: ir.Table, col: str, spec: Any,
         raise DataError(f"column {col!r} holds {kind} values, not dates",
                         fix="store dates as text, a date or a timestamp, or set date_format "
                         "('epoch_s', 'epoch_ms', 'excel') for numbers")
-    text = raw.strip()
+    text = _trim(raw)
     aware = text.re_search(_AWARE)
     zero = ibis.literal(0)
     if fmt in ("dayfirst", "monthfirst"):

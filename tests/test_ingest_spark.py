@@ -89,10 +89,14 @@ def test_the_demo_export_on_spark(spark, till_export) -> None:
 
 def test_a_messy_export_on_spark_finds_the_generator_truth(spark) -> None:
     raw, truth = simulate_order_lines(300, random_state=5)
+    # ids padded as exports pad them: both paths strip spaces and \t\n\r\v\f, not letters
+    raw = raw.assign(InvoiceNo=raw["InvoiceNo"] + "f ",
+                     StockCode=raw["StockCode"].where(raw["StockCode"] != "POST", "\vPOST"))
     frame = spark.createDataFrame(raw)
     expected = clean_transactions(raw, RETAIL)
     log = clean_transactions(frame, RETAIL)
     assert_same(expected, log)
+    assert log.transactions["order_id"].str.endswith("f").all()
     rules = log.quality.rules.set_index("rule")
     assert log.quality.n_rows_in == len(raw) == truth["n_lines"] > 1500
     assert rules.loc["missing_customer", "rows"] == truth["guest_lines"] > 0
