@@ -2,8 +2,8 @@
 
 :func:`retention_kit.ingest.clean_transactions` hands a path (Parquet or CSV files, globs,
 folders, lists), an :class:`ibis.Table` or a ``pyspark.sql.DataFrame`` (through Ibis's
-PySpark backend) to :func:`stage_lines`. Everything that touches
-raw lines runs in the engine, written once as Ibis expressions:
+PySpark backend) to :func:`stage_lines`. Everything that touches raw lines runs in the
+engine, written once as Ibis expressions:
 
 * typing: text dates parsed with regular expressions and integer arithmetic (day-first,
   month-first, ISO 8601, simple strptime formats, epoch numbers, Excel serial days), amounts

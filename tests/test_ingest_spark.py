@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -161,3 +162,25 @@ def test_an_ibis_table_on_spark_is_numbered_as_its_dataframe(spark) -> None:
             clean_transactions(table, HAND)
     finally:
         spark.catalog.dropTempView("rk_test_orders")
+
+
+def test_one_parquet_file_read_in_several_partitions_keeps_its_row_numbers(
+        spark, tmp_path) -> None:
+    rng = np.random.default_rng(1)
+    raw = pd.DataFrame({"customer_id": rng.integers(0, 500, 20_000), "date": "2024-01-05",
+                        "amount": rng.uniform(1, 50, 20_000).round(2).astype(str)})
+    raw.loc[[15_001, 19_990], "amount"] = ["bad", "worse"]
+    raw.to_parquet(tmp_path / "log.parquet", index=False, row_group_size=2_000)
+    before = spark.conf.get("spark.sql.files.maxPartitionBytes")
+    spark.conf.set("spark.sql.files.maxPartitionBytes", "20000")
+    try:
+        frame = spark.read.parquet(str(tmp_path / "log.parquet"))
+        assert frame.rdd.getNumPartitions() > 2
+        with pytest.raises(DataError) as on_pandas:
+            clean_transactions(raw, {"amount": "amount"})
+        with pytest.raises(DataError) as on_spark:
+            clean_transactions(frame, {"amount": "amount"})
+    finally:
+        spark.conf.set("spark.sql.files.maxPartitionBytes", before)
+    assert str(on_spark.value) == str(on_pandas.value)
+    assert "row 15001: amount='bad'" in str(on_spark.value)
