@@ -541,12 +541,15 @@ def clean_transactions(raw: Any, spec: TransactionSpec | dict | None = None,
 
     Parameters
     ----------
-    raw : DataFrame, path(s) to Parquet or CSV files, or ibis.Table
-        The log as exported (order lines, returns, guests...); not modified. Files and Ibis
-        tables (DuckDB, PostgreSQL, ...) are filtered, typed, counted and summed into orders
-        by their engine (:mod:`retention_kit.ingest_sql`); only the orders and the returns
-        come back to pandas, and the results equal the pandas path's. Rows of an engine
-        table are numbered in the engine's scan order (the file order for files).
+    raw : DataFrame, path(s) to Parquet or CSV files, ibis.Table or pyspark.sql.DataFrame
+        The log as exported (order lines, returns, guests...); not modified. Files, Ibis
+        tables (DuckDB, PostgreSQL, ...) and Spark DataFrames are filtered, typed, counted
+        and summed into orders by their engine (:mod:`retention_kit.ingest_sql`; a Spark
+        DataFrame on its session, through Ibis's PySpark backend); only the orders and the
+        returns come back to pandas, and the results equal the pandas path's. Rows of an
+        engine table are numbered in the engine's scan order (the file order for files; for
+        a Spark DataFrame, partition by partition, each in its order: the pandas frame's
+        order for ``spark.createDataFrame(frame)``).
     spec : TransactionSpec or dict, optional
         Columns and policies; a dict is read with :meth:`TransactionSpec.from_dict`.
         Default: columns ``customer_id``, ``date``, ``amount`` and the default policies.
@@ -595,7 +598,8 @@ def clean_transactions(raw: Any, spec: TransactionSpec | dict | None = None,
         staged = _stage_lines(raw, spec)
     else:
         raise TypeError("the raw log must be a pandas DataFrame, a path to Parquet or CSV "
-                        f"files or an ibis.Table, got {type(raw).__name__}")
+                        "files, an ibis.Table or a pyspark.sql.DataFrame, got "
+                        f"{type(raw).__name__}")
     ledger, n_raw, orders = staged.ledger, staged.n_raw, staged.orders
     if spec.returns == "net" and staged.n_returns:
         orders = net_returns(orders, staged.returns, staged.held, spec, ledger, n_raw)
@@ -612,17 +616,9 @@ def clean_transactions(raw: Any, spec: TransactionSpec | dict | None = None,
 
 
 def is_engine_input(obj: object) -> bool:
-    """A path, a list of paths or an ibis.Table: :func:`engines.is_engine_input`, less Spark.
-
-    A Spark DataFrame is not cleaned by a spec yet: it gets a ``TypeError`` saying so.
-    """
-    if not engines.is_engine_input(obj):
-        return False
-    if type(obj).__module__.startswith("pyspark."):
-        raise TypeError("clean_transactions does not run on Spark DataFrames yet: write the "
-                        "export to Parquet (df.write.parquet(path)) and pass the path, or "
-                        "pass a pandas DataFrame")
-    return True
+    """A path, a list of paths, an ibis.Table or a Spark DataFrame
+    (:func:`engines.is_engine_input`): the inputs the engine path cleans."""
+    return engines.is_engine_input(obj)
 
 
 def _as_spec(spec: TransactionSpec | dict | None) -> TransactionSpec:
@@ -649,16 +645,17 @@ def clean_rfm_summary(raw: Any, spec: TransactionSpec | dict | None = None, *,
     The same numbers as ``rfm_summary(clean_transactions(raw, spec).transactions,
     amount_col="amount", duplicates="keep", ...)`` (identical orders are real ones: under
     ``order_lines="keep"`` they are the report's ``identical_lines``) and the same report,
-    but on an engine (files, Ibis tables: DuckDB, PostgreSQL...) the orders stay there:
-    only the returning customers' orders come to pandas to be netted (the netting is
-    sequential), the other customers' summaries, the report's counts, window and
-    per-customer warnings are computed by the engine, and one row per customer comes back.
+    but on an engine (files, Ibis tables: DuckDB, PostgreSQL..., Spark DataFrames) the
+    orders stay there: only the returning customers' orders come to pandas to be netted
+    (the netting is sequential), the other customers' summaries, the report's counts,
+    window and per-customer warnings are computed by the engine, and one row per customer
+    comes back.
     Use it when the orders themselves are not needed and the log is large (millions of
     lines).
 
     Parameters
     ----------
-    raw : DataFrame, path(s) to Parquet or CSV files, or ibis.Table
+    raw : DataFrame, path(s) to Parquet or CSV files, ibis.Table or pyspark.sql.DataFrame
         As in :func:`clean_transactions` (a DataFrame takes the pandas path).
     spec : TransactionSpec or dict, optional
         As in :func:`clean_transactions`. With ``returns="keep"`` the orders include

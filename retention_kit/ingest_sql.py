@@ -1,8 +1,9 @@
-"""Rules 1-5 of a transaction spec on DuckDB, PostgreSQL or any Ibis backend.
+"""Rules 1-5 of a transaction spec on DuckDB, PostgreSQL, Spark or any Ibis backend.
 
 :func:`retention_kit.ingest.clean_transactions` hands a path (Parquet or CSV files, globs,
-folders, lists) or an :class:`ibis.Table` to :func:`stage_lines`. Everything that touches
-raw lines runs in the engine, written once as Ibis expressions:
+folders, lists), an :class:`ibis.Table` or a ``pyspark.sql.DataFrame`` (through Ibis's
+PySpark backend) to :func:`stage_lines`. Everything that touches raw lines runs in the
+engine, written once as Ibis expressions:
 
 * typing: text dates parsed with regular expressions and integer arithmetic (day-first,
   month-first, ISO 8601, simple strptime formats, epoch numbers, Excel serial days), amounts
@@ -15,7 +16,8 @@ Only the orders, the return lines and, for the product-first netting, the return
 customers' lines of the products they returned come back; the sequential netting, the clean
 frame and the report are the pandas path's own functions, so both paths give the same
 frame and the same report. Rows are numbered in the engine's scan order (file order for
-DuckDB files; insertion order of a freshly loaded PostgreSQL table); examples name that
+DuckDB files; insertion order of a freshly loaded PostgreSQL table; for Spark, partition
+by partition, each in its order, as ``zipWithIndex`` numbers them); examples name that
 number. Where the engine cannot read a value exactly as pandas would (dates that only
 pandas' flexible parser reads, time-zone conversions to a named zone, strptime directives
 other than ``%d %m %Y %y %H %M %S``), a :class:`~retention_kit.errors.DataError` says so and
@@ -40,7 +42,7 @@ import pandas as pd
 
 from . import _checks as checks
 from ._checks import plain, suggest
-from .engines import file_kind, source_paths, to_ibis
+from .engines import file_kind, source_paths, to_ibis, to_pyspark
 from .errors import DataError
 from .ingest_rules import Ledger, StagedLog, identical_line_columns
 
@@ -125,6 +127,54 @@ def _numbered_parquet(paths: list[str]) -> tuple[ir.Table, list[int] | None]:
                 f"file_index AS {_FILE}, file_row_number AS {_FILE_ROW} "
                 f"FROM read_parquet({listed})")
     return con.table(name), offsets
+
+
+def _spark_numbered(source: Any, cached: list) -> Any:
+    """A Spark DataFrame (or an Ibis table on Spark) as an Ibis table with its rows numbered
+    (``_rk_row``) in the DataFrame's order; any other source as it is.
+
+    Spark has no scan order for ``ROW_NUMBER() OVER ()`` (Ibis sorts by NULL: the rows of the
+    partitions meet in one in any order), so the rows are numbered as ``zipWithIndex``
+    numbers them: partition by partition, each in its order (a DataFrame made from a pandas
+    frame, or read from one Parquet file, keeps the file's order): the position in the
+    partition (``monotonically_increasing_id``) plus the rows of the partitions before it
+    (counted by one query). The temporary view of the DataFrame is dropped with ``cached``.
+    """
+    module = type(source).__module__
+    if not module.startswith(("pyspark.", "ibis.")):
+        return source
+    if module.startswith("ibis."):
+        if source.get_backend().name != "pyspark" or ROW in source.columns:
+            return source
+        source = to_pyspark(source)
+    from pyspark.sql import functions as F
+
+    part = F.spark_partition_id()
+    sizes = dict(source.select(part.alias("p")).groupBy("p").count().collect())
+    starts, total = [], 0
+    for p in range(max(sizes, default=-1) + 1):
+        starts.append(total)
+        total += int(sizes.get(p, 0))
+    mono = F.monotonically_increasing_id()
+    low = mono.bitwiseAND(F.lit((1 << 33) - 1))  # the position in the partition
+    start = (F.element_at(F.array(*[F.lit(s).cast("long") for s in starts]),
+                          F.shiftright(mono, 33).cast("int") + 1)
+             if starts else F.lit(0))
+    numbered = source.withColumn(ROW, (low + start).cast("long"))
+    table = to_ibis(numbered)
+    cached.append(_SparkView(numbered.sparkSession, table.get_name()))
+    return table
+
+
+class _SparkView:
+    """A temporary view of a Spark session, dropped by ``release()`` (as Ibis's cached
+    tables are released)."""
+
+    def __init__(self, session: Any, name: str) -> None:
+        self.session, self.name = session, name
+
+    def release(self) -> None:
+        self.session.catalog.dropTempView(self.name)
 
 
 def _quoted(text: str) -> str:
@@ -218,7 +268,18 @@ def _strip(text: Any) -> Any:
     last one)."""
     first, last = text.ascii_str(), text.right(1).ascii_str()
     edge = (first <= 32) | (last <= 32)  # cheaper than IN (9, ..., 32): a join on DuckDB
-    return edge.ifelse(text.strip(), text)
+    return edge.ifelse(_trim(text), text)
+
+
+def _trim(text: Any) -> Any:
+    """``text.strip()``: spaces and ``\\t \\n \\r \\v \\f`` off both ends.
+
+    On Spark as a regular expression: Ibis writes the characters as escapes, and Spark SQL
+    reads ``'\\v\\f'`` as the letters v and f (it would strip ``" 536f "`` to ``"536"``).
+    """
+    if _on_spark(text):
+        return text.re_replace(r"^[ \t\n\r\x0B\f]+|[ \t\n\r\x0B\f]+$", "")
+    return text.strip()
 
 
 def _group(text: Any, pattern: str, i: int) -> Any:
@@ -226,16 +287,36 @@ def _group(text: Any, pattern: str, i: int) -> Any:
     return text.re_extract(pattern, i).nullif("").cast("int64")  # digits or NULL
 
 
-def _from_parts(y: Any, m: Any, d: Any, hh: Any, mm: Any, ss: Any) -> Any:
-    """A timestamp from integer parts, NULL where they are not a real date and time."""
+def _from_parts(y: Any, m: Any, d: Any, hh: Any, mm: Any, ss: Any, *,
+                spark: bool = False) -> Any:
+    """A timestamp from integer parts, NULL where they are not a real date and time.
+
+    ``spark``: Spark SQL's ``make_timestamp`` (Ibis's PySpark compiler has no
+    ``ibis.timestamp(y, m, d, hh, mm, ss)``); the parts are valid where it is called.
+    """
     ibis = _ibis()
     leap = ((y % 4 == 0) & (y % 100 != 0)) | (y % 400 == 0)
     days = ibis.cases((m == 2, leap.ifelse(29, 28)), (m.isin([4, 6, 9, 11]), 30), else_=31)
     ok = (m.between(1, 12) & (d >= 1) & (d <= days) & hh.between(0, 23) & mm.between(0, 59)
           & ss.between(0, 59) & y.between(1, 9999))
-    ts = ibis.timestamp(ok.ifelse(y, 2000), ok.ifelse(m, 1), ok.ifelse(d, 1),
-                        ok.ifelse(hh, 0), ok.ifelse(mm, 0), ok.ifelse(ss, 0))
+    make = _make_timestamp() if spark else ibis.timestamp
+    ts = make(ok.ifelse(y, 2000), ok.ifelse(m, 1), ok.ifelse(d, 1),
+              ok.ifelse(hh, 0), ok.ifelse(mm, 0), ok.ifelse(ss, 0))
     return ok.ifelse(ts, ibis.null("timestamp"))
+
+
+def _make_timestamp() -> Any:
+    """Spark SQL's ``make_timestamp(year, month, day, hour, minute, second)`` in Ibis."""
+    def make_timestamp(y: Any, m: Any, d: Any, hh: Any, mm: Any, ss: Any) -> Any:
+        """Spark SQL's builtin."""
+
+    return _ibis().udf.scalar.builtin(make_timestamp, name="make_timestamp",
+                                      signature=(("int64",) * 6, "timestamp"))
+
+
+def _on_spark(expr: Any) -> bool:
+    """Whether the table (or column) lives on Ibis's PySpark backend."""
+    return expr.get_backend().name == "pyspark"
 
 
 def _parsed_dates(table: ir.Table, col: str, spec: Any,
@@ -247,7 +328,7 @@ def _parsed_dates(table: ir.Table, col: str, spec: Any,
     fmt = spec.date_format
     zone_ok = spec.timezone in (None, "UTC", "Etc/UTC")
     if fmt in ("epoch_s", "epoch_ms", "excel"):
-        numbers = raw.cast("float64") if kind.is_numeric() else _to_float(raw.strip())
+        numbers = raw.cast("float64") if kind.is_numeric() else _to_float(_trim(raw))
         if fmt == "excel":
             valid = (numbers >= 1) & (numbers < 2958466)
             us = (valid.ifelse(numbers, 0) * 86_400e6).round().cast("int64")
@@ -272,7 +353,7 @@ def _parsed_dates(table: ir.Table, col: str, spec: Any,
         raise DataError(f"column {col!r} holds {kind} values, not dates",
                         fix="store dates as text, a date or a timestamp, or set date_format "
                         "('epoch_s', 'epoch_ms', 'excel') for numbers")
-    text = raw.strip()
+    text = _trim(raw)
     aware = text.re_search(_AWARE)
     zero = ibis.literal(0)
     if fmt in ("dayfirst", "monthfirst"):
@@ -283,14 +364,17 @@ def _parsed_dates(table: ir.Table, col: str, spec: Any,
                    _rk_s=g[5].fill_null(0), _rk_aware=aware)
         year = (p._rk_ylen == 2).ifelse((p._rk_y < 69).ifelse(2000 + p._rk_y, 1900 + p._rk_y),
                                         p._rk_y)
-        return p, _from_parts(year, p._rk_mo, p._rk_d, p._rk_h, p._rk_mi, p._rk_s), p._rk_aware
+        ts = _from_parts(year, p._rk_mo, p._rk_d, p._rk_h, p._rk_mi, p._rk_s,
+                         spark=_on_spark(p))
+        return p, ts, p._rk_aware
     if fmt == "iso":
         g = [_group(text, _ISO, i) for i in range(1, 7)]
         p = _layer(table, cached, _rk_y=g[0], _rk_mo=g[1], _rk_d=g[2], _rk_h=g[3].fill_null(0),
                    _rk_mi=g[4].fill_null(0), _rk_s=g[5].fill_null(0),
                    _rk_frac=text.re_extract(_ISO, 7).nullif(""),
                    _rk_zone=text.re_extract(_ISO, 8).nullif(""), _rk_aware=aware)
-        ts = _from_parts(p._rk_y, p._rk_mo, p._rk_d, p._rk_h, p._rk_mi, p._rk_s)
+        ts = _from_parts(p._rk_y, p._rk_mo, p._rk_d, p._rk_h, p._rk_mi, p._rk_s,
+                         spark=_on_spark(p))
         us = p._rk_frac.rpad(6, "0").cast("int64").fill_null(0)
         zone = p._rk_zone
         sign = zone.startswith("-").ifelse(-1, 1)
@@ -313,7 +397,8 @@ def _parsed_dates(table: ir.Table, col: str, spec: Any,
     parts = {k: p[_part(k)] if k in g else default
              for k, default in (("m", ibis.literal(1)), ("d", ibis.literal(1)), ("H", zero),
                                 ("M", zero), ("S", zero))}
-    ts = _from_parts(year, parts["m"], parts["d"], parts["H"], parts["M"], parts["S"])
+    ts = _from_parts(year, parts["m"], parts["d"], parts["H"], parts["M"], parts["S"],
+                     spark=_on_spark(p))
     return p, p._rk_matched.ifelse(ts, ibis.null("timestamp")), p._rk_aware
 
 
@@ -447,7 +532,7 @@ def _money(table: ir.Table, col: str, decimal: str) -> tuple[Any, bool]:
     raw = table[col]
     kind = raw.type()
     if kind.is_boolean():
-        return raw.ifelse(1.0, 0.0), True
+        return raw.ifelse(1, 0).cast("float64"), True  # a literal 1.0 is a decimal on Spark
     if kind.is_numeric():
         return raw.cast("float64"), False
     text = raw.cast("string").re_replace(r"[^0-9.,+\-eE()]", "")
@@ -468,7 +553,7 @@ def stage_lines(source: Any, spec: Any) -> StagedLog:
     """Rules 1-5 of ``spec`` on the engine; the orders and returns collected to pandas."""
     cached: list = []  # temporary tables on engines other than DuckDB
     try:
-        return _stage(source, spec, cached)
+        return _stage(_spark_numbered(source, cached), spec, cached)
     finally:
         for table in cached:
             table.release()
@@ -489,7 +574,7 @@ def staged_orders(source: Any, spec: Any) -> Iterator[StagedLog]:
     """
     cached: list = []
     try:
-        yield _stage(source, spec, cached, keep_orders=True)
+        yield _stage(_spark_numbered(source, cached), spec, cached, keep_orders=True)
     finally:
         for table in cached:
             table.release()
