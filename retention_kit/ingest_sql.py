@@ -262,24 +262,32 @@ def _shown(value: object) -> object:
 # --------------------------------------------------------------------------- parsing
 
 
+#: What Python's ``str.strip()`` (the pandas path's) takes off: every character
+#: ``str.isspace()`` calls whitespace. ASCII ones as regex escapes, the others as
+#: themselves (the regex engines of DuckDB, PostgreSQL and Spark read both).
+_SPACE = ("[\\t\\n\\x0B\\f\\r\\x1C-\\x20\u0085\u00a0\u1680\u2000-\u200a\u2028\u2029"
+          "\u202f\u205f\u3000]")
+
+
 def _strip(text: Any) -> Any:
-    """``text.strip()``, trimming only the values that start or end with a control character
-    or a space (a trim to a set of characters costs several times a look at the first and
-    last one)."""
+    """``text.strip()``, trimming only the values whose first or last character may be
+    whitespace (a control character, a space, or beyond ASCII): a trim costs several times
+    a look at the first and last character."""
     first, last = text.ascii_str(), text.right(1).ascii_str()
-    edge = (first <= 32) | (last <= 32)  # cheaper than IN (9, ..., 32): a join on DuckDB
+    # cheaper than IN (9, ..., 32): a join on DuckDB
+    edge = (first <= 32) | (last <= 32) | (first >= 133) | (last >= 133)
     return edge.ifelse(_trim(text), text)
 
 
 def _trim(text: Any) -> Any:
-    """``text.strip()``: spaces and ``\\t \\n \\r \\v \\f`` off both ends.
+    """``text.strip()`` as Python strips: any whitespace off both ends, the non-breaking
+    space and the other Unicode spaces too (exports from spreadsheets carry them).
 
-    On Spark as a regular expression: Ibis writes the characters as escapes, and Spark SQL
-    reads ``'\\v\\f'`` as the letters v and f (it would strip ``" 536f "`` to ``"536"``).
+    A regular expression on every engine: SQL's TRIM takes spaces, or a set of characters
+    whose escapes Spark SQL reads as letters (``'\\v\\f'``: it would strip ``" 536f "`` to
+    ``"536"``).
     """
-    if _on_spark(text):
-        return text.re_replace(r"^[ \t\n\r\x0B\f]+|[ \t\n\r\x0B\f]+$", "")
-    return text.strip()
+    return text.re_replace(f"^{_SPACE}+|{_SPACE}+$", "")
 
 
 def _group(text: Any, pattern: str, i: int) -> Any:
@@ -751,7 +759,7 @@ def _stage(source: Any, spec: Any, cached: list, *, keep_orders: bool = False) -
 
     def unread(limit: int = 1000) -> list[str]:  # text dates the engine could not read
         bad = parsed.filter(parsed[spec.date].notnull() & parsed["_rk_date"].isnull())
-        return bad.select(v=bad[spec.date].cast("string").strip()).distinct().limit(
+        return bad.select(v=_trim(bad[spec.date].cast("string"))).distinct().limit(
             limit).to_pandas()["v"].tolist()
 
     _refuse_bad_values(stats, spec, money_cols, example, aware is not None, unread)

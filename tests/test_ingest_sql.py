@@ -143,6 +143,22 @@ def test_each_rule_on_a_small_log(policies, engine) -> None:
     both(ORDERS, {**HAND, **policies}, engine)
 
 
+def test_whitespace_around_ids_is_stripped_as_pandas_strips_it(engine) -> None:
+    # a non-breaking space or an ideographic space at either end is whitespace to pandas'
+    # str.strip(), not only spaces and tabs: "1\xa0" is order "1", "POST\u3000" is postage
+    raw = pd.DataFrame({"invoice": ["1\xa0", " 1", "\u20032\t", "2", "C1\u00a0"],
+                        "customer": ["a", "a", "b", "b", "a"],
+                        "code": ["mug", "POST\u3000", "tea\x1f", "mug", "\x85tea"],
+                        "amount": [3.0, 4.0, 5.0, 2.0, -1.0],
+                        "when": ["2024-03-01"] * 4 + ["2024-03-08"]})
+    spec = {"customer": "customer", "date": "when", "order": "invoice", "amount": "amount",
+            "product": "code", "exclude_products": ["POST"], "cancellation_prefix": "C"}
+    log = clean_transactions(raw, spec)
+    assert log.transactions["order_id"].tolist() == ["1", "2"]
+    assert log.transactions["amount"].tolist() == [2.0, 7.0]  # postage out, C1 netted
+    both(raw, spec, engine)
+
+
 @pytest.mark.parametrize(("values", "fmt"), [
     (["31/01/2024 14:05", "1/2/24 9:00"], "dayfirst"),
     (["01/02/2024", "12/31/2024 23:59:59"], "monthfirst"),
