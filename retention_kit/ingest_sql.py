@@ -475,6 +475,10 @@ class _Scratch:
         return self.con.create_table(f"_rk_{uuid.uuid4().hex[:12]}", expr,
                                      database=f"{self.name}.main")
 
+    def drop(self, table: ir.Table) -> None:
+        """Drop one stored table now (its blocks are freed before the others')."""
+        self.con.drop_table(table.get_name().split(".")[-1], database=f"{self.name}.main")
+
     def release(self) -> None:
         try:
             self.con.raw_sql(f"DETACH {self.name}")
@@ -687,7 +691,7 @@ def _stage(source: Any, spec: Any, cached: list, *, keep_orders: bool = False) -
                     *(t[getattr(spec, k)] for k in ("product", "channel", "country")
                       if getattr(spec, k) is not None), *(t[c] for c in others)]
         line_hash = ibis.struct({f"_rk_k{i}": v for i, v in enumerate(identity)}).hash()
-        t = _store(t.select(*dict.fromkeys(keep), _rk_h=line_hash), cached)
+        t = typed = _store(t.select(*dict.fromkeys(keep), _rk_h=line_hash), cached)
     date, amount, customer = t["_rk_date"], t["_rk_amount"], t[spec.customer]
     money_cols = [(c, t[v.get_name()], b) for c, v, b in money_cols]
     aware = t["_rk_aware"] if aware is not None else None
@@ -841,6 +845,8 @@ def _stage(source: Any, spec: Any, cached: list, *, keep_orders: bool = False) -
     if spec.returns == "keep":
         return_orders = _orders(returns, spec, Ledger(describe), n_raw, stats["ret_n"],
                                 cust_kind)
+    if not _materialize(t):  # DuckDB: the typed lines are read by nothing after this
+        next(x for x in cached if isinstance(x, _Scratch)).drop(typed)
     kept = {}
     if keep_orders:
         kept = {"order_table": orders,
