@@ -845,7 +845,10 @@ def _stage(source: Any, spec: Any, cached: list, *, keep_orders: bool = False) -
     if spec.returns == "keep":
         return_orders = _orders(returns, spec, Ledger(describe), n_raw, stats["ret_n"],
                                 cust_kind)
-    if not _materialize(t):  # DuckDB: the typed lines are read by nothing after this
+    # DuckDB: the typed lines are read by nothing after this, unless the kept orders are
+    # the lines themselves (order_lines='keep', or no purchases)
+    lines_are_orders = spec.order_lines == "keep" or stats["purchase_n"] == 0
+    if not _materialize(t) and not (keep_orders and lines_are_orders):
         next(x for x in cached if isinstance(x, _Scratch)).drop(typed)
     kept = {}
     if keep_orders:
