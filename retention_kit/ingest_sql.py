@@ -462,26 +462,45 @@ class _Scratch:
     a database file, and its buffer manager holds the compressed blocks (a 10M-line log's
     typed lines: about 0.2 GB, against 1.2 GB as an in-memory temporary table) and can
     evict them. ``release`` detaches the database and deletes the file.
+
+    Where no database can be attached (a read-only connection to the user's DuckDB file
+    cannot attach one for writing), the tables are the connection's temporary tables, as
+    they were before: the same results, in memory.
     """
 
     def __init__(self, con: Any) -> None:
         self.con = con
         self.folder = tempfile.mkdtemp(prefix="retention_kit-")
-        self.name = f"_rk_scratch_{uuid.uuid4().hex[:12]}"
+        self.name: str | None = f"_rk_scratch_{uuid.uuid4().hex[:12]}"
+        self.temporary: list[str] = []  # without the file: the temporary tables made
         path = os.path.join(self.folder, "scratch.duckdb")
-        con.raw_sql(f"ATTACH {_quoted(path)} AS {self.name}")
+        try:
+            con.raw_sql(f"ATTACH {_quoted(path)} AS {self.name}")
+        except Exception:  # noqa: BLE001 (DuckDB's own errors: read-only instance, ...)
+            self.name = None
 
     def store(self, expr: ir.Table) -> ir.Table:
-        return self.con.create_table(f"_rk_{uuid.uuid4().hex[:12]}", expr,
-                                     database=f"{self.name}.main")
+        name = f"_rk_{uuid.uuid4().hex[:12]}"
+        if self.name is None:
+            self.temporary.append(name)
+            return self.con.create_table(name, expr, temp=True)
+        return self.con.create_table(name, expr, database=f"{self.name}.main")
 
     def drop(self, table: ir.Table) -> None:
         """Drop one stored table now (its blocks are freed before the others')."""
-        self.con.drop_table(table.get_name().split(".")[-1], database=f"{self.name}.main")
+        name = table.get_name().split(".")[-1]
+        if self.name is None:
+            self.temporary.remove(name)
+            self.con.drop_table(name, force=True)
+        else:
+            self.con.drop_table(name, database=f"{self.name}.main")
 
     def release(self) -> None:
         try:
-            self.con.raw_sql(f"DETACH {self.name}")
+            for name in self.temporary:
+                self.con.drop_table(name, force=True)
+            if self.name is not None:
+                self.con.raw_sql(f"DETACH {self.name}")
         finally:
             shutil.rmtree(self.folder, ignore_errors=True)
 

@@ -269,6 +269,23 @@ def test_the_engine_tables_are_released_even_after_an_error(tmp_path, monkeypatc
     assert list(tmp_path.iterdir()) == []
 
 
+def test_a_read_only_duckdb_file_keeps_the_tables_in_memory(tmp_path) -> None:
+    # a read-only connection cannot attach the scratch file: the same results, with the
+    # engine's tables as temporary tables, dropped at the end
+    path = str(tmp_path / "shop.duckdb")
+    writer = ibis.duckdb.connect(path)
+    writer.create_table("log", ORDERS)
+    writer.disconnect()
+    con = ibis.duckdb.connect(path, read_only=True)
+    table = con.table("log")
+    assert_same(clean_transactions(ORDERS, HAND), clean_transactions(table, HAND))
+    pd.testing.assert_frame_equal(clean_rfm_summary(ORDERS, HAND).summary,
+                                  clean_rfm_summary(table, HAND).summary)
+    left = con.raw_sql("SELECT table_name FROM duckdb_tables() WHERE temporary").fetchall()
+    assert left == []
+    assert attached(con) == sorted(["shop", "system", "temp"])
+
+
 def test_the_demo_export_shows_its_identical_lines_on_every_engine(engine) -> None:
     from retention_kit.datasets import EXPORT_SPEC, data_dir
 
