@@ -464,19 +464,20 @@ class _Scratch:
     evict them. ``release`` detaches the database and deletes the file.
 
     Where no database can be attached (a read-only connection to the user's DuckDB file
-    cannot attach one for writing), the tables are the connection's temporary tables, as
-    they were before: the same results, in memory.
+    cannot attach one for writing; the temporary folder cannot be written), the tables are
+    the connection's temporary tables: the same results, in memory.
     """
 
     def __init__(self, con: Any) -> None:
         self.con = con
-        self.folder = tempfile.mkdtemp(prefix="retention_kit-")
+        self.folder: str | None = None
         self.name: str | None = f"_rk_scratch_{uuid.uuid4().hex[:12]}"
         self.temporary: list[str] = []  # without the file: the temporary tables made
-        path = os.path.join(self.folder, "scratch.duckdb")
         try:
+            self.folder = tempfile.mkdtemp(prefix="retention_kit-")
+            path = os.path.join(self.folder, "scratch.duckdb")
             con.raw_sql(f"ATTACH {_quoted(path)} AS {self.name}")
-        except Exception:  # noqa: BLE001 (DuckDB's own errors: read-only instance, ...)
+        except Exception:  # noqa: BLE001 (a read-only instance, no room in TMPDIR, ...)
             self.name = None
 
     def store(self, expr: ir.Table) -> ir.Table:
@@ -502,7 +503,8 @@ class _Scratch:
             if self.name is not None:
                 self.con.raw_sql(f"DETACH {self.name}")
         finally:
-            shutil.rmtree(self.folder, ignore_errors=True)
+            if self.folder is not None:
+                shutil.rmtree(self.folder, ignore_errors=True)
 
 
 def _store(expr: ir.Table, cached: list, *, small: bool = False) -> ir.Table:
