@@ -286,6 +286,15 @@ def test_a_read_only_duckdb_file_keeps_the_tables_in_memory(tmp_path) -> None:
     assert attached(con) == sorted(["shop", "system", "temp"])
 
 
+def test_no_temporary_folder_keeps_the_tables_in_memory(tmp_path, monkeypatch) -> None:
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "gone"))  # mkdtemp fails
+    path = as_parquet(ORDERS, tmp_path)
+    pd.testing.assert_frame_equal(clean_rfm_summary(ORDERS, HAND).summary,
+                                  clean_rfm_summary(path, HAND).summary)
+
+
 def test_the_demo_export_shows_its_identical_lines_on_every_engine(engine) -> None:
     from retention_kit.datasets import EXPORT_SPEC, data_dir
 
