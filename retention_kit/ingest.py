@@ -783,9 +783,9 @@ def _engine_parts(staged: StagedLog, spec: TransactionSpec) -> tuple | None:
     has_country = "country" in local.columns
     rest = rest.select("customer_id", "date", amount=_rounded(rest["amount"]),
                        **({"country": rest["country"]} if has_country else {}))
-    # read by the facts, the totals, the days and the summary; small (one row per order,
-    # four columns): kept in memory
-    rest = staged.store(rest, small=True)
+    # read by the facts, the totals, the days and the summary; one row per order and four
+    # columns: in memory, unless the orders are the lines (order_lines='keep')
+    rest = staged.store(rest, small=spec.order_lines != "keep")
     agg: dict[str, Any] = {"first": rest["date"].min(), "size": rest.count()}
     if has_country:
         # more than one country: a min/max, not a count of distinct values (slow)

@@ -464,8 +464,9 @@ class _Scratch:
     evict them. ``release`` detaches the database and deletes the file.
 
     Where no database can be attached (a read-only connection to the user's DuckDB file
-    cannot attach one for writing; the temporary folder cannot be written), the tables are
-    the connection's temporary tables: the same results, in memory.
+    cannot attach one for writing; the temporary folder cannot be created; the first table
+    cannot be written to the file, e.g. for want of room), the tables are the connection's
+    temporary tables: the same results, in memory.
     """
 
     def __init__(self, con: Any) -> None:
@@ -473,19 +474,27 @@ class _Scratch:
         self.folder: str | None = None
         self.name: str | None = f"_rk_scratch_{uuid.uuid4().hex[:12]}"
         self.temporary: list[str] = []  # without the file: the temporary tables made
+        self.stored = 0  # tables written to the file
         try:
             self.folder = tempfile.mkdtemp(prefix="retention_kit-")
             path = os.path.join(self.folder, "scratch.duckdb")
             con.raw_sql(f"ATTACH {_quoted(path)} AS {self.name}")
-        except Exception:  # noqa: BLE001 (a read-only instance, no room in TMPDIR, ...)
+        except Exception:  # noqa: BLE001 (a read-only instance, no TMPDIR, ...)
             self.name = None
 
     def store(self, expr: ir.Table) -> ir.Table:
         name = f"_rk_{uuid.uuid4().hex[:12]}"
-        if self.name is None:
-            self.temporary.append(name)
-            return self.con.create_table(name, expr, temp=True)
-        return self.con.create_table(name, expr, database=f"{self.name}.main")
+        if self.name is not None:
+            try:
+                out = self.con.create_table(name, expr, database=f"{self.name}.main")
+                self.stored += 1
+                return out
+            except Exception:  # noqa: BLE001 (the file could not be written: no room, ...)
+                if self.stored:  # tables in the file may be unreadable now
+                    raise
+                self._detach()  # nothing in it yet: temporary tables from here on
+        self.temporary.append(name)
+        return self.con.create_table(name, expr, temp=True)
 
     def drop(self, table: ir.Table) -> None:
         """Drop one stored table now (its blocks are freed before the others')."""
@@ -496,12 +505,19 @@ class _Scratch:
         else:
             self.con.drop_table(name, database=f"{self.name}.main")
 
+    def _detach(self) -> None:
+        name, self.name = self.name, None
+        if name is not None:
+            try:
+                self.con.raw_sql(f"DETACH {name}")
+            except Exception:  # noqa: BLE001, S110 (a file that failed a write fails its checkpoint)
+                pass
+
     def release(self) -> None:
         try:
             for name in self.temporary:
                 self.con.drop_table(name, force=True)
-            if self.name is not None:
-                self.con.raw_sql(f"DETACH {self.name}")
+            self._detach()
         finally:
             if self.folder is not None:
                 shutil.rmtree(self.folder, ignore_errors=True)
@@ -584,12 +600,11 @@ def _money(table: ir.Table, col: str, decimal: str) -> tuple[Any, bool]:
 
 def stage_lines(source: Any, spec: Any) -> StagedLog:
     """Rules 1-5 of ``spec`` on the engine; the orders and returns collected to pandas."""
-    cached: list = []  # temporary tables on engines other than DuckDB
+    cached: list = []  # the engine's tables, views and scratch database made for this call
     try:
         return _stage(_spark_numbered(source, cached), spec, cached)
     finally:
-        for table in cached:
-            table.release()
+        _release(cached)
 
 
 # the rule that takes a line (``_rk_rule``)
@@ -609,8 +624,17 @@ def staged_orders(source: Any, spec: Any) -> Iterator[StagedLog]:
     try:
         yield _stage(_spark_numbered(source, cached), spec, cached, keep_orders=True)
     finally:
-        for table in cached:
+        _release(cached)
+
+
+def _release(cached: list) -> None:
+    """Release every engine table, view and scratch database made for one call, each even
+    if another fails: a failing clean-up must not hide the error that ended the call."""
+    for table in cached:
+        try:
             table.release()
+        except Exception:  # noqa: BLE001, S110 (temporary objects; the engine drops them too)
+            pass
 
 
 def _stage(source: Any, spec: Any, cached: list, *, keep_orders: bool = False) -> StagedLog:
@@ -963,8 +987,9 @@ def _collect(expr: ir.Table, cust_kind: str) -> pd.DataFrame:
     return pd.DataFrame(out)
 
 
-#: Purchase lines per pass of the hash count of :func:`_identical_lines` (its hash table
-#: holds one entry per distinct line, about 100 bytes: a pass needs at most ~250 MB).
+#: Purchase lines per pass of the hash count of :func:`_identical_lines`: a pass's hash
+#: table holds one entry per distinct line hash of its slice, and each pass reads the hash
+#: column of all purchase lines again (2.5M: 4 passes and +0.3-0.5 GB at 10M lines).
 _LINES_PER_PASS = 2_500_000
 
 

@@ -295,6 +295,44 @@ def test_no_temporary_folder_keeps_the_tables_in_memory(tmp_path, monkeypatch) -
                                   clean_rfm_summary(path, HAND).summary)
 
 
+WRITE_LIMITED = """
+import resource, signal, sys
+import numpy as np, pandas as pd
+from retention_kit.ingest import clean_rfm_summary
+rng = np.random.default_rng(0)
+n = 300_000
+raw = pd.DataFrame({"customer_id": rng.integers(0, 20_000, n),
+                    "order": rng.integers(0, 90_000, n).astype(str),
+                    "date": pd.Timestamp("2024-01-01") + pd.to_timedelta(
+                        rng.integers(0, 365, n), unit="D"),
+                    "amount": rng.integers(1, 500, n) / 4})
+raw.to_parquet(sys.argv[1], index=False)
+spec = {"order": "order", "amount": "amount"}
+want = clean_rfm_summary(raw, spec).summary
+# no file may grow past 256 kB from here on: the scratch database cannot be written
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+resource.setrlimit(resource.RLIMIT_FSIZE, (256 * 1024, resource.RLIM_INFINITY))
+got = clean_rfm_summary(sys.argv[1], spec).summary
+pd.testing.assert_frame_equal(want, got, check_exact=False, rtol=1e-12)
+print("same", len(got))
+"""
+
+
+def test_no_room_for_the_scratch_file_keeps_the_tables_in_memory(tmp_path) -> None:
+    # a full temporary folder shows at the first write (attaching an empty file needs no
+    # room): the tables go to memory and the result is the same, not DuckDB's IOException
+    import os
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-c", WRITE_LIMITED, str(tmp_path / "log.parquet")],
+                          capture_output=True, text=True, timeout=300,
+                          env={**os.environ, "TMPDIR": str(tmp_path)})
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split()[0] == "same"
+    assert [p.name for p in tmp_path.iterdir()] == ["log.parquet"]  # scratch folder gone
+
+
 def test_the_demo_export_shows_its_identical_lines_on_every_engine(engine) -> None:
     from retention_kit.datasets import EXPORT_SPEC, data_dir
 
