@@ -56,7 +56,14 @@ from ._checks import (
 from .data import rfm_summary
 from .errors import DataError, data_error
 from .ingest_netting import net_returns
-from .ingest_rules import RULE_COLUMNS, Ledger, StagedLog, identical_line_columns, int_ids
+from .ingest_rules import (
+    RULE_COLUMNS,
+    Ledger,
+    StagedLog,
+    identical_line_columns,
+    int_ids,
+    sorted_by_two_then_pandas,
+)
 from .units import to_naive_timestamp
 
 __all__ = ["CleanLog", "CleanSummary", "DataQualityReport", "TransactionSpec",
@@ -944,17 +951,7 @@ def _date_customer_order(orders: pd.DataFrame) -> np.ndarray:
     dates = orders["date"].to_numpy()
     if ids is None or dates.dtype.kind != "M" or pd.isna(dates).any():
         return np.asarray(orders.reset_index(drop=True).sort_values(keys, kind="stable").index)
-    when = dates.view("int64")
-    perm = np.lexsort((ids, when))  # stable: ties stay in their order
-    same = (when[perm][1:] == when[perm][:-1]) & (ids[perm][1:] == ids[perm][:-1])
-    if same.any():
-        tied = np.zeros(len(perm), dtype=bool)
-        tied[1:] |= same
-        tied[:-1] |= same
-        slots = np.flatnonzero(tied)
-        runs = orders.iloc[perm[slots]].reset_index(drop=True)
-        perm[slots] = perm[slots][np.asarray(runs.sort_values(keys, kind="stable").index)]
-    return perm
+    return sorted_by_two_then_pandas(orders, dates.view("int64"), ids, keys)
 
 
 def _report(ledger: Ledger, out: pd.DataFrame, *, n_raw: int, revenue_in: float,

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .ingest_rules import Ledger, int_ids, nanoseconds
+from .ingest_rules import Ledger, int_ids, nanoseconds, sorted_by_two_then_pandas
 
 __all__ = ["net_returns"]
 
@@ -115,15 +115,7 @@ def _returning_positions(orders: pd.DataFrame, returns: pd.DataFrame,
         return rows[np.asarray(orders.iloc[rows].reset_index(drop=True)
                                .sort_values(keys, kind="stable").index)]
     ids, when = everyone[rows], nanoseconds(orders["date"])[rows]
-    perm = np.lexsort((when, ids))  # stable: ties stay in their order
-    same = (ids[perm][1:] == ids[perm][:-1]) & (when[perm][1:] == when[perm][:-1])
-    if same.any():
-        tied = np.zeros(len(perm), dtype=bool)
-        tied[1:] |= same
-        tied[:-1] |= same
-        slots = np.flatnonzero(tied)
-        runs = orders.iloc[rows[perm[slots]]].reset_index(drop=True)
-        perm[slots] = perm[slots][np.asarray(runs.sort_values(keys, kind="stable").index)]
+    perm = sorted_by_two_then_pandas(orders, ids, when, keys, at=rows)
     return rows[perm]
 
 

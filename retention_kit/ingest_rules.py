@@ -20,7 +20,7 @@ import pandas as pd
 from .errors import DataError
 
 __all__ = ["RULE_COLUMNS", "Ledger", "StagedLog", "identical_line_columns", "int_ids",
-           "nanoseconds"]
+           "nanoseconds", "sorted_by_two_then_pandas"]
 
 RULE_COLUMNS = ["rule", "policy", "rows", "revenue", "first_example"]
 
@@ -148,3 +148,31 @@ def nanoseconds(dates: pd.Series) -> np.ndarray:
     array([1000000000])
     """
     return dates.to_numpy(dtype="datetime64[ns]").view("int64")
+
+
+def sorted_by_two_then_pandas(frame: pd.DataFrame, first: np.ndarray, second: np.ndarray,
+                              keys: list[str], at: np.ndarray | None = None) -> np.ndarray:
+    """The permutation that sorts rows by ``keys`` stably, the first two keys given as
+    int64 arrays (``first``, ``second``): sorted as numbers, and only the runs of rows equal
+    in both sorted by all ``keys`` by pandas (``sort_values(kind="stable")``), which costs
+    little when such ties are rare. Row ``i`` is ``frame``'s row ``at[i]`` (all rows when
+    ``at`` is None).
+
+    Examples
+    --------
+    >>> frame = pd.DataFrame({"a": [2, 1, 1], "b": [0, 5, 5], "c": ["y", "z", "x"]})
+    >>> sorted_by_two_then_pandas(frame, frame["a"].to_numpy(), frame["b"].to_numpy(),
+    ...                           ["a", "b", "c"])
+    array([2, 1, 0])
+    """
+    perm = np.lexsort((second, first))  # stable: ties stay in their order
+    same = (first[perm][1:] == first[perm][:-1]) & (second[perm][1:] == second[perm][:-1])
+    if same.any():
+        tied = np.zeros(len(perm), dtype=bool)
+        tied[1:] |= same
+        tied[:-1] |= same
+        slots = np.flatnonzero(tied)
+        rows = perm[slots] if at is None else at[perm[slots]]
+        runs = frame.iloc[rows].reset_index(drop=True)
+        perm[slots] = perm[slots][np.asarray(runs.sort_values(keys, kind="stable").index)]
+    return perm

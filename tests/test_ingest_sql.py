@@ -207,13 +207,18 @@ def test_whole_float_and_text_ids(engine) -> None:
     both(raw.assign(customer_id=[1.5, 2.0, 1.5]), {"amount": "amount"}, engine)
 
 
+#: Order 1: rows 1 and 3 repeat rows 0 and 2 (missing code and note alike); order 2: row 6
+#: repeats row 4 (row 5's note differs).
+IDENTICAL = pd.DataFrame({"order": ["1", "1", "1", "1", "2", "2", "2"],
+                          "customer_id": [7, 7, 7, 7, 8, 8, 8],
+                          "date": ["2024-01-05 10:00"] * 7,
+                          "code": ["mug", "mug", None, None, "tea", "tea", "tea"],
+                          "note": ["x", "x", None, None, "a", "b", "a"],
+                          "amount": [3.0, 3.0, 2.5, 2.5, 1.0, 1.0, 1.0]})
+
+
 def test_identical_lines_of_an_order_on_every_engine(engine) -> None:
-    raw = pd.DataFrame({"order": ["1", "1", "1", "1", "2", "2", "2"],
-                        "customer_id": [7, 7, 7, 7, 8, 8, 8],
-                        "date": ["2024-01-05 10:00"] * 7,
-                        "code": ["mug", "mug", None, None, "tea", "tea", "tea"],
-                        "note": ["x", "x", None, None, "a", "b", "a"],
-                        "amount": [3.0, 3.0, 2.5, 2.5, 1.0, 1.0, 1.0]})
+    raw = IDENTICAL
     spec = {"amount": "amount", "order": "order", "product": "code"}
     log = clean_transactions(engine(raw), spec)
     row = log.quality.rules.set_index("rule").loc["identical_lines"]
@@ -230,12 +235,7 @@ def test_identical_lines_counted_in_slices_of_the_hash_range(messy, tmp_path,
     # a few lines per pass: the candidates of every slice of the hash range are found
     from retention_kit import ingest_sql
 
-    raw = pd.DataFrame({"order": ["1", "1", "1", "1", "2", "2", "2"],
-                        "customer_id": [7, 7, 7, 7, 8, 8, 8],
-                        "date": ["2024-01-05 10:00"] * 7,
-                        "code": ["mug", "mug", None, None, "tea", "tea", "tea"],
-                        "note": ["x", "x", None, None, "a", "b", "a"],
-                        "amount": [3.0, 3.0, 2.5, 2.5, 1.0, 1.0, 1.0]})
+    raw = IDENTICAL
     spec = {"amount": "amount", "order": "order", "product": "code"}
     monkeypatch.setattr(ingest_sql, "_LINES_PER_PASS", 2)  # 4 passes over 7 lines
     row = clean_transactions(as_parquet(raw, tmp_path), spec).quality.rules.set_index(
